@@ -1,0 +1,123 @@
+//! The command line of CLI.md, as clap types.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "roomwarden",
+    version,
+    about = "Chat-room moderation console: browse rooms and members, remove or demote many users at once, audit everything.",
+    after_help = "With no command, opens the console. With no config file, uses the built-in sandbox profile.\n\
+                  Exit codes: 0 all rows ok, 1 a row failed or was skipped, 2 usage or config error, 3 provider unusable."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Config file (else ROOMWARDEN_CONFIG, else the platform config dir's roomwarden/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Profile to use (else default_profile from the config file)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Audit log file (else the platform data dir's roomwarden/audit.jsonl)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// Refuse every changing action
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// More log output (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No colours (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Capture the mouse in the console (off by default)
+    #[arg(long, global = true)]
+    pub mouse: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleArg {
+    Owner,
+    Admin,
+    Member,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List profiles: name, provider, base URL (never a secret)
+    Profiles,
+    /// List rooms (all pages)
+    Rooms,
+    /// List members of ROOM (all pages) with roles
+    Members {
+        room: String,
+        /// Only members with this role
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+    },
+    /// Remove users from ROOM
+    Remove(Change),
+    /// Demote owners/admins of ROOM one step
+    Demote(Change),
+    /// Put removed users back (undo), with their old role where known
+    Readd(Change),
+    /// Run a ticket file (CSV or JSON Lines: room,user,action[,reason][,ticket])
+    Apply {
+        file: PathBuf,
+        #[command(flatten)]
+        opts: ChangeOpts,
+    },
+    /// Print audit records
+    Audit {
+        /// Only the last N records
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+        /// Only intents that never got a result (after a crash)
+        #[arg(long)]
+        unfinished: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct Change {
+    pub room: String,
+    /// User ids; `-` reads ids from standard input, one per line
+    #[arg(required = true, value_name = "USER")]
+    pub users: Vec<String>,
+    #[command(flatten)]
+    pub opts: ChangeOpts,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ChangeOpts {
+    /// Plan and show the rows without sending anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Why, recorded in the audit log
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Ticket reference, recorded in the audit log
+    #[arg(long, value_name = "REF")]
+    pub ticket: Option<String>,
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}

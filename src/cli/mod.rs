@@ -1,0 +1,437 @@
+//! The headless face: the commands of CLI.md over the ops engine.
+
+pub mod args;
+mod output;
+
+use crate::config::{Config, ConfigError, Profile};
+use crate::model::{Action, Outcome, Role, Status};
+use crate::ops::audit::{self, AuditLog};
+use crate::ops::plan::{Plan, Request, human_duration};
+use crate::ops::{Cancel, Engine, RunEvent, RunOptions, tickets};
+use crate::provider::{self, ProviderError};
+use args::{Change, ChangeOpts, Command, Format, Global, RoleArg};
+use output::{MemberRow, ProfileRow, RoomRow, write_rows};
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use args::Cli;
+
+/// How a command ended: an exit code and, for errors, what to print.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// Usage or config error: nothing was sent (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    /// A provider error: 3 when the provider cannot be used at all, else 1.
+    pub fn provider(e: &ProviderError) -> Self {
+        let code = if e.is_unavailable() { 3 } else { 1 };
+        Self {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Self::usage(e.to_string())
+    }
+}
+
+/// Config and profile, resolved the same way for every face.
+pub struct Session {
+    pub config: Config,
+    pub profile: Profile,
+}
+
+impl Session {
+    pub fn load(global: &Global) -> Result<Self, Failure> {
+        let config = Config::load(global.config.as_deref())?;
+        let profile = config.profile(global.profile.as_deref())?.clone();
+        Ok(Self { config, profile })
+    }
+
+    /// The engine for the chosen profile; `audit` opens the audit log.
+    pub fn engine(&self, global: &Global, audit: bool) -> Result<Engine, Failure> {
+        self.engine_for(&self.profile, global, audit)
+    }
+
+    pub fn engine_for(
+        &self,
+        profile: &Profile,
+        global: &Global,
+        audit: bool,
+    ) -> Result<Engine, Failure> {
+        let provider = provider::build(profile)?;
+        let log = if audit {
+            Some(Arc::new(open_audit(global)?))
+        } else {
+            None
+        };
+        let mut engine = Engine::new(provider, profile, log);
+        engine.set_read_only(global.read_only);
+        Ok(engine)
+    }
+}
+
+fn audit_path(global: &Global) -> Result<PathBuf, Failure> {
+    global
+        .audit_log
+        .clone()
+        .or_else(audit::default_path)
+        .ok_or_else(|| {
+            Failure::usage("cannot find a data directory for the audit log; pass --audit-log FILE")
+        })
+}
+
+fn open_audit(global: &Global) -> Result<AuditLog, Failure> {
+    let path = audit_path(global)?;
+    AuditLog::open(&path).map_err(|e| {
+        Failure::usage(format!(
+            "audit log {} cannot be opened for writing: {e}; pass --audit-log FILE",
+            path.display()
+        ))
+    })
+}
+
+/// Runs one headless command; returns the exit code.
+pub async fn run(cli: Cli) -> Result<u8, Failure> {
+    let global = cli.global;
+    let Some(command) = cli.command else {
+        return Err(Failure::usage("no command given"));
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let code = match command {
+        Command::Profiles => profiles(&global, &mut out)?,
+        Command::Audit { last, unfinished } => audit_cmd(&global, last, unfinished, &mut out)?,
+        Command::Rooms => {
+            let s = Session::load(&global)?;
+            let engine = s.engine(&global, false)?;
+            let rooms = engine
+                .all_rooms()
+                .await
+                .map_err(|e| Failure::provider(&e))?;
+            let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
+            emit(&mut out, global.format, &rows)?;
+            0
+        }
+        Command::Members { room, role } => members(&global, room, role, &mut out).await?,
+        Command::Remove(c) => change(&global, Action::Remove, c, &mut out).await?,
+        Command::Demote(c) => change(&global, Action::Demote, c, &mut out).await?,
+        Command::Readd(c) => change(&global, Action::Readd, c, &mut out).await?,
+        Command::Apply { file, opts } => {
+            let mut requests = tickets::load(&file).map_err(|e| Failure::usage(e.to_string()))?;
+            for r in &mut requests {
+                if r.note.is_none() {
+                    r.note = opts.reason.clone();
+                }
+                if r.ticket.is_none() {
+                    r.ticket = opts.ticket.clone();
+                }
+            }
+            execute(&global, requests, &opts, &mut out).await?
+        }
+    };
+    flush(&mut out)?;
+    Ok(code)
+}
+
+fn flush(out: &mut dyn Write) -> Result<(), Failure> {
+    match out.flush() {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
+            code: 1,
+            message: format!("stdout: {e}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn emit<R: output::Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> Result<(), Failure> {
+    match write_rows(out, format, rows) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
+            code: 1,
+            message: format!("stdout: {e}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
+    let config = Config::load(global.config.as_deref())?;
+    let default = config
+        .profile(global.profile.as_deref())
+        .ok()
+        .map(|p| p.name.clone());
+    let rows: Vec<ProfileRow> = config
+        .profiles
+        .values()
+        .map(|p| ProfileRow {
+            name: &p.name,
+            provider: p.provider.as_str(),
+            base_url: p.common.base_url.as_deref(),
+            default: default.as_deref() == Some(p.name.as_str()),
+            read_only: p.common.read_only,
+        })
+        .collect();
+    emit(out, global.format, &rows)?;
+    Ok(0)
+}
+
+fn audit_cmd(
+    global: &Global,
+    last: Option<usize>,
+    unfinished: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let path = audit_path(global)?;
+    let (records, torn) = audit::read(&path)
+        .map_err(|e| Failure::usage(format!("audit log {} cannot be read: {e}", path.display())))?;
+    if torn > 0 {
+        eprintln!(
+            "roomwarden: {torn} unreadable line(s) in {} skipped (a write cut short?)",
+            path.display()
+        );
+    }
+    let mut rows = if unfinished {
+        audit::unfinished(&records)
+    } else {
+        records
+    };
+    if let Some(n) = last {
+        rows.drain(..rows.len().saturating_sub(n));
+    }
+    if unfinished && !rows.is_empty() {
+        eprintln!(
+            "roomwarden: {} call(s) were announced but never answered; check these users in the provider before re-running",
+            rows.len()
+        );
+    }
+    emit(out, global.format, &rows)?;
+    Ok(0)
+}
+
+async fn members(
+    global: &Global,
+    room: String,
+    role: Option<RoleArg>,
+    out: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let s = Session::load(global)?;
+    let engine = s.engine(global, false)?;
+    let room = crate::model::RoomId::from(room);
+    let want = role.map(|r| match r {
+        RoleArg::Owner => Role::Owner,
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Member => Role::Member,
+    });
+    let mut req = crate::model::PageRequest::sized(engine.capabilities().member_page_size);
+    let mut members = Vec::new();
+    loop {
+        let page = engine
+            .members_page(&room, req.clone())
+            .await
+            .map_err(|e| Failure::provider(&e))?;
+        members.extend(
+            page.items
+                .into_iter()
+                .filter(|m| want.is_none_or(|w| m.role == w)),
+        );
+        match page.next {
+            Some(t) => req = req.next(t),
+            None => break,
+        }
+    }
+    let rows: Vec<MemberRow> = members.iter().map(|m| MemberRow::new(&room, m)).collect();
+    emit(out, global.format, &rows)?;
+    Ok(0)
+}
+
+/// Reads user ids: arguments, with `-` standing for standard input.
+fn read_users(args: Vec<String>) -> Result<Vec<String>, Failure> {
+    let mut users = Vec::new();
+    for a in args {
+        if a == "-" {
+            for line in io::stdin().lock().lines() {
+                let line =
+                    line.map_err(|e| Failure::usage(format!("reading user ids from stdin: {e}")))?;
+                let id = line.trim();
+                if !id.is_empty() && !id.starts_with('#') {
+                    users.push(id.to_string());
+                }
+            }
+        } else {
+            users.push(a);
+        }
+    }
+    if users.is_empty() {
+        return Err(Failure::usage(
+            "no user ids given (standard input was empty)",
+        ));
+    }
+    Ok(users)
+}
+
+async fn change(
+    global: &Global,
+    action: Action,
+    c: Change,
+    out: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let stdin_used = c.users.iter().any(|u| u == "-");
+    let users = read_users(c.users)?;
+    let requests = users
+        .into_iter()
+        .map(|u| Request {
+            note: c.opts.reason.clone(),
+            ticket: c.opts.ticket.clone(),
+            ..Request::new(c.room.as_str(), u, action)
+        })
+        .collect();
+    if stdin_used && !c.opts.yes && !c.opts.dry_run {
+        return Err(Failure::usage(
+            "user ids were read from standard input, so it cannot confirm: pass --yes (or --dry-run first)",
+        ));
+    }
+    execute(global, requests, &c.opts, out).await
+}
+
+async fn execute(
+    global: &Global,
+    mut requests: Vec<Request>,
+    opts: &ChangeOpts,
+    out: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let s = Session::load(global)?;
+    let read_only = s.profile.common.read_only || global.read_only;
+    if read_only && !opts.dry_run {
+        return Err(Failure::usage(format!(
+            "profile `{}` is read-only ({}): change commands are refused; use --dry-run to preview",
+            s.profile.name,
+            if global.read_only {
+                "--read-only"
+            } else {
+                "read_only = true"
+            }
+        )));
+    }
+    if !opts.yes && !opts.dry_run && !io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "refusing to change anything without --yes: standard input is not a terminal, so roomwarden cannot ask",
+        ));
+    }
+    let engine = s.engine(global, !opts.dry_run)?;
+    engine
+        .fill_readd_roles(&mut requests)
+        .map_err(|e| Failure::usage(format!("reading the audit log for re-add roles: {e}")))?;
+    let plan = engine
+        .plan(requests)
+        .await
+        .map_err(|e| Failure::provider(&e))?;
+    for notice in &plan.notices {
+        eprintln!("roomwarden: {notice}");
+    }
+    if !opts.yes && !opts.dry_run && plan.to_send() > 0 && !confirm(&engine, &plan)? {
+        return Err(Failure::usage("cancelled; nothing was sent"));
+    }
+    let report = run_with_progress(&engine, &plan, opts.dry_run).await;
+    emit(out, global.format, &report.outcomes)?;
+    Ok(exit_code(&report.outcomes))
+}
+
+/// 0 when every row ended well, 1 when one failed or was skipped.
+pub fn exit_code(outcomes: &[Outcome]) -> u8 {
+    if outcomes.iter().all(|o| o.status.is_ok()) {
+        0
+    } else {
+        1
+    }
+}
+
+fn confirm(engine: &Engine, plan: &Plan) -> Result<bool, Failure> {
+    let caps = engine.capabilities();
+    let mut by_action = std::collections::BTreeMap::new();
+    for r in plan
+        .rows
+        .iter()
+        .filter(|r| r.verdict == crate::ops::plan::Verdict::Send)
+    {
+        *by_action.entry(r.action.as_str()).or_insert(0usize) += 1;
+    }
+    let what: Vec<String> = by_action
+        .iter()
+        .map(|(a, n)| format!("{a} {n} user(s)"))
+        .collect();
+    eprint!(
+        "About to {} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
+        what.join(", "),
+        engine.profile(),
+        engine.provider_name(),
+        engine.host(),
+        human_duration(plan.eta(caps.rate_limit_per_sec, caps.max_batch)),
+    );
+    let _ = io::stderr().flush();
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::usage(format!("reading the confirmation: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+}
+
+async fn run_with_progress(engine: &Engine, plan: &Plan, dry_run: bool) -> crate::ops::Report {
+    let opts = RunOptions {
+        dry_run,
+        ..RunOptions::default()
+    };
+    let cancel = Cancel::new();
+    let show = io::stderr().is_terminal() && !dry_run;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if let (true, RunEvent::Progress(p)) = (show, ev) {
+                eprint!(
+                    "\r\x1b[2K{}/{} done, {} in flight, {:.1} calls/s, {} retries",
+                    p.done, p.total, p.in_flight, p.calls_per_sec, p.retries
+                );
+            }
+        }
+        if show {
+            eprintln!();
+        }
+    });
+    let ctrl_c = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nroomwarden: cancelling after the calls in flight (ctrl-c again to abort)");
+            ctrl_c.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let report = engine.run(plan, &opts, &cancel, Some(tx)).await;
+    watcher.abort();
+    let _ = printer.await;
+    report
+}
+
+/// The status words of CLI.md in one place, for tests and docs.
+pub const STATUSES: [Status; 7] = [
+    Status::Removed,
+    Status::Demoted,
+    Status::Readded,
+    Status::AlreadyAbsent,
+    Status::Failed,
+    Status::Skipped,
+    Status::DryRun,
+];

@@ -1,0 +1,197 @@
+//! Rows on stdout in the three formats of CLI.md: table, jsonl, csv.
+
+use super::args::Format;
+use crate::model::{Member, Outcome, Room, RoomId};
+use crate::ops::audit::Record;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// A row that can be printed in every format.
+pub trait Row: Serialize {
+    const HEADERS: &'static [&'static str];
+    fn cells(&self) -> Vec<String>;
+}
+
+#[derive(Serialize)]
+pub struct MemberRow<'a> {
+    pub room: &'a RoomId,
+    pub user: &'a str,
+    pub name: Option<&'a str>,
+    pub role: &'static str,
+}
+
+impl<'a> MemberRow<'a> {
+    pub fn new(room: &'a RoomId, m: &'a Member) -> Self {
+        Self {
+            room,
+            user: m.user.as_str(),
+            name: m.name.as_deref(),
+            role: m.role.as_str(),
+        }
+    }
+}
+
+impl Row for MemberRow<'_> {
+    const HEADERS: &'static [&'static str] = &["room", "user", "name", "role"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.room.to_string(),
+            self.user.into(),
+            self.name.unwrap_or("").into(),
+            self.role.into(),
+        ]
+    }
+}
+
+#[derive(Serialize)]
+pub struct RoomRow<'a> {
+    pub room: &'a str,
+    pub name: &'a str,
+    pub members: Option<u64>,
+    pub active: bool,
+}
+
+impl<'a> RoomRow<'a> {
+    pub fn new(r: &'a Room) -> Self {
+        Self {
+            room: r.id.as_str(),
+            name: &r.name,
+            members: r.member_count,
+            active: r.active,
+        }
+    }
+}
+
+impl Row for RoomRow<'_> {
+    const HEADERS: &'static [&'static str] = &["room", "name", "members", "active"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.room.into(),
+            self.name.into(),
+            self.members
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "?".into()),
+            if self.active {
+                "yes".into()
+            } else {
+                "deactivated".into()
+            },
+        ]
+    }
+}
+
+#[derive(Serialize)]
+pub struct ProfileRow<'a> {
+    pub name: &'a str,
+    pub provider: &'a str,
+    pub base_url: Option<&'a str>,
+    pub default: bool,
+    pub read_only: bool,
+}
+
+impl Row for ProfileRow<'_> {
+    const HEADERS: &'static [&'static str] =
+        &["name", "provider", "base_url", "default", "read_only"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.into(),
+            self.provider.into(),
+            self.base_url.unwrap_or("(provider default)").into(),
+            if self.default {
+                "*".into()
+            } else {
+                String::new()
+            },
+            if self.read_only {
+                "RO".into()
+            } else {
+                String::new()
+            },
+        ]
+    }
+}
+
+impl Row for Outcome {
+    const HEADERS: &'static [&'static str] = &["room", "user", "action", "status", "reason"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.room.to_string(),
+            self.user.to_string(),
+            self.action.to_string(),
+            self.status.to_string(),
+            self.reason.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+impl Row for Record {
+    const HEADERS: &'static [&'static str] = &[
+        "ts", "kind", "operator", "profile", "provider", "room", "user", "action", "status",
+        "reason", "ticket", "batch", "role",
+    ];
+    fn cells(&self) -> Vec<String> {
+        let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+        vec![
+            self.ts.clone(),
+            format!("{:?}", self.kind).to_lowercase(),
+            self.operator.clone(),
+            self.profile.clone(),
+            self.provider.clone(),
+            self.room.to_string(),
+            self.user.to_string(),
+            self.action.to_string(),
+            self.status.map(|s| s.to_string()).unwrap_or_default(),
+            opt(&self.reason),
+            opt(&self.ticket),
+            self.batch.clone(),
+            self.role.map(|r| r.to_string()).unwrap_or_default(),
+        ]
+    }
+}
+
+/// Writes rows in `format`. Tables are aligned; jsonl and csv keep the
+/// field names of CLI.md.
+pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *out, r)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(R::HEADERS)?;
+            for r in rows {
+                w.write_record(r.cells())?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let cells: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
+            let mut widths: Vec<usize> = R::HEADERS.iter().map(|h| h.len()).collect();
+            for row in &cells {
+                for (w, c) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
+                let last = row.len().saturating_sub(1);
+                for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
+                    if i == last {
+                        writeln!(out, "{c}")?;
+                    } else {
+                        write!(out, "{c:<w$}  ")?;
+                    }
+                }
+                Ok(())
+            };
+            let headers: Vec<String> = R::HEADERS.iter().map(|h| h.to_uppercase()).collect();
+            line(out, &headers)?;
+            for row in &cells {
+                line(out, row)?;
+            }
+        }
+    }
+    Ok(())
+}

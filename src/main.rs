@@ -1,0 +1,57 @@
+//! Thin entry point: parse arguments, choose a face, exit with its code.
+
+use clap::Parser;
+use roomwarden::cli::{self, Cli, Failure};
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("roomwarden: {}", f.message);
+            f.code
+        }
+    };
+    std::process::exit(i32::from(code));
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot start the async runtime: {e}"),
+        })?;
+    runtime.block_on(async {
+        if cli.command.is_none() {
+            return console(cli).await;
+        }
+        init_cli_logging(cli.global.verbose);
+        cli::run(cli).await
+    })
+}
+
+/// Until the console lands, print the sandbox rooms and say so.
+async fn console(cli: Cli) -> Result<u8, Failure> {
+    println!(
+        "The console is not built yet; here are the rooms of your profile (try `roomwarden --help`).\n"
+    );
+    let mut cli = cli;
+    cli.command = Some(roomwarden::cli::args::Command::Rooms);
+    cli::run(cli).await
+}
+
+fn init_cli_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "roomwarden=info,warn",
+        _ => "roomwarden=debug,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROOMWARDEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

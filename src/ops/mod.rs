@@ -1,0 +1,231 @@
+//! The only place that executes changes: plan, run, audit, tickets.
+//! Both faces go through [`Engine`]; neither calls a provider's changing
+//! methods directly. Reads go through it too, so they share the profile's
+//! rate limit and retries.
+
+pub mod audit;
+mod limiter;
+pub mod plan;
+mod run;
+pub mod tickets;
+
+use crate::config::Profile;
+use crate::model::{Action, Member, Page, PageRequest, Room, RoomId};
+use crate::provider::{Capabilities, Provider, ProviderError};
+use audit::AuditLog;
+use backon::{ExponentialBuilder, Retryable};
+use plan::{Guards, Plan, Request, RoomFacts};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use limiter::Limiter;
+pub use run::{Cancel, Progress, Report, RunEvent, RunOptions};
+
+/// One profile's provider with its limits, guards and audit log.
+pub struct Engine {
+    provider: Arc<dyn Provider>,
+    caps: Capabilities,
+    limiter: Arc<Limiter>,
+    guards: Guards,
+    audit: Option<Arc<AuditLog>>,
+    profile: String,
+    operator: String,
+    read_only: bool,
+}
+
+impl Engine {
+    /// An engine for `profile`; the profile's `max_batch` and
+    /// `rate_limit_per_sec` override the provider's defaults.
+    pub fn new(
+        provider: Arc<dyn Provider>,
+        profile: &Profile,
+        audit: Option<Arc<AuditLog>>,
+    ) -> Self {
+        let mut caps = provider.capabilities();
+        if let Some(b) = profile.common.max_batch {
+            caps.max_batch = b;
+        }
+        if let Some(r) = profile.common.rate_limit_per_sec {
+            caps.rate_limit_per_sec = r;
+        }
+        Self {
+            limiter: Arc::new(Limiter::per_second(caps.rate_limit_per_sec)),
+            provider,
+            caps,
+            guards: Guards::from_profile(profile),
+            audit,
+            profile: profile.name.clone(),
+            operator: audit::operator(),
+            read_only: profile.common.read_only,
+        }
+    }
+
+    /// Marks the engine read-only (the `--read-only` flag).
+    pub fn set_read_only(&mut self, read_only: bool) {
+        self.read_only |= read_only;
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    pub fn provider_name(&self) -> &'static str {
+        self.provider.name()
+    }
+
+    pub fn host(&self) -> String {
+        self.provider.host()
+    }
+
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    pub fn guards(&self) -> &Guards {
+        &self.guards
+    }
+
+    pub fn audit_log(&self) -> Option<&Arc<AuditLog>> {
+        self.audit.as_ref()
+    }
+
+    /// A read through the rate limit, retried like a change.
+    async fn read<T, F, Fut>(&self, f: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let mut f = f;
+        let attempt = || {
+            let fut = f();
+            async {
+                self.limiter.acquire().await;
+                fut.await
+            }
+        };
+        attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(200))
+                    .with_max_delay(Duration::from_secs(10))
+                    .with_max_times(5),
+            )
+            .when(ProviderError::is_retryable)
+            .adjust(|e: &ProviderError, ceiling| {
+                if let Some(h) = e.retry_after() {
+                    self.limiter.hold_for(h);
+                }
+                ceiling.map(|c| {
+                    c.mul_f64(fastrand::f64())
+                        .max(e.retry_after().unwrap_or_default())
+                })
+            })
+            .await
+    }
+
+    pub async fn rooms_page(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
+        self.read(|| self.provider.rooms(page.clone())).await
+    }
+
+    /// Every room, across all pages.
+    pub async fn all_rooms(&self) -> Result<Vec<Room>, ProviderError> {
+        let mut rooms = Vec::new();
+        let mut req = PageRequest::first();
+        loop {
+            let page = self.rooms_page(req.clone()).await?;
+            rooms.extend(page.items);
+            match page.next {
+                Some(t) => req = req.next(t),
+                None => return Ok(rooms),
+            }
+        }
+    }
+
+    pub async fn room(&self, room: &RoomId) -> Result<Room, ProviderError> {
+        self.read(|| self.provider.room(room)).await
+    }
+
+    pub async fn members_page(
+        &self,
+        room: &RoomId,
+        page: PageRequest,
+    ) -> Result<Page<Member>, ProviderError> {
+        self.read(|| self.provider.members(room, page.clone()))
+            .await
+    }
+
+    /// Reads what the guards need and builds the plan. Errors only when the
+    /// provider cannot be used at all (auth, network).
+    pub async fn plan(&self, requests: Vec<Request>) -> Result<Plan, ProviderError> {
+        let mut facts: HashMap<RoomId, RoomFacts> = HashMap::new();
+        for req in &requests {
+            if facts.contains_key(&req.room) {
+                continue;
+            }
+            let needs_staff = requests
+                .iter()
+                .any(|r| r.room == req.room && r.action != Action::Readd);
+            let fact = match self.room(&req.room).await {
+                Err(e) => RoomFacts {
+                    room: Err(plan::room_fact_error(e)?),
+                    staff: HashMap::new(),
+                },
+                Ok(room) => {
+                    let staff = if needs_staff && room.active {
+                        self.read(|| self.provider.staff(&req.room))
+                            .await?
+                            .into_iter()
+                            .map(|m| (m.user, m.role))
+                            .collect()
+                    } else {
+                        HashMap::new()
+                    };
+                    RoomFacts {
+                        room: Ok(room),
+                        staff,
+                    }
+                }
+            };
+            facts.insert(req.room.clone(), fact);
+        }
+        Ok(plan::build(
+            requests,
+            &self.caps,
+            &self.guards,
+            &facts,
+            |u| self.provider.validate_user(u),
+        ))
+    }
+
+    /// Fills in, for `readd` requests without a role, the role the audit log
+    /// recorded when the user was removed.
+    pub fn fill_readd_roles(&self, requests: &mut [Request]) -> std::io::Result<()> {
+        let Some(log) = &self.audit else {
+            return Ok(());
+        };
+        if !requests
+            .iter()
+            .any(|r| r.action == Action::Readd && r.role.is_none())
+        {
+            return Ok(());
+        }
+        let (records, _) = audit::read(log.path())?;
+        let mut by_room: HashMap<RoomId, HashMap<_, _>> = HashMap::new();
+        for req in requests
+            .iter_mut()
+            .filter(|r| r.action == Action::Readd && r.role.is_none())
+        {
+            let roles = by_room
+                .entry(req.room.clone())
+                .or_insert_with(|| audit::removed_roles(&records, &req.room));
+            req.role = roles.get(&req.user).copied();
+        }
+        Ok(())
+    }
+}

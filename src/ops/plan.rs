@@ -1,0 +1,484 @@
+//! Planning: a selection plus an action becomes an ordered list of rows,
+//! each either to be sent or refused by a guard. Nothing is sent here but
+//! reads (the room and its owners/admins).
+
+use crate::config::Profile;
+use crate::model::{Action, Role, Room, RoomId, UserId};
+use crate::provider::{Capabilities, ErrorKind, ProviderError};
+use regex::Regex;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+/// One requested change, from a face or a ticket file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub room: RoomId,
+    pub user: UserId,
+    pub action: Action,
+    /// The moderator's reason, kept in the audit log.
+    pub note: Option<String>,
+    pub ticket: Option<String>,
+    /// For `readd`: the role to restore, where known.
+    pub role: Option<Role>,
+}
+
+impl Request {
+    pub fn new(room: impl Into<RoomId>, user: impl Into<UserId>, action: Action) -> Self {
+        Self {
+            room: room.into(),
+            user: user.into(),
+            action,
+            note: None,
+            ticket: None,
+            role: None,
+        }
+    }
+}
+
+/// What the plan says about a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send it.
+    Send,
+    /// A guard refused it; ends `skipped` with this reason.
+    Skip(String),
+    /// It cannot work (e.g. the room does not exist); ends `failed`.
+    Fail(String),
+}
+
+/// One planned (room, user, action).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanRow {
+    pub room: RoomId,
+    pub user: UserId,
+    pub action: Action,
+    /// The user's role before the change (remove/demote), or the role to
+    /// restore (readd).
+    pub role: Option<Role>,
+    pub note: Option<String>,
+    pub ticket: Option<String>,
+    pub verdict: Verdict,
+}
+
+/// An ordered plan, its pacing and what the moderator should be told.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub rows: Vec<PlanRow>,
+    /// Rooms whose changes are paced: at most one change per interval.
+    pub paced: BTreeMap<RoomId, Duration>,
+    /// Warnings for the confirm step (guards that fired, pacing, ...).
+    pub notices: Vec<String>,
+    /// Requests dropped as duplicates.
+    pub duplicates: usize,
+}
+
+impl Plan {
+    pub fn to_send(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Send)
+            .count()
+    }
+
+    /// Rows refused by a guard or failed in planning, with the reason.
+    pub fn refused(&self) -> impl Iterator<Item = (&PlanRow, &str)> {
+        self.rows.iter().filter_map(|r| match &r.verdict {
+            Verdict::Send => None,
+            Verdict::Skip(why) | Verdict::Fail(why) => Some((r, why.as_str())),
+        })
+    }
+
+    /// How long the plan takes at best: paced rooms at their interval, the
+    /// rest at `calls_per_sec` with `max_batch` users per call.
+    pub fn eta(&self, calls_per_sec: f64, max_batch: usize) -> Duration {
+        let mut paced = Duration::ZERO;
+        let mut groups: HashMap<(&RoomId, Action), usize> = HashMap::new();
+        for r in self.rows.iter().filter(|r| r.verdict == Verdict::Send) {
+            if let Some(interval) = self.paced.get(&r.room) {
+                paced += *interval;
+            } else {
+                *groups.entry((&r.room, r.action)).or_default() += 1;
+            }
+        }
+        let calls: usize = groups
+            .iter()
+            .map(|((_, action), n)| match action {
+                Action::Demote => *n,
+                _ => n.div_ceil(max_batch.max(1)),
+            })
+            .sum();
+        paced + Duration::from_secs_f64(calls as f64 / calls_per_sec.max(0.001))
+    }
+}
+
+/// The profile's guards: accounts never touched.
+#[derive(Clone, Debug, Default)]
+pub struct Guards {
+    pub self_user: Option<UserId>,
+    pub protected_users: HashSet<UserId>,
+    pub protected_pattern: Option<Regex>,
+}
+
+impl Guards {
+    pub fn from_profile(profile: &Profile) -> Self {
+        let c = &profile.common;
+        Self {
+            self_user: c.self_user.as_deref().map(UserId::from),
+            protected_users: c
+                .protected_users
+                .iter()
+                .map(|u| UserId::from(u.as_str()))
+                .collect(),
+            protected_pattern: c.protected_pattern.clone(),
+        }
+    }
+
+    /// Why this user may not be touched, if a guard says so.
+    pub fn refuses(&self, user: &UserId) -> Option<String> {
+        if self.self_user.as_ref() == Some(user) {
+            return Some("the profile's own account (self_user)".into());
+        }
+        if self.protected_users.contains(user) {
+            return Some("protected user (protected_users)".into());
+        }
+        if let Some(re) = &self.protected_pattern
+            && re.is_match(user.as_str())
+        {
+            return Some(format!(
+                "protected user (protected_pattern `{}`)",
+                re.as_str()
+            ));
+        }
+        None
+    }
+}
+
+/// What planning knows about one room.
+pub struct RoomFacts {
+    pub room: Result<Room, String>,
+    /// Owners and admins by id.
+    pub staff: HashMap<UserId, Role>,
+}
+
+/// Builds a plan from requests and the facts read for each room.
+/// `validate` checks ids against the provider's rules.
+pub fn build(
+    requests: Vec<Request>,
+    caps: &Capabilities,
+    guards: &Guards,
+    facts: &HashMap<RoomId, RoomFacts>,
+    validate: impl Fn(&UserId) -> Result<(), String>,
+) -> Plan {
+    let mut plan = Plan::default();
+    let mut seen = HashSet::new();
+    let mut owners_left: HashMap<RoomId, usize> = facts
+        .iter()
+        .map(|(id, f)| {
+            (
+                id.clone(),
+                f.staff.values().filter(|r| **r == Role::Owner).count(),
+            )
+        })
+        .collect();
+    let mut guard_counts: BTreeMap<String, usize> = BTreeMap::new();
+    for req in requests {
+        if !seen.insert((req.room.clone(), req.user.clone(), req.action)) {
+            plan.duplicates += 1;
+            continue;
+        }
+        let fact = facts.get(&req.room);
+        let current = fact.and_then(|f| f.staff.get(&req.user).copied());
+        let role = match req.action {
+            Action::Readd => Some(req.role.unwrap_or(Role::Member)),
+            _ => Some(current.unwrap_or(Role::Member)),
+        };
+        let verdict = judge(
+            &req,
+            current,
+            caps,
+            guards,
+            fact,
+            &mut owners_left,
+            &validate,
+        );
+        if let Verdict::Skip(why) = &verdict {
+            *guard_counts.entry(why.clone()).or_default() += 1;
+        }
+        if verdict == Verdict::Send
+            && let Some(Ok(room)) = fact.map(|f| &f.room)
+            && let Some(p) = caps.pacing
+            && room.member_count.unwrap_or(0) > p.above_members
+        {
+            plan.paced.insert(room.id.clone(), p.interval);
+        }
+        plan.rows.push(PlanRow {
+            room: req.room,
+            user: req.user,
+            action: req.action,
+            role,
+            note: req.note,
+            ticket: req.ticket,
+            verdict,
+        });
+    }
+    for (why, n) in guard_counts {
+        plan.notices.push(format!("{n} skipped: {why}"));
+    }
+    for (room, interval) in &plan.paced {
+        let n = plan
+            .rows
+            .iter()
+            .filter(|r| &r.room == room && r.verdict == Verdict::Send)
+            .count();
+        plan.notices.push(format!(
+            "room {room} has over {} members: paced at one change per {}s, {n} changes take about {}",
+            caps.pacing.map(|p| p.above_members).unwrap_or(0),
+            interval.as_secs_f64(),
+            human_duration(*interval * n as u32)
+        ));
+    }
+    if plan.duplicates > 0 {
+        plan.notices
+            .push(format!("{} duplicate requests collapsed", plan.duplicates));
+    }
+    plan
+}
+
+fn judge(
+    req: &Request,
+    current: Option<Role>,
+    caps: &Capabilities,
+    guards: &Guards,
+    fact: Option<&RoomFacts>,
+    owners_left: &mut HashMap<RoomId, usize>,
+    validate: &impl Fn(&UserId) -> Result<(), String>,
+) -> Verdict {
+    if let Err(why) = validate(&req.user) {
+        return Verdict::Skip(format!("invalid user id `{}`: {why}", req.user));
+    }
+    match fact.map(|f| &f.room) {
+        None => return Verdict::Fail(format!("room {} was not looked up", req.room)),
+        Some(Err(why)) => return Verdict::Fail(why.clone()),
+        Some(Ok(room)) if !room.active => {
+            return Verdict::Skip("room is deactivated; membership is locked".into());
+        }
+        Some(Ok(_)) => {}
+    }
+    if let Some(why) = guards.refuses(&req.user) {
+        return Verdict::Skip(why);
+    }
+    match req.action {
+        Action::Readd if !caps.can_readd => {
+            return Verdict::Skip("this provider cannot re-add users".into());
+        }
+        Action::Readd => return Verdict::Send,
+        Action::Demote => match current {
+            None | Some(Role::Member) => {
+                return Verdict::Skip("not an owner or admin; nothing to demote".into());
+            }
+            Some(Role::Owner) if !caps.can_demote_owner => {
+                return Verdict::Skip(
+                    "owners cannot be demoted in place on this provider; transfer ownership in the provider's console first"
+                        .into(),
+                );
+            }
+            Some(Role::Admin) if !caps.can_demote => {
+                return Verdict::Skip("this provider cannot demote admins".into());
+            }
+            Some(_) => {}
+        },
+        Action::Remove => {}
+    }
+    if current == Some(Role::Owner) {
+        let left = owners_left.entry(req.room.clone()).or_insert(0);
+        if *left <= 1 {
+            return Verdict::Skip("last owner of the room".into());
+        }
+        *left -= 1;
+    }
+    Verdict::Send
+}
+
+/// "2h 5m", "3m 20s", "12s".
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m {s}s"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
+}
+
+/// Turns a room lookup error into the reason its rows fail with, or passes
+/// on errors that mean the provider cannot be used at all.
+pub fn room_fact_error(err: ProviderError) -> Result<String, ProviderError> {
+    match err.kind {
+        ErrorKind::NotFound | ErrorKind::BadRequest | ErrorKind::Forbidden => Ok(err.reason()),
+        _ => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::Pacing;
+
+    fn facts(
+        room: &str,
+        active: bool,
+        members: u64,
+        staff: &[(&str, Role)],
+    ) -> HashMap<RoomId, RoomFacts> {
+        let mut m = HashMap::new();
+        m.insert(
+            RoomId::from(room),
+            RoomFacts {
+                room: Ok(Room {
+                    id: room.into(),
+                    name: "r".into(),
+                    member_count: Some(members),
+                    active,
+                }),
+                staff: staff.iter().map(|(u, r)| (UserId::from(*u), *r)).collect(),
+            },
+        );
+        m
+    }
+
+    fn verdicts(plan: &Plan) -> Vec<(&str, &Verdict)> {
+        plan.rows
+            .iter()
+            .map(|r| (r.user.as_str(), &r.verdict))
+            .collect()
+    }
+
+    fn ok(_: &UserId) -> Result<(), String> {
+        Ok(())
+    }
+
+    #[test]
+    fn last_owner_is_never_removed_or_demoted() {
+        let f = facts("r", true, 10, &[("o1", Role::Owner), ("o2", Role::Owner)]);
+        let reqs = vec![
+            Request::new("r", "o1", Action::Remove),
+            Request::new("r", "o2", Action::Demote),
+            Request::new("r", "m1", Action::Remove),
+        ];
+        let plan = build(reqs, &Capabilities::default(), &Guards::default(), &f, ok);
+        assert_eq!(
+            verdicts(&plan),
+            vec![
+                ("o1", &Verdict::Send),
+                ("o2", &Verdict::Skip("last owner of the room".into())),
+                ("m1", &Verdict::Send)
+            ]
+        );
+        assert_eq!(plan.rows[0].role, Some(Role::Owner));
+        assert!(plan.notices.iter().any(|n| n.contains("last owner")));
+    }
+
+    #[test]
+    fn protected_self_deactivated_invalid_and_duplicates() {
+        let guards = Guards {
+            self_user: Some("me".into()),
+            protected_users: ["vip".into()].into(),
+            protected_pattern: Some(Regex::new("^svc-").unwrap()),
+        };
+        let f = facts("r", true, 10, &[]);
+        let reqs = vec![
+            Request::new("r", "me", Action::Remove),
+            Request::new("r", "vip", Action::Remove),
+            Request::new("r", "svc-bot", Action::Remove),
+            Request::new("r", "bad id", Action::Remove),
+            Request::new("r", "u1", Action::Remove),
+            Request::new("r", "u1", Action::Remove),
+        ];
+        let validate = |u: &UserId| {
+            if u.as_str().contains(' ') {
+                Err("spaces are not allowed".to_string())
+            } else {
+                Ok(())
+            }
+        };
+        let plan = build(reqs, &Capabilities::default(), &guards, &f, validate);
+        let v = verdicts(&plan);
+        assert_eq!(v.len(), 5);
+        assert!(matches!(v[0].1, Verdict::Skip(w) if w.contains("self_user")));
+        assert!(matches!(v[1].1, Verdict::Skip(w) if w.contains("protected_users")));
+        assert!(matches!(v[2].1, Verdict::Skip(w) if w.contains("^svc-")));
+        assert!(matches!(v[3].1, Verdict::Skip(w) if w.contains("spaces are not allowed")));
+        assert_eq!(v[4].1, &Verdict::Send);
+        assert_eq!(plan.duplicates, 1);
+
+        let dead = facts("r", false, 10, &[]);
+        let plan = build(
+            vec![Request::new("r", "u1", Action::Remove)],
+            &Capabilities::default(),
+            &Guards::default(),
+            &dead,
+            ok,
+        );
+        assert!(matches!(&plan.rows[0].verdict, Verdict::Skip(w) if w.contains("deactivated")));
+    }
+
+    #[test]
+    fn demote_needs_staff_and_a_provider_that_can() {
+        let f = facts(
+            "r",
+            true,
+            10,
+            &[
+                ("o1", Role::Owner),
+                ("o2", Role::Owner),
+                ("a1", Role::Admin),
+            ],
+        );
+        let caps = Capabilities {
+            can_demote_owner: false,
+            ..Capabilities::default()
+        };
+        let reqs = vec![
+            Request::new("r", "o1", Action::Demote),
+            Request::new("r", "a1", Action::Demote),
+            Request::new("r", "m1", Action::Demote),
+        ];
+        let plan = build(reqs, &caps, &Guards::default(), &f, ok);
+        assert!(
+            matches!(&plan.rows[0].verdict, Verdict::Skip(w) if w.contains("transfer ownership"))
+        );
+        assert_eq!(plan.rows[1].verdict, Verdict::Send);
+        assert!(
+            matches!(&plan.rows[2].verdict, Verdict::Skip(w) if w.contains("not an owner or admin"))
+        );
+    }
+
+    #[test]
+    fn big_rooms_are_paced_and_eta_counts_calls() {
+        let caps = Capabilities {
+            pacing: Some(Pacing {
+                above_members: 1000,
+                interval: Duration::from_secs(3),
+            }),
+            ..Capabilities::default()
+        };
+        let f = facts("big", true, 5000, &[]);
+        let reqs = (0..10)
+            .map(|i| Request::new("big", format!("u{i}"), Action::Remove))
+            .collect();
+        let plan = build(reqs, &caps, &Guards::default(), &f, ok);
+        assert_eq!(
+            plan.paced.get(&RoomId::from("big")),
+            Some(&Duration::from_secs(3))
+        );
+        assert_eq!(plan.eta(100.0, 60), Duration::from_secs(30));
+        assert!(plan.notices.iter().any(|n| n.contains("30s")));
+
+        let small = facts("s", true, 50, &[]);
+        let reqs = (0..120)
+            .map(|i| Request::new("s", format!("u{i}"), Action::Remove))
+            .collect();
+        let plan = build(reqs, &caps, &Guards::default(), &small, ok);
+        assert!(plan.paced.is_empty());
+        assert_eq!(plan.eta(1.0, 60), Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,484 @@
+//! Running a plan: chunking, rate limiting, retries, cancellation,
+//! progress events and the write-ahead audit. Exactly one outcome per row.
+
+use super::Engine;
+use super::audit::{Kind, Record, new_batch_id, now_rfc3339};
+use super::limiter::Limiter;
+use super::plan::{Plan, PlanRow, Verdict};
+use crate::model::{Action, Outcome, Restore, Role, RoomId, Status, UserId};
+use crate::provider::ProviderError;
+use backon::{ExponentialBuilder, Retryable};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// How a run behaves.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Send nothing; every row that would be sent ends `dry_run`.
+    pub dry_run: bool,
+    /// Attempts per call, first one included.
+    pub max_attempts: usize,
+    /// First backoff ceiling; doubles per attempt (full jitter below it).
+    pub min_delay: Duration,
+    /// Highest backoff ceiling.
+    pub max_delay: Duration,
+    /// Calls in flight at most (the rate limiter has the final word).
+    pub concurrency: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            max_attempts: 6,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(30),
+            concurrency: 8,
+        }
+    }
+}
+
+/// Stops a run after the calls in flight.
+#[derive(Clone, Debug)]
+pub struct Cancel(Arc<watch::Sender<bool>>);
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(false).0))
+    }
+}
+
+impl Cancel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+    /// Resolves once cancelled.
+    pub async fn cancelled(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+}
+
+/// Where a run stands.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    /// Rows with a final outcome.
+    pub done: usize,
+    pub total: usize,
+    /// Calls sent and not yet answered.
+    pub in_flight: usize,
+    /// Attempts repeated after a retryable error.
+    pub retries: u64,
+    /// Calls answered.
+    pub calls: u64,
+    pub calls_per_sec: f64,
+    /// A user of the latest call sent.
+    pub current: Option<UserId>,
+    pub elapsed: Duration,
+}
+
+/// What a run reports while it goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunEvent {
+    /// Row `index` of the plan ended.
+    Row {
+        index: usize,
+        outcome: Outcome,
+    },
+    Progress(Progress),
+}
+
+/// The end of a run: one outcome per plan row, in plan order.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub batch: String,
+    pub outcomes: Vec<Outcome>,
+    pub progress: Progress,
+}
+
+struct Call {
+    room: RoomId,
+    action: Action,
+    rows: Vec<usize>,
+    pace: Option<Arc<Limiter>>,
+}
+
+enum AttemptError {
+    Provider(ProviderError),
+    Cancelled,
+}
+
+struct Tracker {
+    progress: Progress,
+    started: Instant,
+    events: Option<mpsc::UnboundedSender<RunEvent>>,
+}
+
+impl Tracker {
+    fn emit_progress(&mut self) {
+        self.progress.elapsed = self.started.elapsed();
+        let secs = self.progress.elapsed.as_secs_f64();
+        self.progress.calls_per_sec = if secs > 0.0 {
+            self.progress.calls as f64 / secs
+        } else {
+            0.0
+        };
+        if let Some(tx) = &self.events {
+            let _ = tx.send(RunEvent::Progress(self.progress.clone()));
+        }
+    }
+    fn row(&mut self, index: usize, outcome: &Outcome) {
+        self.progress.done += 1;
+        if let Some(tx) = &self.events {
+            let _ = tx.send(RunEvent::Row {
+                index,
+                outcome: outcome.clone(),
+            });
+        }
+    }
+}
+
+fn outcome_of(row: &PlanRow, status: Status, reason: Option<String>) -> Outcome {
+    Outcome {
+        room: row.room.clone(),
+        user: row.user.clone(),
+        action: row.action,
+        status,
+        reason,
+    }
+}
+
+impl Engine {
+    /// Executes a plan. Never fails: every problem ends up in a row.
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        opts: &RunOptions,
+        cancel: &Cancel,
+        events: Option<mpsc::UnboundedSender<RunEvent>>,
+    ) -> Report {
+        let batch = new_batch_id();
+        let tracker = Mutex::new(Tracker {
+            progress: Progress {
+                total: plan.rows.len(),
+                ..Progress::default()
+            },
+            started: Instant::now(),
+            events,
+        });
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.rows.len()];
+        let mut to_send = Vec::new();
+        for (i, row) in plan.rows.iter().enumerate() {
+            let early = match &row.verdict {
+                Verdict::Skip(why) => Some(outcome_of(row, Status::Skipped, Some(why.clone()))),
+                Verdict::Fail(why) => Some(outcome_of(row, Status::Failed, Some(why.clone()))),
+                Verdict::Send if opts.dry_run => Some(outcome_of(row, Status::DryRun, None)),
+                Verdict::Send => None,
+            };
+            match early {
+                Some(o) => {
+                    lock(&tracker).row(i, &o);
+                    outcomes[i] = Some(o);
+                }
+                None => to_send.push(i),
+            }
+        }
+        lock(&tracker).emit_progress();
+
+        let calls = self.chunk(plan, &to_send);
+        let mut answers = futures::stream::iter(calls)
+            .map(|call| self.execute(plan, call, &batch, opts, cancel, &tracker))
+            .buffer_unordered(opts.concurrency.max(1));
+        while let Some(rows) = answers.next().await {
+            let mut t = lock(&tracker);
+            for (i, o) in rows {
+                t.row(i, &o);
+                outcomes[i] = Some(o);
+            }
+            t.emit_progress();
+        }
+        drop(answers);
+        if let Some(audit) = &self.audit {
+            let _ = audit.sync();
+        }
+        let outcomes = outcomes
+            .into_iter()
+            .zip(&plan.rows)
+            .map(|(o, row)| {
+                o.unwrap_or_else(|| {
+                    outcome_of(row, Status::Failed, Some("no outcome recorded".into()))
+                })
+            })
+            .collect();
+        let progress = lock(&tracker).progress.clone();
+        Report {
+            batch,
+            outcomes,
+            progress,
+        }
+    }
+
+    /// Groups rows into calls: per room and action, in plan order, at most
+    /// `max_batch` users per call (one per call for demotes and paced rooms).
+    fn chunk(&self, plan: &Plan, rows: &[usize]) -> Vec<Call> {
+        let mut groups: Vec<((RoomId, Action), Vec<usize>)> = Vec::new();
+        let mut at: HashMap<(RoomId, Action), usize> = HashMap::new();
+        for &i in rows {
+            let key = (plan.rows[i].room.clone(), plan.rows[i].action);
+            let g = *at.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(i);
+        }
+        let mut calls = Vec::new();
+        for ((room, action), idx) in groups {
+            let pace = plan
+                .paced
+                .get(&room)
+                .map(|d| Arc::new(Limiter::one_per(*d)));
+            let size = if action == Action::Demote || pace.is_some() {
+                1
+            } else {
+                self.caps.max_batch.max(1)
+            };
+            for chunk in idx.chunks(size) {
+                calls.push(Call {
+                    room: room.clone(),
+                    action,
+                    rows: chunk.to_vec(),
+                    pace: pace.clone(),
+                });
+            }
+        }
+        calls
+    }
+
+    fn record(&self, row: &PlanRow, kind: Kind, batch: &str, outcome: Option<&Outcome>) -> Record {
+        Record {
+            ts: now_rfc3339(),
+            kind,
+            operator: self.operator.clone(),
+            profile: self.profile.clone(),
+            provider: self.provider.name().to_string(),
+            room: row.room.clone(),
+            user: row.user.clone(),
+            action: row.action,
+            status: outcome.map(|o| o.status),
+            reason: outcome
+                .and_then(|o| o.reason.clone())
+                .or_else(|| row.note.clone()),
+            ticket: row.ticket.clone(),
+            batch: batch.to_string(),
+            role: row.role,
+        }
+    }
+
+    async fn execute(
+        &self,
+        plan: &Plan,
+        call: Call,
+        batch: &str,
+        opts: &RunOptions,
+        cancel: &Cancel,
+        tracker: &Mutex<Tracker>,
+    ) -> Vec<(usize, Outcome)> {
+        let rows: Vec<&PlanRow> = call.rows.iter().map(|&i| &plan.rows[i]).collect();
+        let finish = |outcomes: Vec<Outcome>| -> Vec<(usize, Outcome)> {
+            if let Some(audit) = &self.audit {
+                let records: Vec<Record> = rows
+                    .iter()
+                    .zip(&outcomes)
+                    .map(|(row, o)| self.record(row, Kind::Result, batch, Some(o)))
+                    .collect();
+                if let Err(e) = audit.append(&records, false) {
+                    tracing::error!(
+                        "audit log {}: cannot write results: {e}",
+                        audit.path().display()
+                    );
+                }
+            }
+            call.rows.iter().copied().zip(outcomes).collect()
+        };
+        let all = |status: Status, reason: String| -> Vec<Outcome> {
+            rows.iter()
+                .map(|r| outcome_of(r, status, Some(reason.clone())))
+                .collect()
+        };
+        if cancel.is_cancelled() {
+            return call
+                .rows
+                .iter()
+                .map(|&i| {
+                    (
+                        i,
+                        outcome_of(&plan.rows[i], Status::Skipped, Some("cancelled".into())),
+                    )
+                })
+                .collect();
+        }
+        if let Some(audit) = &self.audit {
+            let intents: Vec<Record> = rows
+                .iter()
+                .map(|r| self.record(r, Kind::Intent, batch, None))
+                .collect();
+            if let Err(e) = audit.append(&intents, true) {
+                let why = format!(
+                    "not sent: the audit log {} cannot be written: {e}",
+                    audit.path().display()
+                );
+                return call
+                    .rows
+                    .iter()
+                    .copied()
+                    .zip(all(Status::Failed, why))
+                    .collect();
+            }
+        }
+
+        let users: Vec<UserId> = rows.iter().map(|r| r.user.clone()).collect();
+        let sent = Mutex::new(false);
+        let attempt = || async {
+            let gate = async {
+                if let Some(pace) = &call.pace {
+                    pace.acquire().await;
+                }
+                self.limiter.acquire().await;
+            };
+            tokio::select! {
+                _ = gate => {}
+                _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
+            }
+            if cancel.is_cancelled() {
+                return Err(AttemptError::Cancelled);
+            }
+            {
+                *lock(&sent) = true;
+                let mut t = lock(tracker);
+                t.progress.in_flight += 1;
+                t.progress.current = users.first().cloned();
+                t.emit_progress();
+            }
+            let answer = self.send(&call, &rows, &users).await;
+            {
+                let mut t = lock(tracker);
+                t.progress.in_flight -= 1;
+                t.progress.calls += 1;
+            }
+            answer.map_err(AttemptError::Provider)
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(opts.min_delay)
+            .with_max_delay(opts.max_delay)
+            .with_max_times(opts.max_attempts.saturating_sub(1));
+        let sleep_cancel = cancel.clone();
+        let result = attempt
+            .retry(backoff)
+            .sleep(move |d: Duration| {
+                let cancel = sleep_cancel.clone();
+                async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {}
+                        _ = cancel.cancelled() => {}
+                    }
+                }
+            })
+            .when(|e: &AttemptError| matches!(e, AttemptError::Provider(p) if p.is_retryable()))
+            .adjust(|e: &AttemptError, ceiling: Option<Duration>| {
+                // Full jitter below the exponential ceiling, but never sooner
+                // than the provider asked. `None` means give up: keep it.
+                let hint = match e {
+                    AttemptError::Provider(p) => p.retry_after(),
+                    AttemptError::Cancelled => None,
+                };
+                if let Some(h) = hint {
+                    self.limiter.hold_for(h);
+                }
+                ceiling.map(|c| c.mul_f64(fastrand::f64()).max(hint.unwrap_or_default()))
+            })
+            .notify(|_, _| lock(tracker).progress.retries += 1)
+            .await;
+
+        let outcomes = match result {
+            Ok(outcomes) => outcomes,
+            Err(AttemptError::Cancelled) => {
+                let why = if *lock(&sent) {
+                    "cancelled before a retry"
+                } else {
+                    "cancelled"
+                };
+                all(Status::Skipped, why.to_string())
+            }
+            Err(AttemptError::Provider(e)) => {
+                let why = if e.is_retryable() {
+                    format!("{e}; gave up after {} attempts", opts.max_attempts)
+                } else {
+                    e.to_string()
+                };
+                all(Status::Failed, why)
+            }
+        };
+        finish(outcomes)
+    }
+
+    /// One provider call; the answer is matched back to the call's rows.
+    async fn send(
+        &self,
+        call: &Call,
+        rows: &[&PlanRow],
+        users: &[UserId],
+    ) -> Result<Vec<Outcome>, ProviderError> {
+        let answer = match call.action {
+            Action::Remove => self.provider.remove(&call.room, users).await?,
+            Action::Readd => {
+                let restores: Vec<Restore> = rows
+                    .iter()
+                    .map(|r| Restore {
+                        user: r.user.clone(),
+                        role: r.role.unwrap_or(Role::Member),
+                    })
+                    .collect();
+                self.provider.readd(&call.room, &restores).await?
+            }
+            Action::Demote => {
+                let row = rows[0];
+                vec![
+                    self.provider
+                        .demote(&call.room, &row.user, row.role.unwrap_or(Role::Member))
+                        .await?,
+                ]
+            }
+        };
+        let mut by_user: HashMap<UserId, Outcome> =
+            answer.into_iter().map(|o| (o.user.clone(), o)).collect();
+        Ok(rows
+            .iter()
+            .map(|row| match by_user.remove(&row.user) {
+                Some(o) => Outcome {
+                    room: row.room.clone(),
+                    action: row.action,
+                    ..o
+                },
+                None => outcome_of(
+                    row,
+                    Status::Failed,
+                    Some("the provider's answer has no row for this user".into()),
+                ),
+            })
+            .collect())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,175 @@
+//! Ticket files: CSV with a header, or JSON Lines, with the fields `room`,
+//! `user`, `action` (`remove`, `demote`, `readd`), optional `reason` and
+//! optional `ticket`. A malformed row stops the whole file before anything
+//! is sent; the error names the file and the line.
+
+use super::plan::Request;
+use crate::model::{Action, RoomId, UserId};
+use serde::Deserialize;
+use std::fmt;
+use std::path::Path;
+
+/// A ticket file that cannot be used; names the file and line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketError(String);
+
+impl fmt::Display for TicketError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TicketError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    room: String,
+    user: String,
+    action: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+/// Reads a ticket file from disk.
+pub fn load(path: &Path) -> Result<Vec<Request>, TicketError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        TicketError(format!(
+            "ticket file {}: cannot be read: {e}",
+            path.display()
+        ))
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parses ticket text; JSON Lines when the first non-blank line starts
+/// with `{`, CSV otherwise.
+pub fn parse(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let rows = if first.trim_start().starts_with('{') {
+        parse_jsonl(text, name)?
+    } else {
+        parse_csv(text, name)?
+    };
+    if rows.is_empty() {
+        return Err(TicketError(format!(
+            "ticket file {name}: no rows; expected room,user,action[,reason][,ticket]"
+        )));
+    }
+    Ok(rows)
+}
+
+fn parse_jsonl(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = format!("ticket file {name}, line {}", n + 1);
+        let row: Row = serde_json::from_str(line).map_err(|e| TicketError(format!("{at}: {e}")))?;
+        out.push(to_request(row, &at)?);
+    }
+    Ok(out)
+}
+
+fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| TicketError(format!("ticket file {name}, line 1: {e}")))?
+        .clone();
+    for needed in ["room", "user", "action"] {
+        if !headers.iter().any(|h| h == needed) {
+            return Err(TicketError(format!(
+                "ticket file {name}, line 1: the header has no `{needed}` column; expected room,user,action[,reason][,ticket]"
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for record in reader.deserialize::<Row>() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            TicketError(format!("ticket file {name}, line {line}: {e}"))
+        })?;
+        let line = out.len() + 2;
+        out.push(to_request(
+            record,
+            &format!("ticket file {name}, line {line}"),
+        )?);
+    }
+    Ok(out)
+}
+
+fn to_request(row: Row, at: &str) -> Result<Request, TicketError> {
+    let room = row.room.trim();
+    let user = row.user.trim();
+    if room.is_empty() {
+        return Err(TicketError(format!("{at}: `room` is empty")));
+    }
+    if user.is_empty() {
+        return Err(TicketError(format!("{at}: `user` is empty")));
+    }
+    let action: Action = row
+        .action
+        .parse()
+        .map_err(|e| TicketError(format!("{at}: {e}")))?;
+    let blank = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(Request {
+        room: RoomId::from(room),
+        user: UserId::from(user),
+        action,
+        note: blank(row.reason),
+        ticket: blank(row.ticket),
+        role: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_and_jsonl_give_the_same_requests() {
+        let csv = "room,user,action,reason,ticket\n100,u1,remove,spam,T-1\n200,u2,demote,,\n";
+        let jsonl = "{\"room\":\"100\",\"user\":\"u1\",\"action\":\"remove\",\"reason\":\"spam\",\"ticket\":\"T-1\"}\n\n{\"room\":\"200\",\"user\":\"u2\",\"action\":\"demote\"}\n";
+        let a = parse(csv, "t.csv").unwrap();
+        let b = parse(jsonl, "t.jsonl").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a[0].note.as_deref(), Some("spam"));
+        assert_eq!(a[1].action, Action::Demote);
+        assert_eq!(a[1].ticket, None);
+    }
+
+    #[test]
+    fn malformed_rows_name_file_and_line() {
+        let e = parse("room,user,action\n1,u1,remove\n1,u2,ban\n", "t.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.csv, line 3") && e.contains("unknown action `ban`"),
+            "{e}"
+        );
+        let e = parse("room,user,action\n1,u1,remove\n1,u2\n", "t.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv, line 3"), "{e}");
+        let e = parse(
+            "{\"room\":\"1\",\"user\":\"u\",\"action\":\"remove\"}\n{\"room\":1}\n",
+            "t.jsonl",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("t.jsonl, line 2"), "{e}");
+        let e = parse("room,name\n1,x\n", "t.csv").unwrap_err().to_string();
+        assert!(e.contains("no `user` column"), "{e}");
+        let e = parse("room,user,action\n1, ,remove\n", "t.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2: `user` is empty"), "{e}");
+    }
+}

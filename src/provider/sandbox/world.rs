@@ -1,0 +1,463 @@
+//! The sandbox world: a deterministic, stateful set of rooms and members.
+//!
+//! The embedded `sandbox` provider serves it directly, and the fake servers
+//! under `tests/` serve the very same world in each provider's wire format,
+//! so one scenario can be checked in every dialect.
+//!
+//! The generated world ([`World::generate`]) always holds these rooms
+//! (ids are 17-digit numeric strings, user ids too):
+//!
+//! | id | name | members | shape |
+//! |---|---|---|---|
+//! | `10000000000000001` | `lobby` | 2,500 | 1 owner, 3 admins |
+//! | `10000000000000002` | `town-square` | 120,000 | 2 owners, 6 admins (the jumbo room) |
+//! | `10000000000000003` | `founders` | 40 | a single owner, no admins |
+//! | `10000000000000004` | `archive-2023` | 30 | deactivated |
+//! | `10000000000000005` | `staff-room` | 24 | 1 owner, 8 admins |
+//! | `10000000000000006` | `spam-wave` | 300 | 1 owner, 1 admin, every 3rd member a spam bot |
+//!
+//! Members are listed owners first, then admins, then members, each in join
+//! order. User ids are unique across rooms. Display names are generated from
+//! fixed word lists; spam bots are named `FREE crypto bot N`.
+//!
+//! [`Faults`] lets tests and demos inject rate limits, server errors,
+//! refused credentials and latency into whoever serves the world.
+
+use crate::model::{Member, Role, Room, RoomId, UserId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The id of the 120,000-member jumbo room.
+pub const JUMBO_ROOM: &str = "10000000000000002";
+/// The room with a single owner.
+pub const FOUNDERS_ROOM: &str = "10000000000000003";
+/// The deactivated room.
+pub const ARCHIVE_ROOM: &str = "10000000000000004";
+/// The room with several admins.
+pub const STAFF_ROOM: &str = "10000000000000005";
+/// The room with spam bots.
+pub const SPAM_ROOM: &str = "10000000000000006";
+
+const ROOM_BASE: u64 = 10_000_000_000_000_000;
+const USER_BASE: u64 = 71_000_000_000_000_000;
+
+/// One member slot; removed members leave a tombstone so paging by
+/// position stays cheap and a re-add can take its old place.
+#[derive(Clone, Debug)]
+struct Slot {
+    member: Member,
+    present: bool,
+}
+
+/// One room of the world.
+#[derive(Clone, Debug)]
+pub struct WorldRoom {
+    pub id: RoomId,
+    pub name: String,
+    pub active: bool,
+    slots: Vec<Slot>,
+    index: HashMap<UserId, usize>,
+    present: usize,
+}
+
+impl WorldRoom {
+    pub fn new(id: impl Into<RoomId>, name: &str, active: bool) -> Self {
+        Self {
+            id: id.into(),
+            name: name.to_string(),
+            active,
+            slots: Vec::new(),
+            index: HashMap::new(),
+            present: 0,
+        }
+    }
+
+    pub fn room(&self) -> Room {
+        Room {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            member_count: Some(self.present as u64),
+            active: self.active,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.present
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.present == 0
+    }
+
+    /// The member, if present.
+    pub fn get(&self, user: &UserId) -> Option<&Member> {
+        let slot = &self.slots[*self.index.get(user)?];
+        slot.present.then_some(&slot.member)
+    }
+
+    /// Adds or revives a member; returns false if already present.
+    pub fn add(&mut self, member: Member) -> bool {
+        if let Some(&i) = self.index.get(&member.user) {
+            let slot = &mut self.slots[i];
+            if slot.present {
+                return false;
+            }
+            slot.present = true;
+            let old_name = slot.member.name.take();
+            slot.member = Member {
+                name: member.name.or(old_name),
+                ..member
+            };
+        } else {
+            self.index.insert(member.user.clone(), self.slots.len());
+            self.slots.push(Slot {
+                member,
+                present: true,
+            });
+        }
+        self.present += 1;
+        true
+    }
+
+    /// Removes a member; returns its former role, or `None` if absent.
+    pub fn remove(&mut self, user: &UserId) -> Option<Role> {
+        let &i = self.index.get(user)?;
+        let slot = &mut self.slots[i];
+        if !slot.present {
+            return None;
+        }
+        slot.present = false;
+        self.present -= 1;
+        Some(slot.member.role)
+    }
+
+    /// Sets a present member's role; returns the old role.
+    pub fn set_role(&mut self, user: &UserId, role: Role) -> Option<Role> {
+        let &i = self.index.get(user)?;
+        let slot = &mut self.slots[i];
+        if !slot.present {
+            return None;
+        }
+        Some(std::mem::replace(&mut slot.member.role, role))
+    }
+
+    /// Present members in listing order.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.slots.iter().filter(|s| s.present).map(|s| &s.member)
+    }
+
+    /// Present members of one role.
+    pub fn with_role(&self, role: Role) -> Vec<Member> {
+        self.members().filter(|m| m.role == role).cloned().collect()
+    }
+
+    /// Up to `limit` present members starting at raw slot `from`; returns
+    /// them and the raw slot to continue from (`None` at the end). Cursor
+    /// paging uses raw slots so it stays O(page) in any room size.
+    pub fn slice_from(&self, from: usize, limit: usize) -> (Vec<Member>, Option<usize>) {
+        let mut out = Vec::with_capacity(limit.min(self.present));
+        let mut i = from;
+        while i < self.slots.len() && out.len() < limit {
+            if self.slots[i].present {
+                out.push(self.slots[i].member.clone());
+            }
+            i += 1;
+        }
+        let more = self.slots[i.min(self.slots.len())..]
+            .iter()
+            .any(|s| s.present);
+        (out, more.then_some(i))
+    }
+
+    /// Up to `limit` present members after skipping `offset` present ones
+    /// (for skip/limit and page-number dialects).
+    pub fn slice_offset(&self, offset: usize, limit: usize) -> Vec<Member> {
+        self.members().skip(offset).take(limit).cloned().collect()
+    }
+}
+
+/// Switches for injected trouble, read by whoever serves the world.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Answer this many upcoming calls with a rate-limit error.
+    pub rate_limit_next: u32,
+    /// The retry-after hint sent with those rate limits.
+    pub retry_after: Option<Duration>,
+    /// Answer this many upcoming calls with a server error.
+    pub server_error_next: u32,
+    /// Refuse every call as unauthenticated.
+    pub unauthorized: bool,
+    /// Share (0..1) of calls answered rate-limited, drawn deterministically.
+    pub rate_limit_share: f64,
+    /// Share (0..1) of calls answered with a server error.
+    pub server_error_share: f64,
+    /// Delay added to every call.
+    pub latency: Duration,
+}
+
+/// What an injected fault asks the server to answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    RateLimited(Option<Duration>),
+    ServerError,
+    Unauthorized,
+}
+
+/// The whole world: rooms plus fault switches and call counters.
+#[derive(Debug, Default)]
+pub struct World {
+    rooms: Vec<WorldRoom>,
+    pub faults: Faults,
+    /// Calls served, for tests that count them.
+    pub calls: u64,
+    /// The biggest batch any call carried, for tests of chunking.
+    pub max_batch_seen: usize,
+    rng: u64,
+}
+
+/// A world shared between a server (or the sandbox) and a test.
+pub type SharedWorld = Arc<Mutex<World>>;
+
+impl World {
+    /// An empty world.
+    pub fn empty() -> Self {
+        Self {
+            rng: 0x9E37_79B9_7F4A_7C15,
+            ..Self::default()
+        }
+    }
+
+    /// The standard generated world described in the module docs.
+    pub fn generate() -> Self {
+        let mut w = Self::empty();
+        let mut next_user = 0u64;
+        let mut make = |w: &mut World,
+                        n: u64,
+                        name: &str,
+                        active: bool,
+                        owners: usize,
+                        admins: usize,
+                        spam_every: usize,
+                        total: usize| {
+            let id = RoomId::new((ROOM_BASE + n).to_string());
+            let mut room = WorldRoom::new(id, name, active);
+            room.slots.reserve(total);
+            room.index.reserve(total);
+            for i in 0..total {
+                let role = if i < owners {
+                    Role::Owner
+                } else if i < owners + admins {
+                    Role::Admin
+                } else {
+                    Role::Member
+                };
+                next_user += 1;
+                let user = UserId::new((USER_BASE + next_user).to_string());
+                let display = if spam_every > 0 && role == Role::Member && i % spam_every == 0 {
+                    format!("FREE crypto bot {i}")
+                } else {
+                    person_name(next_user)
+                };
+                room.add(Member {
+                    user,
+                    name: Some(display.into()),
+                    role,
+                });
+            }
+            w.rooms.push(room);
+        };
+        make(&mut w, 1, "lobby", true, 1, 3, 0, 2_500);
+        make(&mut w, 2, "town-square", true, 2, 6, 997, 120_000);
+        make(&mut w, 3, "founders", true, 1, 0, 0, 40);
+        make(&mut w, 4, "archive-2023", false, 1, 1, 0, 30);
+        make(&mut w, 5, "staff-room", true, 1, 8, 0, 24);
+        make(&mut w, 6, "spam-wave", true, 1, 1, 3, 300);
+        w
+    }
+
+    /// The generated world plus one extra room of `members` members
+    /// (id `10000000000000099`, name `megaroom`), for benchmarks.
+    pub fn generate_with_megaroom(members: usize) -> Self {
+        let mut w = Self::generate();
+        let mut room = WorldRoom::new((ROOM_BASE + 99).to_string(), "megaroom", true);
+        room.slots.reserve(members);
+        room.index.reserve(members);
+        for i in 0..members {
+            let role = if i == 0 { Role::Owner } else { Role::Member };
+            let n = 900_000_000 + i as u64;
+            room.add(Member {
+                user: UserId::new((USER_BASE + n).to_string()),
+                name: Some(person_name(n).into()),
+                role,
+            });
+        }
+        w.rooms.push(room);
+        w
+    }
+
+    pub fn shared(self) -> SharedWorld {
+        Arc::new(Mutex::new(self))
+    }
+
+    pub fn add_room(&mut self, room: WorldRoom) {
+        self.rooms.push(room);
+    }
+
+    pub fn rooms(&self) -> &[WorldRoom] {
+        &self.rooms
+    }
+
+    pub fn room(&self, id: &RoomId) -> Option<&WorldRoom> {
+        self.rooms.iter().find(|r| &r.id == id)
+    }
+
+    pub fn room_mut(&mut self, id: &RoomId) -> Option<&mut WorldRoom> {
+        self.rooms.iter_mut().find(|r| &r.id == id)
+    }
+
+    /// Counts a call carrying `batch` users and decides whether an injected
+    /// fault answers it instead. Servers call this once per request.
+    pub fn take_fault(&mut self, batch: usize) -> Option<Fault> {
+        self.calls += 1;
+        self.max_batch_seen = self.max_batch_seen.max(batch);
+        let f = &mut self.faults;
+        if f.unauthorized {
+            return Some(Fault::Unauthorized);
+        }
+        if f.rate_limit_next > 0 {
+            f.rate_limit_next -= 1;
+            return Some(Fault::RateLimited(f.retry_after));
+        }
+        if f.server_error_next > 0 {
+            f.server_error_next -= 1;
+            return Some(Fault::ServerError);
+        }
+        let (rl, se, ra) = (f.rate_limit_share, f.server_error_share, f.retry_after);
+        if rl > 0.0 || se > 0.0 {
+            let draw = self.next_unit();
+            if draw < rl {
+                return Some(Fault::RateLimited(ra));
+            }
+            if draw < rl + se {
+                return Some(Fault::ServerError);
+            }
+        }
+        None
+    }
+
+    /// A deterministic draw in [0, 1) (splitmix64).
+    fn next_unit(&mut self) -> f64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Locks a shared world, recovering from a poisoned lock (a panicking test
+/// thread must not take the fake server down with it).
+pub fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn person_name(n: u64) -> String {
+    const FIRST: [&str; 16] = [
+        "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret",
+        "Dennis", "Radia", "Linus", "Sophie", "Tim", "Hedy", "John",
+    ];
+    const LAST: [&str; 16] = [
+        "Lovelace",
+        "Hopper",
+        "Turing",
+        "Dijkstra",
+        "Liskov",
+        "Knuth",
+        "Allen",
+        "Thompson",
+        "Hamilton",
+        "Ritchie",
+        "Perlman",
+        "Torvalds",
+        "Wilson",
+        "Berners-Lee",
+        "Lamarr",
+        "McCarthy",
+    ];
+    let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    format!(
+        "{} {}",
+        FIRST[(h >> 60) as usize],
+        LAST[((h >> 56) & 15) as usize]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_world_has_the_documented_rooms() {
+        let w = World::generate();
+        let jumbo = w.room(&JUMBO_ROOM.into()).unwrap();
+        assert_eq!(jumbo.len(), 120_000);
+        assert_eq!(jumbo.with_role(Role::Owner).len(), 2);
+        let founders = w.room(&FOUNDERS_ROOM.into()).unwrap();
+        assert_eq!(founders.with_role(Role::Owner).len(), 1);
+        assert!(!w.room(&ARCHIVE_ROOM.into()).unwrap().active);
+        assert!(
+            w.room(&STAFF_ROOM.into())
+                .unwrap()
+                .with_role(Role::Admin)
+                .len()
+                >= 2
+        );
+        assert!(w.rooms().len() >= 6);
+        let first = jumbo.members().next().unwrap();
+        assert_eq!(first.user.as_str().len(), 17);
+    }
+
+    #[test]
+    fn generation_is_deterministic() {
+        let a = World::generate();
+        let b = World::generate();
+        let ids = |w: &World| {
+            w.room(&SPAM_ROOM.into())
+                .unwrap()
+                .members()
+                .map(|m| (m.user.clone(), m.name.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&a), ids(&b));
+    }
+
+    #[test]
+    fn remove_and_readd_keep_position_and_counts() {
+        let mut w = World::generate();
+        let room = w.room_mut(&FOUNDERS_ROOM.into()).unwrap();
+        let third = room.members().nth(2).unwrap().clone();
+        assert_eq!(room.remove(&third.user), Some(Role::Member));
+        assert_eq!(room.remove(&third.user), None);
+        assert_eq!(room.len(), 39);
+        assert!(room.add(third.clone()));
+        assert_eq!(room.members().nth(2).unwrap().user, third.user);
+        let (page, next) = room.slice_from(0, 25);
+        assert_eq!(page.len(), 25);
+        let (rest, end) = room.slice_from(next.unwrap(), 25);
+        assert_eq!(rest.len(), 15);
+        assert_eq!(end, None);
+    }
+
+    #[test]
+    fn faults_are_counted_down() {
+        let mut w = World::empty();
+        w.faults.rate_limit_next = 2;
+        assert!(matches!(w.take_fault(3), Some(Fault::RateLimited(None))));
+        assert!(w.take_fault(5).is_some());
+        assert_eq!(w.take_fault(1), None);
+        assert_eq!(w.calls, 3);
+        assert_eq!(w.max_batch_seen, 5);
+    }
+}
