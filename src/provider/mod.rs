@@ -5,6 +5,7 @@
 //! nothing of screens, batches, retries or the audit log: that is `ops`.
 
 mod error;
+pub mod http;
 pub mod sandbox;
 
 use crate::config::{ConfigError, Profile, ProviderKind};

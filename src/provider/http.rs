@@ -1,0 +1,129 @@
+//! What every HTTP adapter shares: the client (rustls only), timeouts and
+//! the mapping of transport failures and HTTP statuses onto [`ErrorKind`].
+
+use super::{ErrorKind, ProviderError, parse_retry_after};
+use crate::config::{ConfigError, Profile};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use std::time::Duration;
+
+/// Default per-request timeout when the profile sets no `timeout_secs`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A client for one profile: its timeout, a user agent, no cookies.
+pub fn client(profile: &Profile) -> Result<reqwest::Client, ConfigError> {
+    let timeout = profile
+        .common
+        .timeout_secs
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("roomwarden/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            ConfigError::new(format!(
+                "profile `{}`: cannot build the HTTP client: {e}",
+                profile.name
+            ))
+        })
+}
+
+/// The profile's `base_url` without a trailing slash, or the provider's default.
+pub fn base_url(profile: &Profile, default: Option<&str>) -> Result<String, ConfigError> {
+    let url = match (&profile.common.base_url, default) {
+        (Some(u), _) => u.clone(),
+        (None, Some(d)) => d.to_string(),
+        (None, None) => {
+            return Err(ConfigError::new(format!(
+                "profile `{}` (provider {}) needs `base_url`, e.g. base_url = \"https://...\"",
+                profile.name,
+                profile.provider.as_str()
+            )));
+        }
+    };
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// The host part of a URL, for headers and logs.
+pub fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// Maps a failure to send or read a request. The message never carries
+/// the URL's query or any header (where a secret could be).
+pub fn transport_error(provider: &'static str, op: &str, err: &reqwest::Error) -> ProviderError {
+    let kind = if err.is_timeout() {
+        ErrorKind::Timeout
+    } else if err.is_decode() || err.is_body() {
+        ErrorKind::Server {
+            status: err.status().map(|s| s.as_u16()).unwrap_or(502),
+        }
+    } else {
+        ErrorKind::Connection
+    };
+    let detail = match kind {
+        ErrorKind::Timeout => "no answer in time".to_string(),
+        ErrorKind::Connection => {
+            let mut source: Option<&dyn std::error::Error> = Some(err);
+            let mut last = String::new();
+            while let Some(s) = source {
+                last = s.to_string();
+                source = s.source();
+            }
+            format!("cannot connect: {last}")
+        }
+        _ => format!("unreadable answer: {}", err.without_url()),
+    };
+    ProviderError::new(provider, op, kind, detail)
+}
+
+/// The `Retry-After` hint of a response, if any.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
+/// The kind an HTTP error status means, before provider-specific refinement.
+pub fn status_kind(status: u16, retry_after: Option<Duration>) -> ErrorKind {
+    match status {
+        401 => ErrorKind::Auth,
+        403 => ErrorKind::Forbidden,
+        404 => ErrorKind::NotFound,
+        408 => ErrorKind::Timeout,
+        429 => ErrorKind::RateLimited { retry_after },
+        500..=599 => ErrorKind::Server { status },
+        _ => ErrorKind::BadRequest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        assert_eq!(status_kind(401, None), ErrorKind::Auth);
+        assert_eq!(
+            status_kind(429, Some(Duration::from_secs(2))),
+            ErrorKind::RateLimited {
+                retry_after: Some(Duration::from_secs(2))
+            }
+        );
+        assert_eq!(status_kind(503, None), ErrorKind::Server { status: 503 });
+        assert_eq!(status_kind(400, None), ErrorKind::BadRequest);
+        assert_eq!(host_of("https://a1.easemob.com/org/app"), "a1.easemob.com");
+        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1:8080");
+    }
+}

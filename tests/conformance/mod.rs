@@ -1,0 +1,415 @@
+//! The one conformance suite every provider passes: the sandbox directly,
+//! and each remote adapter over its fake server. A harness starts a fresh
+//! world behind the provider and hands back a [`Subject`]; the
+//! `conformance_suite!` macro turns every check into a test.
+//!
+//! The suite adds its own room to the shared world (ids below) so that
+//! every provider is checked against the same shape: two owners, two
+//! admins and twenty members.
+#![allow(dead_code)]
+
+use roomwarden::config::{Config, Profile};
+use roomwarden::model::{Action, Member, PageRequest, Role, RoomId, Status, UserId};
+use roomwarden::ops::audit::AuditLog;
+use roomwarden::ops::plan::Request;
+use roomwarden::ops::{Cancel, Engine, RunOptions};
+use roomwarden::provider::sandbox::world::{self, SharedWorld, WorldRoom};
+use roomwarden::provider::{ErrorKind, Provider};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The suite's own room.
+pub const ROOM: &str = "20000000000000001";
+pub const OWNERS: [&str; 2] = ["72000000000000001", "72000000000000002"];
+pub const ADMINS: [&str; 2] = ["72000000000000011", "72000000000000012"];
+/// A valid id that is in no room.
+pub const STRANGER: &str = "72000000000099999";
+/// A room id that does not exist.
+pub const NO_ROOM: &str = "29999999999999999";
+
+pub fn member_id(i: usize) -> String {
+    format!("720000000000001{i:02}")
+}
+
+/// A provider under test and the world behind it.
+pub struct Subject {
+    pub provider: Arc<dyn Provider>,
+    pub world: SharedWorld,
+    /// The same provider with credentials the server refuses.
+    pub bad_auth: Arc<dyn Provider>,
+    /// How the provider spells a world room id (identity for most).
+    pub room_id: fn(&RoomId) -> RoomId,
+    /// Keeps servers and temp dirs alive for the test's duration.
+    pub guard: Box<dyn std::any::Any + Send>,
+}
+
+impl Subject {
+    pub fn room(&self) -> RoomId {
+        (self.room_id)(&RoomId::from(ROOM))
+    }
+}
+
+/// Adds the suite's room to a world.
+pub fn seed(world: &SharedWorld) {
+    let mut room = WorldRoom::new(ROOM, "conformance", true);
+    for o in OWNERS {
+        room.add(Member::new(o, Some("Owner"), Role::Owner));
+    }
+    for a in ADMINS {
+        room.add(Member::new(a, Some("Admin"), Role::Admin));
+    }
+    for i in 0..20 {
+        room.add(Member::new(
+            member_id(i),
+            Some(&format!("Member {i}")),
+            Role::Member,
+        ));
+    }
+    world::lock(world).add_room(room);
+}
+
+fn profile(extra: &str) -> Profile {
+    let text = format!("[profiles.t]\nprovider = \"sandbox\"\n{extra}\n");
+    Config::parse(&text, std::path::Path::new("conformance.toml"), None)
+        .unwrap()
+        .profile(None)
+        .unwrap()
+        .clone()
+}
+
+/// An engine over the subject, auditing into a temp dir.
+pub fn engine(s: &Subject, extra: &str) -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap());
+    (
+        Engine::new(s.provider.clone(), &profile(extra), Some(audit)),
+        dir,
+    )
+}
+
+/// Fast retries so the suite does not wait long on injected faults.
+pub fn quick() -> RunOptions {
+    RunOptions {
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        ..RunOptions::default()
+    }
+}
+
+fn expected_role(s: &Subject, r: Role) -> Role {
+    if r == Role::Admin && !s.provider.capabilities().has_admins {
+        Role::Member
+    } else {
+        r
+    }
+}
+
+async fn all_members(p: &dyn Provider, room: &RoomId, size: u32) -> (Vec<Member>, usize) {
+    let mut req = PageRequest::sized(size);
+    let mut out = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = p.members(room, req.clone()).await.expect("members page");
+        pages += 1;
+        out.extend(page.items);
+        match page.next {
+            Some(t) => req = req.next(t),
+            None => return (out, pages),
+        }
+        assert!(pages < 10_000, "paging does not end");
+    }
+}
+
+fn world_role(s: &Subject, user: &str) -> Option<Role> {
+    let w = world::lock(&s.world);
+    w.room(&ROOM.into())
+        .unwrap()
+        .get(&UserId::from(user))
+        .map(|m| m.role)
+}
+
+pub async fn rooms_across_pages(s: Subject) {
+    let caps = s.provider.capabilities();
+    assert!(caps.can_list_rooms);
+    let mut req = PageRequest::sized(2);
+    let mut got = BTreeMap::new();
+    let mut pages = 0;
+    loop {
+        let page = s.provider.rooms(req.clone()).await.expect("rooms page");
+        pages += 1;
+        for r in page.items {
+            assert!(
+                got.insert(r.id.clone(), r).is_none(),
+                "a room was listed twice"
+            );
+        }
+        match page.next {
+            Some(t) => req = req.next(t),
+            None => break,
+        }
+        assert!(pages < 1000);
+    }
+    let w = world::lock(&s.world);
+    let want: BTreeSet<RoomId> = w.rooms().iter().map(|r| (s.room_id)(&r.id)).collect();
+    assert_eq!(got.keys().cloned().collect::<BTreeSet<_>>(), want);
+    assert!(pages >= 3, "expected several pages of 2, got {pages}");
+    for r in w.rooms() {
+        let listed = &got[&(s.room_id)(&r.id)];
+        assert_eq!(listed.name, r.name);
+        assert_eq!(listed.active, r.active, "active flag of {}", r.name);
+        if let Some(n) = listed.member_count {
+            assert_eq!(n as usize, r.len(), "member count of {}", r.name);
+        }
+    }
+}
+
+pub async fn members_across_pages_with_roles(s: Subject) {
+    let room = s.room();
+    let (members, pages) = all_members(s.provider.as_ref(), &room, 7).await;
+    let want: BTreeMap<String, Role> = {
+        let w = world::lock(&s.world);
+        w.room(&ROOM.into())
+            .unwrap()
+            .members()
+            .map(|m| (m.user.to_string(), expected_role(&s, m.role)))
+            .collect()
+    };
+    let got: BTreeMap<String, Role> = members
+        .iter()
+        .map(|m| (m.user.to_string(), m.role))
+        .collect();
+    assert_eq!(got.len(), members.len(), "a member was listed twice");
+    assert_eq!(got, want);
+    if s.provider.capabilities().page_style != roomwarden::provider::PageStyle::Whole {
+        assert!(
+            pages >= 2,
+            "24 members in pages of 7 came in {pages} page(s)"
+        );
+    }
+    // A big room, in the provider's own page size.
+    let lobby = (s.room_id)(&RoomId::from("10000000000000001"));
+    let (big, _) = all_members(
+        s.provider.as_ref(),
+        &lobby,
+        s.provider.capabilities().member_page_size,
+    )
+    .await;
+    assert_eq!(big.len(), 2_500);
+    assert_eq!(big.iter().filter(|m| m.role == Role::Owner).count(), 1);
+}
+
+pub async fn batch_remove_rows(s: Subject) {
+    let room = s.room();
+    // Provider level: one outcome per user, the stranger already absent.
+    let users = [UserId::from(member_id(0).as_str()), UserId::from(STRANGER)];
+    let rows = s.provider.remove(&room, &users).await.expect("remove");
+    assert_eq!(rows.len(), 2);
+    let status = |u: &str| rows.iter().find(|o| o.user.as_str() == u).map(|o| o.status);
+    assert_eq!(status(&member_id(0)), Some(Status::Removed));
+    assert_eq!(status(STRANGER), Some(Status::AlreadyAbsent));
+    assert_eq!(world_role(&s, &member_id(0)), None);
+
+    // Through ops: members removed, stranger absent, owners guarded.
+    let (engine, _dir) = engine(&s, "");
+    let mut reqs: Vec<Request> = (1..4)
+        .map(|i| Request::new(room.clone(), member_id(i), Action::Remove))
+        .collect();
+    reqs.push(Request::new(room.clone(), STRANGER, Action::Remove));
+    reqs.push(Request::new(room.clone(), OWNERS[0], Action::Remove));
+    reqs.push(Request::new(room.clone(), OWNERS[1], Action::Remove));
+    let plan = engine.plan(reqs).await.expect("plan");
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    let st: Vec<Status> = report.outcomes.iter().map(|o| o.status).collect();
+    assert_eq!(
+        st,
+        [
+            Status::Removed,
+            Status::Removed,
+            Status::Removed,
+            Status::AlreadyAbsent,
+            Status::Removed,
+            Status::Skipped
+        ]
+    );
+    assert_eq!(
+        report.outcomes[5].reason.as_deref(),
+        Some("last owner of the room")
+    );
+    assert_eq!(world_role(&s, OWNERS[1]), Some(Role::Owner));
+    assert_eq!(world_role(&s, &member_id(2)), None);
+}
+
+pub async fn chunks_never_exceed_max_batch(s: Subject) {
+    let room = s.room();
+    let (engine, _dir) = engine(&s, "max_batch = 3");
+    let reqs: Vec<Request> = (0..20)
+        .map(|i| Request::new(room.clone(), member_id(i), Action::Remove))
+        .collect();
+    let plan = engine.plan(reqs).await.expect("plan");
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Removed),
+        "{:?}",
+        report.outcomes
+    );
+    let seen = world::lock(&s.world).max_batch_seen;
+    assert!(seen <= 3, "a call carried {seen} users");
+    assert!(world::lock(&s.world).room(&ROOM.into()).unwrap().len() == 4);
+}
+
+pub async fn demote(s: Subject) {
+    let room = s.room();
+    let caps = s.provider.capabilities();
+    let (engine, _dir) = engine(&s, "");
+    let mut reqs = vec![Request::new(room.clone(), member_id(5), Action::Demote)];
+    if caps.has_admins {
+        reqs.push(Request::new(room.clone(), ADMINS[0], Action::Demote));
+    }
+    if caps.can_demote_owner {
+        reqs.push(Request::new(room.clone(), OWNERS[0], Action::Demote));
+    }
+    let plan = engine.plan(reqs).await.expect("plan");
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    assert_eq!(
+        report.outcomes[0].status,
+        Status::Skipped,
+        "a plain member has nothing to demote"
+    );
+    for o in &report.outcomes[1..] {
+        assert_eq!(o.status, Status::Demoted, "{o:?}");
+    }
+    if caps.has_admins {
+        assert_eq!(world_role(&s, ADMINS[0]), Some(Role::Member));
+    }
+    if caps.can_demote_owner {
+        let now = world_role(&s, OWNERS[0]).expect("still a member");
+        assert_ne!(now, Role::Owner);
+    } else {
+        // Owners cannot be demoted in place: the plan says so before sending.
+        let plan = engine
+            .plan(vec![Request::new(room.clone(), OWNERS[0], Action::Demote)])
+            .await
+            .unwrap();
+        assert!(
+            matches!(&plan.rows[0].verdict, roomwarden::ops::plan::Verdict::Skip(w) if w.contains("owner"))
+        );
+    }
+}
+
+pub async fn readd_restores_role(s: Subject) {
+    let room = s.room();
+    let caps = s.provider.capabilities();
+    assert!(caps.can_readd);
+    let (engine, _dir) = engine(&s, "");
+    let removal = vec![
+        Request::new(room.clone(), ADMINS[1], Action::Remove),
+        Request::new(room.clone(), member_id(7), Action::Remove),
+    ];
+    let plan = engine.plan(removal).await.unwrap();
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Removed),
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(world_role(&s, ADMINS[1]), None);
+
+    let mut back = vec![
+        Request::new(room.clone(), ADMINS[1], Action::Readd),
+        Request::new(room.clone(), member_id(7), Action::Readd),
+        Request::new(room.clone(), member_id(8), Action::Readd),
+    ];
+    engine.fill_readd_roles(&mut back).unwrap();
+    assert_eq!(back[0].role, Some(expected_role(&s, Role::Admin)));
+    let plan = engine.plan(back).await.unwrap();
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Readded, "{o:?}");
+    }
+    assert_eq!(
+        world_role(&s, ADMINS[1]),
+        Some(expected_role(&s, Role::Admin))
+    );
+    assert_eq!(world_role(&s, &member_id(7)), Some(Role::Member));
+    assert_eq!(
+        world_role(&s, &member_id(8)),
+        Some(Role::Member),
+        "an existing member stays"
+    );
+}
+
+pub async fn errors_map_to_kinds(s: Subject) {
+    let err = s
+        .provider
+        .members(&(s.room_id)(&RoomId::from(NO_ROOM)), PageRequest::first())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::NotFound | ErrorKind::BadRequest),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    assert!(
+        err.to_string().starts_with(s.provider.name()),
+        "message names the provider: {err}"
+    );
+
+    let err = s.bad_auth.rooms(PageRequest::first()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth, "{err}");
+    assert!(err.is_unavailable());
+    assert!(!err.is_retryable());
+}
+
+pub async fn rate_limits_and_server_errors_are_retried(s: Subject) {
+    let room = s.room();
+    let (engine, _dir) = engine(&s, "");
+    let reqs: Vec<Request> = (0..5)
+        .map(|i| Request::new(room.clone(), member_id(i), Action::Remove))
+        .collect();
+    let plan = engine.plan(reqs).await.unwrap();
+    {
+        let mut w = world::lock(&s.world);
+        w.faults.rate_limit_next = 2;
+        w.faults.server_error_next = 1;
+    }
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Removed),
+        "{:?}",
+        report.outcomes
+    );
+    assert!(
+        report.progress.retries >= 3,
+        "retries: {}",
+        report.progress.retries
+    );
+    let err = {
+        world::lock(&s.world).faults.server_error_next = 1;
+        s.provider.rooms(PageRequest::first()).await.unwrap_err()
+    };
+    assert!(err.is_retryable(), "{err}");
+}
+
+/// Generates one `#[tokio::test]` per check, each on a fresh subject from
+/// `$start` (an async fn returning [`Subject`]).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($start:ident) => {
+        $crate::conformance_suite!(@each $start,
+            rooms_across_pages, members_across_pages_with_roles, batch_remove_rows,
+            chunks_never_exceed_max_batch, demote, readd_restores_role, errors_map_to_kinds,
+            rate_limits_and_server_errors_are_retried);
+    };
+    (@each $start:ident, $($check:ident),*) => {
+        mod conformance_checks {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let subject = super::$start().await;
+                    crate::conformance::$check(subject).await;
+                }
+            )*
+        }
+    };
+}
