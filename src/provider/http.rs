@@ -4,6 +4,7 @@
 use super::{ErrorKind, ProviderError, parse_retry_after};
 use crate::config::{ConfigError, Profile};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
+use std::error::Error as _;
 use std::time::Duration;
 
 /// Default per-request timeout when the profile sets no `timeout_secs`.
@@ -71,18 +72,17 @@ pub fn transport_error(provider: &'static str, op: &str, err: &reqwest::Error) -
     } else {
         ErrorKind::Connection
     };
+    // The innermost cause names the problem without the URL.
+    let mut source: Option<&dyn std::error::Error> = err.source();
+    let mut root = String::from("request failed");
+    while let Some(s) = source {
+        root = s.to_string();
+        source = s.source();
+    }
     let detail = match kind {
         ErrorKind::Timeout => "no answer in time".to_string(),
-        ErrorKind::Connection => {
-            let mut source: Option<&dyn std::error::Error> = Some(err);
-            let mut last = String::new();
-            while let Some(s) = source {
-                last = s.to_string();
-                source = s.source();
-            }
-            format!("cannot connect: {last}")
-        }
-        _ => format!("unreadable answer: {}", err.without_url()),
+        ErrorKind::Connection => format!("cannot connect: {root}"),
+        _ => format!("unreadable answer: {root}"),
     };
     ProviderError::new(provider, op, kind, detail)
 }
