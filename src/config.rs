@@ -88,7 +88,7 @@ impl ProviderKind {
             ],
             ProviderKind::Amity => &["token*", "surface"],
             ProviderKind::Nandbox => &["token*", "chats"],
-            ProviderKind::Sandbox => &["latency_ms", "fail_rate"],
+            ProviderKind::Sandbox => &["latency_ms", "fail_rate", "refuse_auth"],
         }
     }
 }

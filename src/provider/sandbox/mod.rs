@@ -2,7 +2,9 @@
 //! so the first run works with no account and no network.
 //!
 //! Profile keys: `latency_ms` (delay added to every call) and `fail_rate`
-//! (share of calls answered "rate limited", to show retries).
+//! (share of calls answered "rate limited", to show retries) and
+//! `refuse_auth` (answer every call "credentials refused", to show how the
+//! faces report an unusable provider).
 
 pub mod world;
 
@@ -44,6 +46,7 @@ impl Sandbox {
             world.faults.rate_limit_share = rate;
             world.faults.retry_after = Some(Duration::from_millis(200));
         }
+        world.faults.unauthorized = profile.get_bool("refuse_auth")?.unwrap_or(false);
         Ok(Self::new(world.shared()))
     }
 

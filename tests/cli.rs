@@ -1,0 +1,637 @@
+//! The binary over the sandbox: every command, the row shapes of CLI.md,
+//! exit codes 0/1/2/3, the --yes rule, stdin users, secrets never shown.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const FOUNDERS: &str = "10000000000000003";
+const FOUNDERS_OWNER: &str = "71000000000122501";
+const STAFF: &str = "10000000000000005";
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn audit(&self) -> PathBuf {
+        self.dir.path().join("audit.jsonl")
+    }
+    /// The binary with a private HOME, no config (built-in sandbox) and a
+    /// private audit log.
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_roomwarden"));
+        c.env_remove("ROOMWARDEN_CONFIG")
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .arg("--audit-log")
+            .arg(self.audit());
+        c
+    }
+    fn config(&self, text: &str, mode: u32) -> PathBuf {
+        let path = self.dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        path
+    }
+}
+
+fn jsonl(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl row"))
+        .collect()
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn profiles_without_config_is_the_builtin_sandbox() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["profiles", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["name"], "sandbox");
+    assert_eq!(rows[0]["provider"], "sandbox");
+}
+
+#[test]
+fn rooms_rows_have_the_documented_shape() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["rooms", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(keys(&rows[0]), ["active", "members", "name", "room"]);
+    let jumbo = rows.iter().find(|r| r["name"] == "town-square").unwrap();
+    assert_eq!(jumbo["room"], "10000000000000002", "ids stay strings");
+    assert_eq!(jumbo["members"], 120_000);
+    let table = env
+        .cmd()
+        .arg("rooms")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&table).starts_with("ROOM"));
+}
+
+#[test]
+fn members_in_jsonl_and_csv_with_role_filter() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["members", STAFF, "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 24);
+    assert_eq!(keys(&rows[0]), ["name", "role", "room", "user"]);
+    assert_eq!(rows[0]["role"], "owner");
+    let admins = env
+        .cmd()
+        .args(["members", STAFF, "--role", "admin", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(admins).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("room,user,name,role"));
+    assert_eq!(lines.filter(|l| l.ends_with(",admin")).count(), 8);
+}
+
+#[test]
+fn members_of_the_jumbo_room_come_across_all_pages() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["members", "10000000000000002", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 120_001);
+}
+
+#[test]
+fn remove_reports_one_row_per_user_and_exit_1_when_a_guard_fires() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args([
+            "remove",
+            FOUNDERS,
+            FOUNDERS_OWNER,
+            "71000000000122502",
+            "nobody",
+            "--yes",
+            "--format",
+            "jsonl",
+        ])
+        .args(["--ticket", "T-7", "--reason", "spam"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        keys(&rows[0]),
+        ["action", "reason", "room", "status", "user"]
+    );
+    assert_eq!(rows[0]["status"], "skipped");
+    assert_eq!(rows[0]["reason"], "last owner of the room");
+    assert_eq!(rows[1]["status"], "removed");
+    assert_eq!(rows[1]["reason"], Value::Null);
+    assert_eq!(rows[2]["status"], "already_absent");
+    let log = std::fs::read_to_string(env.audit()).unwrap();
+    assert!(log.contains("\"ticket\":\"T-7\""));
+
+    // All fine: exit 0, csv with a header.
+    let out = env
+        .cmd()
+        .args([
+            "remove",
+            FOUNDERS,
+            "71000000000122503",
+            "--yes",
+            "--format",
+            "csv",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().next(), Some("room,user,action,status,reason"));
+    assert!(text.contains(",removed,"));
+}
+
+#[test]
+fn demote_and_readd_restore_the_recorded_role() {
+    let env = Env::new();
+    let members = env
+        .cmd()
+        .args(["members", STAFF, "--role", "admin", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let admin = jsonl(&members.stdout)[0]["user"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env
+        .cmd()
+        .args(["demote", STAFF, &admin, "--yes", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(jsonl(&out)[0]["status"], "demoted");
+
+    let env = Env::new();
+    env.cmd()
+        .args(["remove", STAFF, &admin, "--yes"])
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .args(["readd", STAFF, &admin, "--yes", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(jsonl(&out)[0]["status"], "readded");
+    let log = std::fs::read_to_string(env.audit()).unwrap();
+    let readd_intent = log
+        .lines()
+        .find(|l| l.contains("\"action\":\"readd\""))
+        .unwrap();
+    assert!(
+        readd_intent.contains("\"role\":\"admin\""),
+        "undo restores the recorded role: {readd_intent}"
+    );
+}
+
+#[test]
+fn change_without_yes_on_a_pipe_is_refused_with_exit_2() {
+    let env = Env::new();
+    let assert = env
+        .cmd()
+        .args(["remove", FOUNDERS, "71000000000122502"])
+        .write_stdin("")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        err.contains("--yes") && err.contains("not a terminal"),
+        "{err}"
+    );
+    assert!(!env.audit().exists() || std::fs::read_to_string(env.audit()).unwrap().is_empty());
+}
+
+#[test]
+fn users_can_be_piped_on_stdin() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["remove", FOUNDERS, "-", "--yes", "--format", "jsonl"])
+        .write_stdin("71000000000122502\n\n71000000000122504\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["status"] == "removed"));
+    let err = env
+        .cmd()
+        .args(["remove", FOUNDERS, "-"])
+        .write_stdin("x\n")
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&err.get_output().stderr).contains("--yes"));
+}
+
+#[test]
+fn dry_run_sends_nothing() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args([
+            "remove",
+            FOUNDERS,
+            "71000000000122502",
+            "--dry-run",
+            "--format",
+            "jsonl",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(jsonl(&out)[0]["status"], "dry_run");
+    assert!(!env.audit().exists() || std::fs::read_to_string(env.audit()).unwrap().is_empty());
+}
+
+#[test]
+fn apply_runs_a_ticket_file_across_rooms() {
+    let env = Env::new();
+    let ticket = env.dir.path().join("t.csv");
+    std::fs::write(
+        &ticket,
+        format!("room,user,action,reason,ticket\n{FOUNDERS},71000000000122502,remove,spam,T-1\n{STAFF},nobody,remove,,T-2\n"),
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .arg("apply")
+        .arg(&ticket)
+        .args(["--yes", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["status"], "removed");
+    assert_eq!(rows[1]["status"], "already_absent");
+
+    let bad = env.dir.path().join("bad.jsonl");
+    std::fs::write(&bad, format!("{{\"room\":\"{FOUNDERS}\",\"user\":\"u\",\"action\":\"remove\"}}\n{{\"room\":\"{FOUNDERS}\",\"user\":\"u2\",\"action\":\"ban\"}}\n")).unwrap();
+    let before = std::fs::read_to_string(env.audit()).unwrap();
+    let assert = env
+        .cmd()
+        .arg("apply")
+        .arg(&bad)
+        .arg("--yes")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        err.contains("bad.jsonl, line 2") && err.contains("ban"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.audit()).unwrap(),
+        before,
+        "nothing was sent"
+    );
+}
+
+#[test]
+fn audit_lists_records_and_last_n() {
+    let env = Env::new();
+    env.cmd()
+        .args([
+            "remove",
+            FOUNDERS,
+            "71000000000122502",
+            "71000000000122503",
+            "--yes",
+        ])
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .args(["audit", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["kind"], "intent");
+    for field in [
+        "ts", "operator", "profile", "provider", "room", "user", "action", "status", "reason",
+        "ticket", "batch", "role",
+    ] {
+        assert!(rows[0].get(field).is_some(), "audit field {field}");
+    }
+    let out = env
+        .cmd()
+        .args(["audit", "--last", "1", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["kind"], "result");
+    let out = env
+        .cmd()
+        .args(["audit", "--unfinished", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(out.is_empty());
+}
+
+#[test]
+fn read_only_refuses_changes_with_exit_2() {
+    let env = Env::new();
+    let a = env
+        .cmd()
+        .args([
+            "--read-only",
+            "remove",
+            FOUNDERS,
+            "71000000000122502",
+            "--yes",
+        ])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("read-only"));
+    let cfg = env.config(
+        "[profiles.ro]\nprovider = \"sandbox\"\nread_only = true\n",
+        0o644,
+    );
+    let a = env
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["remove", FOUNDERS, "71000000000122502", "--yes"])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("read_only = true"));
+}
+
+#[test]
+fn config_errors_exit_2_with_a_clear_message() {
+    let env = Env::new();
+    let cases = [
+        (
+            "[profiles.p]\nprovider = \"sandbox\"\nlatencyms = 5\n",
+            "unknown key `latencyms`",
+        ),
+        (
+            "[profiles.p]\nprovider = \"nope\"\n",
+            "unknown provider `nope`",
+        ),
+        ("[profiles.p\n", "not valid TOML"),
+        (
+            "[profiles.p]\nprovider = \"sandbox\"\nprotected_pattern = \"[\"\n",
+            "protected_pattern",
+        ),
+        (
+            "[profiles.p]\nprovider = \"sandbox\"\nfail_rate = 3.0\n",
+            "fail_rate",
+        ),
+    ];
+    for (text, needle) in cases {
+        let cfg = env.config(text, 0o600);
+        let a = env
+            .cmd()
+            .arg("--config")
+            .arg(&cfg)
+            .arg("rooms")
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert!(err.contains(needle), "{text:?}: {err}");
+    }
+    let a = env
+        .cmd()
+        .args(["--config", "/nonexistent/roomwarden.toml", "rooms"])
+        .assert()
+        .code(2);
+    assert!(
+        String::from_utf8_lossy(&a.get_output().stderr).contains("/nonexistent/roomwarden.toml")
+    );
+    let a = env
+        .cmd()
+        .args(["--profile", "ghost", "rooms"])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("unknown profile `ghost`"));
+    env.cmd().args(["remove"]).assert().code(2);
+    env.cmd()
+        .args(["--format", "xml", "rooms"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn unusable_provider_exits_3_before_any_row() {
+    let env = Env::new();
+    let cfg = env.config(
+        "[profiles.p]\nprovider = \"sandbox\"\nrefuse_auth = true\n",
+        0o600,
+    );
+    let a = env
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("rooms")
+        .assert()
+        .code(3);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("authentication refused"));
+    let a = env
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["remove", FOUNDERS, "x", "--yes"])
+        .assert()
+        .code(3);
+    assert!(a.get_output().stdout.is_empty());
+}
+
+#[test]
+fn secrets_never_appear_in_output_or_audit() {
+    let env = Env::new();
+    let secret = "TOPSECRET-4d2f9";
+    let text = format!(
+        "default_profile = \"demo\"\n\
+         [profiles.demo]\nprovider = \"sandbox\"\n\
+         [profiles.lit]\nprovider = \"agora\"\norg = \"o\"\napp = \"a\"\ntoken = \"{secret}\"\n\
+         [profiles.cmd]\nprovider = \"agora\"\norg = \"o\"\napp = \"a\"\ntoken_cmd = \"echo {secret}\"\n\
+         [profiles.env]\nprovider = \"agora\"\norg = \"o\"\napp = \"a\"\ntoken_env = \"RW_TEST_SECRET\"\n"
+    );
+    // Group-readable: the literal secret is refused, without being echoed.
+    let cfg = env.config(&text, 0o644);
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["profiles"],
+        vec!["profiles", "--format", "jsonl"],
+        vec!["-vv", "rooms"],
+        vec!["-vv", "--profile", "lit", "rooms"],
+        vec!["-vv", "--profile", "cmd", "rooms"],
+        vec!["-vv", "--profile", "env", "rooms"],
+        vec!["-vv", "remove", FOUNDERS, "71000000000122502", "--yes"],
+        vec!["audit"],
+    ] {
+        let out = env
+            .cmd()
+            .env("RW_TEST_SECRET", secret)
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .output()
+            .unwrap();
+        outputs.push((args, out));
+    }
+    let lit = &outputs[3].1;
+    assert_eq!(lit.status.code(), Some(2));
+    let why = String::from_utf8_lossy(&lit.stderr).to_string();
+    assert!(
+        why.contains("chmod 600") || why.contains("not built into this version"),
+        "{why}"
+    );
+    for (args, out) in &outputs {
+        for stream in [&out.stdout, &out.stderr] {
+            assert!(
+                !String::from_utf8_lossy(stream).contains(secret),
+                "{args:?} leaked the secret"
+            );
+        }
+    }
+    let log = std::fs::read_to_string(env.audit()).unwrap();
+    assert!(!log.is_empty() && !log.contains(secret));
+}
+
+#[test]
+fn killed_mid_run_leaves_intents_that_audit_unfinished_reports() {
+    let env = Env::new();
+    let cfg = env.config(
+        "[profiles.slow]\nprovider = \"sandbox\"\nlatency_ms = 400\n",
+        0o600,
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
+        .env("HOME", env.dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--audit-log")
+        .arg(env.audit())
+        .args([
+            "remove",
+            FOUNDERS,
+            "71000000000122502",
+            "71000000000122503",
+            "--yes",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&env.audit(), "\"kind\":\"intent\"");
+    child.kill().unwrap(); // SIGKILL: no chance to write results
+    child.wait().unwrap();
+    let out = env
+        .cmd()
+        .args(["audit", "--unfinished", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let rows = jsonl(&out.stdout);
+    let users: Vec<&str> = rows.iter().map(|r| r["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["71000000000122502", "71000000000122503"]);
+    assert!(
+        rows.iter()
+            .all(|r| r["kind"] == "intent" && r["action"] == "remove")
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never answered"));
+}
+
+/// Polls a file until it contains `needle` (a condition, not a sleep of a
+/// guessed length); gives up after 20 s.
+fn wait_for(path: &Path, needle: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{needle} never appeared in {}",
+            path.display()
+        );
+        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

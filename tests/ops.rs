@@ -1,0 +1,390 @@
+//! The engine against scripted providers: retries, final errors,
+//! cancellation, chunking, one outcome per row, intent before result.
+
+use async_trait::async_trait;
+use proptest::prelude::*;
+use roomwarden::config::{Config, Profile};
+use roomwarden::model::{
+    Action, Member, Outcome, Page, PageRequest, Restore, Role, Room, RoomId, Status, UserId,
+};
+use roomwarden::ops::audit::{self, AuditLog, Kind};
+use roomwarden::ops::plan::Request;
+use roomwarden::ops::{Cancel, Engine, RunEvent, RunOptions};
+use roomwarden::provider::{Capabilities, ErrorKind, Provider, ProviderError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the scripted provider answers to each `remove` call, in order;
+/// after the script runs out every call succeeds.
+#[derive(Clone)]
+enum Answer {
+    RateLimited(Option<Duration>),
+    Fail(ErrorKind, &'static str),
+}
+
+struct Scripted {
+    script: Mutex<Vec<Answer>>,
+    batches: Mutex<Vec<usize>>,
+    calls: AtomicUsize,
+    max_batch: usize,
+    /// Lets a test hold calls until it says so.
+    gate: Option<tokio::sync::Semaphore>,
+    entered: tokio::sync::Notify,
+    owners: Vec<&'static str>,
+}
+
+impl Scripted {
+    fn new(script: Vec<Answer>, max_batch: usize) -> Self {
+        Self {
+            script: Mutex::new(script),
+            batches: Mutex::new(Vec::new()),
+            calls: AtomicUsize::new(0),
+            max_batch,
+            gate: None,
+            entered: tokio::sync::Notify::new(),
+            owners: vec!["owner"],
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for Scripted {
+    fn name(&self) -> &'static str {
+        "scripted"
+    }
+    fn host(&self) -> String {
+        "test".into()
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_batch: self.max_batch,
+            rate_limit_per_sec: 1000.0,
+            ..Capabilities::default()
+        }
+    }
+    async fn rooms(&self, _: PageRequest) -> Result<Page<Room>, ProviderError> {
+        Ok(Page {
+            items: vec![],
+            next: None,
+            total: Some(0),
+        })
+    }
+    async fn room(&self, room: &RoomId) -> Result<Room, ProviderError> {
+        Ok(Room {
+            id: room.clone(),
+            name: "r".into(),
+            member_count: Some(1000),
+            active: true,
+        })
+    }
+    async fn members(&self, _: &RoomId, _: PageRequest) -> Result<Page<Member>, ProviderError> {
+        Ok(Page {
+            items: self
+                .owners
+                .iter()
+                .map(|o| Member::new(*o, None, Role::Owner))
+                .collect(),
+            next: None,
+            total: None,
+        })
+    }
+    async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.batches.lock().unwrap().push(users.len());
+        self.entered.notify_one();
+        if let Some(gate) = &self.gate {
+            gate.acquire().await.unwrap().forget();
+        }
+        let next = {
+            let mut s = self.script.lock().unwrap();
+            if s.is_empty() {
+                None
+            } else {
+                Some(s.remove(0))
+            }
+        };
+        match next {
+            Some(Answer::RateLimited(after)) => Err(ProviderError::new(
+                "scripted",
+                "remove",
+                ErrorKind::RateLimited { retry_after: after },
+                "slow down",
+            )
+            .with_code("reach_limit")),
+            Some(Answer::Fail(kind, text)) => {
+                Err(ProviderError::new("scripted", "remove", kind, text).with_code("nope"))
+            }
+            None => Ok(users
+                .iter()
+                .map(|u| Outcome::new(room, u, Action::Remove, Status::Removed))
+                .collect()),
+        }
+    }
+    async fn demote(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        _: Role,
+    ) -> Result<Outcome, ProviderError> {
+        Ok(Outcome::new(room, user, Action::Demote, Status::Demoted))
+    }
+    async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
+        Ok(users
+            .iter()
+            .map(|r| Outcome::new(room, &r.user, Action::Readd, Status::Readded))
+            .collect())
+    }
+}
+
+fn profile() -> Profile {
+    Config::parse(
+        "[profiles.t]\nprovider = \"sandbox\"\n",
+        std::path::Path::new("t.toml"),
+        None,
+    )
+    .unwrap()
+    .profile(None)
+    .unwrap()
+    .clone()
+}
+
+fn engine(p: Arc<Scripted>) -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap());
+    (Engine::new(p, &profile(), Some(log)), dir)
+}
+
+fn removals(n: usize) -> Vec<Request> {
+    (0..n)
+        .map(|i| Request::new("room", format!("user{i}"), Action::Remove))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limited_calls_are_retried_until_every_row_is_removed() {
+    let script = vec![
+        Answer::RateLimited(Some(Duration::from_secs(2))),
+        Answer::RateLimited(None),
+        Answer::RateLimited(Some(Duration::from_secs(1))),
+    ];
+    let p = Arc::new(Scripted::new(script, 10));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(25)).await.unwrap();
+    let start = tokio::time::Instant::now();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Removed),
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(report.progress.retries, 3);
+    assert_eq!(p.calls.load(Ordering::SeqCst), 3 + 3);
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "the retry-after hint was honoured"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn final_errors_fail_their_rows_with_the_providers_reason() {
+    let p = Arc::new(Scripted::new(
+        vec![Answer::Fail(ErrorKind::Forbidden, "not your room")],
+        100,
+    ));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(3)).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Failed);
+        let reason = o.reason.as_deref().unwrap();
+        assert!(
+            reason.contains("nope: not your room") && reason.contains("scripted remove"),
+            "{reason}"
+        );
+    }
+    assert_eq!(
+        p.calls.load(Ordering::SeqCst),
+        1,
+        "a final error is not retried"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_are_capped_and_the_last_reason_kept() {
+    let script = vec![Answer::RateLimited(None); 50];
+    let p = Arc::new(Scripted::new(script, 100));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(2)).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert_eq!(p.calls.load(Ordering::SeqCst), 6, "default: 6 attempts");
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Failed);
+        let reason = o.reason.as_deref().unwrap();
+        assert!(
+            reason.contains("reach_limit") && reason.contains("6 attempts"),
+            "{reason}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_after_the_call_in_flight() {
+    let mut s = Scripted::new(vec![], 5);
+    s.gate = Some(tokio::sync::Semaphore::new(0));
+    let p = Arc::new(s);
+    let (engine, dir) = engine(p.clone());
+    let engine = Arc::new(engine);
+    let plan = engine.plan(removals(30)).await.unwrap();
+    let cancel = Cancel::new();
+    let opts = RunOptions {
+        concurrency: 1,
+        ..RunOptions::default()
+    };
+    let run = {
+        let (engine, cancel, plan) = (engine.clone(), cancel.clone(), plan.clone());
+        tokio::spawn(async move { engine.run(&plan, &opts, &cancel, None).await })
+    };
+    p.entered.notified().await; // the first call is in flight
+    cancel.cancel();
+    p.gate.as_ref().unwrap().add_permits(100);
+    let report = run.await.unwrap();
+    let removed = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status == Status::Removed)
+        .count();
+    assert_eq!(removed, 5, "the call in flight finished");
+    for o in report
+        .outcomes
+        .iter()
+        .filter(|o| o.status != Status::Removed)
+    {
+        assert_eq!(
+            (o.status, o.reason.as_deref()),
+            (Status::Skipped, Some("cancelled"))
+        );
+    }
+    assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+    let (records, _) = audit::read(&dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit::unfinished(&records).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn intent_is_written_before_every_call_and_result_after() {
+    let p = Arc::new(Scripted::new(vec![Answer::RateLimited(None)], 4));
+    let (engine, dir) = engine(p.clone());
+    let mut reqs = removals(10);
+    reqs[0].ticket = Some("T-42".into());
+    reqs[0].note = Some("spam".into());
+    let plan = engine.plan(reqs).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), Some(tx))
+        .await;
+    let (records, bad) = audit::read(&dir.path().join("audit.jsonl")).unwrap();
+    assert_eq!(bad, 0);
+    assert_eq!(records.len(), 20);
+    for o in &report.outcomes {
+        let pos = |k: Kind| {
+            records
+                .iter()
+                .position(|r| r.user == o.user && r.kind == k)
+                .unwrap()
+        };
+        assert!(
+            pos(Kind::Intent) < pos(Kind::Result),
+            "intent precedes result for {}",
+            o.user
+        );
+    }
+    let first = records
+        .iter()
+        .find(|r| r.user.as_str() == "user0" && r.kind == Kind::Result)
+        .unwrap();
+    assert_eq!(first.ticket.as_deref(), Some("T-42"));
+    assert_eq!(first.status, Some(Status::Removed));
+    assert_eq!(first.role, Some(Role::Member));
+    assert_eq!(first.profile, "t");
+    assert!(first.ts.ends_with('Z'));
+    let mut rows = 0;
+    let mut last = None;
+    while let Ok(ev) = rx.try_recv() {
+        match ev {
+            RunEvent::Row { .. } => rows += 1,
+            RunEvent::Progress(p) => last = Some(p),
+        }
+    }
+    assert_eq!(rows, 10);
+    let last = last.unwrap();
+    assert_eq!((last.done, last.total, last.in_flight), (10, 10, 0));
+    assert_eq!(last.retries, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dry_run_sends_nothing_and_guards_still_skip() {
+    let p = Arc::new(Scripted::new(vec![], 10));
+    let (engine, dir) = engine(p.clone());
+    let mut reqs = removals(3);
+    reqs.push(Request::new("room", "owner", Action::Remove));
+    let plan = engine.plan(reqs).await.unwrap();
+    let opts = RunOptions {
+        dry_run: true,
+        ..RunOptions::default()
+    };
+    let report = engine.run(&plan, &opts, &Cancel::new(), None).await;
+    let st: Vec<Status> = report.outcomes.iter().map(|o| o.status).collect();
+    assert_eq!(
+        st,
+        [
+            Status::DryRun,
+            Status::DryRun,
+            Status::DryRun,
+            Status::Skipped
+        ]
+    );
+    assert_eq!(p.calls.load(Ordering::SeqCst), 0);
+    assert!(
+        audit::read(&dir.path().join("audit.jsonl"))
+            .unwrap()
+            .0
+            .is_empty()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    /// Whatever the batch size, duplicates and failures: chunks never
+    /// exceed max_batch and every planned row gets exactly one outcome.
+    #[test]
+    fn chunks_fit_and_every_row_ends_once(
+        max_batch in 1usize..70,
+        users in proptest::collection::vec(0u16..300, 1..400),
+        failures in 0usize..4,
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+        rt.block_on(async {
+            let script = vec![Answer::RateLimited(None); failures];
+            let p = Arc::new(Scripted::new(script, max_batch));
+            let (engine, _dir) = engine(p.clone());
+            let reqs: Vec<Request> = users.iter().map(|u| Request::new("room", format!("u{u}"), Action::Remove)).collect();
+            let plan = engine.plan(reqs).await.unwrap();
+            let distinct: std::collections::HashSet<_> = users.iter().collect();
+            prop_assert_eq!(plan.rows.len(), distinct.len());
+            let report = engine.run(&plan, &RunOptions::default(), &Cancel::new(), None).await;
+            prop_assert_eq!(report.outcomes.len(), plan.rows.len());
+            for (o, row) in report.outcomes.iter().zip(&plan.rows) {
+                prop_assert_eq!(&o.user, &row.user);
+                prop_assert_eq!(o.status, Status::Removed);
+            }
+            prop_assert!(p.batches.lock().unwrap().iter().all(|b| *b <= max_batch));
+            Ok(())
+        })?;
+    }
+}
