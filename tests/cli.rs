@@ -635,3 +635,24 @@ fn wait_for(path: &Path, needle: &str) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+#[test]
+fn the_example_config_parses() {
+    let env = Env::new();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let out = env
+        .cmd()
+        .arg("--config")
+        .arg(&example)
+        .args(["profiles", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let names: Vec<String> = jsonl(&out)
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["agora-prod", "demo", "symphony"]);
+}
