@@ -369,6 +369,7 @@ impl Engine {
                 t.progress.current = users.first().cloned();
                 t.emit_progress();
             }
+            tracing::debug!(room = %call.room, action = %call.action, users = users.len(), "sending");
             let answer = self.send(&call, &rows, &users).await;
             {
                 let mut t = lock(tracker);
@@ -406,7 +407,12 @@ impl Engine {
                 }
                 ceiling.map(|c| c.mul_f64(fastrand::f64()).max(hint.unwrap_or_default()))
             })
-            .notify(|_, _| lock(tracker).progress.retries += 1)
+            .notify(|e: &AttemptError, wait: Duration| {
+                if let AttemptError::Provider(p) = e {
+                    tracing::info!(room = %call.room, users = users.len(), "retrying in {wait:?} after: {p}");
+                }
+                lock(tracker).progress.retries += 1;
+            })
             .await;
 
         let outcomes = match result {
@@ -420,6 +426,7 @@ impl Engine {
                 all(Status::Skipped, why.to_string())
             }
             Err(AttemptError::Provider(e)) => {
+                tracing::info!(room = %call.room, users = users.len(), "call failed: {e}");
                 let why = if e.is_retryable() {
                     format!("{e}; gave up after {} attempts", opts.max_attempts)
                 } else {
