@@ -1,6 +1,6 @@
 //! What flows into `update` (actions) and out of it (effects).
 
-use super::keymap::{Cmd, Key};
+use super::keymap::Key;
 use super::state::Header;
 use super::store::{MemberStore, Query};
 use crate::model::{Member, Room, RoomId, UserId};
@@ -15,8 +15,6 @@ use std::collections::HashSet;
 pub enum Action {
     /// A key press (releases never get here).
     Key(Key),
-    /// A command, as if its key had been pressed.
-    Do(Cmd),
     /// Mouse wheel (only with `--mouse`): positive scrolls down.
     Scroll(i32),
     Resize(u16, u16),

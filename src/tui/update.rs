@@ -14,7 +14,6 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     s.dirty = true;
     match a {
         Action::Key(k) => on_key(s, k),
-        Action::Do(cmd) => on_cmd(s, cmd),
         Action::Scroll(n) => {
             let cmd = if n > 0 { Cmd::Down } else { Cmd::Up };
             (0..n.unsigned_abs().min(10))
@@ -1112,12 +1111,13 @@ fn confirm(s: &mut State) -> Vec<Effect> {
     if s.screen != Screen::Progress {
         go(s, Screen::Progress);
     }
-    if matches!(p.scope, Scope::Marked | Scope::AllMatching { .. }) {
-        clear_marks(s);
-    }
     if resolving {
+        // Marks and the predicate stay until the room is loaded.
         info(s, "loading the rest of the room to resolve the mark-all…");
         return vec![];
+    }
+    if matches!(p.scope, Scope::Marked | Scope::AllMatching { .. }) {
+        clear_marks(s);
     }
     start_results(s, &plan, p.room, p.dry_run);
     vec![Effect::Run {

@@ -6,7 +6,7 @@ use crate::tui::keymap::Cmd;
 use crate::tui::state::{Confirm, Scope, State};
 use crate::tui::update::num;
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -30,8 +30,6 @@ fn capitalised(verb: &str) -> String {
 }
 
 pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
-    let area = centered(body, 84, body.height.saturating_sub(1).max(12));
-    f.render_widget(Clear, area);
     let verb = capitalised(p.verb.as_str());
     let n = p.targets.len();
     let users = if n == 1 { "user" } else { "users" };
@@ -81,9 +79,17 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             }
         }
     }
-    let fixed_below = 4 + usize::from(p.needs_typed_count());
+    let fixed_below = 3 + usize::from(p.needs_typed_count());
+    let inner_w = (84.min(body.width) as usize).saturating_sub(2).max(1);
+    let used: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w))
+        .sum();
+    let want = used + 1 + n.min(12) + fixed_below + 2;
+    let area = centered(body, 84, (want as u16).min(body.height.saturating_sub(1)));
+    f.render_widget(Clear, area);
     let inner_h = area.height.saturating_sub(2) as usize;
-    let list_h = inner_h.saturating_sub(lines.len() + fixed_below + 1).max(1);
+    let list_h = inner_h.saturating_sub(used + fixed_below + 1).max(1);
     lines.push(Line::styled(
         format!(
             "targets {}-{} of {}:",
@@ -117,7 +123,7 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     }
     let reason_key = s.keymap.label(Cmd::Reason);
     let dry_key = s.keymap.label(Cmd::DryRun);
-    lines.push(Line::from(vec![
+    let mut bottom = vec![Line::from(vec![
         Span::raw("reason: "),
         Span::styled(
             if p.reason.is_empty() && !p.editing_reason {
@@ -132,8 +138,8 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             },
         ),
         Span::raw(if p.editing_reason { "▏" } else { "" }),
-    ]));
-    lines.push(Line::from(vec![
+    ])];
+    bottom.push(Line::from(vec![
         Span::raw("dry run: "),
         Span::styled(
             if p.dry_run {
@@ -146,13 +152,13 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
         Span::styled(format!(" ({dry_key} toggles)"), t.dim()),
     ]));
     if p.needs_typed_count() {
-        lines.push(Line::from(vec![
+        bottom.push(Line::from(vec![
             Span::styled(format!("type {} to confirm: ", n), t.warn()),
             Span::styled(p.typed.clone(), t.cursor()),
             Span::raw("▏"),
         ]));
     }
-    lines.push(Line::from(vec![
+    bottom.push(Line::from(vec![
         Span::styled(s.keymap.label(Cmd::Confirm), t.key()),
         Span::raw(" confirm · "),
         Span::styled(s.keymap.label(Cmd::Cancel), t.key()),
@@ -164,12 +170,13 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     let block = Block::bordered()
         .border_style(t.warn())
         .title(Span::styled(title, t.warn()));
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [top, below] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(bottom.len() as u16)])
+            .areas(inner);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
+    f.render_widget(Paragraph::new(bottom), below);
 }
 
 pub fn ask_quit(_s: &State, t: &Theme, f: &mut Frame, body: Rect) {

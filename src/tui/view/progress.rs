@@ -52,9 +52,9 @@ pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         "–".into()
     };
     lines.push(Line::from(format!(
-        "{} {} · {:.1} calls/s · {} retries · {} in flight · ETA {}",
+        "{}{} · {:.1} calls/s · {} retries · {} in flight · ETA {}",
         b.verb,
-        if b.dry_run { "(dry run)" } else { "" },
+        if b.dry_run { " (dry run)" } else { "" },
         p.calls_per_sec,
         p.retries,
         p.in_flight,
