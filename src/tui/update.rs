@@ -169,7 +169,7 @@ pub fn num(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -221,11 +221,7 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
                 return run_command(s, &line);
             }
             KeyCode::Esc => s.command = None,
-            KeyCode::Backspace => {
-                if line.pop().is_none() {
-                    s.command = None;
-                }
-            }
+            KeyCode::Backspace if line.pop().is_none() => s.command = None,
             KeyCode::Char(c) if !k.ctrl => line.push(c),
             _ => {}
         }

@@ -24,6 +24,7 @@ fn block<'a>(t: &Theme, title: Vec<Span<'a>>) -> Block<'a> {
         .title(Line::from(title))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw_table<'a>(
     s: &State,
     f: &mut Frame,
