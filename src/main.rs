@@ -32,14 +32,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     })
 }
 
-/// Until the console lands, print the sandbox rooms and say so.
+/// No command: the console (on the built-in sandbox when there is no
+/// config). It logs to a file, never over the screen.
 async fn console(cli: Cli) -> Result<u8, Failure> {
-    println!(
-        "The console is not built yet; here are the rooms of your profile (try `roomwarden --help`).\n"
-    );
-    let mut cli = cli;
-    cli.command = Some(roomwarden::cli::args::Command::Rooms);
-    cli::run(cli).await
+    roomwarden::tui::console(cli.global).await
 }
 
 fn init_cli_logging(verbose: u8) {

@@ -1,0 +1,102 @@
+//! What flows into `update` (actions) and out of it (effects).
+
+use super::keymap::Key;
+use super::state::Header;
+use super::store::{MemberStore, Query};
+use crate::model::{Member, Room, RoomId, UserId};
+use crate::ops::audit::Record;
+use crate::ops::plan::{Plan, Request};
+use crate::ops::{Report, RunEvent};
+use std::collections::HashSet;
+
+/// Everything that can change the state: key presses, and the answers of
+/// effects coming back from their tasks.
+#[derive(Debug)]
+pub enum Action {
+    /// A key press (releases never get here).
+    Key(Key),
+    /// Mouse wheel (only with `--mouse`): positive scrolls down.
+    Scroll(i32),
+    Resize(u16, u16),
+    RoomsLoaded(Result<Vec<Room>, String>),
+    /// One page of the room being loaded (`seq` names the load).
+    MembersPage {
+        seq: u64,
+        items: Vec<Member>,
+        total: Option<u64>,
+        done: bool,
+    },
+    MembersFailed {
+        seq: u64,
+        error: String,
+    },
+    /// A background filter's result over members `0..upto`.
+    Filtered {
+        seq: u64,
+        view: Vec<u32>,
+        upto: usize,
+    },
+    RoomFound(Result<Room, String>),
+    Planned {
+        seq: u64,
+        result: Result<Plan, String>,
+    },
+    /// A plan built at run time (mark-all predicates) before it runs.
+    Started(Plan),
+    Run(RunEvent),
+    RunDone(Report),
+    RunFailed(String),
+    AuditLoaded(Result<Vec<Record>, String>),
+    ProfileSwitched(Result<Header, String>),
+    /// A message for the status line.
+    Status {
+        text: String,
+        error: bool,
+    },
+}
+
+/// Slow or outside work, run by the effect runner on tokio tasks.
+#[derive(Debug)]
+pub enum Effect {
+    LoadRooms,
+    /// Stream every page of a room; stops an earlier load.
+    LoadMembers {
+        room: RoomId,
+        seq: u64,
+    },
+    StopMembers,
+    FindRoom(RoomId),
+    /// Filter a snapshot off the render path.
+    Filter {
+        seq: u64,
+        store: MemberStore,
+        query: Query,
+        gone: HashSet<UserId>,
+    },
+    Plan {
+        seq: u64,
+        requests: Vec<Request>,
+    },
+    Run {
+        plan: Plan,
+        dry_run: bool,
+    },
+    /// Plan and run at once (targets resolved at run time).
+    PlanAndRun {
+        requests: Vec<Request>,
+        dry_run: bool,
+    },
+    /// Fill re-add roles from the audit log, then plan.
+    PlanUndo {
+        seq: u64,
+        requests: Vec<Request>,
+    },
+    CancelRun,
+    LoadAudit,
+    Export {
+        batch: String,
+        outcomes: Vec<crate::model::Outcome>,
+    },
+    Copy(String),
+    SwitchProfile(String),
+}

@@ -1,0 +1,149 @@
+//! A small public surface for benchmarks and integration tests: build a
+//! members screen with N members, draw it, filter it. Everything else of
+//! the console stays private.
+
+use super::keymap::Keymap;
+use super::state::{Header, Screen, State};
+use super::store::{self, Query};
+use super::view;
+use crate::model::{Member, Role, Room, UserId};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// A console state on the members screen.
+pub struct BenchState {
+    state: State,
+}
+
+/// `n` generated members: 17-digit ids, a few owners and admins, names
+/// from a small word list.
+pub fn generate_members(n: usize) -> Vec<Member> {
+    const FIRST: [&str; 8] = ["Ada", "Bram", "Chen", "Dana", "Eli", "Farah", "Gus", "Hana"];
+    const LAST: [&str; 8] = [
+        "Okafor", "Lind", "Tanaka", "Silva", "Novak", "Haddad", "Moreau", "Kim",
+    ];
+    (0..n)
+        .map(|i| {
+            let role = match i {
+                0 | 1 => Role::Owner,
+                2..=7 => Role::Admin,
+                _ => Role::Member,
+            };
+            Member {
+                user: UserId::new((71_000_000_000_000_000u64 + i as u64).to_string()),
+                name: Some(Arc::from(format!(
+                    "{} {} {}",
+                    FIRST[i % 8],
+                    LAST[(i / 8) % 8],
+                    i
+                ))),
+                role,
+            }
+        })
+        .collect()
+}
+
+fn header() -> Header {
+    Header {
+        profile: "bench".into(),
+        provider: "sandbox".into(),
+        host: "in-memory".into(),
+        read_only: false,
+        accent: Color::Cyan,
+        rate_per_sec: 200.0,
+        max_batch: 100,
+    }
+}
+
+impl BenchState {
+    /// `n` members loaded in pages of 1,000, the screen `w`×`h`, every
+    /// 97th member marked, the filter `filter` applied (empty: none) and
+    /// the cursor in the middle of the view.
+    pub fn members(n: usize, filter: &str, w: u16, h: u16) -> Self {
+        let mut state = State::new(header(), Keymap::default(), false);
+        state.size = (w, h);
+        state.screen = Screen::Members;
+        state.back.push(Screen::Rooms);
+        let room = Room {
+            id: "10000000000000099".into(),
+            name: "megaroom".into(),
+            member_count: Some(n as u64),
+            active: true,
+        };
+        let ms = &mut state.members;
+        ms.room = Some(room);
+        let all = generate_members(n);
+        for chunk in all.chunks(1_000) {
+            ms.store.push_page(chunk.to_vec());
+        }
+        ms.complete = true;
+        ms.total_hint = Some(n as u64);
+        for (i, m) in all.iter().enumerate() {
+            if i % 97 == 0 {
+                ms.marks.insert(m.user.clone());
+            }
+        }
+        let mut b = Self { state };
+        b.apply_filter(filter);
+        b
+    }
+
+    /// Sets the filter text and recomputes the view synchronously (the
+    /// same work the background filter task does); returns rows shown.
+    pub fn apply_filter(&mut self, query: &str) -> usize {
+        let ms = &mut self.state.members;
+        ms.filter.text = query.to_string();
+        ms.view = store::filter(&ms.store, 0, &Query::parse(query), &HashSet::new());
+        ms.pos.cursor = ms.view.len() / 2;
+        let h = self.state.list_height();
+        self.state
+            .members
+            .pos
+            .clamp(self.state.members.view.len(), h);
+        self.state.members.view.len()
+    }
+
+    /// Moves the cursor down one row (scrolling as needed).
+    pub fn move_down(&mut self) {
+        let h = self.state.list_height();
+        let ms = &mut self.state.members;
+        ms.pos.cursor += 1;
+        ms.pos.clamp(ms.view.len(), h);
+    }
+
+    pub fn loaded(&self) -> usize {
+        self.state.members.store.len()
+    }
+
+    pub fn shown(&self) -> usize {
+        self.state.members.view.len()
+    }
+
+    /// Draws one frame; returns how many table rows it built.
+    pub fn render(&self, terminal: &mut Terminal<TestBackend>) -> usize {
+        terminal
+            .draw(|f| view::render(&self.state, f))
+            .expect("TestBackend draws");
+        self.state.rows_built.get()
+    }
+}
+
+/// A test terminal of `w`×`h`.
+pub fn terminal(w: u16, h: u16) -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(w, h)).expect("TestBackend never fails")
+}
+
+/// Filters `members` by `query` (id, name, `role:admin`) the way the
+/// members view does; returns the matching indices.
+pub fn filter(members: &[Member], query: &str) -> Vec<u32> {
+    let q = Query::parse(query);
+    members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| q.matches(m))
+        .map(|(i, _)| i as u32)
+        .collect()
+}

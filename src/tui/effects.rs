@@ -1,0 +1,384 @@
+//! Runs effects on tokio tasks; every answer comes back as an `Action`.
+//! This is the only part of the console that talks to the engine.
+
+use super::action::{Action, Effect};
+use super::state::Header;
+use super::store;
+use crate::model::{Member, Outcome, PageRequest, RoomId};
+use crate::ops::{Cancel, Engine, RunOptions, audit};
+use crate::provider::PageStyle;
+use futures::StreamExt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+/// Builds the engine for another profile (`:profile NAME`).
+pub type SwitchFn = Box<dyn Fn(&str) -> Result<(Arc<Engine>, Header), String> + Send>;
+
+pub struct Runner {
+    engine: Arc<Engine>,
+    tx: UnboundedSender<Action>,
+    loader: Option<JoinHandle<()>>,
+    cancel: Option<Cancel>,
+    switch: Option<SwitchFn>,
+    /// Where exports go.
+    export_dir: PathBuf,
+}
+
+impl Runner {
+    pub fn new(
+        engine: Arc<Engine>,
+        tx: UnboundedSender<Action>,
+        switch: Option<SwitchFn>,
+        export_dir: PathBuf,
+    ) -> Self {
+        Self {
+            engine,
+            tx,
+            loader: None,
+            cancel: None,
+            switch,
+            export_dir,
+        }
+    }
+
+    fn send(&self, a: Action) {
+        let _ = self.tx.send(a);
+    }
+
+    pub fn run(&mut self, effect: Effect) {
+        let engine = self.engine.clone();
+        let tx = self.tx.clone();
+        match effect {
+            Effect::LoadRooms => {
+                tokio::spawn(async move {
+                    let r = engine.all_rooms().await.map_err(|e| e.to_string());
+                    let _ = tx.send(Action::RoomsLoaded(r));
+                });
+            }
+            Effect::LoadMembers { room, seq } => {
+                if let Some(h) = self.loader.take() {
+                    h.abort();
+                }
+                self.loader = Some(tokio::spawn(load_members(engine, room, seq, tx)));
+            }
+            Effect::StopMembers => {
+                if let Some(h) = self.loader.take() {
+                    h.abort();
+                }
+            }
+            Effect::FindRoom(id) => {
+                tokio::spawn(async move {
+                    let r = engine.room(&id).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Action::RoomFound(r));
+                });
+            }
+            Effect::Filter {
+                seq,
+                store: snapshot,
+                query,
+                gone,
+            } => {
+                tokio::task::spawn_blocking(move || {
+                    let view = store::filter(&snapshot, 0, &query, &gone);
+                    let _ = tx.send(Action::Filtered {
+                        seq,
+                        view,
+                        upto: snapshot.len(),
+                    });
+                });
+            }
+            Effect::Plan { seq, requests } => {
+                tokio::spawn(async move {
+                    let result = engine.plan(requests).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Action::Planned { seq, result });
+                });
+            }
+            Effect::PlanUndo { seq, mut requests } => {
+                tokio::spawn(async move {
+                    let filled = requests
+                        .iter()
+                        .any(|r| r.role.is_none())
+                        .then(|| engine.fill_readd_roles(&mut requests));
+                    let result = match filled {
+                        Some(Err(e)) => Err(format!("reading the audit log for roles: {e}")),
+                        _ => engine.plan(requests).await.map_err(|e| e.to_string()),
+                    };
+                    let _ = tx.send(Action::Planned { seq, result });
+                });
+            }
+            Effect::Run { plan, dry_run } => {
+                let cancel = Cancel::new();
+                self.cancel = Some(cancel.clone());
+                tokio::spawn(async move {
+                    run_plan(engine, plan, dry_run, cancel, tx).await;
+                });
+            }
+            Effect::PlanAndRun { requests, dry_run } => {
+                let cancel = Cancel::new();
+                self.cancel = Some(cancel.clone());
+                tokio::spawn(async move {
+                    match engine.plan(requests).await {
+                        Ok(plan) => {
+                            let _ = tx.send(Action::Started(plan.clone()));
+                            run_plan(engine, plan, dry_run, cancel, tx).await;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Action::RunFailed(e.to_string()));
+                        }
+                    }
+                });
+            }
+            Effect::CancelRun => {
+                if let Some(c) = &self.cancel {
+                    c.cancel();
+                }
+            }
+            Effect::LoadAudit => {
+                let path = engine.audit_log().map(|l| l.path().to_path_buf());
+                tokio::task::spawn_blocking(move || {
+                    let r = match path {
+                        None => Err("no audit log is open".to_string()),
+                        Some(p) => audit::read(&p)
+                            .map(|(recs, _)| recs)
+                            .map_err(|e| format!("{}: {e}", p.display())),
+                    };
+                    let _ = tx.send(Action::AuditLoaded(r));
+                });
+            }
+            Effect::Export { batch, outcomes } => {
+                let dir = self.export_dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (text, error) = match export(&dir, &batch, &outcomes) {
+                        Ok((csv, jsonl)) => (
+                            format!(
+                                "exported {} rows to {} and {}",
+                                outcomes.len(),
+                                csv.display(),
+                                jsonl.display()
+                            ),
+                            false,
+                        ),
+                        Err(e) => (format!("export failed: {e}"), true),
+                    };
+                    let _ = tx.send(Action::Status { text, error });
+                });
+            }
+            Effect::Copy(text) => {
+                let seq = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
+                let mut out = std::io::stdout();
+                let _ = out.write_all(seq.as_bytes());
+                let _ = out.flush();
+            }
+            Effect::SwitchProfile(name) => {
+                let r = match &self.switch {
+                    None => Err("profiles cannot be switched here".to_string()),
+                    Some(f) => f(&name),
+                };
+                match r {
+                    Ok((engine, header)) => {
+                        if let Some(h) = self.loader.take() {
+                            h.abort();
+                        }
+                        self.engine = engine;
+                        self.send(Action::ProfileSwitched(Ok(header)));
+                    }
+                    Err(e) => self.send(Action::ProfileSwitched(Err(e))),
+                }
+            }
+        }
+    }
+}
+
+async fn run_plan(
+    engine: Arc<Engine>,
+    plan: crate::ops::plan::Plan,
+    dry_run: bool,
+    cancel: Cancel,
+    tx: UnboundedSender<Action>,
+) {
+    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+    let fwd = tx.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(ev) = erx.recv().await {
+            let _ = fwd.send(Action::Run(ev));
+        }
+    });
+    let opts = RunOptions {
+        dry_run,
+        ..RunOptions::default()
+    };
+    let report = engine.run(&plan, &opts, &cancel, Some(etx)).await;
+    let _ = forward.await;
+    let _ = tx.send(Action::RunDone(report));
+}
+
+/// Streams every page of a room. Page-number providers fetch ahead,
+/// several pages at once; the engine's limiter keeps the rate.
+async fn load_members(engine: Arc<Engine>, room: RoomId, seq: u64, tx: UnboundedSender<Action>) {
+    let size = engine.capabilities().member_page_size;
+    let first = PageRequest::sized(size);
+    let page = match engine.members_page(&room, first.clone()).await {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = tx.send(Action::MembersFailed {
+                seq,
+                error: e.to_string(),
+            });
+            return;
+        }
+    };
+    let send = |items: Vec<Member>, total, done| {
+        tx.send(Action::MembersPage {
+            seq,
+            items,
+            total,
+            done,
+        })
+        .is_ok()
+    };
+    let total = page.total;
+    let first_len = page.items.len();
+    let Some(next) = page.next else {
+        send(page.items, total, true);
+        return;
+    };
+    if !send(page.items, total, false) {
+        return;
+    }
+    if engine.capabilities().page_style == PageStyle::Number
+        && let (Some(total), Ok(n)) = (total, next.0.parse::<u64>())
+        && first_len > 0
+    {
+        // Tokens are page numbers (2, 3, ...) or offsets (1000, 2000, ...).
+        let (start, step, last) = if n as usize == first_len {
+            (n, first_len as u64, total.saturating_sub(1))
+        } else {
+            (n, 1, n + total.div_ceil(first_len as u64).saturating_sub(2))
+        };
+        let tokens: Vec<u64> = (start..=last).step_by(step as usize).collect();
+        let count = tokens.len();
+        let mut pages = futures::stream::iter(tokens)
+            .map(|t| {
+                let engine = engine.clone();
+                let room = room.clone();
+                let req = first.next(crate::model::PageToken(t.to_string()));
+                async move { engine.members_page(&room, req).await }
+            })
+            .buffered(4);
+        let mut i = 0;
+        while let Some(r) = pages.next().await {
+            i += 1;
+            match r {
+                Ok(p) => {
+                    if !send(p.items, Some(total), i == count) {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Action::MembersFailed {
+                        seq,
+                        error: e.to_string(),
+                    });
+                    return;
+                }
+            }
+        }
+        if count == 0 {
+            send(Vec::new(), Some(total), true);
+        }
+        return;
+    }
+    let mut req = first.next(next);
+    loop {
+        match engine.members_page(&room, req.clone()).await {
+            Ok(p) => {
+                let done = p.next.is_none();
+                if !send(p.items, p.total.or(total), done) {
+                    return;
+                }
+                match p.next {
+                    Some(t) => req = req.next(t),
+                    None => return,
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Action::MembersFailed {
+                    seq,
+                    error: e.to_string(),
+                });
+                return;
+            }
+        }
+    }
+}
+
+/// Writes the results as CSV and JSON Lines; returns both paths.
+fn export(
+    dir: &std::path::Path,
+    batch: &str,
+    outcomes: &[Outcome],
+) -> std::io::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir)?;
+    let stem = if batch.is_empty() {
+        "roomwarden-results".to_string()
+    } else {
+        format!("roomwarden-results-{batch}")
+    };
+    let csv_path = dir.join(format!("{stem}.csv"));
+    let jsonl_path = dir.join(format!("{stem}.jsonl"));
+    let mut w = csv::Writer::from_path(&csv_path)?;
+    w.write_record(["room", "user", "action", "status", "reason"])?;
+    for o in outcomes {
+        w.write_record([
+            o.room.as_str(),
+            o.user.as_str(),
+            o.action.as_str(),
+            o.status.as_str(),
+            o.reason.as_deref().unwrap_or(""),
+        ])?;
+    }
+    w.flush()?;
+    let mut j = std::io::BufWriter::new(std::fs::File::create(&jsonl_path)?);
+    for o in outcomes {
+        serde_json::to_writer(&mut j, o)?;
+        j.write_all(b"\n")?;
+    }
+    j.flush()?;
+    Ok((csv_path, jsonl_path))
+}
+
+/// Standard base64 (for OSC 52).
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+    }
+}

@@ -1,0 +1,459 @@
+//! The one keymap table: every command, its default keys, where it applies
+//! and what it does. Key handling, the help screen and the footer hints all
+//! read this table, so they never drift. `[keys]` in the config rebinds.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One key press, normalised (shift folded into the character).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+    pub shift: bool,
+}
+
+impl Key {
+    pub const fn plain(code: KeyCode) -> Self {
+        Self {
+            code,
+            ctrl: false,
+            shift: false,
+        }
+    }
+    pub const fn ch(c: char) -> Self {
+        Self::plain(KeyCode::Char(c))
+    }
+    pub const fn ctrl(c: char) -> Self {
+        Self {
+            code: KeyCode::Char(c),
+            ctrl: true,
+            shift: false,
+        }
+    }
+    pub const fn shift(code: KeyCode) -> Self {
+        Self {
+            code,
+            ctrl: false,
+            shift: true,
+        }
+    }
+
+    /// From a terminal key event. Characters carry their case, so shift is
+    /// dropped for them; legacy terminals send ctrl-\ as ctrl-4.
+    pub fn from_event(ev: &KeyEvent) -> Self {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        let shift = ev.modifiers.contains(KeyModifiers::SHIFT);
+        match ev.code {
+            KeyCode::Char('4') if ctrl => Self::ctrl('\\'),
+            KeyCode::Char(c) if ctrl => Self::ctrl(c.to_ascii_lowercase()),
+            KeyCode::Char(c) => Self::ch(c),
+            KeyCode::BackTab => Self::shift(KeyCode::Tab),
+            code => Self { code, ctrl, shift },
+        }
+    }
+
+    /// Parses `x`, `X`, `ctrl-x`, `shift-up`, `enter`, `space`, `f1`, ...
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let lower = s.to_ascii_lowercase();
+        let (ctrl, shift, rest) = if lower.starts_with("ctrl-") {
+            (true, false, &s[5..])
+        } else if lower.starts_with("shift-") {
+            (false, true, &s[6..])
+        } else {
+            (false, false, s)
+        };
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "space" => KeyCode::Char(' '),
+            "tab" => KeyCode::Tab,
+            "backspace" => KeyCode::Backspace,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "delete" | "del" => KeyCode::Delete,
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                let n: u8 = f[1..].parse().unwrap_or(0);
+                if !(1..=12).contains(&n) {
+                    return Err(format!("unknown key `{s}`"));
+                }
+                KeyCode::F(n)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) if !c.is_control() => {
+                        if ctrl {
+                            return Ok(Self::ctrl(c.to_ascii_lowercase()));
+                        }
+                        if shift {
+                            return Ok(Self::ch(c.to_ascii_uppercase()));
+                        }
+                        return Ok(Self::ch(c));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "unknown key `{s}`: use a single character, ctrl-X, shift-up, enter, esc, space, tab, up, down, left, right, pgup, pgdn, home, end or f1..f12"
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(Self { code, ctrl, shift })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.shift {
+            f.write_str("shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::Backspace => f.write_str("Bksp"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::Delete => f.write_str("Del"),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// A binding: one key, or a two-key sequence such as `g g`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding(pub Vec<Key>);
+
+impl Binding {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split_whitespace().collect();
+        if parts.is_empty() || parts.len() > 2 {
+            return Err(format!(
+                "`{s}` is not a key: give one key (\"x\", \"ctrl-x\") or two separated by a space (\"g g\")"
+            ));
+        }
+        Ok(Self(
+            parts
+                .into_iter()
+                .map(Key::parse)
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+}
+
+impl fmt::Display for Binding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, k) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{k}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a command applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ctx {
+    /// Everywhere (unless a popup or an input line has the keys).
+    Global,
+    /// Rooms, members, results and audit lists.
+    List,
+    Rooms,
+    Members,
+    Results,
+    Popup,
+    Progress,
+}
+
+/// Every command a key can trigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cmd {
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    HalfDown,
+    HalfUp,
+    Top,
+    Bottom,
+    Open,
+    Back,
+    Mark,
+    Visual,
+    ExtendDown,
+    ExtendUp,
+    MarkAll,
+    Invert,
+    ClearMarks,
+    Filter,
+    Command,
+    Remove,
+    Demote,
+    Results,
+    Audit,
+    Failures,
+    Retry,
+    Undo,
+    Export,
+    Refresh,
+    Copy,
+    Help,
+    Quit,
+    Confirm,
+    Cancel,
+    ScrollDown,
+    ScrollUp,
+    Reason,
+    DryRun,
+    CancelBatch,
+}
+
+/// One row of the keymap table.
+pub struct Entry {
+    pub cmd: Cmd,
+    /// The name used in `[keys]`.
+    pub name: &'static str,
+    pub ctx: Ctx,
+    pub keys: &'static [&'static str],
+    pub desc: &'static str,
+    /// Changes something at the provider: hidden in read-only profiles.
+    pub changes: bool,
+    /// Shown in the footer hints of its screen.
+    pub hint: bool,
+}
+
+macro_rules! entries {
+    ($( $cmd:ident $name:literal $ctx:ident [$($k:literal),*] $desc:literal $changes:literal $hint:literal ;)*) => {
+        &[$(Entry { cmd: Cmd::$cmd, name: $name, ctx: Ctx::$ctx, keys: &[$($k),*], desc: $desc, changes: $changes, hint: $hint }),*]
+    };
+}
+
+/// The default keymap: UX.md's key table.
+pub const TABLE: &[Entry] = entries![
+    Down "down" List ["j", "down"] "move down" false false;
+    Up "up" List ["k", "up"] "move up" false false;
+    PageDown "page_down" List ["pgdn"] "page down" false false;
+    PageUp "page_up" List ["pgup"] "page up" false false;
+    HalfDown "half_page_down" List ["ctrl-d"] "half page down" false false;
+    HalfUp "half_page_up" List ["ctrl-u"] "half page up" false false;
+    Top "top" List ["g g", "home"] "first row" false false;
+    Bottom "bottom" List ["G", "end"] "last row" false false;
+    Open "open" Rooms ["enter", "l", "right"] "open the room" false true;
+    Back "back" Global ["esc", "h", "left"] "back one layer (popup, filter, range, marks, screen)" false true;
+    Mark "mark" Members ["space"] "mark / unmark and move down" true true;
+    Visual "visual" Members ["v"] "start / end a visual range" true true;
+    ExtendDown "extend_down" Members ["shift-down"] "extend the range down" true false;
+    ExtendUp "extend_up" Members ["shift-up"] "extend the range up" true false;
+    MarkAll "mark_all" Members ["ctrl-a"] "mark all matching the filter" true true;
+    Invert "invert" Members ["*"] "invert marks" true false;
+    ClearMarks "clear_marks" Members ["ctrl-\\"] "clear marks" true false;
+    Filter "filter" List ["/"] "filter (id, name, role:admin)" false true;
+    Command "command" Global [":"] "command (:room ID, :profile NAME, :audit, :q)" false true;
+    Remove "remove" Members ["d"] "remove marked (or cursor) users" true true;
+    Demote "demote" Members ["D"] "demote marked (or cursor) users" true true;
+    Results "results" Global ["R"] "results of the last batch" false true;
+    Audit "audit" Global ["A"] "recent audit records" false false;
+    Failures "failures" Results ["f"] "failures only / all rows" false true;
+    Retry "retry" Results ["t"] "retry failed rows" true true;
+    Undo "undo" Results ["u"] "undo: re-add removed users" true true;
+    Export "export" Results ["ctrl-s"] "export results (CSV and JSONL)" false true;
+    Refresh "refresh" Global ["ctrl-r"] "refresh" false false;
+    Copy "copy" List ["y"] "copy the id (OSC 52)" false true;
+    Help "help" Global ["?", "f1"] "help" false true;
+    Quit "quit" Global ["q", "ctrl-c"] "quit (asks while a batch runs)" false true;
+    Confirm "confirm" Popup ["y", "enter"] "confirm" true true;
+    Cancel "cancel" Popup ["n", "esc"] "cancel" false true;
+    ScrollDown "scroll_down" Popup ["j", "down"] "scroll the targets down" false true;
+    ScrollUp "scroll_up" Popup ["k", "up"] "scroll the targets up" false false;
+    Reason "reason" Popup ["r"] "edit the reason" false true;
+    DryRun "dry_run" Popup ["t"] "toggle dry run" false true;
+    CancelBatch "cancel_batch" Progress ["esc"] "cancel after the call in flight" false true;
+];
+
+/// The live keymap: the table with `[keys]` overrides applied.
+#[derive(Clone, Debug)]
+pub struct Keymap {
+    bindings: Vec<(Cmd, Ctx, Vec<Binding>)>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Self::from_overrides(&BTreeMap::new()).expect("the built-in keymap parses")
+    }
+}
+
+impl Keymap {
+    /// Applies `[keys]` (command name -> key). Unknown names or keys that do
+    /// not parse are errors naming the entry.
+    pub fn from_overrides(overrides: &BTreeMap<String, String>) -> Result<Self, String> {
+        for (name, key) in overrides {
+            if !TABLE.iter().any(|e| e.name == name) {
+                let names: Vec<&str> = TABLE.iter().map(|e| e.name).collect();
+                return Err(format!(
+                    "config [keys]: unknown action `{name}`; known actions: {}",
+                    names.join(", ")
+                ));
+            }
+            Binding::parse(key).map_err(|e| format!("config [keys] `{name}`: {e}"))?;
+        }
+        let mut bindings = Vec::with_capacity(TABLE.len());
+        for e in TABLE {
+            let keys = match overrides.get(e.name) {
+                Some(k) => vec![Binding::parse(k).map_err(|e| format!("config [keys]: {e}"))?],
+                None => e
+                    .keys
+                    .iter()
+                    .map(|k| Binding::parse(k))
+                    .collect::<Result<_, _>>()?,
+            };
+            bindings.push((e.cmd, e.ctx, keys));
+        }
+        Ok(Self { bindings })
+    }
+
+    /// The keys bound to a command.
+    pub fn keys_of(&self, cmd: Cmd) -> &[Binding] {
+        self.bindings
+            .iter()
+            .find(|(c, _, _)| *c == cmd)
+            .map(|(_, _, k)| k.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// "j/↓" style label for help and hints.
+    pub fn label(&self, cmd: Cmd) -> String {
+        self.keys_of(cmd)
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Resolves a key (with an optional pending first key of a sequence) in
+    /// the given contexts, first context first. `Pending` means the key
+    /// starts a sequence.
+    pub fn resolve(&self, pending: Option<Key>, key: Key, ctxs: &[Ctx]) -> Resolved {
+        for ctx in ctxs {
+            let mut starts = false;
+            for (cmd, c, bindings) in &self.bindings {
+                if c != ctx {
+                    continue;
+                }
+                for b in bindings {
+                    match (pending, b.0.as_slice()) {
+                        (None, [k]) if *k == key => return Resolved::Cmd(*cmd),
+                        (Some(p), [a, b]) if *a == p && *b == key => return Resolved::Cmd(*cmd),
+                        (None, [a, _]) if *a == key => starts = true,
+                        _ => {}
+                    }
+                }
+            }
+            if starts {
+                return Resolved::Pending;
+            }
+        }
+        Resolved::None
+    }
+}
+
+/// What a key means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    Cmd(Cmd),
+    Pending,
+    None,
+}
+
+/// The table entry of a command.
+pub fn entry(cmd: Cmd) -> &'static Entry {
+    TABLE
+        .iter()
+        .find(|e| e.cmd == cmd)
+        .expect("every command is in the table")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_and_print() {
+        assert_eq!(Key::parse("ctrl-x").unwrap(), Key::ctrl('x'));
+        assert_eq!(Key::parse("ctrl-\\").unwrap(), Key::ctrl('\\'));
+        assert_eq!(Key::parse("D").unwrap(), Key::ch('D'));
+        assert_eq!(Key::parse("shift-d").unwrap(), Key::ch('D'));
+        assert_eq!(Key::parse("shift-up").unwrap(), Key::shift(KeyCode::Up));
+        assert_eq!(Key::parse("F1").unwrap(), Key::plain(KeyCode::F(1)));
+        assert!(Key::parse("ctrl-").is_err());
+        assert!(Key::parse("banana").unwrap_err().contains("unknown key"));
+        assert_eq!(Key::ctrl('a').to_string(), "ctrl-a");
+    }
+
+    #[test]
+    fn every_default_key_parses_and_sequences_resolve() {
+        let km = Keymap::default();
+        assert_eq!(
+            km.resolve(None, Key::ch('g'), &[Ctx::List]),
+            Resolved::Pending
+        );
+        assert_eq!(
+            km.resolve(Some(Key::ch('g')), Key::ch('g'), &[Ctx::List]),
+            Resolved::Cmd(Cmd::Top)
+        );
+        assert_eq!(
+            km.resolve(None, Key::ch('d'), &[Ctx::Members, Ctx::List]),
+            Resolved::Cmd(Cmd::Remove)
+        );
+        assert_eq!(km.label(Cmd::Down), "j/↓");
+    }
+
+    #[test]
+    fn overrides_rebind_and_reject_unknowns() {
+        let mut o = BTreeMap::new();
+        o.insert("remove".to_string(), "x".to_string());
+        let km = Keymap::from_overrides(&o).unwrap();
+        assert_eq!(
+            km.resolve(None, Key::ch('x'), &[Ctx::Members]),
+            Resolved::Cmd(Cmd::Remove)
+        );
+        assert_eq!(
+            km.resolve(None, Key::ch('d'), &[Ctx::Members]),
+            Resolved::None
+        );
+        o.insert("explode".to_string(), "e".to_string());
+        assert!(
+            Keymap::from_overrides(&o)
+                .unwrap_err()
+                .contains("unknown action `explode`")
+        );
+        let mut bad = BTreeMap::new();
+        bad.insert("remove".to_string(), "hyper-q".to_string());
+        assert!(
+            Keymap::from_overrides(&bad)
+                .unwrap_err()
+                .contains("[keys] `remove`")
+        );
+    }
+}

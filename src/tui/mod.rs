@@ -1,0 +1,27 @@
+//! The console: a ratatui face over the ops engine (UX.md).
+//!
+//! Terminal events become [`action::Action`]s; one `update(&mut State,
+//! Action) -> Vec<Effect>` changes the state; effects run on tokio tasks
+//! and come back as actions; `view::render(&State, &mut Frame)` draws.
+//! Nothing here names a concrete provider: everything goes through
+//! [`crate::ops::Engine`].
+
+mod action;
+pub mod bench;
+mod effects;
+mod keymap;
+mod state;
+mod store;
+mod terminal;
+mod update;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use terminal::console;
+
+/// Checks `[keys]` from a config file: the error a bad entry gives.
+pub fn check_keys(keys: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
+    keymap::Keymap::from_overrides(keys).map(|_| ())
+}

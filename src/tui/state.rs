@@ -1,0 +1,341 @@
+//! The console's whole state. Only `update` changes it; `view` reads it.
+
+use super::keymap::{Key, Keymap};
+use super::store::MemberStore;
+use crate::model::{Action as Verb, Role, Room, Status, UserId};
+use crate::ops::Progress;
+use crate::ops::audit::Record;
+use crate::ops::plan::Plan;
+use ratatui::style::Color;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Smallest usable terminal.
+pub const MIN_W: u16 = 60;
+pub const MIN_H: u16 = 15;
+/// Above this many targets the moderator types the count to confirm.
+pub const TYPE_COUNT_ABOVE: usize = 50;
+/// Lists longer than this are filtered on a blocking task.
+pub const SYNC_FILTER_MAX: usize = 20_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Rooms,
+    Members,
+    Progress,
+    Results,
+    Audit,
+    Help,
+}
+
+/// What the header shows about the profile in use.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub profile: String,
+    pub provider: String,
+    pub host: String,
+    pub read_only: bool,
+    pub accent: Color,
+    pub rate_per_sec: f64,
+    pub max_batch: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusLine {
+    pub text: String,
+    pub error: bool,
+}
+
+/// Cursor and first visible row of a list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pos {
+    pub cursor: usize,
+    pub offset: usize,
+}
+
+impl Pos {
+    /// Keeps the cursor inside `len` rows and on screen.
+    pub fn clamp(&mut self, len: usize, height: usize) {
+        let height = height.max(1);
+        self.cursor = self.cursor.min(len.saturating_sub(1));
+        if self.cursor < self.offset {
+            self.offset = self.cursor;
+        }
+        if self.cursor >= self.offset + height {
+            self.offset = self.cursor + 1 - height;
+        }
+        self.offset = self.offset.min(len.saturating_sub(height));
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterInput {
+    pub text: String,
+    pub editing: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct RoomsState {
+    pub rooms: Vec<Room>,
+    pub view: Vec<u32>,
+    pub pos: Pos,
+    pub filter: FilterInput,
+    pub loading: bool,
+}
+
+/// "Mark all matching" on a partly loaded room: resolved at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Predicate {
+    pub query: String,
+    /// Users unmarked by hand after the mark-all.
+    pub except: HashSet<UserId>,
+}
+
+#[derive(Debug, Default)]
+pub struct MembersState {
+    pub room: Option<Room>,
+    pub store: MemberStore,
+    /// Indices into `store` after the filter.
+    pub view: Vec<u32>,
+    pub pos: Pos,
+    pub filter: FilterInput,
+    /// Names the latest filter run; older results are dropped.
+    pub filter_gen: u64,
+    pub filter_pending: bool,
+    /// Names the latest load; pages of older loads are dropped.
+    pub load_gen: u64,
+    pub loading: bool,
+    pub complete: bool,
+    pub total_hint: Option<u64>,
+    pub marks: HashSet<UserId>,
+    pub predicate: Option<Predicate>,
+    /// Visual range anchor (a view position).
+    pub visual: Option<usize>,
+    /// Users removed by a batch of this session.
+    pub gone: HashSet<UserId>,
+    /// Roles changed by a batch of this session.
+    pub roles: HashMap<UserId, Role>,
+}
+
+impl MembersState {
+    pub fn in_range(&self, p: usize) -> bool {
+        self.visual.is_some_and(|a| {
+            let (lo, hi) = (a.min(self.pos.cursor), a.max(self.pos.cursor));
+            (lo..=hi).contains(&p)
+        })
+    }
+
+    pub fn role_of(&self, user: &UserId, role: Role) -> Role {
+        self.roles.get(user).copied().unwrap_or(role)
+    }
+}
+
+/// Who the popup's action applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Marked,
+    Cursor,
+    /// All matching a filter in a partly loaded room.
+    AllMatching {
+        query: String,
+        loaded: usize,
+    },
+    RetryFailed,
+    Undo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub user: UserId,
+    pub name: Option<Arc<str>>,
+    pub role: Role,
+}
+
+/// The confirm popup.
+#[derive(Debug)]
+pub struct Confirm {
+    pub verb: Verb,
+    pub scope: Scope,
+    pub room: Room,
+    pub targets: Vec<Target>,
+    /// Marked users the filter hides.
+    pub hidden: usize,
+    pub seq: u64,
+    pub plan: Option<Plan>,
+    pub plan_error: Option<String>,
+    pub reason: String,
+    pub editing_reason: bool,
+    pub dry_run: bool,
+    pub typed: String,
+    pub scroll: usize,
+}
+
+impl Confirm {
+    pub fn needs_typed_count(&self) -> bool {
+        self.targets.len() > TYPE_COUNT_ABOVE
+    }
+}
+
+/// A running batch.
+#[derive(Debug)]
+pub struct Batch {
+    pub verb: Verb,
+    pub room: Room,
+    pub progress: Progress,
+    pub dry_run: bool,
+    pub cancelling: bool,
+    /// Waiting for the room to finish loading before a mark-all resolves.
+    pub resolving: Option<Resolving>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resolving {
+    pub note: Option<String>,
+}
+
+/// One row of the results screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultRow {
+    pub user: UserId,
+    pub name: Option<Arc<str>>,
+    pub verb: Verb,
+    /// The role before the change (what undo restores).
+    pub role: Option<Role>,
+    /// `None` while pending.
+    pub status: Option<Status>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ResultsState {
+    pub batch: String,
+    pub room: Room,
+    pub dry_run: bool,
+    pub rows: Vec<ResultRow>,
+    pub failures_only: bool,
+    pub view: Vec<u32>,
+    pub pos: Pos,
+}
+
+impl ResultsState {
+    pub fn refresh_view(&mut self) {
+        self.view = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !self.failures_only || r.status.is_some_and(|s| !s.is_ok()))
+            .map(|(i, _)| i as u32)
+            .collect();
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct AuditState {
+    /// Newest first.
+    pub records: Vec<Record>,
+    pub pos: Pos,
+    pub loading: bool,
+    pub error: Option<String>,
+}
+
+/// The whole console.
+#[derive(Debug)]
+pub struct State {
+    pub header: Header,
+    pub keymap: Keymap,
+    pub no_color: bool,
+    pub screen: Screen,
+    /// Screens to go back to.
+    pub back: Vec<Screen>,
+    pub rooms: RoomsState,
+    pub members: MembersState,
+    pub popup: Option<Confirm>,
+    /// The `:` line while typing.
+    pub command: Option<String>,
+    pub status: Option<StatusLine>,
+    pub batch: Option<Batch>,
+    pub results: Option<ResultsState>,
+    pub audit: AuditState,
+    pub help_pos: Pos,
+    /// Asking "quit while a batch runs?".
+    pub ask_quit: bool,
+    pub quit: bool,
+    pub size: (u16, u16),
+    pub pending_key: Option<Key>,
+    pub plan_gen: u64,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+    /// Rows the last frame built (members, results, audit tables).
+    pub rows_built: Cell<usize>,
+}
+
+impl State {
+    pub fn new(header: Header, keymap: Keymap, no_color: bool) -> Self {
+        Self {
+            header,
+            keymap,
+            no_color,
+            screen: Screen::Rooms,
+            back: Vec::new(),
+            rooms: RoomsState::default(),
+            members: MembersState::default(),
+            popup: None,
+            command: None,
+            status: None,
+            batch: None,
+            results: None,
+            audit: AuditState::default(),
+            help_pos: Pos::default(),
+            ask_quit: false,
+            quit: false,
+            size: (100, 30),
+            pending_key: None,
+            plan_gen: 0,
+            dirty: true,
+            rows_built: Cell::new(0),
+        }
+    }
+
+    pub fn too_small(&self) -> bool {
+        self.size.0 < MIN_W || self.size.1 < MIN_H
+    }
+
+    /// Data rows a full-screen table shows: header line, two footer lines,
+    /// two borders and the column header are taken.
+    pub fn list_height(&self) -> usize {
+        (self.size.1 as usize).saturating_sub(6).max(1)
+    }
+}
+
+/// The accent colour for a profile: the configured one, else one derived
+/// from the profile name so every profile looks different.
+pub fn accent_for(profile: &str, configured: Option<&str>) -> Color {
+    if let Some(c) = configured.and_then(parse_color) {
+        return c;
+    }
+    const PALETTE: [Color; 6] = [
+        Color::Cyan,
+        Color::Magenta,
+        Color::Green,
+        Color::Yellow,
+        Color::Blue,
+        Color::LightRed,
+    ];
+    let h = profile
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    PALETTE[h as usize % PALETTE.len()]
+}
+
+/// A colour name or `#rrggbb`.
+pub fn parse_color(s: &str) -> Option<Color> {
+    if let Some(hex) = s.strip_prefix('#') {
+        if hex.len() != 6 {
+            return None;
+        }
+        let v = u32::from_str_radix(hex, 16).ok()?;
+        return Some(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
+    }
+    s.parse::<Color>().ok()
+}

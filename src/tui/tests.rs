@@ -1,0 +1,795 @@
+//! update() unit tests, TestBackend snapshots of every screen, and the
+//! rows-built guard.
+
+use super::action::{Action, Effect};
+use super::bench::{self, BenchState};
+use super::keymap::{Key, Keymap};
+use super::state::*;
+use super::update::update;
+use super::view;
+use crate::model::{Action as Verb, Outcome, Role, Room, Status, UserId};
+use crate::ops::audit::{Kind, Record};
+use crate::ops::plan::{Plan, PlanRow, Request, Verdict};
+use crate::ops::{Progress, Report, RunEvent};
+use ratatui::style::Color;
+use std::time::Duration;
+
+fn header(read_only: bool) -> Header {
+    Header {
+        profile: "sandbox".into(),
+        provider: "sandbox".into(),
+        host: "in-memory".into(),
+        read_only,
+        accent: accent_for("sandbox", None),
+        rate_per_sec: 200.0,
+        max_batch: 100,
+    }
+}
+
+fn room(total: u64) -> Room {
+    Room {
+        id: "10000000000000002".into(),
+        name: "town-square".into(),
+        member_count: Some(total),
+        active: true,
+    }
+}
+
+fn rooms() -> Vec<Room> {
+    vec![
+        Room {
+            id: "10000000000000001".into(),
+            name: "lobby".into(),
+            member_count: Some(2_500),
+            active: true,
+        },
+        room(120_000),
+        Room {
+            id: "10000000000000004".into(),
+            name: "archive-2023".into(),
+            member_count: Some(30),
+            active: false,
+        },
+    ]
+}
+
+/// A members screen with `n` members loaded; `complete` says whether the
+/// room is fully loaded (else 120,000 are announced).
+fn members_state(n: usize, complete: bool) -> State {
+    let mut s = State::new(header(false), Keymap::default(), false);
+    s.size = (100, 30);
+    s.rooms.rooms = rooms();
+    s.rooms.view = vec![0, 1, 2];
+    s.screen = Screen::Members;
+    s.back = vec![Screen::Rooms];
+    let all = bench::generate_members(n);
+    let ms = &mut s.members;
+    ms.room = Some(room(if complete { n as u64 } else { 120_000 }));
+    ms.load_gen = 1;
+    for c in all.chunks(1_000) {
+        ms.store.push_page(c.to_vec());
+    }
+    ms.view = (0..n as u32).collect();
+    ms.complete = complete;
+    ms.loading = !complete;
+    ms.total_hint = Some(if complete { n as u64 } else { 120_000 });
+    s
+}
+
+fn press(s: &mut State, keys: &str) -> Vec<Effect> {
+    keys.split(' ')
+        .flat_map(|k| update(s, Action::Key(Key::parse(k).expect(k))))
+        .collect()
+}
+
+fn typ(s: &mut State, text: &str) -> Vec<Effect> {
+    text.chars()
+        .flat_map(|c| update(s, Action::Key(Key::ch(c))))
+        .collect()
+}
+
+fn user(s: &State, view_pos: usize) -> UserId {
+    let i = s.members.view[view_pos];
+    s.members.store.get(i).unwrap().user.clone()
+}
+
+fn send_plan(requests: &[Request]) -> Plan {
+    Plan {
+        rows: requests
+            .iter()
+            .map(|r| PlanRow {
+                room: r.room.clone(),
+                user: r.user.clone(),
+                action: r.action,
+                role: Some(Role::Member),
+                note: None,
+                ticket: None,
+                verdict: Verdict::Send,
+            })
+            .collect(),
+        ..Plan::default()
+    }
+}
+
+/// The plan effect's sequence number and requests.
+fn plan_effect(effects: Vec<Effect>) -> (u64, Vec<Request>) {
+    effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Plan { seq, requests } | Effect::PlanUndo { seq, requests } => {
+                Some((seq, requests))
+            }
+            _ => None,
+        })
+        .expect("a plan effect")
+}
+
+// ---------------------------------------------------------------- update
+
+#[test]
+fn space_marks_by_id_and_moves_down_and_marks_survive_filters() {
+    let mut s = members_state(100, true);
+    press(&mut s, "space space");
+    assert_eq!(s.members.pos.cursor, 2);
+    let (a, b) = (user(&s, 0), user(&s, 1));
+    assert!(s.members.marks.contains(&a) && s.members.marks.contains(&b));
+    // A filter that hides both keeps the marks.
+    press(&mut s, "/");
+    typ(&mut s, "role:member");
+    press(&mut s, "enter");
+    assert!(!s.members.filter.editing);
+    assert_eq!(s.members.view.len(), 92);
+    assert_eq!(s.members.marks.len(), 2);
+    // Acting now says how many marks the filter hides.
+    let effects = press(&mut s, "d");
+    let p = s.popup.as_ref().expect("popup");
+    assert_eq!(p.scope, Scope::Marked);
+    assert_eq!(p.targets.len(), 2);
+    assert_eq!(p.hidden, 2);
+    assert_eq!(plan_effect(effects).1.len(), 2);
+}
+
+#[test]
+fn visual_range_and_shift_extend_mark_a_block() {
+    let mut s = members_state(100, true);
+    press(&mut s, "j v j j j");
+    assert!(s.members.in_range(1) && s.members.in_range(4) && !s.members.in_range(5));
+    press(&mut s, "v");
+    assert_eq!(s.members.visual, None);
+    assert_eq!(s.members.marks.len(), 4);
+    press(&mut s, "G shift-up shift-up");
+    assert_eq!(s.members.visual, Some(99));
+    // Acting commits the open range first.
+    press(&mut s, "d");
+    assert_eq!(s.popup.as_ref().unwrap().targets.len(), 7);
+}
+
+#[test]
+fn filter_matches_id_name_and_role_and_shows_counts() {
+    let mut s = members_state(1_000, true);
+    press(&mut s, "/");
+    typ(&mut s, "role:admin");
+    assert_eq!(s.members.view.len(), 6);
+    press(&mut s, "esc");
+    assert_eq!(s.members.view.len(), 1_000);
+    assert!(s.members.filter.text.is_empty());
+    press(&mut s, "/");
+    typ(&mut s, "71000000000000099");
+    assert_eq!(s.members.view.len(), 1);
+    press(&mut s, "backspace backspace");
+    // "7100000000000000" prefixes ids 0..99.
+    assert_eq!(s.members.view.len(), 100);
+}
+
+#[test]
+fn big_lists_filter_off_the_render_path_and_stale_results_are_dropped() {
+    let mut s = members_state(30_000, true);
+    press(&mut s, "/");
+    let first = typ(&mut s, "a");
+    let second = typ(&mut s, "d");
+    let seq_of = |e: &[Effect]| match &e[0] {
+        Effect::Filter { seq, .. } => *seq,
+        other => panic!("expected a filter effect, got {other:?}"),
+    };
+    let (old, new) = (seq_of(&first), seq_of(&second));
+    assert!(s.members.filter_pending);
+    assert_eq!(s.members.view.len(), 30_000, "the old view stays meanwhile");
+    update(
+        &mut s,
+        Action::Filtered {
+            seq: old,
+            view: vec![1],
+            upto: 30_000,
+        },
+    );
+    assert_eq!(s.members.view.len(), 30_000, "a stale result is dropped");
+    let Effect::Filter {
+        store, query, gone, ..
+    } = &second[0]
+    else {
+        unreachable!()
+    };
+    let view = super::store::filter(store, 0, query, gone);
+    let n = view.len();
+    update(
+        &mut s,
+        Action::Filtered {
+            seq: new,
+            view,
+            upto: 30_000,
+        },
+    );
+    assert!(!s.members.filter_pending);
+    assert_eq!(s.members.view.len(), n);
+    assert!(n > 0 && n < 30_000);
+}
+
+#[test]
+fn mark_all_on_a_partly_loaded_room_is_a_predicate_resolved_at_run_time() {
+    let mut s = members_state(5_000, false);
+    press(&mut s, "/");
+    typ(&mut s, "Ada");
+    press(&mut s, "enter");
+    let loaded_matches = s.members.view.len();
+    assert_eq!(loaded_matches, 625);
+    press(&mut s, "ctrl-a");
+    assert_eq!(s.members.marks.len(), loaded_matches);
+    assert_eq!(s.members.predicate.as_ref().unwrap().query, "Ada");
+    // Unmark one by hand: it stays out even after the rest loads.
+    let excluded = user(&s, 0);
+    press(&mut s, "space");
+    let effects = press(&mut s, "d");
+    let p = s.popup.as_ref().unwrap();
+    assert_eq!(
+        p.scope,
+        Scope::AllMatching {
+            query: "Ada".into(),
+            loaded: loaded_matches - 1
+        }
+    );
+    let (seq, requests) = plan_effect(effects);
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    typ(&mut s, &(loaded_matches - 1).to_string());
+    let effects = press(&mut s, "y");
+    assert!(effects.is_empty(), "nothing runs before the room is loaded");
+    assert_eq!(s.screen, Screen::Progress);
+    assert!(s.batch.as_ref().unwrap().resolving.is_some());
+    // The rest of the room arrives: 3,000 more, 375 of them match.
+    let more: Vec<_> = bench::generate_members(8_000).split_off(5_000);
+    let effects = update(
+        &mut s,
+        Action::MembersPage {
+            seq: 1,
+            items: more,
+            total: Some(8_000),
+            done: true,
+        },
+    );
+    let requests = effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::PlanAndRun { requests, .. } => Some(requests),
+            _ => None,
+        })
+        .expect("plan and run once loaded");
+    assert_eq!(requests.len(), 1_000 - 1);
+    assert!(!requests.iter().any(|r| r.user == excluded));
+}
+
+#[test]
+fn invert_and_clear() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space *");
+    assert_eq!(s.members.marks.len(), 9);
+    press(&mut s, "ctrl-\\");
+    assert!(s.members.marks.is_empty());
+}
+
+#[test]
+fn esc_backs_out_one_layer_at_a_time() {
+    let mut s = members_state(100, true);
+    press(&mut s, "space");
+    press(&mut s, "/");
+    typ(&mut s, "Ada");
+    press(&mut s, "enter v j");
+    press(&mut s, "d");
+    assert!(s.popup.is_some());
+    press(&mut s, "esc");
+    assert!(s.popup.is_none(), "popup first");
+    assert_eq!(s.members.filter.text, "Ada");
+    press(&mut s, "esc");
+    assert!(s.members.filter.text.is_empty(), "then the filter");
+    // `d` committed the range; open a new one.
+    press(&mut s, "v");
+    assert!(s.members.visual.is_some());
+    press(&mut s, "esc");
+    assert!(s.members.visual.is_none(), "then the range");
+    assert!(!s.members.marks.is_empty());
+    press(&mut s, "esc");
+    assert!(s.members.marks.is_empty(), "then the marks");
+    assert_eq!(s.screen, Screen::Members);
+    press(&mut s, "esc");
+    assert_eq!(s.screen, Screen::Rooms, "then the screen");
+}
+
+#[test]
+fn confirm_is_two_steps_and_runs_only_after_the_plan() {
+    let mut s = members_state(100, true);
+    let effects = press(&mut s, "d");
+    let p = s.popup.as_ref().unwrap();
+    assert_eq!(p.scope, Scope::Cursor);
+    let (seq, requests) = plan_effect(effects);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].action, Verb::Remove);
+    assert!(press(&mut s, "y").is_empty(), "no run while planning");
+    // A stale plan answer is ignored.
+    update(
+        &mut s,
+        Action::Planned {
+            seq: seq + 7,
+            result: Ok(Plan::default()),
+        },
+    );
+    assert!(s.popup.as_ref().unwrap().plan.is_none());
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    press(&mut s, "r");
+    typ(&mut s, "spam");
+    press(&mut s, "enter t");
+    assert!(s.popup.as_ref().unwrap().dry_run);
+    let effects = press(&mut s, "enter");
+    let Some(Effect::Run { plan, dry_run }) = effects.into_iter().next() else {
+        panic!("a run effect");
+    };
+    assert!(dry_run);
+    assert_eq!(plan.rows[0].note.as_deref(), Some("spam"));
+    assert!(s.popup.is_none());
+    assert_eq!(s.screen, Screen::Progress);
+    assert_eq!(s.results.as_ref().unwrap().rows.len(), 1);
+}
+
+#[test]
+fn above_fifty_targets_the_count_must_be_typed() {
+    let mut s = members_state(60, true);
+    press(&mut s, "ctrl-a");
+    assert!(s.members.predicate.is_none(), "fully loaded: plain marks");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    assert_eq!(requests.len(), 60);
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    assert!(press(&mut s, "y").is_empty());
+    assert!(s.status.as_ref().unwrap().error);
+    assert!(s.popup.is_some());
+    typ(&mut s, "61");
+    press(&mut s, "backspace");
+    assert!(press(&mut s, "y").is_empty(), "6 is not 60");
+    typ(&mut s, "0");
+    let effects = press(&mut s, "y");
+    assert!(matches!(effects.as_slice(), [Effect::Run { .. }]));
+}
+
+#[test]
+fn read_only_hides_and_refuses_changing_actions() {
+    let mut s = members_state(10, true);
+    s.header.read_only = true;
+    assert!(press(&mut s, "d").is_empty());
+    assert!(press(&mut s, "D").is_empty());
+    assert!(s.popup.is_none());
+    let st = s.status.clone().unwrap();
+    assert!(st.error && st.text.contains("read-only"), "{st:?}");
+    let text = screen_text(&s, 100, 30);
+    assert!(text.contains(" RO "));
+    assert!(!text.contains("d remove"), "{text}");
+    assert!(!text.contains("D demote"));
+}
+
+#[test]
+fn run_events_fill_results_and_removed_users_leave_the_list() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    press(&mut s, "y");
+    let o = |i: usize, status| Outcome {
+        room: requests[i].room.clone(),
+        user: requests[i].user.clone(),
+        action: Verb::Remove,
+        status,
+        reason: (status == Status::Failed).then(|| "provider said no".to_string()),
+    };
+    update(
+        &mut s,
+        Action::Run(RunEvent::Row {
+            index: 1,
+            outcome: o(1, Status::Failed),
+        }),
+    );
+    assert_eq!(
+        s.results.as_ref().unwrap().rows[1].status,
+        Some(Status::Failed)
+    );
+    update(
+        &mut s,
+        Action::RunDone(Report {
+            batch: "b1".into(),
+            outcomes: vec![o(0, Status::Removed), o(1, Status::Failed)],
+            progress: Progress::default(),
+        }),
+    );
+    assert_eq!(s.screen, Screen::Results);
+    assert_eq!(s.members.view.len(), 9);
+    press(&mut s, "f");
+    assert_eq!(s.results.as_ref().unwrap().view, vec![1]);
+    let (_, retry) = plan_effect(press(&mut s, "t"));
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].user, requests[1].user);
+    press(&mut s, "esc");
+    let (_, undo) = plan_effect(press(&mut s, "u"));
+    assert_eq!(undo.len(), 1);
+    assert_eq!(undo[0].action, Verb::Readd);
+    assert_eq!(undo[0].role, Some(Role::Member));
+}
+
+#[test]
+fn quitting_during_a_batch_asks_first_and_too_small_still_quits() {
+    let mut s = members_state(10, true);
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    press(&mut s, "y");
+    press(&mut s, "q");
+    assert!(s.ask_quit && !s.quit);
+    press(&mut s, "n");
+    assert!(!s.ask_quit && !s.quit);
+    press(&mut s, "q");
+    let effects = press(&mut s, "y");
+    assert!(s.quit);
+    assert!(matches!(effects.as_slice(), [Effect::CancelRun]));
+
+    let mut s = members_state(10, true);
+    update(&mut s, Action::Resize(40, 10));
+    assert!(press(&mut s, "d").is_empty());
+    press(&mut s, "ctrl-c");
+    assert!(s.quit);
+}
+
+#[test]
+fn gg_and_g_jump_and_pages_load_in_behind_the_cursor() {
+    let mut s = members_state(1_000, false);
+    press(&mut s, "G");
+    assert_eq!(s.members.pos.cursor, 999);
+    press(&mut s, "g g");
+    assert_eq!(s.members.pos.cursor, 0);
+    press(&mut s, "j j");
+    update(
+        &mut s,
+        Action::MembersPage {
+            seq: 1,
+            items: bench::generate_members(1_500).split_off(1_000),
+            total: Some(120_000),
+            done: false,
+        },
+    );
+    assert_eq!(s.members.pos.cursor, 2);
+    assert_eq!(s.members.view.len(), 1_500);
+    // Pages of an older load are dropped.
+    update(
+        &mut s,
+        Action::MembersPage {
+            seq: 0,
+            items: bench::generate_members(3),
+            total: None,
+            done: true,
+        },
+    );
+    assert_eq!(s.members.store.len(), 1_500);
+    assert!(!s.members.complete);
+}
+
+#[test]
+fn commands_open_rooms_and_reject_unknowns() {
+    let mut s = members_state(10, true);
+    s.screen = Screen::Rooms;
+    s.back.clear();
+    press(&mut s, ":");
+    typ(&mut s, "room 10000000000000001");
+    let effects = press(&mut s, "enter");
+    assert!(matches!(effects.as_slice(), [Effect::LoadMembers { .. }]));
+    assert_eq!(s.screen, Screen::Members);
+    assert!(s.members.marks.is_empty());
+    press(&mut s, ":");
+    typ(&mut s, "frobnicate");
+    press(&mut s, "enter");
+    assert!(s.status.as_ref().unwrap().error);
+    press(&mut s, ":");
+    typ(&mut s, "profile prod");
+    let effects = press(&mut s, "enter");
+    assert!(matches!(effects.as_slice(), [Effect::SwitchProfile(n)] if n == "prod"));
+    press(&mut s, ":");
+    typ(&mut s, "q");
+    press(&mut s, "enter");
+    assert!(s.quit);
+}
+
+// ------------------------------------------------------------- rendering
+
+fn draw(s: &State, w: u16, h: u16) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+    let mut t = bench::terminal(w, h);
+    t.draw(|f| view::render(s, f)).unwrap();
+    t
+}
+
+fn screen_text(s: &State, w: u16, h: u16) -> String {
+    let t = draw(s, w, h);
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn resized(mut s: State, w: u16, h: u16) -> State {
+    update(&mut s, Action::Resize(w, h));
+    s
+}
+
+/// Every screen, by name.
+fn screens() -> Vec<(&'static str, State)> {
+    let mut out = Vec::new();
+
+    let mut rooms_s = members_state(10, true);
+    rooms_s.screen = Screen::Rooms;
+    rooms_s.back.clear();
+    out.push(("rooms", rooms_s));
+
+    let mut m = members_state(12_000, false);
+    press(&mut m, "j j space space space j");
+    m.status = Some(StatusLine {
+        text: "marked 3".into(),
+        error: false,
+    });
+    out.push(("members", m));
+
+    let mut mf = members_state(2_000, true);
+    press(&mut mf, "space /");
+    typ(&mut mf, "Ada");
+    out.push(("members_filter", mf));
+
+    let mut p = members_state(100, true);
+    press(&mut p, "space space space");
+    press(&mut p, "/");
+    typ(&mut p, "Bram");
+    press(&mut p, "enter");
+    let (seq, requests) = plan_effect(press(&mut p, "d"));
+    let mut plan = send_plan(&requests);
+    plan.rows[0].verdict = Verdict::Skip("last owner of the room".into());
+    plan.notices = vec![
+        "1 skipped: last owner of the room".into(),
+        "room 10000000000000002 has over 1000 members: paced at one change per 3s, 2 changes take about 6s".into(),
+    ];
+    update(
+        &mut p,
+        Action::Planned {
+            seq,
+            result: Ok(plan),
+        },
+    );
+    out.push(("confirm", p));
+
+    let mut big = members_state(200, true);
+    press(&mut big, "ctrl-a");
+    let (seq, requests) = plan_effect(press(&mut big, "D"));
+    update(
+        &mut big,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    typ(&mut big, "20");
+    out.push(("confirm_typed_count", big));
+
+    let mut pr = members_state(10, true);
+    press(&mut pr, "space space space space");
+    let (seq, requests) = plan_effect(press(&mut pr, "d"));
+    update(
+        &mut pr,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    press(&mut pr, "y");
+    update(
+        &mut pr,
+        Action::Run(RunEvent::Progress(Progress {
+            done: 1,
+            total: 4,
+            in_flight: 1,
+            retries: 2,
+            calls: 3,
+            calls_per_sec: 1.5,
+            current: Some(requests[1].user.clone()),
+            elapsed: Duration::from_secs(2),
+        })),
+    );
+    out.push(("progress", pr));
+
+    let mut r = members_state(10, true);
+    press(&mut r, "space space space");
+    let (seq, requests) = plan_effect(press(&mut r, "d"));
+    update(
+        &mut r,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    press(&mut r, "y");
+    let statuses = [Status::Removed, Status::Failed, Status::Skipped];
+    update(
+        &mut r,
+        Action::RunDone(Report {
+            batch: "b1".into(),
+            outcomes: requests
+                .iter()
+                .zip(statuses)
+                .map(|(q, st)| Outcome {
+                    room: q.room.clone(),
+                    user: q.user.clone(),
+                    action: q.action,
+                    status: st,
+                    reason: match st {
+                        Status::Failed => Some("agora: 403 forbidden (code 40301)".into()),
+                        Status::Skipped => Some("last owner of the room".into()),
+                        _ => None,
+                    },
+                })
+                .collect(),
+            progress: Progress::default(),
+        }),
+    );
+    out.push(("results", r));
+
+    let mut a = members_state(10, true);
+    press(&mut a, "A");
+    let rec = |ts: &str, kind, status, user: &str| Record {
+        ts: ts.into(),
+        kind,
+        operator: "mod".into(),
+        profile: "sandbox".into(),
+        provider: "sandbox".into(),
+        room: "10000000000000002".into(),
+        user: user.into(),
+        action: Verb::Remove,
+        status,
+        reason: None,
+        ticket: None,
+        batch: "b1".into(),
+        role: Some(Role::Member),
+    };
+    update(
+        &mut a,
+        Action::AuditLoaded(Ok(vec![
+            rec(
+                "2025-01-02T03:04:05Z",
+                Kind::Intent,
+                None,
+                "71000000000000009",
+            ),
+            rec(
+                "2025-01-02T03:04:06Z",
+                Kind::Result,
+                Some(Status::Removed),
+                "71000000000000009",
+            ),
+        ])),
+    );
+    out.push(("audit", a));
+
+    let mut h = members_state(10, true);
+    press(&mut h, "?");
+    out.push(("help", h));
+
+    let mut ro = members_state(10, true);
+    ro.header.read_only = true;
+    ro.header.accent = Color::Magenta;
+    out.push(("members_read_only", ro));
+    out
+}
+
+#[test]
+fn snapshots_of_every_screen_at_100x30_and_60x15() {
+    for (w, h) in [(100u16, 30u16), (60, 15)] {
+        for (name, s) in screens() {
+            let s = resized(s, w, h);
+            let t = draw(&s, w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend());
+        }
+    }
+}
+
+#[test]
+fn no_color_uses_modifiers_only() {
+    for (name, mut s) in screens() {
+        s.no_color = true;
+        let t = draw(&s, 100, 30);
+        let buf = t.backend().buffer();
+        for cell in buf.content() {
+            assert!(
+                matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+                "{name}: a colour under NO_COLOR at {:?}",
+                cell.symbol()
+            );
+        }
+        if matches!(name, "members" | "results" | "confirm") {
+            insta::assert_snapshot!(format!("{name}_no_color"), format!("{buf:?}"));
+        }
+    }
+}
+
+#[test]
+fn too_small_screen_says_what_it_needs() {
+    let s = members_state(10, true);
+    let t = draw(&s, 59, 14);
+    insta::assert_snapshot!("too_small_59x14", t.backend());
+    assert!(screen_text(&s, 59, 14).contains("need 60×15, have 59×14"));
+}
+
+#[test]
+fn help_and_hints_come_from_the_keymap() {
+    let mut s = members_state(10, true);
+    let mut over = std::collections::BTreeMap::new();
+    over.insert("remove".to_string(), "x".to_string());
+    s.keymap = Keymap::from_overrides(&over).unwrap();
+    assert!(screen_text(&s, 100, 30).contains("x remove"));
+    press(&mut s, "?");
+    let help = screen_text(&s, 100, 80);
+    assert!(help.contains("remove marked (or cursor) users"), "{help}");
+    assert!(help.contains("  x "), "{help}");
+}
+
+#[test]
+fn one_frame_builds_no_more_rows_than_the_screen_has_with_a_million_members() {
+    let mut b = BenchState::members(1_000_000, "", 100, 30);
+    assert_eq!(b.loaded(), 1_000_000);
+    let mut t = bench::terminal(100, 30);
+    let built = b.render(&mut t);
+    assert!(built > 0 && built <= 24, "built {built} rows");
+    b.move_down();
+    assert!(b.render(&mut t) <= 24);
+    let shown = b.apply_filter("Ada");
+    assert_eq!(shown, 125_000);
+    assert!(b.render(&mut t) <= 24);
+}

@@ -1,0 +1,178 @@
+//! Rendering: a pure function of the state. Nothing here changes state
+//! (the rows-built counter is a `Cell` read by tests and benchmarks).
+
+mod help;
+mod popup;
+mod progress;
+mod tables;
+pub mod theme;
+
+use super::keymap::{Ctx, TABLE};
+use super::state::{MIN_H, MIN_W, Screen, State};
+use super::update::num;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use theme::Theme;
+
+pub fn theme(s: &State) -> Theme {
+    Theme {
+        no_color: s.no_color,
+        accent: s.header.accent,
+    }
+}
+
+/// Draws the whole screen.
+pub fn render(s: &State, f: &mut Frame) {
+    s.rows_built.set(0);
+    let area = f.area();
+    if area.width < MIN_W || area.height < MIN_H {
+        too_small(f, area);
+        return;
+    }
+    let t = theme(s);
+    let [head, body, hints, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header(s, &t, f, head);
+    match s.screen {
+        Screen::Rooms => tables::rooms(s, &t, f, body),
+        Screen::Members => tables::members(s, &t, f, body),
+        Screen::Results => tables::results(s, &t, f, body),
+        Screen::Audit => tables::audit(s, &t, f, body),
+        Screen::Progress => progress::render(s, &t, f, body),
+        Screen::Help => help::render(s, &t, f, body),
+    }
+    footer_hints(s, &t, f, hints);
+    status_line(s, &t, f, status);
+    if let Some(p) = &s.popup {
+        popup::confirm(s, p, &t, f, body);
+    }
+    if s.ask_quit {
+        popup::ask_quit(s, &t, f, body);
+    }
+}
+
+fn too_small(f: &mut Frame, area: Rect) {
+    let msg = format!(
+        "terminal too small — need {MIN_W}×{MIN_H}, have {}×{}",
+        area.width, area.height
+    );
+    let y = area.height / 2;
+    let lines = vec![Line::from(msg), Line::from("q quits")];
+    let r = Rect::new(
+        area.x,
+        area.y + y.saturating_sub(1),
+        area.width,
+        2.min(area.height),
+    );
+    f.render_widget(Paragraph::new(lines).alignment(Alignment::Center), r);
+}
+
+fn header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+    let h = &s.header;
+    let mut spans = vec![
+        Span::styled(format!(" {} ", h.profile), t.badge()),
+        Span::raw(" "),
+    ];
+    if h.read_only {
+        spans.push(Span::styled(" RO ", t.read_only()));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::raw(format!("{} · {}", h.provider, h.host)));
+    if let Some(room) = &s.members.room
+        && matches!(
+            s.screen,
+            Screen::Members | Screen::Progress | Screen::Results
+        )
+    {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("{} ({})", room.name, room.id),
+            t.title(),
+        ));
+    }
+    f.render_widget(Line::from(spans), area);
+}
+
+/// The contexts whose hints the footer shows.
+fn hint_contexts(s: &State) -> &'static [Ctx] {
+    if s.popup.is_some() {
+        return &[Ctx::Popup];
+    }
+    match s.screen {
+        Screen::Rooms => &[Ctx::Rooms, Ctx::List, Ctx::Global],
+        Screen::Members => &[Ctx::Members, Ctx::List, Ctx::Global],
+        Screen::Results => &[Ctx::Results, Ctx::Global],
+        Screen::Progress => &[Ctx::Progress],
+        Screen::Audit | Screen::Help => &[Ctx::List, Ctx::Global],
+    }
+}
+
+/// Footer hints, generated from the keymap table.
+fn footer_hints(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+    let mut spans = Vec::new();
+    for ctx in hint_contexts(s) {
+        for e in TABLE.iter().filter(|e| e.ctx == *ctx && e.hint) {
+            if e.changes && s.header.read_only {
+                continue;
+            }
+            let Some(key) = s.keymap.keys_of(e.cmd).first() else {
+                continue;
+            };
+            if !spans.is_empty() {
+                spans.push(Span::styled(" · ", t.dim()));
+            }
+            spans.push(Span::styled(key.to_string(), t.key()));
+            spans.push(Span::raw(format!(" {}", e.name.replace('_', " "))));
+        }
+    }
+    f.render_widget(Line::from(spans), area);
+}
+
+fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+    let line = if let Some(c) = &s.command {
+        Line::from(vec![
+            Span::styled(":", t.key()),
+            Span::raw(c.clone()),
+            Span::raw("▏"),
+        ])
+    } else if let Some(fi) = editing_filter(s) {
+        Line::from(vec![
+            Span::styled("/", t.key()),
+            Span::raw(fi.to_string()),
+            Span::raw("▏"),
+            Span::styled("  Enter keeps · Esc clears", t.dim()),
+        ])
+    } else if let Some(st) = &s.status {
+        if st.error {
+            Line::from(vec![
+                Span::styled(format!("error: {}", st.text), t.error()),
+                Span::styled("  (Esc dismisses)", t.dim()),
+            ])
+        } else {
+            Line::from(st.text.clone())
+        }
+    } else {
+        Line::from("")
+    };
+    f.render_widget(line, area);
+}
+
+fn editing_filter(s: &State) -> Option<&str> {
+    match s.screen {
+        Screen::Rooms if s.rooms.filter.editing => Some(&s.rooms.filter.text),
+        Screen::Members if s.members.filter.editing => Some(&s.members.filter.text),
+        _ => None,
+    }
+}
+
+/// "shown/total" for a title.
+pub fn count(shown: usize, total: usize) -> String {
+    format!("{}/{}", num(shown), num(total))
+}

@@ -1,0 +1,195 @@
+//! The confirm popup and the "quit while a batch runs?" question.
+
+use super::theme::Theme;
+use crate::ops::plan::{Verdict, human_duration};
+use crate::tui::keymap::Cmd;
+use crate::tui::state::{Confirm, Scope, State};
+use crate::tui::update::num;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn capitalised(verb: &str) -> String {
+    let mut c = verb.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
+    let verb = capitalised(p.verb.as_str());
+    let n = p.targets.len();
+    let users = if n == 1 { "user" } else { "users" };
+    let what = match &p.scope {
+        Scope::Cursor => format!("{verb} the user at the cursor (nothing is marked)"),
+        Scope::Marked => format!("{verb} {} marked {users}", num(n)),
+        Scope::AllMatching { query, loaded } => format!(
+            "{verb} all matching `{query}`: {} loaded so far, the rest of ~{} members resolved when the batch runs",
+            num(*loaded),
+            num(p.room.member_count.unwrap_or(0) as usize)
+        ),
+        Scope::RetryFailed => format!("Retry {} failed {users} ({})", num(n), p.verb),
+        Scope::Undo => format!("Undo: re-add {} removed {users} with their roles", num(n)),
+    };
+    let mut lines = vec![
+        Line::styled(what, t.title()),
+        Line::from(format!("room {} ({})", p.room.name, p.room.id)),
+    ];
+    if p.hidden > 0 {
+        lines.push(Line::styled(
+            format!(
+                "{} marked {} hidden by the current filter",
+                num(p.hidden),
+                if p.hidden == 1 {
+                    "user is"
+                } else {
+                    "users are"
+                }
+            ),
+            t.warn(),
+        ));
+    }
+    match (&p.plan, &p.plan_error) {
+        (_, Some(e)) => lines.push(Line::styled(format!("planning failed: {e}"), t.error())),
+        (None, None) => lines.push(Line::styled("checking guards…", t.dim())),
+        (Some(plan), None) => {
+            let refused = plan.rows.len() - plan.to_send();
+            let eta = plan.eta(s.header.rate_per_sec, s.header.max_batch);
+            lines.push(Line::from(format!(
+                "{} to send · {} refused by guards · about {}",
+                num(plan.to_send()),
+                num(refused),
+                human_duration(eta)
+            )));
+            for notice in &plan.notices {
+                lines.push(Line::styled(format!("! {notice}"), t.warn()));
+            }
+        }
+    }
+    let fixed_below = 3 + usize::from(p.needs_typed_count());
+    let inner_w = (84.min(body.width) as usize).saturating_sub(2).max(1);
+    let used: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w))
+        .sum();
+    let want = used + 1 + n.min(12) + fixed_below + 2;
+    let area = centered(body, 84, (want as u16).min(body.height.saturating_sub(1)));
+    f.render_widget(Clear, area);
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let list_h = inner_h.saturating_sub(used + fixed_below + 1).max(1);
+    lines.push(Line::styled(
+        format!(
+            "targets {}-{} of {}:",
+            num((p.scroll + 1).min(n)),
+            num((p.scroll + list_h).min(n)),
+            num(n)
+        ),
+        t.dim(),
+    ));
+    let verdicts = p.plan.as_ref().map(|pl| &pl.rows);
+    for (i, target) in p.targets.iter().enumerate().skip(p.scroll).take(list_h) {
+        let verdict = verdicts
+            .and_then(|rows| rows.get(i))
+            .filter(|r| r.user == target.user)
+            .map(|r| &r.verdict);
+        let (note, style) = match verdict {
+            Some(Verdict::Skip(w)) => (format!("  skip: {w}"), t.failure()),
+            Some(Verdict::Fail(w)) => (format!("  fails: {w}"), t.failure()),
+            _ => (String::new(), Style::new()),
+        };
+        lines.push(Line::styled(
+            format!(
+                "  {} {:<6} {}{}",
+                target.user,
+                target.role.as_str(),
+                target.name.as_deref().unwrap_or(""),
+                note
+            ),
+            style,
+        ));
+    }
+    let reason_key = s.keymap.label(Cmd::Reason);
+    let dry_key = s.keymap.label(Cmd::DryRun);
+    let mut bottom = vec![Line::from(vec![
+        Span::raw("reason: "),
+        Span::styled(
+            if p.reason.is_empty() && !p.editing_reason {
+                format!("(none, {reason_key} edits)")
+            } else {
+                p.reason.clone()
+            },
+            if p.editing_reason {
+                t.cursor()
+            } else {
+                t.dim()
+            },
+        ),
+        Span::raw(if p.editing_reason { "▏" } else { "" }),
+    ])];
+    bottom.push(Line::from(vec![
+        Span::raw("dry run: "),
+        Span::styled(
+            if p.dry_run {
+                "ON — nothing will be sent"
+            } else {
+                "off"
+            },
+            if p.dry_run { t.warn() } else { Style::new() },
+        ),
+        Span::styled(format!(" ({dry_key} toggles)"), t.dim()),
+    ]));
+    if p.needs_typed_count() {
+        bottom.push(Line::from(vec![
+            Span::styled(format!("type {} to confirm: ", n), t.warn()),
+            Span::styled(p.typed.clone(), t.cursor()),
+            Span::raw("▏"),
+        ]));
+    }
+    bottom.push(Line::from(vec![
+        Span::styled(s.keymap.label(Cmd::Confirm), t.key()),
+        Span::raw(" confirm · "),
+        Span::styled(s.keymap.label(Cmd::Cancel), t.key()),
+        Span::raw(" cancel · "),
+        Span::styled(s.keymap.label(Cmd::ScrollDown), t.key()),
+        Span::raw(" scroll"),
+    ]));
+    let title = format!(" {} ", verb.to_lowercase());
+    let block = Block::bordered()
+        .border_style(t.warn())
+        .title(Span::styled(title, t.warn()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [top, below] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(bottom.len() as u16)])
+            .areas(inner);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
+    f.render_widget(Paragraph::new(bottom), below);
+}
+
+pub fn ask_quit(_s: &State, t: &Theme, f: &mut Frame, body: Rect) {
+    let area = centered(body, 56, 5);
+    f.render_widget(Clear, area);
+    let lines = vec![
+        Line::styled("A batch is running.", t.warn()),
+        Line::from("Quit anyway? It is cancelled after the call in flight. y/n"),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().border_style(t.warn()).title(" quit? ")),
+        area,
+    );
+}

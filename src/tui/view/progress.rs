@@ -1,0 +1,76 @@
+//! The progress screen of a running batch.
+
+use super::theme::Theme;
+use crate::ops::plan::human_duration;
+use crate::tui::state::State;
+use crate::tui::update::num;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Gauge, Paragraph};
+use std::time::Duration;
+
+pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+    let block = Block::bordered()
+        .border_style(t.border())
+        .title(Line::styled(" progress ", t.title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(b) = &s.batch else {
+        f.render_widget(Paragraph::new("no batch is running"), inner);
+        return;
+    };
+    let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let p = &b.progress;
+    let mut lines = Vec::new();
+    if b.resolving.is_some() {
+        lines.push(Line::styled(
+            format!(
+                "loading the rest of the room before resolving the mark-all: {} / ~{}",
+                num(s.members.store.len()),
+                num(s.members.total_hint.unwrap_or(0) as usize)
+            ),
+            t.warn(),
+        ));
+    }
+    let ratio = if p.total == 0 {
+        0.0
+    } else {
+        (p.done as f64 / p.total as f64).clamp(0.0, 1.0)
+    };
+    f.render_widget(
+        Gauge::default()
+            .gauge_style(t.title())
+            .ratio(ratio)
+            .label(format!("{}/{}", num(p.done), num(p.total))),
+        gauge,
+    );
+    let eta = if p.done > 0 && p.done < p.total {
+        let per = p.elapsed.as_secs_f64() / p.done as f64;
+        human_duration(Duration::from_secs_f64(per * (p.total - p.done) as f64))
+    } else {
+        "–".into()
+    };
+    lines.push(Line::from(format!(
+        "{}{} · {:.1} calls/s · {} retries · {} in flight · ETA {}",
+        b.verb,
+        if b.dry_run { " (dry run)" } else { "" },
+        p.calls_per_sec,
+        p.retries,
+        p.in_flight,
+        eta
+    )));
+    lines.push(Line::from(format!(
+        "current: {}",
+        p.current
+            .as_ref()
+            .map_or("–".to_string(), |u| u.to_string())
+    )));
+    if b.cancelling {
+        lines.push(Line::styled(
+            "cancelling after the call in flight…",
+            t.warn(),
+        ));
+    }
+    f.render_widget(Paragraph::new(lines), text);
+}
