@@ -147,3 +147,46 @@ pub fn filter(members: &[Member], query: &str) -> Vec<u32> {
         .map(|(i, _)| i as u32)
         .collect()
 }
+
+/// Drives the real console headless, as a moderator would: `:room ID`,
+/// then waits (on the effect channel, not a timer) until the first page of
+/// members is in and draws that first frame into a `w`×`h` test terminal.
+/// Returns the members loaded when the frame was drawn.
+pub async fn open_room_first_frame(
+    engine: Arc<crate::ops::Engine>,
+    room: &str,
+    w: u16,
+    h: u16,
+) -> usize {
+    use super::action::Action;
+    use super::effects::Runner;
+    use super::keymap::Key;
+    use super::update::update;
+
+    let header = super::terminal::header_for(&engine, None);
+    let mut state = State::new(header, Keymap::default(), false);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
+    let mut runner = Runner::new(engine, tx, None, std::env::temp_dir());
+    let mut term = terminal(w, h);
+    let command = format!("room {room}");
+    let keys = std::iter::once(Key::ch(':'))
+        .chain(command.chars().map(Key::ch))
+        .chain(std::iter::once(Key::plain(ratatui::crossterm::event::KeyCode::Enter)));
+    let mut feed: Vec<Action> = std::iter::once(Action::Resize(w, h))
+        .chain(keys.map(Action::Key))
+        .collect();
+    feed.reverse();
+    loop {
+        let action = match feed.pop() {
+            Some(a) => a,
+            None => rx.recv().await.expect("the console's effects keep running"),
+        };
+        for e in update(&mut state, action) {
+            runner.run(e);
+        }
+        if state.screen == Screen::Members && !(state.members.store.len() == 0) {
+            term.draw(|f| view::render(&state, f)).expect("TestBackend draws");
+            return state.members.store.len();
+        }
+    }
+}
