@@ -16,7 +16,7 @@
 //!
 //! Self-contained (roomwarden, axum, tokio, serde_json, std) so that
 //! benches can include it with `#[path = "../tests/fakes/agora.rs"]`.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::result_large_err)]
 
 use axum::Router;
 use axum::body::Bytes;

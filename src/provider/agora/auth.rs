@@ -91,10 +91,10 @@ impl Auth {
     /// Drops the cached token if it is still the one that was refused.
     pub async fn invalidate(&self, generation: u64) {
         let mut cache = self.cache.lock().await;
-        if cache.as_ref().is_some_and(|c| c.generation == generation) {
-            if let Some(c) = cache.as_mut() {
-                c.refresh_at = Instant::now();
-            }
+        if let Some(c) = cache.as_mut()
+            && c.generation == generation
+        {
+            c.refresh_at = Instant::now();
         }
     }
 
