@@ -41,7 +41,7 @@ const NAME: &str = "agora";
 pub const MAX_BATCH: usize = 60;
 /// Member page size the provider accepts at most.
 pub const PAGE_SIZE: u32 = 1000;
-/// Rooms per page when the caller gives no size (the API accepts 1..=1000).
+/// Rooms per page at most (docs: 1..=1000, an older page 1..=100).
 const ROOM_PAGE: u32 = 100;
 
 /// The Agora Chat adapter.
@@ -221,10 +221,15 @@ impl Agora {
         let env: Envelope<OneOrMany<RemoveRow>> =
             self.call(Method::DELETE, &op, &path, &[], None).await?;
         let rows = env.data.map(OneOrMany::into_vec).unwrap_or_default();
+        // Rows name their user; a row without one is matched by position.
         let mut by_user: HashMap<String, RemoveRow> = HashMap::new();
-        for row in rows {
-            if let Some(u) = row.user.clone() {
-                by_user.insert(u.to_ascii_lowercase(), row);
+        for (i, row) in rows.into_iter().enumerate() {
+            let user = row
+                .user
+                .clone()
+                .or_else(|| users.get(i).map(|u| u.to_string()));
+            if let Some(u) = user {
+                by_user.entry(u.to_ascii_lowercase()).or_insert(row);
             }
         }
         Ok(users
@@ -353,7 +358,8 @@ impl Provider for Agora {
 
     async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
         const OP: &str = "GET /chatrooms";
-        let limit = page.size.unwrap_or(ROOM_PAGE).clamp(1, 1000);
+        // Current docs take 1..=1000, an older one 1..=100: ask for at most 100.
+        let limit = page.size.unwrap_or(ROOM_PAGE).clamp(1, ROOM_PAGE);
         let mut query = vec![("limit", limit.to_string())];
         if let Some(PageToken(c)) = &page.token {
             query.push(("cursor", c.clone()));
