@@ -4,6 +4,7 @@
 //! and maps the provider's errors onto [`ProviderError`]. Adapters know
 //! nothing of screens, batches, retries or the audit log: that is `ops`.
 
+pub mod agora;
 mod error;
 pub mod http;
 pub mod sandbox;
@@ -148,6 +149,7 @@ pub trait Provider: Send + Sync {
 pub fn build(profile: &Profile) -> Result<Arc<dyn Provider>, ConfigError> {
     match profile.provider {
         ProviderKind::Sandbox => Ok(Arc::new(sandbox::Sandbox::from_profile(profile)?)),
+        ProviderKind::Agora => Ok(Arc::new(agora::Agora::from_profile(profile)?)),
         other => Err(ConfigError::new(format!(
             "profile `{}`: provider `{}` is not built into this version of roomwarden yet; \
              use provider = \"sandbox\" or a newer release",

@@ -1,0 +1,129 @@
+//! Agora's error envelope mapped onto [`ProviderError`].
+
+use super::NAME;
+use super::wire::ErrorBody;
+use crate::provider::http::{retry_after, status_kind};
+use crate::provider::{ErrorKind, ProviderError};
+use reqwest::header::HeaderMap;
+
+/// An error answer: the kind from the status (429 honours Retry-After), the
+/// code from `error`, the text from `error_description`.
+pub(super) fn from_response(
+    op: &str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ProviderError {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let code = parsed.error.filter(|c| !c.is_empty());
+    let mut kind = status_kind(status, retry_after(headers));
+    // The rate-limit codes mean "slow down" whatever status carries them.
+    if matches!(code.as_deref(), Some("reach_limit" | "resource_limited"))
+        && !matches!(kind, ErrorKind::RateLimited { .. })
+    {
+        kind = ErrorKind::RateLimited {
+            retry_after: retry_after(headers),
+        };
+    }
+    let message = parsed
+        .error_description
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let err = ProviderError::new(NAME, op, kind, message);
+    match code {
+        Some(c) => err.with_code(c),
+        None => err.with_code(status.to_string()),
+    }
+}
+
+/// The whole-call refusal of a removal naming users that are not members:
+/// `forbidden_op` "users [u9] are not members of this group!" (400 in the
+/// current docs, 403 in an older table).
+pub(super) fn is_not_member_refusal(e: &ProviderError) -> bool {
+    matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Forbidden)
+        && e.code.as_deref() == Some("forbidden_op")
+        && says_not_member(&e.message)
+}
+
+/// `forbidden_op` "forbidden operation on group owner!".
+pub(super) fn is_owner_refusal(e: &ProviderError) -> bool {
+    matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Forbidden)
+        && e.code.as_deref() == Some("forbidden_op")
+        && e.message.to_ascii_lowercase().contains("owner")
+}
+
+/// Whether a provider reason says the user is not in the room, e.g.
+/// `user: u1 doesn't exist in group: 662…` or `users [u9] are not members…`.
+pub(super) fn says_not_member(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("not member")
+        || r.contains("not a member")
+        || r.contains("not in group")
+        || r.contains("not in chatroom")
+        || ((r.contains("doesn't exist in") || r.contains("does not exist in"))
+            && (r.contains("group") || r.contains("chatroom") || r.contains("room")))
+}
+
+/// The user names inside the brackets of a not-member refusal, if any.
+pub(super) fn bracket_names(message: &str) -> Option<Vec<String>> {
+    let start = message.find('[')?;
+    let end = start + message[start..].find(']')?;
+    let names: Vec<String> = message[start + 1..end]
+        .split(',')
+        .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
+    use std::time::Duration;
+
+    #[test]
+    fn error_envelope_maps_to_kind_code_and_text() {
+        let body = br#"{"error":"forbidden_op","exception":"EasemobForbiddenOpException","timestamp":1644402553845,"duration":0,"error_description":"users [u9, u10] are not members of this group!"}"#;
+        let e = from_response("DELETE /chatrooms/1/users", 400, &HeaderMap::new(), body);
+        assert_eq!(e.kind, ErrorKind::BadRequest);
+        assert!(is_not_member_refusal(&e));
+        assert!(!is_owner_refusal(&e));
+        assert_eq!(bracket_names(&e.message).unwrap(), ["u9", "u10"]);
+        assert_eq!(
+            e.to_string(),
+            "agora DELETE /chatrooms/1/users: bad request (forbidden_op: users [u9, u10] are not members of this group!)"
+        );
+
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        let e = from_response(
+            "GET /chatrooms",
+            429,
+            &h,
+            br#"{"error":"reach_limit","error_description":"This request has reached api limit"}"#,
+        );
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        assert!(e.is_retryable());
+        let e = from_response("GET /chatrooms", 503, &HeaderMap::new(), b"<html>");
+        assert!(e.is_retryable());
+        assert_eq!(e.code.as_deref(), Some("503"));
+        let e = from_response(
+            "GET /chatrooms",
+            401,
+            &HeaderMap::new(),
+            br#"{"error":"unauthorized","error_description":"Unable to authenticate (OAuth)"}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::Auth);
+    }
+
+    #[test]
+    fn not_member_reasons() {
+        assert!(says_not_member(
+            "user: user1 doesn't exist in group: 66213271109633"
+        ));
+        assert!(says_not_member("users [u9] are not members of this group!"));
+        assert!(!says_not_member("forbidden operation on group owner!"));
+        assert!(!says_not_member("username u1 doesn't exist!"));
+    }
+}

@@ -1,0 +1,706 @@
+//! Agora Chat (Easemob REST) adapter. Contract: `providers/agora.md`.
+//!
+//! - Base URL `{base_url}/{org}/{app}`; `Authorization: Bearer` app token,
+//!   fixed (`token*`) or exchanged from `client_id` + `client_secret*`.
+//! - Rooms: `GET /chatrooms?limit&cursor` (top-level cursor). Agora has no
+//!   deactivated rooms, so every room is active.
+//! - Members: `GET /chatrooms/{id}/users?pagenum&pagesize` with one-key
+//!   `{"owner":u}` / `{"member":u}` rows, joined with `GET …/admin` (fetched
+//!   once per page call, never cached) so admins read as admins.
+//! - Remove: `DELETE /chatrooms/{id}/users/u1%2Cu2`, one row per user from
+//!   the provider's own `result`/`reason`.
+//! - Demote: `DELETE …/admin/{u}`; owners cannot be demoted in place.
+//! - Re-add: `POST …/users {"usernames":[…]}`, then `POST …/admin` for
+//!   admins being restored.
+
+mod auth;
+mod errors;
+mod wire;
+
+use crate::config::{ConfigError, Profile};
+use crate::model::{
+    Action, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, Status,
+    UserId,
+};
+use crate::provider::http::{self, transport_error};
+use crate::provider::{Capabilities, ErrorKind, PageStyle, Provider, ProviderError};
+use async_trait::async_trait;
+use auth::{Auth, Credentials};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, HeaderValue};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use wire::{Added, AdminChange, Envelope, OneOrMany, RemoveRow, RoomDetail, RoomItem};
+
+const NAME: &str = "agora";
+/// Users per batch removal: the current Easemob docs and their error text
+/// say 60, the Agora seed page says 100; 60 is safe.
+pub const MAX_BATCH: usize = 60;
+/// Member page size the provider accepts at most.
+pub const PAGE_SIZE: u32 = 1000;
+/// Rooms per page at most (docs: 1..=1000, an older page 1..=100).
+const ROOM_PAGE: u32 = 100;
+
+/// The Agora Chat adapter.
+pub struct Agora {
+    http: reqwest::Client,
+    /// `{base_url}/{org}/{app}`, no trailing slash.
+    base: String,
+    host: String,
+    auth: Auth,
+}
+
+impl Agora {
+    /// Builds the adapter from a profile: `base_url`, `org`, `app` and either
+    /// `token[_env|_cmd]` or `client_id` + `client_secret[_env|_cmd]`.
+    pub fn from_profile(profile: &Profile) -> Result<Self, ConfigError> {
+        let base_url = http::base_url(profile, None)?;
+        let org = nonempty(profile, "org")?;
+        let app = nonempty(profile, "app")?;
+        let client_id = profile.get_str("client_id")?;
+        let credentials = match (profile.has_secret("token"), client_id) {
+            (true, Some(_)) => {
+                return Err(ConfigError::new(format!(
+                    "profile `{}`: set either `token` (or `token_env` / `token_cmd`) or `client_id` + `client_secret_env`, not both",
+                    profile.name
+                )));
+            }
+            (true, None) => {
+                let token = profile
+                    .secret("token")?
+                    .ok_or_else(|| profile.key_error("token", "is set but holds no token"))?;
+                if token.expose_secret().trim().is_empty() {
+                    return Err(profile.key_error("token", "is empty"));
+                }
+                Credentials::Token(token)
+            }
+            (false, Some(id)) => {
+                if id.trim().is_empty() {
+                    return Err(profile.key_error("client_id", "is empty"));
+                }
+                let secret = profile.secret("client_secret")?.ok_or_else(|| {
+                    ConfigError::new(format!(
+                        "profile `{}` (provider agora) sets `client_id` but no `client_secret`; add client_secret_env = \"VAR\" (or client_secret_cmd)",
+                        profile.name
+                    ))
+                })?;
+                Credentials::Client { id, secret }
+            }
+            (false, None) => {
+                let hint = if profile.has_secret("client_secret") {
+                    "`client_secret` is set but `client_id` is missing; add client_id = \"...\""
+                } else {
+                    "add token_env = \"VAR\" (an app token), or client_id + client_secret_env"
+                };
+                return Err(ConfigError::new(format!(
+                    "profile `{}` (provider agora) has no credentials: {hint}",
+                    profile.name
+                )));
+            }
+        };
+        let base = format!("{base_url}/{}/{}", segment(&org), segment(&app));
+        Ok(Self {
+            http: http::client(profile)?,
+            host: http::host_of(&base_url),
+            auth: Auth::new(credentials, format!("{base}/token")),
+            base,
+        })
+    }
+
+    /// One request: bearer token, JSON in and out. A 401 with exchanged
+    /// credentials drops the cached token and tries once more.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        op: &str,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<T, ProviderError> {
+        let url = format!("{}{path}", self.base);
+        let mut refreshed = false;
+        loop {
+            let bearer = self.auth.bearer(&self.http).await?;
+            tracing::debug!("agora: {method} {path}");
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(bearer.token.expose_secret())
+                .header(ACCEPT, HeaderValue::from_static("application/json"));
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| transport_error(NAME, op, &e))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| transport_error(NAME, op, &e))?;
+            if (200..300).contains(&status) {
+                return serde_json::from_slice(&bytes).map_err(|e| {
+                    ProviderError::new(
+                        NAME,
+                        op,
+                        ErrorKind::Server { status: 502 },
+                        format!("unreadable answer: {e}"),
+                    )
+                });
+            }
+            if status == 401 && !refreshed && self.auth.can_refresh() {
+                refreshed = true;
+                self.auth.invalidate(bearer.generation).await;
+                continue;
+            }
+            return Err(errors::from_response(op, status, &headers, &bytes));
+        }
+    }
+
+    async fn detail(&self, room: &RoomId) -> Result<RoomDetail, ProviderError> {
+        let op = format!("GET /chatrooms/{room}");
+        let env: Envelope<OneOrMany<RoomDetail>> = self
+            .call(
+                Method::GET,
+                &op,
+                &format!("/chatrooms/{}", segment(room.as_str())),
+                &[],
+                None,
+            )
+            .await?;
+        let mut all = env.data.map(OneOrMany::into_vec).unwrap_or_default();
+        let at = all.iter().position(|d| d.id == room.as_str()).unwrap_or(0);
+        if all.is_empty() {
+            return Err(ProviderError::new(
+                NAME,
+                op,
+                ErrorKind::NotFound,
+                format!("room {room} is not in the answer"),
+            )
+            .with_code("resource_not_found"));
+        }
+        Ok(all.swap_remove(at))
+    }
+
+    async fn admins(&self, room: &RoomId) -> Result<HashSet<String>, ProviderError> {
+        let op = format!("GET /chatrooms/{room}/admin");
+        let path = format!("/chatrooms/{}/admin", segment(room.as_str()));
+        let env: Envelope<OneOrMany<serde_json::Value>> =
+            self.call(Method::GET, &op, &path, &[], None).await?;
+        Ok(env
+            .data
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(wire::value_text)
+            .collect())
+    }
+
+    /// One DELETE of a batch: rows from the provider's own answer.
+    async fn delete_members(
+        &self,
+        room: &RoomId,
+        users: &[UserId],
+    ) -> Result<Vec<Outcome>, ProviderError> {
+        let op = format!("DELETE /chatrooms/{room}/users");
+        let list: Vec<String> = users.iter().map(|u| segment(u.as_str())).collect();
+        // Commas between usernames go as %2C, each name encoded once.
+        let path = format!(
+            "/chatrooms/{}/users/{}",
+            segment(room.as_str()),
+            list.join("%2C")
+        );
+        let env: Envelope<OneOrMany<RemoveRow>> =
+            self.call(Method::DELETE, &op, &path, &[], None).await?;
+        let rows = env.data.map(OneOrMany::into_vec).unwrap_or_default();
+        // Rows name their user; a row without one is matched by position.
+        let mut by_user: HashMap<String, RemoveRow> = HashMap::new();
+        for (i, row) in rows.into_iter().enumerate() {
+            let user = row
+                .user
+                .clone()
+                .or_else(|| users.get(i).map(|u| u.to_string()));
+            if let Some(u) = user {
+                by_user.entry(u.to_ascii_lowercase()).or_insert(row);
+            }
+        }
+        Ok(users
+            .iter()
+            .map(|u| {
+                let outcome = Outcome::new(room, u, Action::Remove, Status::Removed);
+                match by_user.remove(&u.as_str().to_ascii_lowercase()) {
+                    None => outcome
+                        .with_reason("the provider's answer has no row for this user")
+                        .with_status(Status::Failed),
+                    Some(row) if wire::truthy(&row.result) => outcome,
+                    Some(row) => {
+                        let reason = row.reason.unwrap_or_else(|| {
+                            format!("the provider answered result: {}", row.result)
+                        });
+                        let status = if errors::says_not_member(&reason) {
+                            Status::AlreadyAbsent
+                        } else {
+                            Status::Failed
+                        };
+                        outcome.with_status(status).with_reason(reason)
+                    }
+                }
+            })
+            .collect())
+    }
+}
+
+/// Outcome with a different status (the model has no setter).
+trait WithStatus {
+    fn with_status(self, status: Status) -> Self;
+}
+
+impl WithStatus for Outcome {
+    fn with_status(mut self, status: Status) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+fn json<T: Serialize>(body: &T) -> serde_json::Value {
+    serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
+}
+
+fn nonempty(profile: &Profile, key: &str) -> Result<String, ConfigError> {
+    let v = profile.require_str(key)?;
+    if v.trim().is_empty() {
+        return Err(profile.key_error(key, "is empty"));
+    }
+    Ok(v)
+}
+
+/// Percent-encodes one path segment (usernames and room ids need none,
+/// but nothing else may break the path).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn to_room(item: RoomItem) -> Room {
+    Room {
+        name: item.name.unwrap_or_else(|| item.id.clone()),
+        id: RoomId::from(item.id),
+        member_count: item.affiliations_count,
+        // Agora has no deactivated rooms.
+        active: true,
+    }
+}
+
+/// Usernames are case-insensitive on Agora.
+fn same_user(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+#[async_trait]
+impl Provider for Agora {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn host(&self) -> String {
+        self.host.clone()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_batch: MAX_BATCH,
+            can_list_rooms: true,
+            can_list_members: true,
+            can_demote: true,
+            can_demote_owner: false,
+            has_admins: true,
+            can_readd: true,
+            rate_limit_per_sec: 100.0,
+            member_page_size: PAGE_SIZE,
+            page_style: PageStyle::Number,
+            pacing: None,
+        }
+    }
+
+    fn validate_user(&self, user: &UserId) -> Result<(), String> {
+        let u = user.as_str();
+        if u.is_empty() || u.len() > 64 {
+            return Err(format!(
+                "Agora usernames are 1 to 64 characters long (this one has {})",
+                u.chars().count()
+            ));
+        }
+        if let Some(c) = u
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        {
+            return Err(format!(
+                "`{c}` is not allowed: Agora usernames use only letters a-z and A-Z, digits 0-9, `_`, `-` and `.`"
+            ));
+        }
+        Ok(())
+    }
+
+    async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
+        const OP: &str = "GET /chatrooms";
+        // Current docs take 1..=1000, an older one 1..=100: ask for at most 100.
+        let limit = page.size.unwrap_or(ROOM_PAGE).clamp(1, ROOM_PAGE);
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(PageToken(c)) = &page.token {
+            query.push(("cursor", c.clone()));
+        }
+        let env: Envelope<OneOrMany<RoomItem>> = self
+            .call(Method::GET, OP, "/chatrooms", &query, None)
+            .await?;
+        let items: Vec<Room> = env
+            .data
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default()
+            .into_iter()
+            .map(to_room)
+            .collect();
+        // A null, absent or empty cursor ends the list; so does an empty
+        // page or the same cursor coming back.
+        let next = env
+            .cursor
+            .filter(|c| !c.is_empty() && !items.is_empty())
+            .filter(|c| page.token.as_ref().is_none_or(|t| &t.0 != c))
+            .map(PageToken);
+        Ok(Page {
+            items,
+            next,
+            total: None,
+        })
+    }
+
+    async fn room(&self, room: &RoomId) -> Result<Room, ProviderError> {
+        let d = self.detail(room).await?;
+        let count = d
+            .affiliations_count
+            .or_else(|| d.affiliations.as_ref().map(|a| a.len() as u64));
+        Ok(Room {
+            name: d.name.unwrap_or_else(|| d.id.clone()),
+            id: room.clone(),
+            member_count: count,
+            active: true,
+        })
+    }
+
+    async fn members(
+        &self,
+        room: &RoomId,
+        page: PageRequest,
+    ) -> Result<Page<Member>, ProviderError> {
+        let op = format!("GET /chatrooms/{room}/users");
+        let pagenum: u64 = match &page.token {
+            None => 1,
+            Some(PageToken(t)) => t.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                ProviderError::new(
+                    NAME,
+                    &op,
+                    ErrorKind::BadRequest,
+                    format!("bad page number `{t}`"),
+                )
+            })?,
+        };
+        let pagesize = page.size.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
+        let path = format!("/chatrooms/{}/users", segment(room.as_str()));
+        let query = [
+            ("pagenum", pagenum.to_string()),
+            ("pagesize", pagesize.to_string()),
+        ];
+        let env: Envelope<OneOrMany<wire::Affiliation>> =
+            self.call(Method::GET, &op, &path, &query, None).await?;
+        let rows = env.data.map(OneOrMany::into_vec).unwrap_or_default();
+        let count = env.count.unwrap_or(rows.len() as u64);
+        // Admins are listed as plain members: join the admin list in.
+        let admins = if rows.iter().any(|r| r.member.is_some()) {
+            self.admins(room).await?
+        } else {
+            HashSet::new()
+        };
+        let admins_lower: HashSet<String> = admins.iter().map(|a| a.to_ascii_lowercase()).collect();
+        let items = rows
+            .into_iter()
+            .filter_map(|r| match (r.owner, r.member) {
+                (Some(o), _) => Some(Member::new(o, None, Role::Owner)),
+                (None, Some(m)) => {
+                    let role = if admins_lower.contains(&m.to_ascii_lowercase()) {
+                        Role::Admin
+                    } else {
+                        Role::Member
+                    };
+                    Some(Member::new(m, None, role))
+                }
+                (None, None) => None,
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next: (count >= u64::from(pagesize)).then(|| PageToken((pagenum + 1).to_string())),
+            total: None,
+        })
+    }
+
+    /// Owners from the room detail (`owner` and any `{"owner":…}`
+    /// affiliation), admins from `GET …/admin`: two calls, whatever the size.
+    async fn staff(&self, room: &RoomId) -> Result<Vec<Member>, ProviderError> {
+        let detail = self.detail(room).await?;
+        let admins = self.admins(room).await?;
+        let mut owners: Vec<String> = detail.owner.into_iter().filter(|o| !o.is_empty()).collect();
+        for a in detail.affiliations.unwrap_or_default() {
+            if let Some(o) = a.owner
+                && !owners.iter().any(|x| same_user(x, &o))
+            {
+                owners.push(o);
+            }
+        }
+        let mut staff: Vec<Member> = owners
+            .iter()
+            .map(|o| Member::new(o.as_str(), None, Role::Owner))
+            .collect();
+        let mut admins: Vec<String> = admins.into_iter().collect();
+        admins.sort();
+        staff.extend(
+            admins
+                .into_iter()
+                .filter(|a| !owners.iter().any(|o| same_user(o, a)))
+                .map(|a| Member::new(a, None, Role::Admin)),
+        );
+        Ok(staff)
+    }
+
+    async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
+        let mut done: Vec<Outcome> = Vec::with_capacity(users.len());
+        let mut pending: Vec<UserId> = users.to_vec();
+        // A whole-call refusal removes nothing, so the rest can be sent again
+        // without the users it named; a few rounds at most.
+        for _ in 0..3 {
+            if pending.is_empty() {
+                break;
+            }
+            let row = |u: &UserId, status: Status, reason: &str| {
+                Outcome::new(room, u, Action::Remove, status).with_reason(reason)
+            };
+            match self.delete_members(room, &pending).await {
+                Ok(rows) => {
+                    done.extend(rows);
+                    pending.clear();
+                }
+                Err(e) if errors::is_not_member_refusal(&e) => {
+                    let named = errors::bracket_names(&e.message).unwrap_or_default();
+                    let (absent, rest): (Vec<UserId>, Vec<UserId>) = pending
+                        .drain(..)
+                        .partition(|u| named.iter().any(|n| same_user(n, u.as_str())));
+                    if absent.is_empty() {
+                        // The text names nobody we sent: take it for all.
+                        done.extend(
+                            rest.iter()
+                                .map(|u| row(u, Status::AlreadyAbsent, &e.message)),
+                        );
+                    } else {
+                        done.extend(
+                            absent
+                                .iter()
+                                .map(|u| row(u, Status::AlreadyAbsent, &e.message)),
+                        );
+                        pending = rest;
+                    }
+                }
+                Err(e) if errors::is_owner_refusal(&e) => {
+                    if pending.len() == 1 {
+                        done.push(row(&pending[0], Status::Failed, &e.message));
+                        pending.clear();
+                        continue;
+                    }
+                    // The text does not name the owner: ask the room.
+                    let owner = self.detail(room).await?.owner.unwrap_or_default();
+                    match pending.iter().position(|u| same_user(u.as_str(), &owner)) {
+                        Some(i) => {
+                            let u = pending.remove(i);
+                            done.push(row(&u, Status::Failed, &e.message));
+                        }
+                        None => {
+                            done.extend(
+                                pending
+                                    .drain(..)
+                                    .map(|u| row(&u, Status::Failed, &e.message)),
+                            );
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        done.extend(pending.iter().map(|u| {
+            Outcome::new(room, u, Action::Remove, Status::Failed)
+                .with_reason("not removed: the provider kept refusing the batch")
+        }));
+        Ok(done)
+    }
+
+    async fn demote(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+    ) -> Result<Outcome, ProviderError> {
+        let outcome = |status| Outcome::new(room, user, Action::Demote, status);
+        if role == Role::Owner {
+            return Ok(outcome(Status::Skipped).with_reason(
+                "owners cannot be demoted in place on Agora; transfer ownership in the provider's console first",
+            ));
+        }
+        let op = format!("DELETE /chatrooms/{room}/admin/{{user}}");
+        let path = format!(
+            "/chatrooms/{}/admin/{}",
+            segment(room.as_str()),
+            segment(user.as_str())
+        );
+        let env: Envelope<OneOrMany<AdminChange>> =
+            self.call(Method::DELETE, &op, &path, &[], None).await?;
+        let result = env
+            .data
+            .map(OneOrMany::into_vec)
+            .and_then(|mut v| v.pop())
+            .map(|d| d.result)
+            .unwrap_or(serde_json::Value::Null);
+        Ok(if wire::truthy(&result) {
+            outcome(Status::Demoted).with_reason("admin -> member")
+        } else {
+            outcome(Status::Failed).with_reason(format!("the provider answered result: {result}"))
+        })
+    }
+
+    async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let op = format!("POST /chatrooms/{room}/users");
+        let path = format!("/chatrooms/{}/users", segment(room.as_str()));
+        let body = wire::AddMembers {
+            usernames: users.iter().map(|r| r.user.as_str()).collect(),
+        };
+        let env: Envelope<Added> = self
+            .call(Method::POST, &op, &path, &[], Some(json(&body)))
+            .await?;
+        let added: HashSet<String> = env
+            .data
+            .map(|d| d.newmembers)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(wire::value_text)
+            .map(|u| u.to_ascii_lowercase())
+            .collect();
+        let mut out: Vec<Outcome> = users
+            .iter()
+            .map(|r| {
+                let o = Outcome::new(room, &r.user, Action::Readd, Status::Readded);
+                if added.contains(&r.user.as_str().to_ascii_lowercase()) {
+                    o
+                } else {
+                    // Members already in the room count as success [doc];
+                    // the answer may leave them out of `newmembers`.
+                    o.with_reason("not listed in newmembers; the call succeeded, so taken as already a member")
+                }
+            })
+            .collect();
+        // Re-promote admins; the admin list first, so a retried call does
+        // not promote twice.
+        let want_admin: Vec<usize> = users
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.role == Role::Admin)
+            .map(|(i, _)| i)
+            .collect();
+        if !want_admin.is_empty() {
+            let admins: HashSet<String> = self
+                .admins(room)
+                .await?
+                .iter()
+                .map(|a| a.to_ascii_lowercase())
+                .collect();
+            let op = format!("POST /chatrooms/{room}/admin");
+            let path = format!("/chatrooms/{}/admin", segment(room.as_str()));
+            for i in want_admin {
+                let user = users[i].user.as_str();
+                if admins.contains(&user.to_ascii_lowercase()) {
+                    out[i].reason = Some("re-added; already an admin".into());
+                    continue;
+                }
+                let body = wire::NewAdmin { newadmin: user };
+                match self
+                    .call::<Envelope<OneOrMany<AdminChange>>>(
+                        Method::POST,
+                        &op,
+                        &path,
+                        &[],
+                        Some(json(&body)),
+                    )
+                    .await
+                {
+                    Ok(env) => {
+                        let result = env
+                            .data
+                            .map(OneOrMany::into_vec)
+                            .and_then(|mut v| v.pop())
+                            .map(|d| d.result)
+                            .unwrap_or(serde_json::Value::Null);
+                        if wire::truthy(&result) {
+                            out[i].reason = Some("re-added and re-promoted to admin".into());
+                        } else {
+                            out[i].status = Status::Failed;
+                            out[i].reason = Some(format!(
+                                "re-added as member; re-promoting to admin answered result: {result}"
+                            ));
+                        }
+                    }
+                    // The engine retries the whole call: re-adding is
+                    // idempotent and admins already promoted are skipped.
+                    Err(e) if e.is_retryable() || e.is_unavailable() => return Err(e),
+                    Err(e) => {
+                        out[i].status = Status::Failed;
+                        out[i].reason = Some(format!(
+                            "re-added as member; re-promoting to admin failed: {e}"
+                        ));
+                    }
+                }
+            }
+        }
+        for (o, r) in out.iter_mut().zip(users) {
+            if r.role == Role::Owner {
+                o.reason = Some(
+                    "re-added as member: Agora cannot restore the owner role in place; transfer ownership in the provider's console"
+                        .into(),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_encode_once() {
+        assert_eq!(segment("user_1.a-b"), "user_1.a-b");
+        assert_eq!(segment("a,b c"), "a%2Cb%20c");
+    }
+}

@@ -1,0 +1,194 @@
+//! Agora Chat (Easemob REST) JSON shapes, private to the adapter.
+//!
+//! Decoding is tolerant where the vendor's own sources disagree: `data` may
+//! be one object or an array, ids and counts may be strings or numbers, and
+//! a `result` may be a bool or the string `"success"`.
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The common success envelope; only `data`, `count` and `cursor` matter.
+#[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "T: DeserializeOwned"))]
+pub(super) struct Envelope<T> {
+    #[serde(default)]
+    pub data: Option<T>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub count: Option<u64>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub cursor: Option<String>,
+}
+
+/// `data` as printed in one place (an object) or another (an array).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(t) => vec![t],
+        }
+    }
+}
+
+/// `GET /chatrooms`: one listed room.
+#[derive(Debug, Deserialize)]
+pub(super) struct RoomItem {
+    #[serde(deserialize_with = "text")]
+    pub id: String,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub affiliations_count: Option<u64>,
+}
+
+/// A one-key role object: `{"owner":"u1"}` or `{"member":"u2"}`.
+#[derive(Debug, Deserialize)]
+pub(super) struct Affiliation {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub owner: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub member: Option<String>,
+}
+
+/// `GET /chatrooms/{id}`: the room detail.
+#[derive(Debug, Deserialize)]
+pub(super) struct RoomDetail {
+    #[serde(deserialize_with = "text")]
+    pub id: String,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub owner: Option<String>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub affiliations_count: Option<u64>,
+    #[serde(default)]
+    pub affiliations: Option<Vec<Affiliation>>,
+}
+
+/// One row of a (batch) member removal.
+#[derive(Debug, Deserialize)]
+pub(super) struct RemoveRow {
+    #[serde(default)]
+    pub result: Value,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub reason: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub user: Option<String>,
+}
+
+/// Demote/promote answers: `{"result":"success","oldadmin":"u1"}`.
+#[derive(Debug, Deserialize)]
+pub(super) struct AdminChange {
+    #[serde(default)]
+    pub result: Value,
+}
+
+/// `POST /chatrooms/{id}/users`: `{"newmembers":[...],"action":"add_member"}`.
+#[derive(Debug, Deserialize)]
+pub(super) struct Added {
+    #[serde(default)]
+    pub newmembers: Vec<Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct AddMembers<'a> {
+    pub usernames: Vec<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct NewAdmin<'a> {
+    pub newadmin: &'a str,
+}
+
+#[derive(Serialize)]
+pub(super) struct TokenRequest<'a> {
+    pub grant_type: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+}
+
+/// The token answer. Easemob-native exchange gives `expires_in` seconds;
+/// the Agora-token exchange gives `expire_timestamp` in ms.
+#[derive(Deserialize)]
+pub(super) struct TokenResponse {
+    pub access_token: String,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub expire_timestamp: Option<u64>,
+}
+
+/// The error envelope: `{"error":"forbidden_op","error_description":"…",…}`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ErrorBody {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub error: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub error_description: Option<String>,
+}
+
+/// True for `true`, `"true"` and `"success"`.
+pub(super) fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.eq_ignore_ascii_case("success") || s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// A string or a number as text (ids are numeric strings; keep them exact).
+pub(super) fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = Value::deserialize(d)?;
+    value_text(&v).ok_or_else(|| serde::de::Error::custom("expected a string or a number"))
+}
+
+fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(value_text(&Value::deserialize(d)?))
+}
+
+fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_as_object_or_array_and_flexible_scalars() {
+        let one: Envelope<OneOrMany<RoomItem>> = serde_json::from_str(
+            r#"{"data":{"id":66213271109633,"name":"r","owner":"u","affiliations_count":"2"}}"#,
+        )
+        .unwrap();
+        let rooms = one.data.unwrap().into_vec();
+        assert_eq!(rooms[0].id, "66213271109633");
+        assert_eq!(rooms[0].affiliations_count, Some(2));
+        let many: Envelope<OneOrMany<RoomItem>> = serde_json::from_str(
+            r#"{"data":[{"id":"1","name":"a"},{"id":"2","name":"b"}],"cursor":null,"count":2}"#,
+        )
+        .unwrap();
+        assert!(many.cursor.is_none());
+        assert_eq!(many.data.unwrap().into_vec().len(), 2);
+        assert!(truthy(&Value::from("success")) && truthy(&Value::from(true)));
+        assert!(!truthy(&Value::from(false)) && !truthy(&Value::Null));
+    }
+}

@@ -1,0 +1,741 @@
+//! The Agora Chat adapter against its stateful fake server: the shared
+//! conformance suite, then the Agora-specific points of the contract.
+
+#[path = "fakes/agora.rs"]
+mod agora_fake;
+mod conformance;
+
+use agora_fake::{Fake, NotMembers, Options};
+use conformance::{ADMINS, OWNERS, ROOM, STRANGER, Subject, member_id};
+use roomwarden::config::{Config, Profile};
+use roomwarden::model::{Action, PageRequest, Restore, Role, RoomId, Status, UserId};
+use roomwarden::ops::plan::{Request, Verdict};
+use roomwarden::ops::{Cancel, Engine, RunOptions};
+use roomwarden::provider::sandbox::world::{self, FOUNDERS_ROOM, JUMBO_ROOM, SharedWorld, World};
+use roomwarden::provider::{ErrorKind, Provider, build};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The generated world as Agora sees it: Agora has no deactivated rooms.
+fn agora_world() -> SharedWorld {
+    let world = World::generate().shared();
+    {
+        let mut w = world::lock(&world);
+        let ids: Vec<RoomId> = w.rooms().iter().map(|r| r.id.clone()).collect();
+        for id in ids {
+            w.room_mut(&id).unwrap().active = true;
+        }
+    }
+    conformance::seed(&world);
+    world
+}
+
+fn parse_profile(body: &str) -> Result<Profile, String> {
+    let text = format!("[profiles.t]\nprovider = \"agora\"\n{body}\n");
+    let config = Config::parse(&text, std::path::Path::new("agora-test.toml"), None)
+        .map_err(|e| e.to_string())?;
+    Ok(config.profile(None).map_err(|e| e.to_string())?.clone())
+}
+
+fn profile_with(fake: &Fake, credentials: &str, extra: &str) -> Profile {
+    let o = fake.options();
+    parse_profile(&format!(
+        "base_url = \"{}\"\norg = \"{}\"\napp = \"{}\"\n{credentials}\n{extra}",
+        fake.base_url(),
+        o.org,
+        o.app
+    ))
+    .unwrap()
+}
+
+fn with_token(fake: &Fake, token: &str) -> Arc<dyn Provider> {
+    build(&profile_with(fake, &format!("token = \"{token}\""), "")).unwrap()
+}
+
+async fn fake_with(options: Options) -> (Fake, Arc<dyn Provider>) {
+    let fake = agora_fake::start(agora_world(), options).await;
+    let provider = with_token(&fake, fake.token());
+    (fake, provider)
+}
+
+async fn start() -> Subject {
+    let (fake, provider) = fake_with(Options::default()).await;
+    Subject {
+        provider,
+        world: fake.world().clone(),
+        bad_auth: with_token(&fake, "not-the-right-token"),
+        room_id: |r: &RoomId| r.clone(),
+        guard: Box::new(fake),
+    }
+}
+
+conformance_suite!(start);
+
+fn room() -> RoomId {
+    RoomId::from(ROOM)
+}
+
+fn users(ids: &[&str]) -> Vec<UserId> {
+    ids.iter().map(|u| UserId::from(*u)).collect()
+}
+
+fn role_in(world: &SharedWorld, room: &str, user: &str) -> Option<Role> {
+    world::lock(world)
+        .room(&RoomId::from(room))
+        .unwrap()
+        .get(&UserId::from(user))
+        .map(|m| m.role)
+}
+
+fn fast() -> RunOptions {
+    RunOptions {
+        min_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(20),
+        max_attempts: 40,
+        ..RunOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commas_are_sent_as_percent_2c_exactly_once() {
+    let (fake, p) = fake_with(Options::default()).await;
+    let (a, b) = (member_id(0), member_id(1));
+    let rows = p.remove(&room(), &users(&[&a, &b])).await.unwrap();
+    assert!(rows.iter().all(|o| o.status == Status::Removed), "{rows:?}");
+    let want = format!("DELETE /fake-org/fake-app/chatrooms/{ROOM}/users/{a}%2C{b}");
+    let seen = fake.requests();
+    assert!(seen.contains(&want), "{seen:?}");
+    assert!(
+        !seen.iter().any(|r| r.contains("%25")),
+        "double-encoded: {seen:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_user_rows_keep_the_providers_reason() {
+    let (_fake, p) = fake_with(Options::default()).await;
+    // Single-user removal answers `data` as an object.
+    let rows = p.remove(&room(), &users(&[&member_id(0)])).await.unwrap();
+    assert_eq!(rows[0].status, Status::Removed);
+    let rows = p.remove(&room(), &users(&[STRANGER])).await.unwrap();
+    assert_eq!(rows[0].status, Status::AlreadyAbsent);
+    assert_eq!(
+        rows[0].reason.as_deref(),
+        Some(format!("user: {STRANGER} doesn't exist in group: {ROOM}").as_str())
+    );
+    // Batch: one row per user, in the order asked.
+    let rows = p
+        .remove(&room(), &users(&[&member_id(1), STRANGER, &member_id(0)]))
+        .await
+        .unwrap();
+    let st: Vec<Status> = rows.iter().map(|o| o.status).collect();
+    assert_eq!(
+        st,
+        [
+            Status::Removed,
+            Status::AlreadyAbsent,
+            Status::AlreadyAbsent
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_call_not_member_refusal_becomes_already_absent_rows() {
+    for status in [400, 403] {
+        let (fake, p) = fake_with(Options {
+            not_members: NotMembers::RejectIfAny,
+            not_member_status: status,
+            ..Options::default()
+        })
+        .await;
+        let rows = p
+            .remove(&room(), &users(&[&member_id(0), STRANGER]))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        let of = |u: &str| rows.iter().find(|o| o.user.as_str() == u).unwrap();
+        assert_eq!(
+            of(&member_id(0)).status,
+            Status::Removed,
+            "{status}: {rows:?}"
+        );
+        assert_eq!(of(STRANGER).status, Status::AlreadyAbsent);
+        assert_eq!(
+            of(STRANGER).reason.as_deref(),
+            Some(format!("users [{STRANGER}] are not members of this group!").as_str())
+        );
+        assert_eq!(role_in(fake.world(), ROOM, &member_id(0)), None);
+    }
+    let (_fake, p) = fake_with(Options {
+        not_members: NotMembers::RejectIfAll,
+        ..Options::default()
+    })
+    .await;
+    let rows = p
+        .remove(&room(), &users(&[STRANGER, "72000000000088888"]))
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().all(|o| o.status == Status::AlreadyAbsent),
+        "{rows:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_cap_is_60_with_the_documented_error_and_configurable() {
+    let (fake, p) = fake_with(Options::default()).await;
+    assert_eq!(p.capabilities().max_batch, 60);
+    let many: Vec<UserId> = (0..61).map(|i| UserId::from(format!("u{i}"))).collect();
+    let e = p.remove(&room(), &many).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadRequest);
+    assert_eq!(e.code.as_deref(), Some("invalid_parameter"));
+    assert_eq!(
+        e.message,
+        "kickMember: kickMembers number more than maxSize : 60"
+    );
+    assert!(!e.is_retryable());
+
+    // Through the engine: chunks of at most 60.
+    let lobby = RoomId::from("10000000000000001");
+    let targets: Vec<String> = {
+        let w = world::lock(fake.world());
+        let r = w.room(&lobby).unwrap();
+        r.members()
+            .filter(|m| m.role == Role::Member)
+            .take(150)
+            .map(|m| m.user.to_string())
+            .collect()
+    };
+    let engine = Engine::new(p.clone(), &profile_with(&fake, "token = \"x\"", ""), None);
+    let plan = engine
+        .plan(
+            targets
+                .iter()
+                .map(|u| Request::new(lobby.clone(), u.as_str(), Action::Remove))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    world::lock(fake.world()).max_batch_seen = 0;
+    let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+    assert!(report.outcomes.iter().all(|o| o.status == Status::Removed));
+    assert_eq!(world::lock(fake.world()).max_batch_seen, 60);
+
+    // A server that takes 100 (the Agora seed page) and a profile that says so.
+    let (fake, p) = fake_with(Options {
+        max_batch: 100,
+        ..Options::default()
+    })
+    .await;
+    let engine = Engine::new(
+        p,
+        &profile_with(&fake, "token = \"x\"", "max_batch = 100"),
+        None,
+    );
+    let plan = engine
+        .plan(
+            targets
+                .iter()
+                .map(|u| Request::new(lobby.clone(), u.as_str(), Action::Remove))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+    assert!(report.outcomes.iter().all(|o| o.status == Status::Removed));
+    assert_eq!(world::lock(fake.world()).max_batch_seen, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_with_and_without_retry_after() {
+    for header in [true, false] {
+        let (fake, p) = fake_with(Options {
+            retry_after_header: header,
+            ..Options::default()
+        })
+        .await;
+        {
+            let mut w = world::lock(fake.world());
+            w.faults.rate_limit_next = 1;
+            w.faults.retry_after = Some(Duration::from_secs(2));
+        }
+        let e = p.rooms(PageRequest::first()).await.unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::RateLimited { .. }), "{e}");
+        assert_eq!(e.code.as_deref(), Some("reach_limit"));
+        assert!(e.is_retryable());
+        let want = header.then_some(Duration::from_secs(2));
+        assert_eq!(e.retry_after(), want);
+        assert!(
+            e.to_string()
+                .starts_with("agora GET /chatrooms: rate limited"),
+            "{e}"
+        );
+        // 5xx is retryable too.
+        world::lock(fake.world()).faults.server_error_next = 1;
+        let e = p.members(&room(), PageRequest::first()).await.unwrap_err();
+        assert!(
+            matches!(e.kind, ErrorKind::Server { .. }) && e.is_retryable(),
+            "{e}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_list_data_as_one_object_is_read_too() {
+    let (fake, p) = fake_with(Options {
+        rooms_data_as_object: true,
+        ..Options::default()
+    })
+    .await;
+    let mut req = PageRequest::sized(50);
+    let mut got = Vec::new();
+    loop {
+        let page = p.rooms(req.clone()).await.unwrap();
+        got.extend(page.items);
+        match page.next {
+            Some(t) => req = req.next(t),
+            None => break,
+        }
+    }
+    let want = world::lock(fake.world()).rooms().len();
+    assert_eq!(got.len(), want);
+    assert!(got.iter().all(|r| r.active));
+    let jumbo = got.iter().find(|r| r.id.as_str() == JUMBO_ROOM).unwrap();
+    assert_eq!(jumbo.member_count, Some(120_000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_read_owner_admin_member_and_staff_is_cheap() {
+    let (fake, p) = fake_with(Options::default()).await;
+    let page = p.members(&room(), PageRequest::sized(1000)).await.unwrap();
+    assert!(page.next.is_none(), "24 < 1000 ends the paging");
+    let role = |u: &str| {
+        page.items
+            .iter()
+            .find(|m| m.user.as_str() == u)
+            .unwrap()
+            .role
+    };
+    assert_eq!(role(OWNERS[0]), Role::Owner);
+    assert_eq!(role(ADMINS[1]), Role::Admin);
+    assert_eq!(role(&member_id(3)), Role::Member);
+    let seen = fake.requests();
+    assert!(
+        seen.iter()
+            .any(|r| r.ends_with("/users?pagenum=1&pagesize=1000")),
+        "{seen:?}"
+    );
+
+    let before = fake.requests().len();
+    let mut staff = p.staff(&RoomId::from(JUMBO_ROOM)).await.unwrap();
+    assert_eq!(fake.requests().len() - before, 2, "detail + admin list");
+    staff.sort_by_key(|m| m.role);
+    let roles: Vec<Role> = staff.iter().map(|m| m.role).collect();
+    assert_eq!(roles.iter().filter(|r| **r == Role::Owner).count(), 2);
+    assert_eq!(roles.iter().filter(|r| **r == Role::Admin).count(), 6);
+
+    let e = p
+        .members(&RoomId::from("29999999999999999"), PageRequest::first())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(
+        e.to_string(),
+        "agora GET /chatrooms/29999999999999999/users: not found (resource_not_found: grpID 29999999999999999 does not exist!)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_exchange_is_cached_and_renewed_once_on_401() {
+    let (fake, _) = fake_with(Options::default()).await;
+    let o = fake.options().clone();
+    let creds = format!(
+        "client_id = \"{}\"\nclient_secret = \"{}\"",
+        o.client_id, o.client_secret
+    );
+    let p = build(&profile_with(&fake, &creds, "")).unwrap();
+    p.rooms(PageRequest::first()).await.unwrap();
+    p.members(&room(), PageRequest::first()).await.unwrap();
+    assert_eq!(fake.exchanges(), 1, "the token is cached");
+    let exchange = "POST /fake-org/fake-app/token".to_string();
+    assert!(fake.requests().contains(&exchange));
+
+    fake.revoke_issued_tokens();
+    p.rooms(PageRequest::first()).await.unwrap();
+    assert_eq!(fake.exchanges(), 2, "a 401 fetches a new token once");
+    assert_eq!(fake.unauthorized(), 1);
+
+    // Refused credentials: an auth error that names no secret.
+    let bad = format!(
+        "client_id = \"{}\"\nclient_secret = \"wrong-secret-42\"",
+        o.client_id
+    );
+    let p = build(&profile_with(&fake, &bad, "")).unwrap();
+    let e = p.rooms(PageRequest::first()).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth, "{e}");
+    assert!(e.is_unavailable());
+    assert!(!e.to_string().contains("wrong-secret-42"));
+    assert!(!e.to_string().contains(&o.client_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchanged_token_is_renewed_before_it_expires() {
+    let (fake, _) = fake_with(Options {
+        token_ttl: Duration::from_secs(1),
+        ..Options::default()
+    })
+    .await;
+    let o = fake.options().clone();
+    let creds = format!(
+        "client_id = \"{}\"\nclient_secret = \"{}\"",
+        o.client_id, o.client_secret
+    );
+    let p = build(&profile_with(&fake, &creds, "")).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    // Keep calling until the adapter has renewed the token by itself.
+    while fake.exchanges() < 2 {
+        p.rooms(PageRequest::sized(1)).await.unwrap();
+        assert!(tokio::time::Instant::now() < deadline, "no renewal");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        fake.unauthorized(),
+        0,
+        "renewed before the server refused it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_ids_are_refused_in_plan_before_anything_is_sent() {
+    let (fake, p) = fake_with(Options::default()).await;
+    assert!(p.validate_user(&UserId::from("user_1.a-B")).is_ok());
+    let long = "a".repeat(65);
+    let e = p.validate_user(&UserId::from(long.as_str())).unwrap_err();
+    assert!(e.contains("1 to 64"), "{e}");
+    let e = p.validate_user(&UserId::from("bad user")).unwrap_err();
+    assert!(e.contains("a-z") && e.contains("0-9"), "{e}");
+
+    let engine = Engine::new(p, &profile_with(&fake, "token = \"x\"", ""), None);
+    let plan = engine
+        .plan(vec![
+            Request::new(room(), "bad,user", Action::Remove),
+            Request::new(room(), long.as_str(), Action::Remove),
+        ])
+        .await
+        .unwrap();
+    for row in &plan.rows {
+        assert!(
+            matches!(&row.verdict, Verdict::Skip(w) if w.contains("invalid user id")),
+            "{row:?}"
+        );
+    }
+    let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+    assert!(report.outcomes.iter().all(|o| o.status == Status::Skipped));
+    assert!(!fake.requests().iter().any(|r| r.starts_with("DELETE")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_is_refused_as_a_failed_row_never_transferred() {
+    let (fake, p) = fake_with(Options::default()).await;
+    let founders = RoomId::from(FOUNDERS_ROOM);
+    let (owner, member) = {
+        let w = world::lock(fake.world());
+        let r = w.room(&founders).unwrap();
+        let owner = r.with_role(Role::Owner)[0].user.to_string();
+        let member = r.with_role(Role::Member)[0].user.to_string();
+        (owner, member)
+    };
+    let rows = p.remove(&founders, &users(&[&owner])).await.unwrap();
+    assert_eq!(rows[0].status, Status::Failed);
+    assert_eq!(
+        rows[0].reason.as_deref(),
+        Some("forbidden operation on group owner!")
+    );
+    let rows = p
+        .remove(&founders, &users(&[&member, &owner]))
+        .await
+        .unwrap();
+    let of = |u: &str| rows.iter().find(|o| o.user.as_str() == u).unwrap().status;
+    assert_eq!(of(&member), Status::Removed);
+    assert_eq!(of(&owner), Status::Failed);
+    assert_eq!(
+        role_in(fake.world(), FOUNDERS_ROOM, &owner),
+        Some(Role::Owner)
+    );
+
+    // Demoting an owner is a skipped row; nothing is sent.
+    let before = fake.requests().len();
+    let o = p
+        .demote(&founders, &UserId::from(owner.as_str()), Role::Owner)
+        .await
+        .unwrap();
+    assert_eq!(o.status, Status::Skipped);
+    assert!(o.reason.unwrap().contains("transfer ownership"));
+    assert_eq!(fake.requests().len(), before);
+    assert!(!p.capabilities().can_demote_owner);
+    assert!(!fake.requests().iter().any(|r| r.starts_with("PUT")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demote_then_readd_promotes_admins_back() {
+    let (fake, p) = fake_with(Options::default()).await;
+    let o = p
+        .demote(&room(), &UserId::from(ADMINS[0]), Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(o.status, Status::Demoted);
+    assert_eq!(role_in(fake.world(), ROOM, ADMINS[0]), Some(Role::Member));
+    assert!(fake.requests().contains(&format!(
+        "DELETE /fake-org/fake-app/chatrooms/{ROOM}/admin/{}",
+        ADMINS[0]
+    )));
+
+    let rows = p
+        .remove(&room(), &users(&[ADMINS[1], OWNERS[1], &member_id(4)]))
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|o| o.status == Status::Removed), "{rows:?}");
+    let restores = vec![
+        Restore {
+            user: ADMINS[1].into(),
+            role: Role::Admin,
+        },
+        Restore {
+            user: OWNERS[1].into(),
+            role: Role::Owner,
+        },
+        Restore {
+            user: member_id(4).as_str().into(),
+            role: Role::Member,
+        },
+    ];
+    let rows = p.readd(&room(), &restores).await.unwrap();
+    assert!(rows.iter().all(|o| o.status == Status::Readded), "{rows:?}");
+    assert_eq!(role_in(fake.world(), ROOM, ADMINS[1]), Some(Role::Admin));
+    assert_eq!(role_in(fake.world(), ROOM, OWNERS[1]), Some(Role::Member));
+    assert!(rows[1].reason.as_deref().unwrap().contains("owner"));
+    assert_eq!(
+        role_in(fake.world(), ROOM, &member_id(4)),
+        Some(Role::Member)
+    );
+    let promotes = fake
+        .requests()
+        .iter()
+        .filter(|r| *r == &format!("POST /fake-org/fake-app/chatrooms/{ROOM}/admin"))
+        .count();
+    assert_eq!(promotes, 1);
+    // A retried re-add does not promote twice.
+    let rows = p.readd(&room(), &restores[..1]).await.unwrap();
+    assert_eq!(rows[0].status, Status::Readded);
+    assert_eq!(role_in(fake.world(), ROOM, ADMINS[1]), Some(Role::Admin));
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let err = |body: &str| match parse_profile(body) {
+        Err(e) => e,
+        Ok(p) => match build(&p) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted: {body}"),
+        },
+    };
+    let e = err("base_url = \"http://127.0.0.1:1\"\napp = \"a\"\ntoken = \"t\"");
+    assert!(e.contains("`org`"), "{e}");
+    let e = err("base_url = \"http://127.0.0.1:1\"\norg = \"o\"\ntoken = \"t\"");
+    assert!(e.contains("`app`"), "{e}");
+    let e = err("base_url = \"http://127.0.0.1:1\"\norg = \"o\"\napp = \"a\"");
+    assert!(e.contains("token_env") && e.contains("client_id"), "{e}");
+    let e = err("base_url = \"http://127.0.0.1:1\"\norg = \"o\"\napp = \"a\"\nclient_id = \"c\"");
+    assert!(e.contains("client_secret"), "{e}");
+    let e = err("org = \"o\"\napp = \"a\"\ntoken = \"t\"");
+    assert!(e.contains("base_url"), "{e}");
+    let e = err(
+        "base_url = \"http://127.0.0.1:1\"\norg = \"o\"\napp = \"a\"\ntoken_env = \"RW_AGORA_SURELY_UNSET\"",
+    );
+    assert!(e.contains("RW_AGORA_SURELY_UNSET"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_removals_from_the_jumbo_room_under_30_percent_429s() {
+    let (fake, p) = fake_with(Options::default()).await;
+    let jumbo = RoomId::from(JUMBO_ROOM);
+    let targets: Vec<String> = {
+        let w = world::lock(fake.world());
+        w.room(&jumbo)
+            .unwrap()
+            .members()
+            .filter(|m| m.role == Role::Member)
+            .take(10_000)
+            .map(|m| m.user.to_string())
+            .collect()
+    };
+    let engine = Engine::new(p, &profile_with(&fake, "token = \"x\"", ""), None);
+    let plan = engine
+        .plan(
+            targets
+                .iter()
+                .map(|u| Request::new(jumbo.clone(), u.as_str(), Action::Remove))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(plan.to_send(), 10_000);
+    {
+        let mut w = world::lock(fake.world());
+        w.faults.rate_limit_share = 0.3;
+        w.max_batch_seen = 0;
+    }
+    let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+    let bad: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status != Status::Removed)
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} rows not removed, e.g. {:?}",
+        bad.len(),
+        bad.first()
+    );
+    assert!(report.progress.retries > 0);
+    let w = world::lock(fake.world());
+    assert!(
+        w.max_batch_seen <= 60,
+        "a call carried {} users",
+        w.max_batch_seen
+    );
+    assert_eq!(w.room(&jumbo).unwrap().len(), 110_000);
+}
+
+/// Runs the binary off the runtime while the fake keeps serving.
+async fn roomwarden(args: Vec<String>, token: &str) -> std::process::Output {
+    let token = token.to_string();
+    tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
+            .args(&args)
+            .env("RW_AGORA_TEST_TOKEN", token)
+            .env_remove("ROOMWARDEN_LOG")
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("run roomwarden")
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_lists_removes_and_never_prints_the_token() {
+    let (fake, _) = fake_with(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_profile = \"agora\"\n[profiles.agora]\nprovider = \"agora\"\nbase_url = \"{}\"\norg = \"fake-org\"\napp = \"fake-app\"\ntoken_env = \"RW_AGORA_TEST_TOKEN\"\n",
+            fake.base_url()
+        ),
+    )
+    .unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let base = |rest: &[&str]| -> Vec<String> {
+        let mut v = vec![
+            "--config".to_string(),
+            config.display().to_string(),
+            "--audit-log".to_string(),
+            audit.display().to_string(),
+            "--format".to_string(),
+            "jsonl".to_string(),
+        ];
+        v.extend(rest.iter().map(|s| s.to_string()));
+        v
+    };
+
+    let secret = "sEcReT-wrong-token-77f1";
+    for cmd in [
+        vec!["-vv", "rooms"],
+        vec!["-vv", "remove", ROOM, "72000000000000100", "--yes"],
+    ] {
+        let out = roomwarden(base(&cmd), secret).await;
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(3), "{cmd:?}: {stderr}");
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{stderr}"
+        );
+        assert!(stderr.contains("authentication refused"), "{stderr}");
+    }
+    assert_eq!(
+        role_in(fake.world(), ROOM, "72000000000000100"),
+        Some(Role::Member)
+    );
+
+    let out = roomwarden(base(&["rooms"]), fake.token()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rooms: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rooms.len(), world::lock(fake.world()).rooms().len());
+    assert!(
+        rooms
+            .iter()
+            .any(|r| r["room"] == ROOM && r["members"] == 24)
+    );
+
+    let out = roomwarden(base(&["members", ROOM]), fake.token()).await;
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let members: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(members.len(), 24);
+    assert!(
+        members
+            .iter()
+            .any(|m| m["user"] == ADMINS[0] && m["role"] == "admin")
+    );
+
+    let out = roomwarden(
+        base(&[
+            "-vv",
+            "remove",
+            ROOM,
+            "72000000000000100",
+            STRANGER,
+            "--yes",
+        ]),
+        fake.token(),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains(fake.token())
+            && !String::from_utf8_lossy(&out.stdout).contains(fake.token())
+    );
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["status"], "removed");
+    assert_eq!(rows[0]["action"], "remove");
+    assert_eq!(rows[1]["status"], "already_absent");
+    assert_eq!(
+        rows[1]["reason"],
+        format!("user: {STRANGER} doesn't exist in group: {ROOM}")
+    );
+    assert_eq!(role_in(fake.world(), ROOM, "72000000000000100"), None);
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(!log.contains(fake.token()));
+}
