@@ -527,9 +527,9 @@ fn secrets_never_appear_in_output_or_audit() {
     let text = format!(
         "default_profile = \"demo\"\n\
          [profiles.demo]\nprovider = \"sandbox\"\n\
-         [profiles.lit]\nprovider = \"agora\"\norg = \"o\"\napp = \"a\"\ntoken = \"{secret}\"\n\
-         [profiles.cmd]\nprovider = \"agora\"\norg = \"o\"\napp = \"a\"\ntoken_cmd = \"echo {secret}\"\n\
-         [profiles.env]\nprovider = \"agora\"\norg = \"o\"\napp = \"a\"\ntoken_env = \"RW_TEST_SECRET\"\n"
+         [profiles.lit]\nprovider = \"agora\"\nbase_url = \"http://127.0.0.1:9\"\norg = \"o\"\napp = \"a\"\ntoken = \"{secret}\"\n\
+         [profiles.cmd]\nprovider = \"agora\"\nbase_url = \"http://127.0.0.1:9\"\norg = \"o\"\napp = \"a\"\ntoken_cmd = \"echo {secret}\"\n\
+         [profiles.env]\nprovider = \"agora\"\nbase_url = \"http://127.0.0.1:9\"\norg = \"o\"\napp = \"a\"\ntoken_env = \"RW_TEST_SECRET\"\n"
     );
     // Group-readable: the literal secret is refused, without being echoed.
     let cfg = env.config(&text, 0o644);
