@@ -310,6 +310,9 @@ async fn gate(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Resp
         uri.query().map(|q| format!("?{q}")).unwrap_or_default()
     );
     lock(&inner.requests).push(line);
+    if uri.path() == "/login/pubkey/authenticate" {
+        inner.login_attempts.fetch_add(1, Ordering::SeqCst);
+    }
     let (fault, latency) = {
         let mut w = world::lock(&inner.world);
         (w.take_fault(1), w.faults.latency)
@@ -403,7 +406,6 @@ struct Claims {
 }
 
 async fn login(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
-    inner.login_attempts.fetch_add(1, Ordering::SeqCst);
     let Some(bot) = &inner.options.bot else {
         return error(
             StatusCode::UNAUTHORIZED,

@@ -150,12 +150,16 @@ impl Auth {
     }
 
     /// The session to use, logging in first if there is none yet.
-    pub async fn current(&self, http: &reqwest::Client) -> Result<Session, ProviderError> {
+    pub async fn current(
+        &self,
+        http: &reqwest::Client,
+        op: &str,
+    ) -> Result<Session, ProviderError> {
         let mut state = self.state.lock().await;
         if let Some(s) = &state.session {
             return Ok(s.clone());
         }
-        self.renew(http, &mut state).await
+        self.renew(http, &mut state, op, true).await
     }
 
     /// Replaces the session that got a 401. If another call already
@@ -164,6 +168,7 @@ impl Auth {
         &self,
         http: &reqwest::Client,
         stale: u64,
+        op: &str,
     ) -> Result<Session, ProviderError> {
         let mut state = self.state.lock().await;
         if let Some(s) = &state.session
@@ -172,35 +177,40 @@ impl Auth {
             return Ok(s.clone());
         }
         state.session = None;
-        self.renew(http, &mut state).await
+        self.renew(http, &mut state, op, false).await
     }
 
+    /// A new session. A static token that reads the same as the refused
+    /// one is not sent again (unless `allow_same`: no session was refused
+    /// since the last failed refresh).
     async fn renew(
         &self,
         http: &reqwest::Client,
         state: &mut State,
+        op: &str,
+        allow_same: bool,
     ) -> Result<Session, ProviderError> {
         let session = match &self.source {
             Source::Static(profile) => {
                 let profile = profile.clone();
                 let fresh = tokio::task::spawn_blocking(move || profile.secret("session_token"))
                     .await
-                    .map_err(|e| auth_error("session", &format!("reading the token: {e}")))?
-                    .map_err(|e| auth_error("session", &e.to_string()))?
-                    .ok_or_else(|| auth_error("session", "the session token is empty"))?;
-                let same = state
-                    .token
-                    .as_ref()
-                    .is_some_and(|t| t.expose_secret() == fresh.expose_secret());
+                    .map_err(|e| auth_error(op, &format!("reading the token: {e}")))?
+                    .map_err(|e| auth_error(op, &e.to_string()))?
+                    .ok_or_else(|| auth_error(op, "the session token is empty"))?;
+                let same = !allow_same
+                    && state
+                        .token
+                        .as_ref()
+                        .is_some_and(|t| t.expose_secret() == fresh.expose_secret());
                 if same {
                     return Err(auth_error(
-                        "session",
+                        op,
                         "Invalid session: the session token was refused and the profile \
                          gives no other; get a fresh token (or use username + private_key_path)",
                     ));
                 }
-                let value =
-                    header_value("symphony", &fresh).map_err(|e| auth_error("session", &e))?;
+                let value = header_value("symphony", &fresh).map_err(|e| auth_error(op, &e))?;
                 state.token = Some(fresh);
                 (session_header(), value)
             }

@@ -99,7 +99,7 @@ impl Symphony {
         body: Option<&B>,
     ) -> Result<Answer, ProviderError> {
         let url = format!("{}{path}", self.base);
-        let mut session = self.auth.current(&self.http).await?;
+        let mut session = self.auth.current(&self.http, op).await?;
         let mut refreshed = false;
         loop {
             let mut req = self
@@ -131,7 +131,10 @@ impl Symphony {
             if status == 401 && !refreshed {
                 refreshed = true;
                 tracing::info!("symphony {op}: 401, getting a new session");
-                session = self.auth.refresh(&self.http, session.generation).await?;
+                session = self
+                    .auth
+                    .refresh(&self.http, session.generation, op)
+                    .await?;
                 continue;
             }
             return Err(error_from(op, status, hint, &body));
