@@ -407,7 +407,7 @@ macro_rules! conformance_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $check() {
                     let subject = super::$start().await;
-                    crate::conformance::$check(subject).await;
+                    $crate::conformance::$check(subject).await;
                 }
             )*
         }

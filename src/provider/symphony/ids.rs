@@ -78,7 +78,7 @@ pub fn standard(room: &RoomId) -> Result<String, String> {
             c => c,
         })
         .collect();
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     Ok(out)
