@@ -8,6 +8,7 @@ pub mod agora;
 mod error;
 pub mod http;
 pub mod sandbox;
+pub mod symphony;
 
 use crate::config::{ConfigError, Profile, ProviderKind};
 use crate::model::{Member, Outcome, Page, PageRequest, Restore, Role, Room, RoomId, UserId};
@@ -150,6 +151,7 @@ pub fn build(profile: &Profile) -> Result<Arc<dyn Provider>, ConfigError> {
     match profile.provider {
         ProviderKind::Sandbox => Ok(Arc::new(sandbox::Sandbox::from_profile(profile)?)),
         ProviderKind::Agora => Ok(Arc::new(agora::Agora::from_profile(profile)?)),
+        ProviderKind::Symphony => Ok(Arc::new(symphony::Symphony::from_profile(profile)?)),
         other => Err(ConfigError::new(format!(
             "profile `{}`: provider `{}` is not built into this version of roomwarden yet; \
              use provider = \"sandbox\" or a newer release",

@@ -1,0 +1,727 @@
+//! Symphony (pod REST API): rooms are streams with base64 ids, users are
+//! int64 numbers, owner is a flag (no admin tier), and there is no batch
+//! call, so every membership change is one request for one user.
+//!
+//! Profile keys: `base_url` (the pod, e.g. `https://acme.symphony.com`),
+//! `session_token[_env|_cmd]` or `username` + `private_key_path` (RSA bot
+//! login), `admin` (admin membership endpoints: paged, with display names),
+//! `query` (room search instead of the account's own rooms), `jumbo_pacing`.
+
+mod auth;
+pub mod ids;
+mod wire;
+
+use crate::config::{ConfigError, Profile};
+use crate::model::{
+    Action, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, Status,
+    UserId,
+};
+use crate::provider::http::{self, retry_after, status_kind, transport_error};
+use crate::provider::{Capabilities, ErrorKind, Pacing, PageStyle, Provider, ProviderError};
+use async_trait::async_trait;
+use auth::Auth;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wire::*;
+
+pub(crate) const NAME: &str = "symphony";
+
+/// Rooms with more members than this are "jumbo" rooms [doc].
+pub const JUMBO_ABOVE: u64 = 1_000;
+/// One membership change per this interval in jumbo rooms [doc].
+pub const JUMBO_INTERVAL: Duration = Duration::from_secs(3);
+/// Default calls per second. Symphony publishes no numbers; the only
+/// documented pace is one change per 3 s in jumbo rooms, because each
+/// change makes the key manager work. 5 calls/s keeps a cleanup of a few
+/// hundred users to a minute or two while staying far below any plausible
+/// pod throttle; `rate_limit_per_sec` raises it.
+pub const DEFAULT_RATE: f64 = 5.0;
+/// `POST /pod/v3/room/search`: at most 100 rooms a page [spec].
+const SEARCH_MAX: u32 = 100;
+/// `POST /pod/v1/streams/list`: no maximum published; 100 to be safe.
+const STREAMS_MAX: u32 = 100;
+/// `GET /pod/v1/admin/stream/{id}/membership/list`: at most 1000 [spec].
+const ADMIN_MEMBERS_MAX: u32 = 1_000;
+/// Page size the faces use for the whole (unpaged) v2 list, sliced here.
+const WHOLE_PAGE: u32 = 1_000;
+
+/// The whole member list of one room, kept to slice pages from.
+struct Cached {
+    room: String,
+    members: Arc<Vec<Member>>,
+    /// Fetched by `room()`; the next `staff()` of the same room may use it
+    /// once (planning reads both back to back).
+    for_staff: bool,
+}
+
+/// The Symphony adapter.
+pub struct Symphony {
+    http: reqwest::Client,
+    base: String,
+    auth: Auth,
+    admin: bool,
+    query: Option<String>,
+    jumbo_pacing: bool,
+    cache: Mutex<Option<Cached>>,
+}
+
+/// A successful answer.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Symphony {
+    pub fn from_profile(profile: &Profile) -> Result<Self, ConfigError> {
+        let base = http::base_url(profile, None)?;
+        Ok(Self {
+            http: http::client(profile)?,
+            auth: Auth::from_profile(profile, &base)?,
+            base,
+            admin: profile.get_bool("admin")?.unwrap_or(false),
+            query: profile.get_str("query")?,
+            jumbo_pacing: profile.get_bool("jumbo_pacing")?.unwrap_or(true),
+            cache: Mutex::new(None),
+        })
+    }
+
+    /// Sends one request with the session header; on a 401 gets a new
+    /// session once and sends again; maps any other failure.
+    async fn call<B: Serialize + ?Sized>(
+        &self,
+        op: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<Answer, ProviderError> {
+        let url = format!("{}{path}", self.base);
+        let mut session = self.auth.current(&self.http, op).await?;
+        let mut refreshed = false;
+        loop {
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header(session.header.clone(), session.value.clone());
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| transport_error(NAME, op, &e))?;
+            let status = resp.status().as_u16();
+            let hint = retry_after(resp.headers());
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| transport_error(NAME, op, &e))?;
+            if (200..300).contains(&status) {
+                return Ok(Answer {
+                    status,
+                    body: body.to_vec(),
+                });
+            }
+            if status == 401 && !refreshed {
+                refreshed = true;
+                tracing::info!("symphony {op}: 401, getting a new session");
+                session = self
+                    .auth
+                    .refresh(&self.http, session.generation, op)
+                    .await?;
+                continue;
+            }
+            return Err(error_from(op, status, hint, &body));
+        }
+    }
+
+    async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        op: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<Option<T>, ProviderError> {
+        let answer = self.call(op, method, path, query, body).await?;
+        if answer.status == 204 || answer.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&answer.body).map(Some).map_err(|e| {
+            ProviderError::new(
+                NAME,
+                op,
+                ErrorKind::Server { status: 502 },
+                format!("unreadable answer: {e}"),
+            )
+        })
+    }
+
+    /// The room id for a URL path, or a clear error before anything is sent.
+    fn path_id(op: &str, room: &RoomId) -> Result<String, ProviderError> {
+        ids::url_safe(room).map_err(|why| ProviderError::new(NAME, op, ErrorKind::BadRequest, why))
+    }
+
+    /// The whole v2 member list (ids and owner flags, no names).
+    async fn whole_list(&self, room: &RoomId) -> Result<Arc<Vec<Member>>, ProviderError> {
+        const OP: &str = "GET /pod/v2/room/{id}/membership/list";
+        let id = Self::path_id(OP, room)?;
+        let list: Vec<MemberInfo> = self
+            .json::<_, ()>(
+                OP,
+                Method::GET,
+                &format!("/pod/v2/room/{id}/membership/list"),
+                &[],
+                None,
+            )
+            .await?
+            .unwrap_or_default();
+        let members = list
+            .iter()
+            .map(|m| Member {
+                user: ids::user_id(m.id),
+                name: None,
+                role: if m.is_owner() {
+                    Role::Owner
+                } else {
+                    Role::Member
+                },
+            })
+            .collect();
+        Ok(Arc::new(members))
+    }
+
+    fn store(&self, room: &RoomId, members: Arc<Vec<Member>>, for_staff: bool) {
+        *lock(&self.cache) = Some(Cached {
+            room: room.as_str().to_string(),
+            members,
+            for_staff,
+        });
+    }
+
+    fn cached(&self, room: &RoomId, for_staff: bool) -> Option<Arc<Vec<Member>>> {
+        let mut cache = lock(&self.cache);
+        let c = cache.as_mut().filter(|c| c.room == room.as_str())?;
+        if for_staff {
+            if !c.for_staff {
+                return None;
+            }
+            c.for_staff = false;
+        }
+        Some(c.members.clone())
+    }
+
+    fn forget(&self) {
+        *lock(&self.cache) = None;
+    }
+
+    /// One page of the admin membership list.
+    async fn admin_page(
+        &self,
+        room: &RoomId,
+        skip: u64,
+        limit: u32,
+    ) -> Result<MembershipList, ProviderError> {
+        const OP: &str = "GET /pod/v1/admin/stream/{id}/membership/list";
+        let id = Self::path_id(OP, room)?;
+        Ok(self
+            .json::<MembershipList, ()>(
+                OP,
+                Method::GET,
+                &format!("/pod/v1/admin/stream/{id}/membership/list"),
+                &[("skip", skip.to_string()), ("limit", limit.to_string())],
+                None,
+            )
+            .await?
+            .unwrap_or(MembershipList {
+                count: Some(0),
+                members: Vec::new(),
+            }))
+    }
+
+    /// One membership call (`add`, `remove`, `promoteOwner`, `demoteOwner`)
+    /// for one user; `Ok` carries the provider's message.
+    async fn membership(
+        &self,
+        room: &RoomId,
+        verb: &str,
+        user: i64,
+    ) -> Result<String, ProviderError> {
+        let op = format!("POST /pod/v1/room/{{id}}/membership/{verb}");
+        let id = Self::path_id(&op, room)?;
+        self.forget();
+        let answer: Option<SuccessResponse> = self
+            .json(
+                &op,
+                Method::POST,
+                &format!("/pod/v1/room/{id}/membership/{verb}"),
+                &[],
+                Some(&UserIdBody { id: user }),
+            )
+            .await?;
+        Ok(answer.and_then(|a| a.message).unwrap_or_default())
+    }
+
+    async fn remove_one(&self, room: &RoomId, user: &UserId) -> Result<Outcome, ProviderError> {
+        let row = |status| Outcome::new(room, user, Action::Remove, status);
+        let n = match ids::user_number(user) {
+            Ok(n) => n,
+            Err(why) => return Ok(row(Status::Failed).with_reason(why)),
+        };
+        match self.membership(room, "remove", n).await {
+            Ok(_) => Ok(row(Status::Removed)),
+            Err(e) if is_final(&e) && says_not_member(&e.message) => {
+                Ok(row(Status::AlreadyAbsent).with_reason(e.message))
+            }
+            Err(e) if is_final(&e) => Ok(row(Status::Failed).with_reason(e.message)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn readd_one(&self, room: &RoomId, restore: &Restore) -> Result<Outcome, ProviderError> {
+        let user = &restore.user;
+        let row = |status| Outcome::new(room, user, Action::Readd, status);
+        let n = match ids::user_number(user) {
+            Ok(n) => n,
+            Err(why) => return Ok(row(Status::Failed).with_reason(why)),
+        };
+        match self.membership(room, "add", n).await {
+            Ok(_) => {}
+            // Adding someone who is already there is not a failure of undo.
+            Err(e) if is_final(&e) && says_already_member(&e.message) => {}
+            Err(e) if is_final(&e) => return Ok(row(Status::Failed).with_reason(e.message)),
+            Err(e) => return Err(e),
+        }
+        if restore.role != Role::Owner {
+            return Ok(row(Status::Readded));
+        }
+        match self.membership(room, "promoteOwner", n).await {
+            Ok(_) => Ok(row(Status::Readded).with_reason("restored as owner")),
+            Err(e) if is_final(&e) => Ok(row(Status::Failed).with_reason(format!(
+                "added back as a member, but not made owner again: {}",
+                e.message
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Final refusals that end a row (400, 403, 404); anything else (retryable,
+/// auth) goes back to the engine as an error.
+fn is_final(e: &ProviderError) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::BadRequest | ErrorKind::NotFound | ErrorKind::Forbidden
+    )
+}
+
+/// Whether a 400 says the user is not in the room. The texts are not
+/// documented, so this looks for the usual phrasings.
+fn says_not_member(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "not a member",
+        "not a room member",
+        "not member",
+        "is not in the room",
+        "not part of the room",
+        "member not found",
+        "user not found",
+        "not found in room",
+        "not found in the room",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+fn says_already_member(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("already a member") || m.contains("already member") || m.contains("already in")
+}
+
+/// Maps an HTTP failure and Symphony's `{code, message}` body.
+fn error_from(op: &str, status: u16, hint: Option<Duration>, body: &[u8]) -> ProviderError {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let message = parsed
+        .message
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            if text.is_empty() || text.starts_with('<') {
+                format!("HTTP {status}")
+            } else {
+                text.chars().take(200).collect()
+            }
+        });
+    let code = match parsed.code {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => status.to_string(),
+    };
+    let mut kind = status_kind(status, hint);
+    if kind == ErrorKind::BadRequest {
+        let m = message.to_ascii_lowercase();
+        if (m.contains("not found") || m.contains("does not exist")) && !says_not_member(&m) {
+            kind = ErrorKind::NotFound;
+        }
+    }
+    ProviderError::new(NAME, op, kind, message).with_code(code)
+}
+
+fn offset_of(op: &str, page: &PageRequest) -> Result<u64, ProviderError> {
+    match &page.token {
+        None => Ok(0),
+        Some(PageToken(t)) => t.parse().map_err(|_| {
+            ProviderError::new(
+                NAME,
+                op,
+                ErrorKind::BadRequest,
+                format!("bad page token `{t}`"),
+            )
+        }),
+    }
+}
+
+#[async_trait]
+impl Provider for Symphony {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn host(&self) -> String {
+        http::host_of(&self.base)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_batch: 1,
+            can_list_rooms: true,
+            can_list_members: true,
+            can_demote: true,
+            can_demote_owner: true,
+            has_admins: false,
+            can_readd: true,
+            rate_limit_per_sec: DEFAULT_RATE,
+            member_page_size: if self.admin {
+                ADMIN_MEMBERS_MAX
+            } else {
+                WHOLE_PAGE
+            },
+            page_style: if self.admin {
+                PageStyle::Number
+            } else {
+                PageStyle::Whole
+            },
+            pacing: self.jumbo_pacing.then_some(Pacing {
+                above_members: JUMBO_ABOVE,
+                interval: JUMBO_INTERVAL,
+            }),
+        }
+    }
+
+    fn validate_user(&self, user: &UserId) -> Result<(), String> {
+        ids::user_number(user).map(|_| ())
+    }
+
+    async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
+        if let Some(query) = &self.query {
+            const OP: &str = "POST /pod/v3/room/search";
+            let skip = offset_of(OP, &page)?;
+            let limit = page.size.unwrap_or(SEARCH_MAX).clamp(1, SEARCH_MAX);
+            let found: SearchResults = self
+                .json(
+                    OP,
+                    Method::POST,
+                    "/pod/v3/room/search",
+                    &[("skip", skip.to_string()), ("limit", limit.to_string())],
+                    Some(&SearchCriteria { query }),
+                )
+                .await?
+                .unwrap_or(SearchResults {
+                    count: Some(0),
+                    rooms: Vec::new(),
+                });
+            let n = found.rooms.len() as u64;
+            let end = skip + n;
+            let more = n > 0
+                && match found.count {
+                    Some(total) => end < total,
+                    None => n == u64::from(limit),
+                };
+            let items = found
+                .rooms
+                .into_iter()
+                .map(|r| Room {
+                    id: RoomId::new(r.room_system_info.id),
+                    name: r.room_attributes.name.unwrap_or_default(),
+                    member_count: None,
+                    active: r.room_system_info.active.unwrap_or(true),
+                })
+                .collect();
+            return Ok(Page {
+                items,
+                next: more.then(|| PageToken(end.to_string())),
+                total: found.count,
+            });
+        }
+        const OP: &str = "POST /pod/v1/streams/list";
+        let skip = offset_of(OP, &page)?;
+        let limit = page.size.unwrap_or(STREAMS_MAX).clamp(1, STREAMS_MAX);
+        let filter = StreamFilter {
+            stream_types: vec![StreamType {
+                kind: "ROOM".into(),
+            }],
+            // Deactivated rooms are listed too, marked inactive.
+            include_inactive_streams: true,
+        };
+        let streams: Vec<StreamAttributes> = self
+            .json(
+                OP,
+                Method::POST,
+                "/pod/v1/streams/list",
+                &[("skip", skip.to_string()), ("limit", limit.to_string())],
+                Some(&filter),
+            )
+            .await?
+            .unwrap_or_default();
+        let n = streams.len() as u64;
+        let items = streams
+            .into_iter()
+            .filter(|s| s.stream_type.as_ref().is_none_or(|t| t.kind == "ROOM"))
+            .map(|s| Room {
+                id: RoomId::new(s.id),
+                name: s.room_attributes.and_then(|a| a.name).unwrap_or_default(),
+                member_count: None,
+                active: s.active.unwrap_or(true),
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next: (n == u64::from(limit)).then(|| PageToken((skip + n).to_string())),
+            total: None,
+        })
+    }
+
+    async fn room(&self, room: &RoomId) -> Result<Room, ProviderError> {
+        const OP: &str = "GET /pod/v3/room/{id}/info";
+        let id = Self::path_id(OP, room)?;
+        let detail: RoomDetail = self
+            .json::<_, ()>(
+                OP,
+                Method::GET,
+                &format!("/pod/v3/room/{id}/info"),
+                &[],
+                None,
+            )
+            .await?
+            .ok_or_else(|| {
+                ProviderError::new(NAME, OP, ErrorKind::Server { status: 502 }, "empty answer")
+            })?;
+        let count = if self.admin {
+            self.admin_page(room, 0, 1).await.map(|l| l.count)
+        } else {
+            self.whole_list(room).await.map(|list| {
+                let n = list.len() as u64;
+                self.store(room, list, true);
+                Some(n)
+            })
+        };
+        // The count only informs (pacing, display): a refusal to list leaves
+        // it unknown; an unusable provider still stops here.
+        let member_count = match count {
+            Ok(n) => n,
+            Err(e) if is_final(&e) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Room {
+            // The caller's spelling: plans key rooms by it.
+            id: room.clone(),
+            name: detail.room_attributes.name.unwrap_or_default(),
+            member_count,
+            active: detail.room_system_info.active.unwrap_or(true),
+        })
+    }
+
+    async fn members(
+        &self,
+        room: &RoomId,
+        page: PageRequest,
+    ) -> Result<Page<Member>, ProviderError> {
+        if self.admin {
+            const OP: &str = "GET /pod/v1/admin/stream/{id}/membership/list";
+            let skip = offset_of(OP, &page)?;
+            let limit = page
+                .size
+                .unwrap_or(ADMIN_MEMBERS_MAX)
+                .clamp(1, ADMIN_MEMBERS_MAX);
+            let list = self.admin_page(room, skip, limit).await?;
+            let n = list.members.len() as u64;
+            let end = skip + n;
+            let more = n > 0
+                && match list.count {
+                    Some(total) => end < total,
+                    None => n == u64::from(limit),
+                };
+            let items = list
+                .members
+                .iter()
+                .map(|m| Member {
+                    user: ids::user_id(m.user.user_id),
+                    name: m.user.name().map(Arc::from),
+                    role: if m.is_owner() {
+                        Role::Owner
+                    } else {
+                        Role::Member
+                    },
+                })
+                .collect();
+            return Ok(Page {
+                items,
+                next: more.then(|| PageToken(end.to_string())),
+                total: list.count,
+            });
+        }
+        const OP: &str = "GET /pod/v2/room/{id}/membership/list";
+        let from = offset_of(OP, &page)? as usize;
+        let size = page.size.unwrap_or(WHOLE_PAGE).max(1) as usize;
+        let list = match (&page.token, self.cached(room, false)) {
+            (Some(_), Some(list)) => list,
+            _ => {
+                let list = self.whole_list(room).await?;
+                self.store(room, list.clone(), false);
+                list
+            }
+        };
+        let end = (from + size).min(list.len());
+        let items = list.get(from.min(end)..end).unwrap_or_default().to_vec();
+        Ok(Page {
+            items,
+            next: (end < list.len()).then(|| PageToken(end.to_string())),
+            total: Some(list.len() as u64),
+        })
+    }
+
+    async fn staff(&self, room: &RoomId) -> Result<Vec<Member>, ProviderError> {
+        if self.admin {
+            let mut staff = Vec::new();
+            let mut skip = 0u64;
+            loop {
+                let list = self.admin_page(room, skip, ADMIN_MEMBERS_MAX).await?;
+                let n = list.members.len() as u64;
+                staff.extend(
+                    list.members
+                        .iter()
+                        .filter(|m| m.is_owner())
+                        .map(|m| Member {
+                            user: ids::user_id(m.user.user_id),
+                            name: m.user.name().map(Arc::from),
+                            role: Role::Owner,
+                        }),
+                );
+                skip += n;
+                let done = n == 0 || list.count.is_some_and(|c| skip >= c);
+                if done {
+                    return Ok(staff);
+                }
+            }
+        }
+        let list = match self.cached(room, true) {
+            Some(list) => list,
+            None => self.whole_list(room).await?,
+        };
+        Ok(list
+            .iter()
+            .filter(|m| m.role == Role::Owner)
+            .cloned()
+            .collect())
+    }
+
+    async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
+        let mut rows = Vec::with_capacity(users.len());
+        for user in users {
+            rows.push(self.remove_one(room, user).await?);
+        }
+        Ok(rows)
+    }
+
+    async fn demote(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+    ) -> Result<Outcome, ProviderError> {
+        let row = |status| Outcome::new(room, user, Action::Demote, status);
+        let n = match ids::user_number(user) {
+            Ok(n) => n,
+            Err(why) => return Ok(row(Status::Failed).with_reason(why)),
+        };
+        if role != Role::Owner {
+            return Ok(row(Status::Failed)
+                .with_reason("Symphony has no admin tier: only owners can be demoted"));
+        }
+        match self.membership(room, "demoteOwner", n).await {
+            Ok(_) => Ok(row(Status::Demoted).with_reason("owner -> member")),
+            Err(e) if is_final(&e) => Ok(row(Status::Failed).with_reason(e.message)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
+        let mut rows = Vec::with_capacity(users.len());
+        for restore in users {
+            rows.push(self.readd_one(room, restore).await?);
+        }
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_with_symphony_bodies() {
+        let e = error_from(
+            "POST x",
+            400,
+            None,
+            br#"{"code":400,"message":"User is not a member of the room"}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::BadRequest);
+        assert!(says_not_member(&e.message));
+        assert_eq!(e.code.as_deref(), Some("400"));
+
+        let e = error_from(
+            "GET x",
+            400,
+            None,
+            br#"{"code":400,"message":"Room not found"}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        let e = error_from(
+            "GET x",
+            401,
+            None,
+            br#"{"code":401,"message":"Invalid session"}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::Auth);
+        let e = error_from("GET x", 403, None, b"");
+        assert_eq!(e.kind, ErrorKind::Forbidden);
+        assert_eq!(e.message, "HTTP 403");
+        let e = error_from("GET x", 429, Some(Duration::from_secs(2)), b"");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        let e = error_from("GET x", 502, None, b"<html>bad gateway</html>");
+        assert!(e.is_retryable());
+    }
+}
