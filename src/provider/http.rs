@@ -87,6 +87,60 @@ pub fn transport_error(provider: &'static str, op: &str, err: &reqwest::Error) -
     ProviderError::new(provider, op, kind, detail)
 }
 
+/// A whole HTTP answer: status, `Retry-After` hint and body.
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Sends a request and reads the whole answer; a failure to send or to
+/// read maps onto [`transport_error`].
+pub async fn send(
+    provider: &'static str,
+    op: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<Answer, ProviderError> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| transport_error(provider, op, &e))?;
+    let status = resp.status().as_u16();
+    let retry_after = retry_after(resp.headers());
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| transport_error(provider, op, &e))?
+        .to_vec();
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+/// Decodes a JSON success body; an unreadable one is a server fault.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    provider: &'static str,
+    op: &str,
+    body: &[u8],
+) -> Result<T, ProviderError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ProviderError::new(
+            provider,
+            op,
+            ErrorKind::Server { status: 502 },
+            format!("unreadable answer: {e}"),
+        )
+    })
+}
+
 /// The `Retry-After` hint of a response, if any.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers

@@ -171,7 +171,9 @@ pub async fn open_room_first_frame(
     let command = format!("room {room}");
     let keys = std::iter::once(Key::ch(':'))
         .chain(command.chars().map(Key::ch))
-        .chain(std::iter::once(Key::plain(ratatui::crossterm::event::KeyCode::Enter)));
+        .chain(std::iter::once(Key::plain(
+            ratatui::crossterm::event::KeyCode::Enter,
+        )));
     let mut feed: Vec<Action> = std::iter::once(Action::Resize(w, h))
         .chain(keys.map(Action::Key))
         .collect();
@@ -185,7 +187,8 @@ pub async fn open_room_first_frame(
             runner.run(e);
         }
         if state.screen == Screen::Members && !(state.members.store.len() == 0) {
-            term.draw(|f| view::render(&state, f)).expect("TestBackend draws");
+            term.draw(|f| view::render(&state, f))
+                .expect("TestBackend draws");
             return state.members.store.len();
         }
     }

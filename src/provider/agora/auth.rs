@@ -4,7 +4,7 @@
 
 use super::wire::{TokenRequest, TokenResponse};
 use super::{NAME, errors};
-use crate::provider::http::transport_error;
+use crate::provider::http;
 use crate::provider::{ErrorKind, ProviderError};
 use reqwest::header::{ACCEPT, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
@@ -111,36 +111,21 @@ impl Auth {
             client_id: id,
             client_secret: secret.expose_secret(),
         };
-        let resp = http
+        let req = http
             .post(&self.token_url)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| transport_error(NAME, OP, &e))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(NAME, OP, &e))?;
-        if !(200..300).contains(&status) {
-            let mut e = errors::from_response(OP, status, &headers, &bytes);
+            .json(&body);
+        let answer = http::send(NAME, OP, req).await?;
+        if !answer.is_success() {
+            let mut e = errors::from_response(OP, answer.status, answer.retry_after, &answer.body);
             // Refused client credentials (400 invalid_grant, 401, 403) are
             // an authentication failure, not a malformed request.
-            if matches!(status, 400 | 401 | 403) {
+            if matches!(answer.status, 400 | 401 | 403) {
                 e.kind = ErrorKind::Auth;
             }
             return Err(e);
         }
-        let answer: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            ProviderError::new(
-                NAME,
-                OP,
-                ErrorKind::Server { status: 502 },
-                format!("unreadable token answer: {e}"),
-            )
-        })?;
+        let answer: TokenResponse = http::decode(NAME, OP, &answer.body)?;
         if answer.access_token.is_empty() {
             return Err(ProviderError::new(
                 NAME,

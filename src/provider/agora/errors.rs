@@ -2,28 +2,26 @@
 
 use super::NAME;
 use super::wire::ErrorBody;
-use crate::provider::http::{retry_after, status_kind};
+use crate::provider::http::status_kind;
 use crate::provider::{ErrorKind, ProviderError};
-use reqwest::header::HeaderMap;
+use std::time::Duration;
 
 /// An error answer: the kind from the status (429 honours Retry-After), the
 /// code from `error`, the text from `error_description`.
 pub(super) fn from_response(
     op: &str,
     status: u16,
-    headers: &HeaderMap,
+    hint: Option<Duration>,
     body: &[u8],
 ) -> ProviderError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let code = parsed.error.filter(|c| !c.is_empty());
-    let mut kind = status_kind(status, retry_after(headers));
+    let mut kind = status_kind(status, hint);
     // The rate-limit codes mean "slow down" whatever status carries them.
     if matches!(code.as_deref(), Some("reach_limit" | "resource_limited"))
         && !matches!(kind, ErrorKind::RateLimited { .. })
     {
-        kind = ErrorKind::RateLimited {
-            retry_after: retry_after(headers),
-        };
+        kind = ErrorKind::RateLimited { retry_after: hint };
     }
     let message = parsed
         .error_description
@@ -79,13 +77,12 @@ pub(super) fn bracket_names(message: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderValue, RETRY_AFTER};
     use std::time::Duration;
 
     #[test]
     fn error_envelope_maps_to_kind_code_and_text() {
         let body = br#"{"error":"forbidden_op","exception":"EasemobForbiddenOpException","timestamp":1644402553845,"duration":0,"error_description":"users [u9, u10] are not members of this group!"}"#;
-        let e = from_response("DELETE /chatrooms/1/users", 400, &HeaderMap::new(), body);
+        let e = from_response("DELETE /chatrooms/1/users", 400, None, body);
         assert_eq!(e.kind, ErrorKind::BadRequest);
         assert!(is_not_member_refusal(&e));
         assert!(!is_owner_refusal(&e));
@@ -95,23 +92,21 @@ mod tests {
             "agora DELETE /chatrooms/1/users: bad request (forbidden_op: users [u9, u10] are not members of this group!)"
         );
 
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
         let e = from_response(
             "GET /chatrooms",
             429,
-            &h,
+            Some(Duration::from_secs(2)),
             br#"{"error":"reach_limit","error_description":"This request has reached api limit"}"#,
         );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
         assert!(e.is_retryable());
-        let e = from_response("GET /chatrooms", 503, &HeaderMap::new(), b"<html>");
+        let e = from_response("GET /chatrooms", 503, None, b"<html>");
         assert!(e.is_retryable());
         assert_eq!(e.code.as_deref(), Some("503"));
         let e = from_response(
             "GET /chatrooms",
             401,
-            &HeaderMap::new(),
+            None,
             br#"{"error":"unauthorized","error_description":"Unable to authenticate (OAuth)"}"#,
         );
         assert_eq!(e.kind, ErrorKind::Auth);

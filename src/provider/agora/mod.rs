@@ -22,7 +22,7 @@ use crate::model::{
     Action, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, Status,
     UserId,
 };
-use crate::provider::http::{self, transport_error};
+use crate::provider::http;
 use crate::provider::{Capabilities, ErrorKind, PageStyle, Provider, ProviderError};
 use async_trait::async_trait;
 use auth::{Auth, Credentials};
@@ -136,32 +136,21 @@ impl Agora {
             if let Some(b) = &body {
                 req = req.json(b);
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| transport_error(NAME, op, &e))?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| transport_error(NAME, op, &e))?;
-            if (200..300).contains(&status) {
-                return serde_json::from_slice(&bytes).map_err(|e| {
-                    ProviderError::new(
-                        NAME,
-                        op,
-                        ErrorKind::Server { status: 502 },
-                        format!("unreadable answer: {e}"),
-                    )
-                });
+            let answer = http::send(NAME, op, req).await?;
+            if answer.is_success() {
+                return http::decode(NAME, op, &answer.body);
             }
-            if status == 401 && !refreshed && self.auth.can_refresh() {
+            if answer.status == 401 && !refreshed && self.auth.can_refresh() {
                 refreshed = true;
                 self.auth.invalidate(bearer.generation).await;
                 continue;
             }
-            return Err(errors::from_response(op, status, &headers, &bytes));
+            return Err(errors::from_response(
+                op,
+                answer.status,
+                answer.retry_after,
+                &answer.body,
+            ));
         }
     }
 

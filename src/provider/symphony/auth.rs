@@ -9,7 +9,7 @@
 use super::NAME;
 use super::wire::{AuthenticateRequest, Claims, ErrorBody, Token};
 use crate::config::{ConfigError, Profile};
-use crate::provider::http::{retry_after, status_kind, transport_error};
+use crate::provider::http::{self, status_kind};
 use crate::provider::{ErrorKind, ProviderError};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -264,18 +264,9 @@ async fn login(
     url: &str,
 ) -> Result<(HeaderName, HeaderValue), ProviderError> {
     let jwt = sign_jwt(username, key)?;
-    let resp = http
-        .post(url)
-        .json(&AuthenticateRequest { token: &jwt })
-        .send()
-        .await
-        .map_err(|e| transport_error(NAME, LOGIN_OP, &e))?;
-    let status = resp.status().as_u16();
-    let hint = retry_after(resp.headers());
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| transport_error(NAME, LOGIN_OP, &e))?;
+    let req = http.post(url).json(&AuthenticateRequest { token: &jwt });
+    let answer = http::send(NAME, LOGIN_OP, req).await?;
+    let (status, hint, body) = (answer.status, answer.retry_after, answer.body);
     if !(200..300).contains(&status) {
         let err: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
         let message = err
@@ -293,14 +284,7 @@ async fn login(
         };
         return Err(ProviderError::new(NAME, LOGIN_OP, kind, message).with_code(status.to_string()));
     }
-    let token: Token = serde_json::from_slice(&body).map_err(|e| {
-        ProviderError::new(
-            NAME,
-            LOGIN_OP,
-            ErrorKind::Server { status: 502 },
-            format!("unreadable login answer: {e}"),
-        )
-    })?;
+    let token: Token = http::decode(NAME, LOGIN_OP, &body)?;
     let header = token
         .name
         .as_deref()

@@ -16,7 +16,7 @@ use crate::model::{
     Action, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, Status,
     UserId,
 };
-use crate::provider::http::{self, retry_after, status_kind, transport_error};
+use crate::provider::http::{self, status_kind};
 use crate::provider::{Capabilities, ErrorKind, Pacing, PageStyle, Provider, ProviderError};
 use async_trait::async_trait;
 use auth::Auth;
@@ -69,11 +69,6 @@ pub struct Symphony {
 }
 
 /// A successful answer.
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
-}
-
 impl Symphony {
     pub fn from_profile(profile: &Profile) -> Result<Self, ConfigError> {
         let base = http::base_url(profile, None)?;
@@ -97,7 +92,7 @@ impl Symphony {
         path: &str,
         query: &[(&str, String)],
         body: Option<&B>,
-    ) -> Result<Answer, ProviderError> {
+    ) -> Result<http::Answer, ProviderError> {
         let url = format!("{}{path}", self.base);
         let mut session = self.auth.current(&self.http, op).await?;
         let mut refreshed = false;
@@ -112,23 +107,11 @@ impl Symphony {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| transport_error(NAME, op, &e))?;
-            let status = resp.status().as_u16();
-            let hint = retry_after(resp.headers());
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| transport_error(NAME, op, &e))?;
-            if (200..300).contains(&status) {
-                return Ok(Answer {
-                    status,
-                    body: body.to_vec(),
-                });
+            let answer = http::send(NAME, op, req).await?;
+            if answer.is_success() {
+                return Ok(answer);
             }
-            if status == 401 && !refreshed {
+            if answer.status == 401 && !refreshed {
                 refreshed = true;
                 tracing::info!("symphony {op}: 401, getting a new session");
                 session = self
@@ -137,7 +120,12 @@ impl Symphony {
                     .await?;
                 continue;
             }
-            return Err(error_from(op, status, hint, &body));
+            return Err(error_from(
+                op,
+                answer.status,
+                answer.retry_after,
+                &answer.body,
+            ));
         }
     }
 
@@ -153,14 +141,7 @@ impl Symphony {
         if answer.status == 204 || answer.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        serde_json::from_slice(&answer.body).map(Some).map_err(|e| {
-            ProviderError::new(
-                NAME,
-                op,
-                ErrorKind::Server { status: 502 },
-                format!("unreadable answer: {e}"),
-            )
-        })
+        http::decode(NAME, op, &answer.body).map(Some)
     }
 
     /// The room id for a URL path, or a clear error before anything is sent.
@@ -350,6 +331,16 @@ fn says_already_member(message: &str) -> bool {
 }
 
 /// Maps an HTTP failure and Symphony's `{code, message}` body.
+/// Whether a skip/limit listing goes on after a page of `n` items ending
+/// at `end`: up to the reported total, else while pages come back full.
+fn has_more(n: u64, end: u64, total: Option<u64>, limit: u32) -> bool {
+    n > 0
+        && match total {
+            Some(total) => end < total,
+            None => n == u64::from(limit),
+        }
+}
+
 fn error_from(op: &str, status: u16, hint: Option<Duration>, body: &[u8]) -> ProviderError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let message = parsed
@@ -454,11 +445,7 @@ impl Provider for Symphony {
                 });
             let n = found.rooms.len() as u64;
             let end = skip + n;
-            let more = n > 0
-                && match found.count {
-                    Some(total) => end < total,
-                    None => n == u64::from(limit),
-                };
+            let more = has_more(n, end, found.count, limit);
             let items = found
                 .rooms
                 .into_iter()
@@ -568,11 +555,7 @@ impl Provider for Symphony {
             let list = self.admin_page(room, skip, limit).await?;
             let n = list.members.len() as u64;
             let end = skip + n;
-            let more = n > 0
-                && match list.count {
-                    Some(total) => end < total,
-                    None => n == u64::from(limit),
-                };
+            let more = has_more(n, end, list.count, limit);
             let items = list
                 .members
                 .iter()
