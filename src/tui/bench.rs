@@ -186,7 +186,7 @@ pub async fn open_room_first_frame(
         for e in update(&mut state, action) {
             runner.run(e);
         }
-        if state.screen == Screen::Members && !(state.members.store.len() == 0) {
+        if state.screen == Screen::Members && state.members.store.len() > 0 {
             term.draw(|f| view::render(&state, f))
                 .expect("TestBackend draws");
             return state.members.store.len();
