@@ -739,3 +739,47 @@ async fn cli_lists_removes_and_never_prints_the_token() {
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(!log.contains(fake.token()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_stream_in_order_with_pages_fetched_ahead() {
+    let (fake, provider) = fake_with(Options::default()).await;
+    let profile = profile_with(
+        &fake,
+        &format!("token = \"{}\"", fake.token()),
+        "rate_limit_per_sec = 10000",
+    );
+    let engine = Engine::new(provider, &profile, None);
+    let mut got = Vec::new();
+    let mut pages = 0;
+    engine
+        .stream_members(&RoomId::from(JUMBO_ROOM), |page| {
+            pages += 1;
+            got.extend(page.items.into_iter().map(|m| m.user));
+            true
+        })
+        .await
+        .unwrap();
+    let want: Vec<UserId> = {
+        let w = world::lock(fake.world());
+        w.room(&JUMBO_ROOM.into())
+            .unwrap()
+            .members()
+            .map(|m| m.user.clone())
+            .collect()
+    };
+    assert_eq!(got.len(), 120_000);
+    assert_eq!(got, want, "pages arrive in order, none twice, none missing");
+    assert_eq!(
+        pages, 121,
+        "120 full pages and the empty one that ends the room"
+    );
+    let asked = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET ") && r.contains("/users?"))
+        .count();
+    assert!(
+        (121..=121 + roomwarden::ops::MEMBER_PAGES_AHEAD).contains(&asked),
+        "at most a window of pages asked beyond the end: {asked}"
+    );
+}

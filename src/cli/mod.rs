@@ -234,23 +234,18 @@ async fn members(
         RoleArg::Admin => Role::Admin,
         RoleArg::Member => Role::Member,
     });
-    let mut req = crate::model::PageRequest::sized(engine.capabilities().member_page_size);
     let mut members = Vec::new();
-    loop {
-        let page = engine
-            .members_page(&room, req.clone())
-            .await
-            .map_err(|e| Failure::provider(&e))?;
-        members.extend(
-            page.items
-                .into_iter()
-                .filter(|m| want.is_none_or(|w| m.role == w)),
-        );
-        match page.next {
-            Some(t) => req = req.next(t),
-            None => break,
-        }
-    }
+    engine
+        .stream_members(&room, |page| {
+            members.extend(
+                page.items
+                    .into_iter()
+                    .filter(|m| want.is_none_or(|w| m.role == w)),
+            );
+            true
+        })
+        .await
+        .map_err(|e| Failure::provider(&e))?;
     let rows: Vec<MemberRow> = members.iter().map(|m| MemberRow::new(&room, m)).collect();
     emit(out, global.format, &rows)?;
     Ok(0)

@@ -4,6 +4,8 @@
 //! rate limit and retries.
 
 pub mod audit;
+mod members;
+pub use members::AHEAD as MEMBER_PAGES_AHEAD;
 mod limiter;
 pub mod plan;
 mod run;

@@ -11,7 +11,9 @@ pub mod sandbox;
 pub mod symphony;
 
 use crate::config::{ConfigError, Profile, ProviderKind};
-use crate::model::{Member, Outcome, Page, PageRequest, Restore, Role, Room, RoomId, UserId};
+use crate::model::{
+    Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, UserId,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +104,14 @@ pub trait Provider: Send + Sync {
         } else {
             Ok(())
         }
+    }
+
+    /// For [`PageStyle::Number`] providers: the token of member page
+    /// `index` (0-based) at `size` per page, so later pages can be fetched
+    /// ahead, concurrently. `None`: pages must be fetched one after another.
+    fn page_token(&self, index: u64, size: u32) -> Option<PageToken> {
+        let _ = (index, size);
+        None
     }
 
     async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError>;

@@ -4,10 +4,8 @@
 use super::action::{Action, Effect};
 use super::state::Header;
 use super::store;
-use crate::model::{Member, Outcome, PageRequest, RoomId};
+use crate::model::{Outcome, RoomId};
 use crate::ops::{Cancel, Engine, RunOptions, audit};
-use crate::provider::PageStyle;
-use futures::StreamExt;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -215,103 +213,27 @@ async fn run_plan(
     let _ = tx.send(Action::RunDone(report));
 }
 
-/// Streams every page of a room. Page-number providers fetch ahead,
-/// several pages at once; the engine's limiter keeps the rate.
+/// Streams every page of a room through the engine (page-number providers
+/// fetch ahead there, within the rate limit).
 async fn load_members(engine: Arc<Engine>, room: RoomId, seq: u64, tx: UnboundedSender<Action>) {
-    let size = engine.capabilities().member_page_size;
-    let first = PageRequest::sized(size);
-    let page = match engine.members_page(&room, first.clone()).await {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = tx.send(Action::MembersFailed {
+    let mut total = None;
+    let result = engine
+        .stream_members(&room, |page| {
+            total = page.total.or(total);
+            tx.send(Action::MembersPage {
                 seq,
-                error: e.to_string(),
-            });
-            return;
-        }
-    };
-    let send = |items: Vec<Member>, total, done| {
-        tx.send(Action::MembersPage {
-            seq,
-            items,
-            total,
-            done,
-        })
-        .is_ok()
-    };
-    let total = page.total;
-    let first_len = page.items.len();
-    let Some(next) = page.next else {
-        send(page.items, total, true);
-        return;
-    };
-    if !send(page.items, total, false) {
-        return;
-    }
-    if engine.capabilities().page_style == PageStyle::Number
-        && let (Some(total), Ok(n)) = (total, next.0.parse::<u64>())
-        && first_len > 0
-    {
-        // Tokens are page numbers (2, 3, ...) or offsets (1000, 2000, ...).
-        let (start, step, last) = if n as usize == first_len {
-            (n, first_len as u64, total.saturating_sub(1))
-        } else {
-            (n, 1, n + total.div_ceil(first_len as u64).saturating_sub(2))
-        };
-        let tokens: Vec<u64> = (start..=last).step_by(step as usize).collect();
-        let count = tokens.len();
-        let mut pages = futures::stream::iter(tokens)
-            .map(|t| {
-                let engine = engine.clone();
-                let room = room.clone();
-                let req = first.next(crate::model::PageToken(t.to_string()));
-                async move { engine.members_page(&room, req).await }
+                items: page.items,
+                total,
+                done: page.next.is_none(),
             })
-            .buffered(4);
-        let mut i = 0;
-        while let Some(r) = pages.next().await {
-            i += 1;
-            match r {
-                Ok(p) => {
-                    if !send(p.items, Some(total), i == count) {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Action::MembersFailed {
-                        seq,
-                        error: e.to_string(),
-                    });
-                    return;
-                }
-            }
-        }
-        if count == 0 {
-            send(Vec::new(), Some(total), true);
-        }
-        return;
-    }
-    let mut req = first.next(next);
-    loop {
-        match engine.members_page(&room, req.clone()).await {
-            Ok(p) => {
-                let done = p.next.is_none();
-                if !send(p.items, p.total.or(total), done) {
-                    return;
-                }
-                match p.next {
-                    Some(t) => req = req.next(t),
-                    None => return,
-                }
-            }
-            Err(e) => {
-                let _ = tx.send(Action::MembersFailed {
-                    seq,
-                    error: e.to_string(),
-                });
-                return;
-            }
-        }
+            .is_ok()
+        })
+        .await;
+    if let Err(e) = result {
+        let _ = tx.send(Action::MembersFailed {
+            seq,
+            error: e.to_string(),
+        });
     }
 }
 

@@ -390,6 +390,11 @@ impl Provider for Agora {
         })
     }
 
+    /// Page numbers start at 1.
+    fn page_token(&self, index: u64, _size: u32) -> Option<PageToken> {
+        Some(PageToken((index + 1).to_string()))
+    }
+
     async fn members(
         &self,
         room: &RoomId,

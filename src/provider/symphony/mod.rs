@@ -425,6 +425,12 @@ impl Provider for Symphony {
         ids::user_number(user).map(|_| ())
     }
 
+    /// The admin list pages by offset (`skip`); the v2 list comes whole.
+    fn page_token(&self, index: u64, size: u32) -> Option<PageToken> {
+        self.admin
+            .then(|| PageToken((index * u64::from(size.clamp(1, ADMIN_MEMBERS_MAX))).to_string()))
+    }
+
     async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
         if let Some(query) = &self.query {
             const OP: &str = "POST /pod/v3/room/search";
