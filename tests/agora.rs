@@ -783,3 +783,15 @@ async fn members_stream_in_order_with_pages_fetched_ahead() {
         "at most a window of pages asked beyond the end: {asked}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_opens_an_agora_room_through_the_trait() {
+    let (fake, provider) = fake_with(Options::default()).await;
+    let profile = profile_with(&fake, &format!("token = \"{}\"", fake.token()), "");
+    let engine = Arc::new(Engine::new(provider, &profile, None));
+    let loaded = roomwarden::tui::bench::open_room_first_frame(engine, JUMBO_ROOM, 100, 30).await;
+    assert_eq!(
+        loaded, 1_000,
+        "the first page is drawn as soon as it arrives"
+    );
+}

@@ -821,3 +821,20 @@ async fn cli_bad_session_token_exits_3_without_echoing_it() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
     assert!(fake.membership_calls().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_opens_a_symphony_room_through_the_trait() {
+    let fake = fake::start(world_with_extras(), Options::default()).await;
+    let (engine, _dir) = make_engine(&token_profile(&fake, "admin = true"));
+    let loaded = roomwarden::tui::bench::open_room_first_frame(
+        Arc::new(engine),
+        sid(LOBBY).as_str(),
+        100,
+        30,
+    )
+    .await;
+    assert!(
+        loaded > 0 && loaded <= 2_500,
+        "first page of the lobby: {loaded}"
+    );
+}
