@@ -70,17 +70,24 @@ fn tmux_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn start(dir: &Path) -> Tmux {
+/// Tests run in parallel threads: each gets its own tmux server.
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn start(dir: &Path, args: &str) -> Tmux {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let audit = dir.join("audit.jsonl");
     let bin = env!("CARGO_BIN_EXE_roomwarden");
     let t = Tmux {
-        socket: format!("roomwarden-e2e-{}", std::process::id()),
+        socket: format!(
+            "roomwarden-e2e-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ),
         session: "rw".into(),
     };
     let shell = format!(
-        "cd '{}' && '{}' --audit-log '{}'; echo ROOMWARDEN-EXITED-$?; exec sleep 600",
+        "cd '{}' && '{}' --audit-log '{}' {args}; echo ROOMWARDEN-EXITED-$?; exec sleep 600",
         dir.display(),
         bin,
         audit.display()
@@ -120,7 +127,7 @@ fn bulk_remove_three_users_in_the_jumbo_room() {
         "tmux is required for the console end-to-end test: install it (apt-get install tmux)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let t = start(dir.path());
+    let t = start(dir.path(), "");
 
     t.wait_for("the rooms list", |s| {
         s.contains("town-square") && s.contains("120,000")
@@ -159,4 +166,42 @@ fn bulk_remove_three_users_in_the_jumbo_room() {
         audit.lines().filter(|l| l.contains("\"removed\"")).count(),
         3
     );
+}
+
+#[test]
+fn an_unreachable_provider_is_reported_and_no_secret_reaches_the_log() {
+    assert!(
+        tmux_available(),
+        "tmux is required: install it (apt-get install tmux)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "TUI-SECRET-93c1";
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.agora]\nprovider = \"agora\"\nbase_url = \"http://127.0.0.1:9\"\n\
+             org = \"o\"\napp = \"a\"\ntoken_cmd = \"echo {secret}\"\ntimeout_secs = 2\n"
+        ),
+    )
+    .unwrap();
+    let t = start(dir.path(), &format!("--config '{}' -vv", config.display()));
+    let s = t.wait_for("the connection error in the status line", |s| {
+        s.contains("cannot connect")
+    });
+    assert!(s.contains("agora"), "the error names the provider:\n{s}");
+    assert!(!s.contains(secret));
+    t.keys(&["q"]);
+    t.wait_for("the shell after quitting", |s| {
+        s.contains("ROOMWARDEN-EXITED-0")
+    });
+    let log = dir
+        .path()
+        .join("home/.local/state/roomwarden/roomwarden.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    assert!(
+        text.contains("console started"),
+        "the log is written: {text}"
+    );
+    assert!(!text.contains(secret), "the log holds the secret:\n{text}");
 }
