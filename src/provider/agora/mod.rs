@@ -147,14 +147,7 @@ impl Agora {
                 .await
                 .map_err(|e| transport_error(NAME, op, &e))?;
             if (200..300).contains(&status) {
-                return serde_json::from_slice(&bytes).map_err(|e| {
-                    ProviderError::new(
-                        NAME,
-                        op,
-                        ErrorKind::Server { status: 502 },
-                        format!("unreadable answer: {e}"),
-                    )
-                });
+                return decode(op, &bytes);
             }
             if status == 401 && !refreshed && self.auth.can_refresh() {
                 refreshed = true;
@@ -195,13 +188,7 @@ impl Agora {
         let path = format!("/chatrooms/{}/admin", segment(room.as_str()));
         let env: Envelope<OneOrMany<serde_json::Value>> =
             self.call(Method::GET, &op, &path, &[], None).await?;
-        Ok(env
-            .data
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(wire::value_text)
-            .collect())
+        Ok(admin_set(env))
     }
 
     /// One DELETE of a batch: rows from the provider's own answer.
@@ -256,6 +243,72 @@ impl Agora {
             })
             .collect())
     }
+}
+
+/// A 2xx body as `T`; an unreadable one is the server's fault.
+fn decode<T: DeserializeOwned>(op: &str, bytes: &[u8]) -> Result<T, ProviderError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ProviderError::new(
+            NAME,
+            op,
+            ErrorKind::Server { status: 502 },
+            format!("unreadable answer: {e}"),
+        )
+    })
+}
+
+/// The usernames of `GET …/admin`.
+fn admin_set(env: Envelope<OneOrMany<serde_json::Value>>) -> HashSet<String> {
+    env.data
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(wire::value_text)
+        .collect()
+}
+
+/// One-key member rows to members, admins (matched case-insensitively)
+/// read as admins.
+fn join_admins(rows: Vec<wire::Affiliation>, admins: &HashSet<String>) -> Vec<Member> {
+    let admins_lower: HashSet<String> = admins.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let is_admin = |m: &str| {
+        !admins_lower.is_empty()
+            && if m.bytes().any(|b| b.is_ascii_uppercase()) {
+                admins_lower.contains(&m.to_ascii_lowercase())
+            } else {
+                admins_lower.contains(m)
+            }
+    };
+    rows.into_iter()
+        .filter_map(|r| match (r.owner, r.member) {
+            (Some(o), _) => Some(Member::new(o, None, Role::Owner)),
+            (None, Some(m)) => {
+                let role = if is_admin(&m) {
+                    Role::Admin
+                } else {
+                    Role::Member
+                };
+                Some(Member::new(m, None, role))
+            }
+            (None, None) => None,
+        })
+        .collect()
+}
+
+/// The adapter's own member-page decoding, for the ingest benchmark: a
+/// `GET /chatrooms/{id}/users` body and a `GET …/admin` body to members,
+/// exactly as [`Provider::members`] turns them.
+#[doc(hidden)]
+pub fn parse_members_page(page: &[u8], admins: &[u8]) -> Result<Vec<Member>, ProviderError> {
+    const OP: &str = "GET /chatrooms/{id}/users";
+    let env: Envelope<OneOrMany<wire::Affiliation>> = decode(OP, page)?;
+    let rows = env.data.map(OneOrMany::into_vec).unwrap_or_default();
+    let admins = if rows.iter().any(|r| r.member.is_some()) {
+        admin_set(decode(OP, admins)?)
+    } else {
+        HashSet::new()
+    };
+    Ok(join_admins(rows, &admins))
 }
 
 /// Outcome with a different status (the model has no setter).
@@ -434,22 +487,7 @@ impl Provider for Agora {
         } else {
             HashSet::new()
         };
-        let admins_lower: HashSet<String> = admins.iter().map(|a| a.to_ascii_lowercase()).collect();
-        let items = rows
-            .into_iter()
-            .filter_map(|r| match (r.owner, r.member) {
-                (Some(o), _) => Some(Member::new(o, None, Role::Owner)),
-                (None, Some(m)) => {
-                    let role = if admins_lower.contains(&m.to_ascii_lowercase()) {
-                        Role::Admin
-                    } else {
-                        Role::Member
-                    };
-                    Some(Member::new(m, None, role))
-                }
-                (None, None) => None,
-            })
-            .collect();
+        let items = join_admins(rows, &admins);
         Ok(Page {
             items,
             next: (count >= u64::from(pagesize)).then(|| PageToken((pagenum + 1).to_string())),

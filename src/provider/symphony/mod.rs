@@ -153,14 +153,7 @@ impl Symphony {
         if answer.status == 204 || answer.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        serde_json::from_slice(&answer.body).map(Some).map_err(|e| {
-            ProviderError::new(
-                NAME,
-                op,
-                ErrorKind::Server { status: 502 },
-                format!("unreadable answer: {e}"),
-            )
-        })
+        decode(op, &answer.body).map(Some)
     }
 
     /// The room id for a URL path, or a clear error before anything is sent.
@@ -182,19 +175,7 @@ impl Symphony {
             )
             .await?
             .unwrap_or_default();
-        let members = list
-            .iter()
-            .map(|m| Member {
-                user: ids::user_id(m.id),
-                name: None,
-                role: if m.is_owner() {
-                    Role::Owner
-                } else {
-                    Role::Member
-                },
-            })
-            .collect();
-        Ok(Arc::new(members))
+        Ok(Arc::new(from_v2(&list)))
     }
 
     fn store(&self, room: &RoomId, members: Arc<Vec<Member>>, for_staff: bool) {
@@ -310,6 +291,65 @@ impl Symphony {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A 2xx body as `T`; an unreadable one is the server's fault.
+fn decode<T: DeserializeOwned>(op: &str, bytes: &[u8]) -> Result<T, ProviderError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ProviderError::new(
+            NAME,
+            op,
+            ErrorKind::Server { status: 502 },
+            format!("unreadable answer: {e}"),
+        )
+    })
+}
+
+/// `V2MemberInfoList` rows to members (ids and owner flags, no names).
+fn from_v2(list: &[MemberInfo]) -> Vec<Member> {
+    list.iter()
+        .map(|m| Member {
+            user: ids::user_id(m.id),
+            name: None,
+            role: if m.is_owner() {
+                Role::Owner
+            } else {
+                Role::Member
+            },
+        })
+        .collect()
+}
+
+/// One admin `V2MembershipList` page to members, with names.
+fn from_admin(list: &MembershipList) -> Vec<Member> {
+    list.members
+        .iter()
+        .map(|m| Member {
+            user: ids::user_id(m.user.user_id),
+            name: m.user.name().map(Arc::from),
+            role: if m.is_owner() {
+                Role::Owner
+            } else {
+                Role::Member
+            },
+        })
+        .collect()
+}
+
+/// The adapter's own decoding of a `GET /pod/v2/room/{id}/membership/list`
+/// body, for the ingest benchmark.
+#[doc(hidden)]
+pub fn parse_membership_list(body: &[u8]) -> Result<Vec<Member>, ProviderError> {
+    let list: Vec<MemberInfo> = decode("GET /pod/v2/room/{id}/membership/list", body)?;
+    Ok(from_v2(&list))
+}
+
+/// The adapter's own decoding of one `GET /pod/v1/admin/stream/{id}/membership/list`
+/// page, for the ingest benchmark.
+#[doc(hidden)]
+pub fn parse_admin_membership_page(body: &[u8]) -> Result<Vec<Member>, ProviderError> {
+    let list: MembershipList = decode("GET /pod/v1/admin/stream/{id}/membership/list", body)?;
+    Ok(from_admin(&list))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -573,19 +613,7 @@ impl Provider for Symphony {
                     Some(total) => end < total,
                     None => n == u64::from(limit),
                 };
-            let items = list
-                .members
-                .iter()
-                .map(|m| Member {
-                    user: ids::user_id(m.user.user_id),
-                    name: m.user.name().map(Arc::from),
-                    role: if m.is_owner() {
-                        Role::Owner
-                    } else {
-                        Role::Member
-                    },
-                })
-                .collect();
+            let items = from_admin(&list);
             return Ok(Page {
                 items,
                 next: more.then(|| PageToken(end.to_string())),
