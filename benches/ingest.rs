@@ -24,9 +24,15 @@ use std::time::Duration;
 /// A members page and the admin list, fetched from the Agora fake.
 fn agora_bodies(rt: &tokio::runtime::Runtime) -> (Vec<u8>, Vec<u8>) {
     rt.block_on(async {
-        let fake = agora_fake::start(World::generate().shared(), agora_fake::Options::default()).await;
+        let fake =
+            agora_fake::start(World::generate().shared(), agora_fake::Options::default()).await;
         let o = fake.options();
-        let base = format!("{}/{}/{}/chatrooms/{JUMBO_ROOM}", fake.base_url(), o.org, o.app);
+        let base = format!(
+            "{}/{}/{}/chatrooms/{JUMBO_ROOM}",
+            fake.base_url(),
+            o.org,
+            o.app
+        );
         let http = reqwest::Client::new();
         let get = |url: String| {
             let req = http.get(url).bearer_auth(fake.token());
@@ -102,7 +108,10 @@ fn ingest(c: &mut Criterion) {
     let (agora_page, agora_admins) = agora_bodies(&rt);
     let parsed = agora::parse_members_page(&agora_page, &agora_admins).expect("parses");
     assert_eq!(parsed.len(), 1_000);
-    assert!(parsed.iter().any(|m| m.role == Role::Admin), "the admin join applies");
+    assert!(
+        parsed.iter().any(|m| m.role == Role::Admin),
+        "the admin join applies"
+    );
 
     let mut g = c.benchmark_group("ingest");
     g.warm_up_time(Duration::from_secs(1))
@@ -132,9 +141,10 @@ fn ingest(c: &mut Criterion) {
 
     g.sample_size(100);
     g.throughput(Throughput::Elements(parsed.len() as u64));
-    g.bench_function(BenchmarkId::new("agora", "1000_rows_with_admin_join"), |b| {
-        b.iter(|| agora::parse_members_page(black_box(&agora_page), black_box(&agora_admins)))
-    });
+    g.bench_function(
+        BenchmarkId::new("agora", "1000_rows_with_admin_join"),
+        |b| b.iter(|| agora::parse_members_page(black_box(&agora_page), black_box(&agora_admins))),
+    );
 
     let n = symphony::parse_admin_membership_page(&admin_page)
         .expect("parses")

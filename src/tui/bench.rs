@@ -70,7 +70,13 @@ impl BenchState {
             active: true,
         };
         let all = generate_members(n);
-        Self::from_pages(room, all.chunks(1_000).map(<[Member]>::to_vec), filter, w, h)
+        Self::from_pages(
+            room,
+            all.chunks(1_000).map(<[Member]>::to_vec),
+            filter,
+            w,
+            h,
+        )
     }
 
     /// The members screen of `room` with `pages` loaded as a provider
@@ -92,7 +98,7 @@ impl BenchState {
         let mut i = 0usize;
         for page in pages {
             for m in &page {
-                if i % 97 == 0 {
+                if i.is_multiple_of(97) {
                     ms.marks.insert(m.user.clone());
                 }
                 i += 1;
@@ -186,7 +192,9 @@ pub async fn open_room_first_frame(
     let command = format!("room {room}");
     let keys = std::iter::once(Key::ch(':'))
         .chain(command.chars().map(Key::ch))
-        .chain(std::iter::once(Key::plain(ratatui::crossterm::event::KeyCode::Enter)));
+        .chain(std::iter::once(Key::plain(
+            ratatui::crossterm::event::KeyCode::Enter,
+        )));
     let mut feed: Vec<Action> = std::iter::once(Action::Resize(w, h))
         .chain(keys.map(Action::Key))
         .collect();
@@ -199,8 +207,9 @@ pub async fn open_room_first_frame(
         for e in update(&mut state, action) {
             runner.run(e);
         }
-        if state.screen == Screen::Members && !(state.members.store.len() == 0) {
-            term.draw(|f| view::render(&state, f)).expect("TestBackend draws");
+        if state.screen == Screen::Members && state.members.store.len() != 0 {
+            term.draw(|f| view::render(&state, f))
+                .expect("TestBackend draws");
             return state.members.store.len();
         }
     }
