@@ -63,29 +63,50 @@ impl BenchState {
     /// 97th member marked, the filter `filter` applied (empty: none) and
     /// the cursor in the middle of the view.
     pub fn members(n: usize, filter: &str, w: u16, h: u16) -> Self {
-        let mut state = State::new(header(), Keymap::default(), false);
-        state.size = (w, h);
-        state.screen = Screen::Members;
-        state.back.push(Screen::Rooms);
         let room = Room {
             id: "10000000000000099".into(),
             name: "megaroom".into(),
             member_count: Some(n as u64),
             active: true,
         };
+        let all = generate_members(n);
+        Self::from_pages(
+            room,
+            all.chunks(1_000).map(<[Member]>::to_vec),
+            filter,
+            w,
+            h,
+        )
+    }
+
+    /// The members screen of `room` with `pages` loaded as a provider
+    /// delivered them (every 97th member marked, `filter` applied, the
+    /// cursor mid-view).
+    pub fn from_pages(
+        room: Room,
+        pages: impl IntoIterator<Item = Vec<Member>>,
+        filter: &str,
+        w: u16,
+        h: u16,
+    ) -> Self {
+        let mut state = State::new(header(), Keymap::default(), false);
+        state.size = (w, h);
+        state.screen = Screen::Members;
+        state.back.push(Screen::Rooms);
         let ms = &mut state.members;
         ms.room = Some(room);
-        let all = generate_members(n);
-        for chunk in all.chunks(1_000) {
-            ms.store.push_page(chunk.to_vec());
+        let mut i = 0usize;
+        for page in pages {
+            for m in &page {
+                if i.is_multiple_of(97) {
+                    ms.marks.insert(m.user.clone());
+                }
+                i += 1;
+            }
+            ms.store.push_page(page);
         }
         ms.complete = true;
-        ms.total_hint = Some(n as u64);
-        for (i, m) in all.iter().enumerate() {
-            if i % 97 == 0 {
-                ms.marks.insert(m.user.clone());
-            }
-        }
+        ms.total_hint = Some(i as u64);
         let mut b = Self { state };
         b.apply_filter(filter);
         b

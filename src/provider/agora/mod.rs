@@ -184,13 +184,7 @@ impl Agora {
         let path = format!("/chatrooms/{}/admin", segment(room.as_str()));
         let env: Envelope<OneOrMany<serde_json::Value>> =
             self.call(Method::GET, &op, &path, &[], None).await?;
-        Ok(env
-            .data
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(wire::value_text)
-            .collect())
+        Ok(admin_set(env))
     }
 
     /// One DELETE of a batch: rows from the provider's own answer.
@@ -245,6 +239,60 @@ impl Agora {
             })
             .collect())
     }
+}
+
+/// The usernames of `GET …/admin`.
+fn admin_set(env: Envelope<OneOrMany<serde_json::Value>>) -> HashSet<String> {
+    env.data
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(wire::value_text)
+        .collect()
+}
+
+/// One-key member rows to members, admins (matched case-insensitively)
+/// read as admins.
+fn join_admins(rows: Vec<wire::Affiliation>, admins: &HashSet<String>) -> Vec<Member> {
+    let admins_lower: HashSet<String> = admins.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let is_admin = |m: &str| {
+        !admins_lower.is_empty()
+            && if m.bytes().any(|b| b.is_ascii_uppercase()) {
+                admins_lower.contains(&m.to_ascii_lowercase())
+            } else {
+                admins_lower.contains(m)
+            }
+    };
+    rows.into_iter()
+        .filter_map(|r| match (r.owner, r.member) {
+            (Some(o), _) => Some(Member::new(o, None, Role::Owner)),
+            (None, Some(m)) => {
+                let role = if is_admin(&m) {
+                    Role::Admin
+                } else {
+                    Role::Member
+                };
+                Some(Member::new(m, None, role))
+            }
+            (None, None) => None,
+        })
+        .collect()
+}
+
+/// The adapter's own member-page decoding, for the ingest benchmark: a
+/// `GET /chatrooms/{id}/users` body and a `GET …/admin` body to members,
+/// exactly as [`Provider::members`] turns them.
+#[doc(hidden)]
+pub fn parse_members_page(page: &[u8], admins: &[u8]) -> Result<Vec<Member>, ProviderError> {
+    const OP: &str = "GET /chatrooms/{id}/users";
+    let env: Envelope<OneOrMany<wire::Affiliation>> = http::decode(NAME, OP, page)?;
+    let rows = env.data.map(OneOrMany::into_vec).unwrap_or_default();
+    let admins = if rows.iter().any(|r| r.member.is_some()) {
+        admin_set(http::decode(NAME, OP, admins)?)
+    } else {
+        HashSet::new()
+    };
+    Ok(join_admins(rows, &admins))
 }
 
 /// Outcome with a different status (the model has no setter).
@@ -428,22 +476,7 @@ impl Provider for Agora {
         } else {
             HashSet::new()
         };
-        let admins_lower: HashSet<String> = admins.iter().map(|a| a.to_ascii_lowercase()).collect();
-        let items = rows
-            .into_iter()
-            .filter_map(|r| match (r.owner, r.member) {
-                (Some(o), _) => Some(Member::new(o, None, Role::Owner)),
-                (None, Some(m)) => {
-                    let role = if admins_lower.contains(&m.to_ascii_lowercase()) {
-                        Role::Admin
-                    } else {
-                        Role::Member
-                    };
-                    Some(Member::new(m, None, role))
-                }
-                (None, None) => None,
-            })
-            .collect();
+        let items = join_admins(rows, &admins);
         Ok(Page {
             items,
             next: (count >= u64::from(pagesize)).then(|| PageToken((pagenum + 1).to_string())),

@@ -163,19 +163,7 @@ impl Symphony {
             )
             .await?
             .unwrap_or_default();
-        let members = list
-            .iter()
-            .map(|m| Member {
-                user: ids::user_id(m.id),
-                name: None,
-                role: if m.is_owner() {
-                    Role::Owner
-                } else {
-                    Role::Member
-                },
-            })
-            .collect();
-        Ok(Arc::new(members))
+        Ok(Arc::new(from_v2(&list)))
     }
 
     fn store(&self, room: &RoomId, members: Arc<Vec<Member>>, for_staff: bool) {
@@ -291,6 +279,54 @@ impl Symphony {
             Err(e) => Err(e),
         }
     }
+}
+
+/// `V2MemberInfoList` rows to members (ids and owner flags, no names).
+fn from_v2(list: &[MemberInfo]) -> Vec<Member> {
+    list.iter()
+        .map(|m| Member {
+            user: ids::user_id(m.id),
+            name: None,
+            role: if m.is_owner() {
+                Role::Owner
+            } else {
+                Role::Member
+            },
+        })
+        .collect()
+}
+
+/// One admin `V2MembershipList` page to members, with names.
+fn from_admin(list: &MembershipList) -> Vec<Member> {
+    list.members
+        .iter()
+        .map(|m| Member {
+            user: ids::user_id(m.user.user_id),
+            name: m.user.name().map(Arc::from),
+            role: if m.is_owner() {
+                Role::Owner
+            } else {
+                Role::Member
+            },
+        })
+        .collect()
+}
+
+/// The adapter's own decoding of a `GET /pod/v2/room/{id}/membership/list`
+/// body, for the ingest benchmark.
+#[doc(hidden)]
+pub fn parse_membership_list(body: &[u8]) -> Result<Vec<Member>, ProviderError> {
+    let list: Vec<MemberInfo> = http::decode(NAME, "GET /pod/v2/room/{id}/membership/list", body)?;
+    Ok(from_v2(&list))
+}
+
+/// The adapter's own decoding of one `GET /pod/v1/admin/stream/{id}/membership/list`
+/// page, for the ingest benchmark.
+#[doc(hidden)]
+pub fn parse_admin_membership_page(body: &[u8]) -> Result<Vec<Member>, ProviderError> {
+    let list: MembershipList =
+        http::decode(NAME, "GET /pod/v1/admin/stream/{id}/membership/list", body)?;
+    Ok(from_admin(&list))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -562,19 +598,7 @@ impl Provider for Symphony {
             let n = list.members.len() as u64;
             let end = skip + n;
             let more = has_more(n, end, list.count, limit);
-            let items = list
-                .members
-                .iter()
-                .map(|m| Member {
-                    user: ids::user_id(m.user.user_id),
-                    name: m.user.name().map(Arc::from),
-                    role: if m.is_owner() {
-                        Role::Owner
-                    } else {
-                        Role::Member
-                    },
-                })
-                .collect();
+            let items = from_admin(&list);
             return Ok(Page {
                 items,
                 next: more.then(|| PageToken(end.to_string())),
