@@ -173,26 +173,20 @@ impl Engine {
             let needs_staff = requests
                 .iter()
                 .any(|r| r.room == req.room && r.action != Action::Readd);
-            let fact = match self.room(&req.room).await {
+            let looked_up = if needs_staff {
+                self.read(|| self.provider.room_and_staff(&req.room)).await
+            } else {
+                self.room(&req.room).await.map(|room| (room, Vec::new()))
+            };
+            let fact = match looked_up {
                 Err(e) => RoomFacts {
                     room: Err(plan::room_fact_error(e)?),
                     staff: HashMap::new(),
                 },
-                Ok(room) => {
-                    let staff = if needs_staff && room.active {
-                        self.read(|| self.provider.staff(&req.room))
-                            .await?
-                            .into_iter()
-                            .map(|m| (m.user, m.role))
-                            .collect()
-                    } else {
-                        HashMap::new()
-                    };
-                    RoomFacts {
-                        room: Ok(room),
-                        staff,
-                    }
-                }
+                Ok((room, staff)) => RoomFacts {
+                    staff: staff.into_iter().map(|m| (m.user, m.role)).collect(),
+                    room: Ok(room),
+                },
             };
             facts.insert(req.room.clone(), fact);
         }

@@ -141,6 +141,15 @@ pub trait Provider: Send + Sync {
         }
     }
 
+    /// The room and its staff together, as planning needs them. The default
+    /// asks for each; adapters whose room detail already lists the owners
+    /// override it to ask once.
+    async fn room_and_staff(&self, room: &RoomId) -> Result<(Room, Vec<Member>), ProviderError> {
+        let detail = self.room(room).await?;
+        let staff = self.staff(room).await?;
+        Ok((detail, staff))
+    }
+
     /// Removes users; one outcome per user, in any order.
     async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError>;
 

@@ -241,6 +241,45 @@ impl Agora {
     }
 }
 
+/// The room of a detail answer, under the id it was asked by.
+fn room_of(id: &RoomId, d: &RoomDetail) -> Room {
+    let count = d
+        .affiliations_count
+        .or_else(|| d.affiliations.as_ref().map(|a| a.len() as u64));
+    Room {
+        name: d.name.clone().unwrap_or_else(|| d.id.clone()),
+        id: id.clone(),
+        member_count: count,
+        active: true,
+    }
+}
+
+/// Owners from the detail's `owner` (and any `{"owner":…}` affiliation),
+/// then the admins that are not owners.
+fn staff_of(detail: RoomDetail, admins: HashSet<String>) -> Vec<Member> {
+    let mut owners: Vec<String> = detail.owner.into_iter().filter(|o| !o.is_empty()).collect();
+    for a in detail.affiliations.unwrap_or_default() {
+        if let Some(o) = a.owner
+            && !owners.iter().any(|x| same_user(x, &o))
+        {
+            owners.push(o);
+        }
+    }
+    let mut staff: Vec<Member> = owners
+        .iter()
+        .map(|o| Member::new(o.as_str(), None, Role::Owner))
+        .collect();
+    let mut admins: Vec<String> = admins.into_iter().collect();
+    admins.sort();
+    staff.extend(
+        admins
+            .into_iter()
+            .filter(|a| !owners.iter().any(|o| same_user(o, a)))
+            .map(|a| Member::new(a, None, Role::Admin)),
+    );
+    staff
+}
+
 /// The usernames of `GET …/admin`.
 fn admin_set(env: Envelope<OneOrMany<serde_json::Value>>) -> HashSet<String> {
     env.data
@@ -426,16 +465,7 @@ impl Provider for Agora {
     }
 
     async fn room(&self, room: &RoomId) -> Result<Room, ProviderError> {
-        let d = self.detail(room).await?;
-        let count = d
-            .affiliations_count
-            .or_else(|| d.affiliations.as_ref().map(|a| a.len() as u64));
-        Ok(Room {
-            name: d.name.unwrap_or_else(|| d.id.clone()),
-            id: room.clone(),
-            member_count: count,
-            active: true,
-        })
+        Ok(room_of(room, &self.detail(room).await?))
     }
 
     /// Page numbers start at 1.
@@ -488,28 +518,14 @@ impl Provider for Agora {
     /// affiliation), admins from `GET …/admin`: two calls, whatever the size.
     async fn staff(&self, room: &RoomId) -> Result<Vec<Member>, ProviderError> {
         let detail = self.detail(room).await?;
-        let admins = self.admins(room).await?;
-        let mut owners: Vec<String> = detail.owner.into_iter().filter(|o| !o.is_empty()).collect();
-        for a in detail.affiliations.unwrap_or_default() {
-            if let Some(o) = a.owner
-                && !owners.iter().any(|x| same_user(x, &o))
-            {
-                owners.push(o);
-            }
-        }
-        let mut staff: Vec<Member> = owners
-            .iter()
-            .map(|o| Member::new(o.as_str(), None, Role::Owner))
-            .collect();
-        let mut admins: Vec<String> = admins.into_iter().collect();
-        admins.sort();
-        staff.extend(
-            admins
-                .into_iter()
-                .filter(|a| !owners.iter().any(|o| same_user(o, a)))
-                .map(|a| Member::new(a, None, Role::Admin)),
-        );
-        Ok(staff)
+        Ok(staff_of(detail, self.admins(room).await?))
+    }
+
+    /// One detail call serves both: its `owner`/`affiliations` name the owners.
+    async fn room_and_staff(&self, room: &RoomId) -> Result<(Room, Vec<Member>), ProviderError> {
+        let detail = self.detail(room).await?;
+        let found = room_of(room, &detail);
+        Ok((found, staff_of(detail, self.admins(room).await?)))
     }
 
     async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
