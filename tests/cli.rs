@@ -251,6 +251,113 @@ fn demote_and_readd_restore_the_recorded_role() {
 }
 
 #[test]
+fn readd_takes_the_role_this_profile_recorded_and_never_demotes() {
+    let env = Env::new();
+    let cfg = env.config(
+        "default_profile = \"a\"\n[profiles.a]\nprovider = \"sandbox\"\n[profiles.b]\nprovider = \"sandbox\"\n",
+        0o600,
+    );
+    let admin = jsonl(
+        &env.cmd()
+            .args(["members", STAFF, "--role", "admin", "--format", "jsonl"])
+            .output()
+            .unwrap()
+            .stdout,
+    )[0]["user"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["remove", STAFF, &admin, "--yes"])
+        .assert()
+        .success();
+    // Each run starts a fresh sandbox, where the admin is still in the room:
+    // only the role recorded by the same profile makes the re-add harmless.
+    let readd = |profile: &str| {
+        let out = env
+            .cmd()
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--profile", profile, "readd", STAFF, &admin, "--yes"])
+            .args(["--format", "jsonl"])
+            .output()
+            .unwrap();
+        (out.status.code(), jsonl(&out.stdout).remove(0))
+    };
+    let (code, row) = readd("b");
+    assert_eq!(code, Some(1), "profile b never removed anyone: {row}");
+    assert_eq!(row["status"], "skipped");
+    assert_eq!(
+        row["reason"],
+        "still in the room as admin; re-adding as member would demote them"
+    );
+    let (code, row) = readd("a");
+    assert_eq!((code, &row["status"]), (Some(0), &Value::from("readded")));
+
+    // Never removed: re-adding the only owner as a member is refused.
+    let (code, row) = {
+        let out = env
+            .cmd()
+            .args([
+                "readd",
+                FOUNDERS,
+                FOUNDERS_OWNER,
+                "--yes",
+                "--format",
+                "jsonl",
+            ])
+            .output()
+            .unwrap();
+        (out.status.code(), jsonl(&out.stdout).remove(0))
+    };
+    assert_eq!(code, Some(1));
+    assert_eq!(row["status"], "skipped");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("still in the room as owner")
+    );
+}
+
+#[test]
+fn csv_rows_carry_the_jsonl_values_with_a_header() {
+    let env = Env::new();
+    let csv = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .args(args)
+            .args(["--format", "csv"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let rooms = csv(&["rooms"]);
+    let mut lines = rooms.lines();
+    assert_eq!(lines.next(), Some("room,name,members,active"));
+    assert!(
+        rooms.contains("\n10000000000000004,archive-2023,30,false\n"),
+        "{rooms}"
+    );
+    assert!(
+        rooms.contains("\n10000000000000003,founders,40,true\n"),
+        "{rooms}"
+    );
+    assert_eq!(
+        csv(&["profiles"]),
+        "name,provider,base_url,default,read_only\nsandbox,sandbox,,true,false\n"
+    );
+    let members = csv(&["members", FOUNDERS]);
+    assert_eq!(members.lines().next(), Some("room,user,name,role"));
+    assert!(members.contains(&format!("\n{FOUNDERS},{FOUNDERS_OWNER},")));
+}
+
+#[test]
 fn change_without_yes_on_a_pipe_is_refused_with_exit_2() {
     let env = Env::new();
     let assert = env

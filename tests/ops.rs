@@ -21,6 +21,8 @@ use std::time::Duration;
 enum Answer {
     RateLimited(Option<Duration>),
     Fail(ErrorKind, &'static str),
+    /// Every user `failed`, with no reason given.
+    SilentFailure,
 }
 
 struct Scripted {
@@ -32,6 +34,8 @@ struct Scripted {
     gate: Option<tokio::sync::Semaphore>,
     entered: tokio::sync::Notify,
     owners: Vec<&'static str>,
+    /// What looking up a room answers instead of the room.
+    room_error: Option<ErrorKind>,
 }
 
 impl Scripted {
@@ -44,6 +48,7 @@ impl Scripted {
             gate: None,
             entered: tokio::sync::Notify::new(),
             owners: vec!["owner"],
+            room_error: None,
         }
     }
 }
@@ -71,6 +76,14 @@ impl Provider for Scripted {
         })
     }
     async fn room(&self, room: &RoomId) -> Result<Room, ProviderError> {
+        if let Some(kind) = &self.room_error {
+            return Err(ProviderError::new(
+                "scripted",
+                "room",
+                kind.clone(),
+                "pod is down",
+            ));
+        }
         Ok(Room {
             id: room.clone(),
             name: "r".into(),
@@ -115,6 +128,10 @@ impl Provider for Scripted {
             Some(Answer::Fail(kind, text)) => {
                 Err(ProviderError::new("scripted", "remove", kind, text).with_code("nope"))
             }
+            Some(Answer::SilentFailure) => Ok(users
+                .iter()
+                .map(|u| Outcome::new(room, u, Action::Remove, Status::Failed))
+                .collect()),
             None => Ok(users
                 .iter()
                 .map(|u| Outcome::new(room, u, Action::Remove, Status::Removed))
@@ -212,6 +229,81 @@ async fn final_errors_fail_their_rows_with_the_providers_reason() {
         1,
         "a final error is not retried"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_row_always_says_why() {
+    let p = Arc::new(Scripted::new(vec![Answer::SilentFailure], 100));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(2)).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Failed);
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("scripted answered `failed` for this user without a reason")
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_room_lookup_that_keeps_failing_fails_its_rows_and_sends_nothing() {
+    let mut s = Scripted::new(vec![], 100);
+    s.room_error = Some(ErrorKind::Server { status: 503 });
+    let p = Arc::new(s);
+    let (down, dir) = engine(p.clone());
+    let plan = down.plan(removals(3)).await.expect("a 5xx is not exit 3");
+    let report = down
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert_eq!(report.outcomes.len(), 3, "every requested row is reported");
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Failed);
+        let reason = o.reason.as_deref().unwrap();
+        assert!(
+            reason.contains("server error 503") && reason.contains("pod is down"),
+            "{reason}"
+        );
+    }
+    assert_eq!(p.calls.load(Ordering::SeqCst), 0);
+    assert!(
+        audit::read(&dir.path().join("audit.jsonl"))
+            .unwrap()
+            .0
+            .is_empty()
+    );
+
+    // Refused credentials: the provider cannot be used at all.
+    let mut s = Scripted::new(vec![], 100);
+    s.room_error = Some(ErrorKind::Auth);
+    let (refused, _dir) = engine(Arc::new(s));
+    let err = refused.plan(removals(1)).await.unwrap_err();
+    assert!(err.is_unavailable());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_is_reported_while_waiting_for_it() {
+    let p = Arc::new(Scripted::new(
+        vec![Answer::RateLimited(Some(Duration::from_secs(30)))],
+        10,
+    ));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(2)).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), Some(tx))
+        .await;
+    let mut waiting = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if let RunEvent::Progress(p) = ev {
+            waiting.push((p.retries, p.in_flight, p.done));
+        }
+    }
+    // One call: sent, answered "rate limited", then a 30 s wait before the
+    // second attempt. The wait itself shows the retry.
+    assert!(waiting.contains(&(1, 0, 0)), "{waiting:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -335,7 +335,16 @@ async fn execute(
     for notice in &plan.notices {
         eprintln!("roomwarden: {notice}");
     }
-    if !opts.yes && !opts.dry_run && plan.to_send() > 0 && !confirm(&engine, &plan)? {
+    if !opts.yes
+        && !opts.dry_run
+        && plan.to_send() > 0
+        && !confirm(
+            &engine,
+            &plan,
+            &mut io::stdin().lock(),
+            &mut io::stderr().lock(),
+        )?
+    {
         return Err(Failure::usage("cancelled; nothing was sent"));
     }
     let report = run_with_progress(&engine, &plan, opts.dry_run).await;
@@ -352,7 +361,13 @@ pub fn exit_code(outcomes: &[Outcome]) -> u8 {
     }
 }
 
-fn confirm(engine: &Engine, plan: &Plan) -> Result<bool, Failure> {
+/// Asks on `prompt` and reads the answer from `input`; only a yes goes on.
+fn confirm(
+    engine: &Engine,
+    plan: &Plan,
+    input: &mut dyn BufRead,
+    prompt: &mut dyn Write,
+) -> Result<bool, Failure> {
     let caps = engine.capabilities();
     let mut by_action = std::collections::BTreeMap::new();
     for r in plan
@@ -366,7 +381,8 @@ fn confirm(engine: &Engine, plan: &Plan) -> Result<bool, Failure> {
         .iter()
         .map(|(a, n)| format!("{a} {n} user(s)"))
         .collect();
-    eprint!(
+    let _ = write!(
+        prompt,
         "About to {} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
         what.join(", "),
         engine.profile(),
@@ -374,10 +390,9 @@ fn confirm(engine: &Engine, plan: &Plan) -> Result<bool, Failure> {
         engine.host(),
         human_duration(plan.eta(caps.rate_limit_per_sec, caps.max_batch)),
     );
-    let _ = io::stderr().flush();
+    let _ = prompt.flush();
     let mut answer = String::new();
-    io::stdin()
-        .lock()
+    input
         .read_line(&mut answer)
         .map_err(|e| Failure::usage(format!("reading the confirmation: {e}")))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
@@ -430,3 +445,39 @@ pub const STATUSES: [Status; 7] = [
     Status::Skipped,
     Status::DryRun,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Profile;
+
+    #[tokio::test]
+    async fn the_prompt_says_what_and_only_yes_goes_on() {
+        let profile = Profile::builtin_sandbox();
+        let engine = Engine::new(provider::build(&profile).unwrap(), &profile, None);
+        let plan = engine
+            .plan(vec![
+                Request::new("10000000000000003", "71000000000122502", Action::Remove),
+                Request::new("10000000000000003", "71000000000122503", Action::Remove),
+                Request::new("10000000000000003", "71000000000122501", Action::Remove),
+            ])
+            .await
+            .unwrap();
+        let ask = |answer: &str| {
+            let mut prompt = Vec::new();
+            let yes = confirm(&engine, &plan, &mut answer.as_bytes(), &mut prompt).unwrap();
+            (yes, String::from_utf8(prompt).unwrap())
+        };
+        let (yes, prompt) = ask("y\n");
+        assert!(yes);
+        assert!(
+            prompt.starts_with("About to remove 2 user(s) with profile `sandbox` (sandbox at ")
+                && prompt.ends_with("Continue? [y/N] "),
+            "{prompt}"
+        );
+        assert!(ask("yes\n").0);
+        for no in ["\n", "n\n", "no\n", "", "maybe\n"] {
+            assert!(!ask(no).0, "{no:?} is not a yes");
+        }
+    }
+}

@@ -9,7 +9,14 @@ use std::io::{self, Write};
 /// A row that can be printed in every format.
 pub trait Row: Serialize {
     const HEADERS: &'static [&'static str];
+    /// The cells of the `table` format, for people.
     fn cells(&self) -> Vec<String>;
+    /// The cells of the `csv` format: the jsonl values as text, a null as
+    /// an empty cell. The default is the table's cells; rows whose table
+    /// shows friendlier words than their jsonl values override it.
+    fn csv_cells(&self) -> Vec<String> {
+        self.cells()
+    }
 }
 
 #[derive(Serialize)]
@@ -78,6 +85,14 @@ impl Row for RoomRow<'_> {
             },
         ]
     }
+    fn csv_cells(&self) -> Vec<String> {
+        vec![
+            self.room.into(),
+            self.name.into(),
+            self.members.map(|m| m.to_string()).unwrap_or_default(),
+            self.active.to_string(),
+        ]
+    }
 }
 
 #[derive(Serialize)]
@@ -107,6 +122,15 @@ impl Row for ProfileRow<'_> {
             } else {
                 String::new()
             },
+        ]
+    }
+    fn csv_cells(&self) -> Vec<String> {
+        vec![
+            self.name.into(),
+            self.provider.into(),
+            self.base_url.unwrap_or_default().into(),
+            self.default.to_string(),
+            self.read_only.to_string(),
         ]
     }
 }
@@ -163,7 +187,7 @@ pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(R::HEADERS)?;
             for r in rows {
-                w.write_record(r.cells())?;
+                w.write_record(r.csv_cells())?;
             }
             w.flush()?;
         }
@@ -194,4 +218,49 @@ pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv<R: Row>(rows: &[R]) -> String {
+        let mut out = Vec::new();
+        write_rows(&mut out, Format::Csv, rows).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn jsonl<R: Row>(rows: &[R]) -> String {
+        let mut out = Vec::new();
+        write_rows(&mut out, Format::Jsonl, rows).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_cells_are_the_jsonl_values_not_the_table_words() {
+        let room = Room {
+            id: "r1".into(),
+            name: "quiet".into(),
+            member_count: None,
+            active: false,
+        };
+        let rows = [RoomRow::new(&room)];
+        assert_eq!(
+            jsonl(&rows),
+            "{\"room\":\"r1\",\"name\":\"quiet\",\"members\":null,\"active\":false}\n"
+        );
+        assert_eq!(csv(&rows), "room,name,members,active\nr1,quiet,,false\n");
+
+        let profiles = [ProfileRow {
+            name: "demo",
+            provider: "sandbox",
+            base_url: None,
+            default: true,
+            read_only: false,
+        }];
+        assert_eq!(
+            csv(&profiles),
+            "name,provider,base_url,default,read_only\ndemo,sandbox,,true,false\n"
+        );
+    }
 }

@@ -186,12 +186,21 @@ pub fn unfinished(records: &[Record]) -> Vec<Record> {
         .collect()
 }
 
-/// For undo: the role each user had when last removed from `room`.
-pub fn removed_roles(records: &[Record], room: &RoomId) -> HashMap<UserId, Role> {
+/// For undo: the role each user had when last removed from `room` by
+/// `profile` on `provider` (room ids of other providers or accounts may
+/// look the same and say nothing about this room).
+pub fn removed_roles(
+    records: &[Record],
+    profile: &str,
+    provider: &str,
+    room: &RoomId,
+) -> HashMap<UserId, Role> {
     let mut roles = HashMap::new();
     for r in records {
         if r.kind == Kind::Result
             && &r.room == room
+            && r.profile == profile
+            && r.provider == provider
             && r.action == Action::Remove
             && r.status == Some(Status::Removed)
             && let Some(role) = r.role
@@ -258,8 +267,10 @@ mod tests {
         let open = unfinished(&records);
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].user.as_str(), "u2");
-        let roles = removed_roles(&records, &"r1".into());
+        let roles = removed_roles(&records, "p", "sandbox", &"r1".into());
         assert_eq!(roles.get(&UserId::from("u1")), Some(&Role::Admin));
+        assert!(removed_roles(&records, "other", "sandbox", &"r1".into()).is_empty());
+        assert!(removed_roles(&records, "p", "agora", &"r1".into()).is_empty());
         assert!(now_rfc3339().ends_with('Z'));
     }
 }

@@ -163,21 +163,18 @@ impl Engine {
     }
 
     /// Reads what the guards need and builds the plan. Errors only when the
-    /// provider cannot be used at all (auth, network).
+    /// provider cannot be used at all (auth refused, unreachable); any other
+    /// failed lookup fails that room's rows with the provider's reason.
     pub async fn plan(&self, requests: Vec<Request>) -> Result<Plan, ProviderError> {
         let mut facts: HashMap<RoomId, RoomFacts> = HashMap::new();
         for req in &requests {
             if facts.contains_key(&req.room) {
                 continue;
             }
-            let needs_staff = requests
-                .iter()
-                .any(|r| r.room == req.room && r.action != Action::Readd);
-            let looked_up = if needs_staff {
-                self.read(|| self.provider.room_and_staff(&req.room)).await
-            } else {
-                self.room(&req.room).await.map(|room| (room, Vec::new()))
-            };
+            // Every action needs the staff: removes and demotes for the
+            // last-owner guard and the undo record, re-adds so that putting
+            // back a user who is still staff never lowers their role.
+            let looked_up = self.read(|| self.provider.room_and_staff(&req.room)).await;
             let fact = match looked_up {
                 Err(e) => RoomFacts {
                     room: Err(plan::room_fact_error(e)?),
@@ -200,7 +197,7 @@ impl Engine {
     }
 
     /// Fills in, for `readd` requests without a role, the role the audit log
-    /// recorded when the user was removed.
+    /// recorded when this profile removed the user from that room.
     pub fn fill_readd_roles(&self, requests: &mut [Request]) -> std::io::Result<()> {
         let Some(log) = &self.audit else {
             return Ok(());
@@ -217,9 +214,9 @@ impl Engine {
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
         {
-            let roles = by_room
-                .entry(req.room.clone())
-                .or_insert_with(|| audit::removed_roles(&records, &req.room));
+            let roles = by_room.entry(req.room.clone()).or_insert_with(|| {
+                audit::removed_roles(&records, &self.profile, self.provider.name(), &req.room)
+            });
             req.role = roles.get(&req.user).copied();
         }
         Ok(())

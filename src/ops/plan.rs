@@ -271,7 +271,16 @@ fn judge(
         Action::Readd if !caps.can_readd => {
             return Verdict::Skip("this provider cannot re-add users".into());
         }
-        Action::Readd => return Verdict::Send,
+        Action::Readd => {
+            // A user still in the room as staff: re-adding with a lower role
+            // would demote them (and could demote the last owner).
+            return match (current, req.role.unwrap_or(Role::Member)) {
+                (Some(now), back) if now < back => Verdict::Skip(format!(
+                    "still in the room as {now}; re-adding as {back} would demote them"
+                )),
+                _ => Verdict::Send,
+            };
+        }
         Action::Demote => match current {
             None | Some(Role::Member) => {
                 return Verdict::Skip("not an owner or admin; nothing to demote".into());
@@ -311,11 +320,18 @@ pub fn human_duration(d: Duration) -> String {
 
 /// Turns a room lookup error into the reason its rows fail with, or passes
 /// on errors that mean the provider cannot be used at all.
+/// Only those (auth refused, unreachable) stop the whole plan (exit 3);
+/// anything else — a missing room, a refusal, a provider still failing or
+/// rate limiting after the retries — fails that room's rows with a reason,
+/// so every requested row is reported.
 pub fn room_fact_error(err: ProviderError) -> Result<String, ProviderError> {
-    match err.kind {
-        ErrorKind::NotFound | ErrorKind::BadRequest | ErrorKind::Forbidden => Ok(err.reason()),
-        _ => Err(err),
+    if err.is_unavailable() {
+        return Err(err);
     }
+    Ok(match err.kind {
+        ErrorKind::NotFound | ErrorKind::BadRequest | ErrorKind::Forbidden => err.reason(),
+        _ => err.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -450,6 +466,60 @@ mod tests {
         assert!(
             matches!(&plan.rows[2].verdict, Verdict::Skip(w) if w.contains("not an owner or admin"))
         );
+    }
+
+    #[test]
+    fn readd_never_lowers_the_role_of_someone_still_in_the_room() {
+        let f = facts("r", true, 10, &[("o1", Role::Owner), ("a1", Role::Admin)]);
+        let back = |user: &str, role: Option<Role>| Request {
+            role,
+            ..Request::new("r", user, Action::Readd)
+        };
+        let reqs = vec![
+            back("o1", None),
+            back("a1", Some(Role::Member)),
+            back("a1x", Some(Role::Admin)),
+            back("m1", None),
+        ];
+        let plan = build(reqs, &Capabilities::default(), &Guards::default(), &f, ok);
+        assert!(
+            matches!(&plan.rows[0].verdict, Verdict::Skip(w) if w == "still in the room as owner; re-adding as member would demote them"),
+            "{:?}",
+            plan.rows[0].verdict
+        );
+        assert!(matches!(&plan.rows[1].verdict, Verdict::Skip(w) if w.contains("as admin")));
+        assert_eq!(plan.rows[2].verdict, Verdict::Send);
+        assert_eq!(plan.rows[3].verdict, Verdict::Send);
+
+        // Restoring the role someone already has changes nothing: allowed.
+        let same = build(
+            vec![back("a1", Some(Role::Admin))],
+            &Capabilities::default(),
+            &Guards::default(),
+            &f,
+            ok,
+        );
+        assert_eq!(same.rows[0].verdict, Verdict::Send);
+    }
+
+    #[test]
+    fn only_an_unusable_provider_stops_the_plan() {
+        let err = |kind| ProviderError::new("agora", "GET /chatrooms/9", kind, "boom");
+        for kind in [ErrorKind::Auth, ErrorKind::Connection, ErrorKind::Timeout] {
+            assert!(room_fact_error(err(kind)).is_err());
+        }
+        assert_eq!(room_fact_error(err(ErrorKind::NotFound)).unwrap(), "boom");
+        for kind in [
+            ErrorKind::Server { status: 503 },
+            ErrorKind::RateLimited { retry_after: None },
+            ErrorKind::Unsupported,
+        ] {
+            let why = room_fact_error(err(kind)).unwrap();
+            assert!(
+                why.contains("agora GET /chatrooms/9") && why.contains("boom"),
+                "{why}"
+            );
+        }
     }
 
     #[test]

@@ -411,7 +411,9 @@ impl Engine {
                 if let AttemptError::Provider(p) = e {
                     tracing::info!(room = %call.room, users = users.len(), "retrying in {wait:?} after: {p}");
                 }
-                lock(tracker).progress.retries += 1;
+                let mut t = lock(tracker);
+                t.progress.retries += 1;
+                t.emit_progress();
             })
             .await;
 
@@ -471,11 +473,23 @@ impl Engine {
         Ok(rows
             .iter()
             .map(|row| match by_user.remove(&row.user) {
-                Some(o) => Outcome {
-                    room: row.room.clone(),
-                    action: row.action,
-                    ..o
-                },
+                Some(o) => {
+                    // A failed or skipped row always says why.
+                    let reason = match (o.status, o.reason) {
+                        (Status::Failed | Status::Skipped, None) => Some(format!(
+                            "{} answered `{}` for this user without a reason",
+                            self.provider.name(),
+                            o.status
+                        )),
+                        (_, reason) => reason,
+                    };
+                    Outcome {
+                        room: row.room.clone(),
+                        action: row.action,
+                        reason,
+                        ..o
+                    }
+                }
                 None => outcome_of(
                     row,
                     Status::Failed,

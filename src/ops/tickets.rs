@@ -21,6 +21,9 @@ impl fmt::Display for TicketError {
 
 impl std::error::Error for TicketError {}
 
+/// The fields a ticket row may have.
+const COLUMNS: [&str; 5] = ["room", "user", "action", "reason", "ticket"];
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Row {
@@ -90,17 +93,34 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
             )));
         }
     }
+    if let Some(extra) = headers.iter().find(|h| !COLUMNS.contains(h)) {
+        return Err(TicketError(format!(
+            "ticket file {name}, line 1: unknown column `{extra}`; expected room,user,action[,reason][,ticket]"
+        )));
+    }
+    // The line a record starts on. The csv reader's own count leaves out
+    // blank lines, and its byte offset points before them: step over them.
+    let bytes = text.as_bytes();
+    let line_at = |pos: Option<&csv::Position>| {
+        let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
+        while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
+    };
     let mut out = Vec::new();
-    for record in reader.deserialize::<Row>() {
+    for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            TicketError(format!("ticket file {name}, line {line}: {e}"))
+            TicketError(format!(
+                "ticket file {name}, line {}: {e}",
+                line_at(e.position())
+            ))
         })?;
-        let line = out.len() + 2;
-        out.push(to_request(
-            record,
-            &format!("ticket file {name}, line {line}"),
-        )?);
+        let at = format!("ticket file {name}, line {}", line_at(record.position()));
+        let row: Row = record
+            .deserialize(Some(&headers))
+            .map_err(|e| TicketError(format!("{at}: {e}")))?;
+        out.push(to_request(row, &at)?);
     }
     Ok(out)
 }
@@ -171,5 +191,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 2: `user` is empty"), "{e}");
+    }
+
+    #[test]
+    fn csv_line_numbers_count_blank_lines_and_quoted_breaks() {
+        let e = parse("room,user,action\n1,u1,remove\n\n1,u2,ban\n", "t.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv, line 4:") && e.contains("ban"), "{e}");
+        let e = parse(
+            "room,user,action,reason\n1,u1,remove,\"two\nlines\"\n1, ,remove,x\n",
+            "t.csv",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("t.csv, line 4: `user` is empty"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_column_is_named_on_the_header_line() {
+        let e = parse("room,user,action,note\n1,u1,remove,x\n", "t.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv, line 1: unknown column `note`"), "{e}");
     }
 }
