@@ -36,6 +36,8 @@ struct Scripted {
     owners: Vec<&'static str>,
     /// What looking up a room answers instead of the room.
     room_error: Option<ErrorKind>,
+    /// Every change call, as `action:user,user`, in the order received.
+    log: Mutex<Vec<String>>,
 }
 
 impl Scripted {
@@ -49,7 +51,16 @@ impl Scripted {
             entered: tokio::sync::Notify::new(),
             owners: vec!["owner"],
             room_error: None,
+            log: Mutex::new(Vec::new()),
         }
+    }
+
+    fn note(&self, action: &str, users: impl Iterator<Item = String>) {
+        let users: Vec<String> = users.collect();
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("{action}:{}", users.join(",")));
     }
 }
 
@@ -104,6 +115,7 @@ impl Provider for Scripted {
     }
     async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.note("remove", users.iter().map(|u| u.to_string()));
         self.batches.lock().unwrap().push(users.len());
         self.entered.notify_one();
         if let Some(gate) = &self.gate {
@@ -144,9 +156,11 @@ impl Provider for Scripted {
         user: &UserId,
         _: Role,
     ) -> Result<Outcome, ProviderError> {
+        self.note("demote", std::iter::once(user.to_string()));
         Ok(Outcome::new(room, user, Action::Demote, Status::Demoted))
     }
     async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
+        self.note("readd", users.iter().map(|r| r.user.to_string()));
         Ok(users
             .iter()
             .map(|r| Outcome::new(room, &r.user, Action::Readd, Status::Readded))
@@ -479,4 +493,37 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn changes_to_one_user_keep_the_order_of_the_plan() {
+    let mut s = Scripted::new(vec![], 10);
+    s.owners = vec!["owner", "boss"];
+    let p = Arc::new(s);
+    let (engine, _dir) = engine(p.clone());
+    // A ticket: demote boss, remove u1 and boss, then put u1 back.
+    let reqs = vec![
+        Request::new("room", "boss", Action::Demote),
+        Request::new("room", "u1", Action::Remove),
+        Request::new("room", "boss", Action::Remove),
+        Request::new("room", "u1", Action::Readd),
+        Request::new("room", "u2", Action::Remove),
+    ];
+    let plan = engine.plan(reqs).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert!(
+        report.outcomes.iter().all(|o| o.status.is_ok()),
+        "{:?}",
+        report.outcomes
+    );
+    let log = p.log.lock().unwrap().clone();
+    let at = |entry: &str| {
+        log.iter()
+            .position(|l| l == entry)
+            .unwrap_or_else(|| panic!("{entry} in {log:?}"))
+    };
+    assert!(at("demote:boss") < at("remove:boss"), "{log:?}");
+    assert!(at("remove:u1,u2") < at("readd:u1"), "{log:?}");
 }

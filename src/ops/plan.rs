@@ -181,13 +181,21 @@ pub fn build(
         })
         .collect();
     let mut guard_counts: BTreeMap<String, usize> = BTreeMap::new();
+    // Roles as the rows planned so far leave them (None: not in the room),
+    // so a later row about the same user is judged on that, not on the
+    // room as it was read.
+    let mut after: HashMap<(RoomId, UserId), Option<Role>> = HashMap::new();
     for req in requests {
         if !seen.insert((req.room.clone(), req.user.clone(), req.action)) {
             plan.duplicates += 1;
             continue;
         }
         let fact = facts.get(&req.room);
-        let current = fact.and_then(|f| f.staff.get(&req.user).copied());
+        let key = (req.room.clone(), req.user.clone());
+        let current = match after.get(&key) {
+            Some(role) => *role,
+            None => fact.and_then(|f| f.staff.get(&req.user).copied()),
+        };
         let role = match req.action {
             Action::Readd => Some(req.role.unwrap_or(Role::Member)),
             _ => Some(current.unwrap_or(Role::Member)),
@@ -203,6 +211,22 @@ pub fn build(
         );
         if let Verdict::Skip(why) = &verdict {
             *guard_counts.entry(why.clone()).or_default() += 1;
+        }
+        if verdict == Verdict::Send {
+            let next = match req.action {
+                Action::Remove => None,
+                Action::Demote => match current {
+                    Some(Role::Owner) if caps.has_admins => Some(Role::Admin),
+                    _ => Some(Role::Member),
+                },
+                Action::Readd => {
+                    if role == Some(Role::Owner) {
+                        *owners_left.entry(req.room.clone()).or_insert(0) += 1;
+                    }
+                    role
+                }
+            };
+            after.insert(key, next);
         }
         if verdict == Verdict::Send
             && let Some(Ok(room)) = fact.map(|f| &f.room)

@@ -195,19 +195,25 @@ impl Engine {
         }
         lock(&tracker).emit_progress();
 
-        let calls = self.chunk(plan, &to_send);
-        let mut answers = futures::stream::iter(calls)
-            .map(|call| self.execute(plan, call, &batch, opts, cancel, &tracker))
-            .buffer_unordered(opts.concurrency.max(1));
-        while let Some(rows) = answers.next().await {
-            let mut t = lock(&tracker);
-            for (i, o) in rows {
-                t.row(i, &o);
-                outcomes[i] = Some(o);
+        let paces: HashMap<RoomId, Arc<Limiter>> = plan
+            .paced
+            .iter()
+            .map(|(room, every)| (room.clone(), Arc::new(Limiter::one_per(*every))))
+            .collect();
+        for phase in phases(plan, &to_send) {
+            let calls = self.chunk(plan, &phase, &paces);
+            let mut answers = futures::stream::iter(calls)
+                .map(|call| self.execute(plan, call, &batch, opts, cancel, &tracker))
+                .buffer_unordered(opts.concurrency.max(1));
+            while let Some(rows) = answers.next().await {
+                let mut t = lock(&tracker);
+                for (i, o) in rows {
+                    t.row(i, &o);
+                    outcomes[i] = Some(o);
+                }
+                t.emit_progress();
             }
-            t.emit_progress();
         }
-        drop(answers);
         if let Some(audit) = &self.audit {
             let _ = audit.sync();
         }
@@ -230,7 +236,12 @@ impl Engine {
 
     /// Groups rows into calls: per room and action, in plan order, at most
     /// `max_batch` users per call (one per call for demotes and paced rooms).
-    fn chunk(&self, plan: &Plan, rows: &[usize]) -> Vec<Call> {
+    fn chunk(
+        &self,
+        plan: &Plan,
+        rows: &[usize],
+        paces: &HashMap<RoomId, Arc<Limiter>>,
+    ) -> Vec<Call> {
         let mut groups: Vec<((RoomId, Action), Vec<usize>)> = Vec::new();
         let mut at: HashMap<(RoomId, Action), usize> = HashMap::new();
         for &i in rows {
@@ -243,10 +254,7 @@ impl Engine {
         }
         let mut calls = Vec::new();
         for ((room, action), idx) in groups {
-            let pace = plan
-                .paced
-                .get(&room)
-                .map(|d| Arc::new(Limiter::one_per(*d)));
+            let pace = paces.get(&room).cloned();
             let size = if action == Action::Demote || pace.is_some() {
                 1
             } else {
@@ -498,6 +506,25 @@ impl Engine {
             })
             .collect())
     }
+}
+
+/// Splits rows into phases that run one after another, so that changes to
+/// the same user in the same room keep the order of the plan (a ticket may
+/// demote someone and then remove them, or remove and then re-add). Within
+/// a phase, calls run concurrently.
+fn phases(plan: &Plan, rows: &[usize]) -> Vec<Vec<usize>> {
+    let mut phases: Vec<Vec<usize>> = Vec::new();
+    let mut last: HashMap<(&RoomId, &UserId), usize> = HashMap::new();
+    for &i in rows {
+        let row = &plan.rows[i];
+        let at = last.get(&(&row.room, &row.user)).map_or(0, |p| p + 1);
+        if phases.len() <= at {
+            phases.push(Vec::new());
+        }
+        phases[at].push(i);
+        last.insert((&row.room, &row.user), at);
+    }
+    phases
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
