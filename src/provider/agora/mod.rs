@@ -168,7 +168,10 @@ impl Agora {
             )
             .await?;
         let mut all = env.data.map(OneOrMany::into_vec).unwrap_or_default();
-        let at = all.iter().position(|d| d.id == room.as_str()).unwrap_or(0);
+        let at = all
+            .iter()
+            .position(|d| d.id.as_deref() == Some(room.as_str()))
+            .unwrap_or(0);
         if all.is_empty() {
             return Err(ProviderError::new(
                 NAME,
@@ -382,7 +385,7 @@ fn room_of(id: &RoomId, d: &RoomDetail) -> Room {
         .affiliations_count
         .or_else(|| d.affiliations.as_ref().map(|a| a.len() as u64));
     Room {
-        name: d.name.clone().unwrap_or_else(|| d.id.clone()),
+        name: d.name.clone().unwrap_or_else(|| id.to_string()),
         id: id.clone(),
         member_count: count,
         active: true,
@@ -507,14 +510,15 @@ fn segment(s: &str) -> String {
     out
 }
 
-fn to_room(item: RoomItem) -> Room {
-    Room {
-        name: item.name.unwrap_or_else(|| item.id.clone()),
-        id: RoomId::from(item.id),
+fn to_room(item: RoomItem) -> Option<Room> {
+    let id = item.id.filter(|i| !i.is_empty())?;
+    Some(Room {
+        name: item.name.unwrap_or_else(|| id.clone()),
+        id: RoomId::from(id),
         member_count: item.affiliations_count,
         // Agora has no deactivated rooms.
         active: true,
-    }
+    })
 }
 
 /// Usernames are case-insensitive on Agora.
@@ -583,7 +587,7 @@ impl Provider for Agora {
             .map(OneOrMany::into_vec)
             .unwrap_or_default()
             .into_iter()
-            .map(to_room)
+            .filter_map(to_room)
             .collect();
         // A null, absent or empty cursor ends the list; so does an empty
         // page or the same cursor coming back.
