@@ -8,10 +8,12 @@
 //!   `{"owner":u}` / `{"member":u}` rows, joined with `GET …/admin` (fetched
 //!   once per page call, never cached) so admins read as admins.
 //! - Remove: `DELETE /chatrooms/{id}/users/u1%2Cu2`, one row per user from
-//!   the provider's own `result`/`reason`.
+//!   the provider's own `result`/`reason`; whole-call refusals that change
+//!   nothing (not members, the owner, an unknown user, a batch over the
+//!   server's `maxSize`) are settled per user and the rest sent again.
 //! - Demote: `DELETE …/admin/{u}`; owners cannot be demoted in place.
-//! - Re-add: `POST …/users {"usernames":[…]}`, then `POST …/admin` for
-//!   admins being restored.
+//! - Re-add: `POST …/users {"usernames":[…]}` in chunks of at most 60, then
+//!   `POST …/admin` for admins being restored.
 
 mod auth;
 mod errors;
