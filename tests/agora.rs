@@ -5,7 +5,7 @@
 mod agora_fake;
 mod conformance;
 
-use agora_fake::{Fake, NotMembers, Options};
+use agora_fake::{Fake, LastCursor, NotMembers, Options, OwnerRefusal};
 use conformance::{ADMINS, OWNERS, ROOM, STRANGER, Subject, member_id};
 use roomwarden::config::{Config, Profile};
 use roomwarden::model::{Action, PageRequest, Restore, Role, RoomId, Status, UserId};
@@ -185,15 +185,23 @@ async fn whole_call_not_member_refusal_becomes_already_absent_rows() {
 async fn batch_cap_is_60_with_the_documented_error_and_configurable() {
     let (fake, p) = fake_with(Options::default()).await;
     assert_eq!(p.capabilities().max_batch, 60);
+    // 61 users in one call: the server refuses with its documented 400
+    // ("… maxSize : 60", nothing removed) and the adapter sends the batch
+    // again in chunks of the size the server named.
     let many: Vec<UserId> = (0..61).map(|i| UserId::from(format!("u{i}"))).collect();
-    let e = p.remove(&room(), &many).await.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::BadRequest);
-    assert_eq!(e.code.as_deref(), Some("invalid_parameter"));
-    assert_eq!(
-        e.message,
-        "kickMember: kickMembers number more than maxSize : 60"
+    let rows = p.remove(&room(), &many).await.unwrap();
+    assert_eq!(rows.len(), 61);
+    assert!(
+        rows.iter().all(|o| o.status == Status::AlreadyAbsent),
+        "{rows:?}"
     );
-    assert!(!e.is_retryable());
+    let sizes: Vec<usize> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("DELETE "))
+        .map(|r| r.matches("%2C").count() + 1)
+        .collect();
+    assert_eq!(sizes, [61, 60, 1]);
 
     // Through the engine: chunks of at most 60.
     let lobby = RoomId::from("10000000000000001");
@@ -794,4 +802,227 @@ async fn the_console_opens_an_agora_room_through_the_trait() {
         loaded, 1_000,
         "the first page is drawn as soon as it arrives"
     );
+}
+
+/// Every request carries `Accept: application/json` and, with a body,
+/// `Content-Type: application/json` [doc]; the fake refuses requests
+/// without them, so everything above already passed that check. Here: the
+/// fake really does refuse, and a bare comma in a batch path is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_insists_on_the_documented_headers_and_percent_2c() {
+    let (fake, _p) = fake_with(Options::default()).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/fake-org/fake-app", fake.base_url());
+    let bearer = format!("Bearer {}", fake.token());
+    let no_accept = http
+        .get(format!("{base}/chatrooms"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_accept.status().as_u16(), 406);
+    let no_type = http
+        .post(format!("{base}/chatrooms/{ROOM}/admin"))
+        .header("Authorization", &bearer)
+        .header("Accept", "application/json")
+        .body(r#"{"newadmin":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_type.status().as_u16(), 415);
+    let bare_comma = http
+        .delete(format!(
+            "{base}/chatrooms/{ROOM}/users/{},{}",
+            member_id(0),
+            member_id(1)
+        ))
+        .header("Authorization", &bearer)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare_comma.status().as_u16(), 400);
+    assert_eq!(
+        role_in(fake.world(), ROOM, &member_id(0)),
+        Some(Role::Member)
+    );
+    // A token the server does not know: 401 `auth_bad_access_token`.
+    let e = with_token(&fake, "YWMt-unknown")
+        .rooms(PageRequest::first())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth);
+    assert_eq!(e.code.as_deref(), Some("auth_bad_access_token"));
+}
+
+/// The room list's last page ends with the cursor absent or null [sdk].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_list_ends_on_an_absent_or_null_cursor() {
+    for last in [LastCursor::Absent, LastCursor::Null] {
+        let (fake, p) = fake_with(Options {
+            last_cursor: last,
+            ..Options::default()
+        })
+        .await;
+        let mut req = PageRequest::sized(7);
+        let mut got = Vec::new();
+        let mut calls = 0;
+        loop {
+            let page = p.rooms(req.clone()).await.unwrap();
+            calls += 1;
+            got.extend(page.items);
+            match page.next {
+                Some(t) => req = req.next(t),
+                None => break,
+            }
+        }
+        let want = world::lock(fake.world()).rooms().len();
+        assert_eq!(got.len(), want, "{last:?}");
+        assert_eq!(calls, want.div_ceil(7), "{last:?}");
+    }
+}
+
+/// `count` is typed String in the doc's field table and printed as a number
+/// in its example: paging stops at `count < pagesize` either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_paging_reads_count_as_number_or_string() {
+    for as_string in [false, true] {
+        let (fake, p) = fake_with(Options {
+            count_as_string: as_string,
+            ..Options::default()
+        })
+        .await;
+        let lobby = RoomId::from("10000000000000001");
+        let want = world::lock(fake.world()).room(&lobby).unwrap().len();
+        let mut req = PageRequest::sized(1000);
+        let mut got = 0;
+        let mut pages = 0;
+        loop {
+            let page = p.members(&lobby, req.clone()).await.unwrap();
+            got += page.items.len();
+            pages += 1;
+            match page.next {
+                Some(t) => req = req.next(t),
+                None => break,
+            }
+        }
+        assert_eq!(got, want, "count as string: {as_string}");
+        // A full last page costs one more (empty) page, never more.
+        assert!(pages <= want / 1000 + 1, "{pages} pages for {want}");
+    }
+}
+
+/// Removing the sole owner: a whole-call 403 (documented for groups) or a
+/// `result:false` row [inf]. Either way the owner's row fails with the
+/// provider's text and the others are removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_refusal_as_whole_call_or_row() {
+    for how in [OwnerRefusal::WholeCall, OwnerRefusal::Row] {
+        let (fake, p) = fake_with(Options {
+            owner_refusal: how,
+            ..Options::default()
+        })
+        .await;
+        let lobby = RoomId::from("10000000000000001");
+        let (owner, plain) = {
+            let w = world::lock(fake.world());
+            let r = w.room(&lobby).unwrap();
+            let owners: Vec<String> = r
+                .members()
+                .filter(|m| m.role == Role::Owner)
+                .map(|m| m.user.to_string())
+                .collect();
+            assert_eq!(owners.len(), 1, "the lobby has one owner");
+            let plain = r
+                .members()
+                .find(|m| m.role == Role::Member)
+                .unwrap()
+                .user
+                .to_string();
+            (owners[0].clone(), plain)
+        };
+        let rows = p.remove(&lobby, &users(&[&plain, &owner])).await.unwrap();
+        let of = |u: &str| rows.iter().find(|o| o.user.as_str() == u).unwrap();
+        assert_eq!(of(&plain).status, Status::Removed, "{how:?}: {rows:?}");
+        assert_eq!(of(&owner).status, Status::Failed, "{how:?}: {rows:?}");
+        assert_eq!(
+            of(&owner).reason.as_deref(),
+            Some("forbidden operation on group owner!")
+        );
+        assert_eq!(
+            role_in(fake.world(), "10000000000000001", &owner),
+            Some(Role::Owner)
+        );
+    }
+}
+
+/// A user unknown to the app: a whole-call 404 `resource_not_found`
+/// "username X doesn't exist!" (docs' remove table) removes nothing; that
+/// user is `already_absent` and the rest are sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_user_404_becomes_an_already_absent_row() {
+    let (fake, p) = fake_with(Options {
+        unknown_user_404: true,
+        ..Options::default()
+    })
+    .await;
+    let rows = p
+        .remove(
+            &room(),
+            &users(&[&member_id(0), "nobody.here", &member_id(1)]),
+        )
+        .await
+        .unwrap();
+    let of = |u: &str| rows.iter().find(|o| o.user.as_str() == u).unwrap();
+    assert_eq!(of(&member_id(0)).status, Status::Removed, "{rows:?}");
+    assert_eq!(of(&member_id(1)).status, Status::Removed, "{rows:?}");
+    assert_eq!(of("nobody.here").status, Status::AlreadyAbsent);
+    assert_eq!(
+        of("nobody.here").reason.as_deref(),
+        Some("username nobody.here doesn't exist!")
+    );
+    // The room itself missing stays an error for the whole call.
+    let e = p
+        .remove(&RoomId::from("999"), &users(&[&member_id(2)]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(fake.requests().len(), 3);
+}
+
+/// Batch add takes 60 on the Agora page and 100 in the Easemob docs: the
+/// adapter sends at most 60 whatever the engine's batch size, and follows a
+/// smaller cap the server names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readd_sends_at_most_60_and_follows_a_smaller_cap() {
+    // Calls made: 60 + 40; the same at 100; at 25, the 60 and the 40 are
+    // refused and sent again as 25 + 25 + 10 and 25 + 15.
+    for (server_cap, calls) in [(60, 2), (100, 2), (25, 7)] {
+        let (fake, p) = fake_with(Options {
+            max_add: server_cap,
+            ..Options::default()
+        })
+        .await;
+        let back: Vec<Restore> = (0..100)
+            .map(|i| Restore {
+                user: UserId::from(format!("back{i}")),
+                role: Role::Member,
+            })
+            .collect();
+        let rows = p.readd(&room(), &back).await.unwrap();
+        assert_eq!(rows.len(), 100);
+        assert!(rows.iter().all(|o| o.status == Status::Readded), "{rows:?}");
+        let w = world::lock(fake.world());
+        assert!(
+            back.iter()
+                .all(|r| w.room(&room()).unwrap().get(&r.user).is_some())
+        );
+        drop(w);
+        let adds = fake
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("POST ") && r.ends_with("/users"))
+            .count();
+        assert_eq!(adds, calls, "cap {server_cap}");
+    }
 }

@@ -838,3 +838,114 @@ async fn the_console_opens_a_symphony_room_through_the_trait() {
         "first page of the lobby: {loaded}"
     );
 }
+
+/// `POST /pod/v1/streams/list` has no published maximum: a pod may answer
+/// fewer streams than `limit` with more to come. The list goes on until an
+/// empty page or the 204 "Stream not found", never stops at a short page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_list_goes_on_past_short_pages() {
+    for no_content in [false, true] {
+        let world = world_with_extras();
+        let fake = fake::start(
+            world.clone(),
+            Options {
+                streams_page_cap: Some(3),
+                empty_streams_no_content: no_content,
+                ..Options::default()
+            },
+        )
+        .await;
+        let p = build(&token_profile(&fake, ""));
+        let mut req = PageRequest::sized(100);
+        let mut all = Vec::new();
+        loop {
+            let page = p.rooms(req.clone()).await.unwrap();
+            all.extend(page.items);
+            match page.next {
+                Some(t) => req = req.next(t),
+                None => break,
+            }
+        }
+        let want = world::lock(&world).rooms().len();
+        assert_eq!(all.len(), want, "204 on the end: {no_content}");
+        // 3 + 3 + 1 and the empty end.
+        let calls = fake
+            .requests()
+            .iter()
+            .filter(|l| l.starts_with("POST /pod/v1/streams/list"))
+            .count();
+        assert_eq!(calls, want.div_ceil(3) + 1);
+    }
+}
+
+/// Every pod call and the login carry `Accept: application/json`, and every
+/// POST `Content-Type: application/json` (the spec's `consumes`); the fake
+/// refuses a POST without it, so the tests above already passed that
+/// check. Here: the fake does refuse, and the header name the login answer
+/// gives is the one sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_without_a_json_content_type_are_refused_by_the_fake() {
+    let fake = fake::start(world_with_extras(), Options::default()).await;
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!(
+            "{}/pod/v1/room/{}/membership/remove",
+            fake.base_url,
+            fake::url_safe(sid(TWO_OWNERS).as_str())
+        ))
+        .header("sessionToken", SESSION_TOKEN)
+        .body(format!(r#"{{"id":{}}}"#, member(1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 415);
+    assert!(fake.membership_calls().is_empty());
+    // The adapter's own calls pass.
+    let p = build(&token_profile(&fake, ""));
+    let rows = p
+        .remove(&sid(TWO_OWNERS), &[member(1).as_str().into()])
+        .await
+        .unwrap();
+    assert_eq!(rows[0].status, Status::Removed, "{rows:?}");
+}
+
+/// A membership call answered 2xx is done, whatever the body says: an
+/// empty or non-JSON body is not read as a server fault (which the engine
+/// would retry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_success_does_not_depend_on_the_body() {
+    use axum::routing::post;
+    let app = axum::Router::new()
+        .route(
+            "/pod/v1/room/{id}/membership/remove",
+            post(|| async { (axum::http::StatusCode::OK, "") }),
+        )
+        .route(
+            "/pod/v1/room/{id}/membership/add",
+            post(|| async { (axum::http::StatusCode::OK, "Member added") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let p = build(&profile(
+        &format!("http://{addr}"),
+        &format!("session_token = \"{SESSION_TOKEN}\""),
+    ));
+    let room = RoomId::from("tzwvAZIdDMG3ZPRxv+xsgH///qr+JJkWdA==");
+    let rows = p.remove(&room, &[member(1).as_str().into()]).await.unwrap();
+    assert_eq!(rows[0].status, Status::Removed, "{rows:?}");
+    let rows = p
+        .readd(
+            &room,
+            &[Restore {
+                user: member(1).as_str().into(),
+                role: Role::Member,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows[0].status, Status::Readded, "{rows:?}");
+    server.abort();
+}

@@ -35,7 +35,10 @@
 //! - an empty streams page: `[]` by default, or 204 No Content
 //!   ([`Options::empty_streams_no_content`]; the spec lists a 204);
 //! - Retry-After is sent in seconds, fractional when the world's hint is
-//!   under a second (Symphony declares no 429 at all).
+//!   under a second (Symphony declares no 429 at all);
+//! - a POST without `Content-Type: application/json` (the spec's
+//!   `consumes`) is refused with 415;
+//! - streams pages may be capped below `limit` ([`Options::streams_page_cap`]).
 //!
 //! Faults come from the world: every request calls `take_fault(1)` once and
 //! sleeps `faults.latency`.
@@ -96,6 +99,10 @@ pub struct Options {
     pub empty_streams_no_content: bool,
     /// Longest JWT lifetime the login accepts.
     pub max_jwt_lifetime: Duration,
+    /// `POST /pod/v1/streams/list` publishes a default (50) but no maximum
+    /// [spec]; a server may answer fewer than `limit` with more to come.
+    /// `Some(n)`: pages silently hold at most `n` streams [inf].
+    pub streams_page_cap: Option<usize>,
 }
 
 impl Default for Options {
@@ -107,6 +114,7 @@ impl Default for Options {
             add_existing_refused: false,
             empty_streams_no_content: false,
             max_jwt_lifetime: Duration::from_secs(300),
+            streams_page_cap: None,
         }
     }
 }
@@ -345,6 +353,27 @@ async fn gate(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Resp
         }
         Some(Fault::Unauthorized) => return error(StatusCode::UNAUTHORIZED, "Invalid session"),
     }
+    // Every POST here `consumes: application/json` [spec]; what a pod
+    // answers to another body type is not documented: 415 here [inf].
+    if req.method() == axum::http::Method::POST {
+        let json = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/json")
+            });
+        if !json {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json",
+            );
+        }
+    }
     if req.uri().path().starts_with("/pod/") {
         let ok = req
             .headers()
@@ -524,6 +553,10 @@ async fn streams(
         Ok(p) => p,
         Err(r) => return r,
     };
+    let limit = inner
+        .options
+        .streams_page_cap
+        .map_or(limit, |cap| limit.min(cap));
     let filter = if body.is_empty() {
         Value::Null
     } else {

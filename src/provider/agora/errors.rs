@@ -62,6 +62,40 @@ pub(super) fn says_not_member(reason: &str) -> bool {
             && (r.contains("group") || r.contains("chatroom") || r.contains("room")))
 }
 
+/// The batch cap a size refusal states: `invalid_parameter`
+/// "kickMember: kickMembers number more than maxSize : 60" (or the add-many
+/// twin with 100). Servers differ (60 or 100), so the adapter re-sends in
+/// chunks of the size the server names.
+pub(super) fn max_size(e: &ProviderError) -> Option<usize> {
+    if e.kind != ErrorKind::BadRequest || e.code.as_deref() != Some("invalid_parameter") {
+        return None;
+    }
+    let at = e.message.find("maxSize")? + "maxSize".len();
+    let digits: String = e.message[at..]
+        .trim_start_matches(|c: char| c == ':' || c.is_whitespace())
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|n| *n >= 1)
+}
+
+/// The user a whole-call 404 names as unknown to the app:
+/// `resource_not_found` "username XXX doesn't exist!" (not the room's
+/// "grpID XX does not exist!").
+pub(super) fn missing_user(e: &ProviderError) -> Option<String> {
+    if e.kind != ErrorKind::NotFound {
+        return None;
+    }
+    let rest = e.message.trim().strip_prefix("username ")?;
+    let name = rest
+        .split_whitespace()
+        .next()?
+        .trim_matches(|c| c == '"' || c == '\'' || c == '[' || c == ']');
+    let tail = rest[rest.find(char::is_whitespace)?..].to_ascii_lowercase();
+    (!name.is_empty() && (tail.contains("doesn't exist") || tail.contains("does not exist")))
+        .then(|| name.to_string())
+}
+
 /// The user names inside the brackets of a not-member refusal, if any.
 pub(super) fn bracket_names(message: &str) -> Option<Vec<String>> {
     let start = message.find('[')?;
@@ -108,6 +142,61 @@ mod tests {
             401,
             None,
             br#"{"error":"unauthorized","error_description":"Unable to authenticate (OAuth)"}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::Auth);
+    }
+
+    #[test]
+    fn size_refusals_and_unknown_users_are_read() {
+        let e = from_response(
+            "DELETE x",
+            400,
+            None,
+            br#"{"error":"invalid_parameter","error_description":"kickMember: kickMembers number more than maxSize : 60"}"#,
+        );
+        assert_eq!(max_size(&e), Some(60));
+        let e = from_response(
+            "POST x",
+            400,
+            None,
+            br#"{"error":"invalid_parameter","error_description":"addMembers: addMembers number more than maxSize : 100"}"#,
+        );
+        assert_eq!(max_size(&e), Some(100));
+        let e = from_response(
+            "DELETE x",
+            400,
+            None,
+            br#"{"error":"invalid_parameter","error_description":"limit must be between 1 and 1000"}"#,
+        );
+        assert_eq!(max_size(&e), None);
+
+        let e = from_response(
+            "DELETE x",
+            404,
+            None,
+            br#"{"error":"resource_not_found","error_description":"username u-7 doesn't exist!"}"#,
+        );
+        assert_eq!(missing_user(&e).as_deref(), Some("u-7"));
+        let e = from_response(
+            "DELETE x",
+            404,
+            None,
+            br#"{"error":"resource_not_found","error_description":"grpID 662 does not exist!"}"#,
+        );
+        assert_eq!(missing_user(&e), None);
+        let e = from_response(
+            "DELETE x",
+            404,
+            None,
+            br#"{"error":"service_resource_not_found","error_description":"Service resource not found"}"#,
+        );
+        assert_eq!(missing_user(&e), None);
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        let e = from_response(
+            "GET x",
+            401,
+            None,
+            br#"{"error":"auth_bad_access_token","error_description":"Unable to authenticate due to corrupt access token"}"#,
         );
         assert_eq!(e.kind, ErrorKind::Auth);
     }

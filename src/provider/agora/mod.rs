@@ -8,10 +8,12 @@
 //!   `{"owner":u}` / `{"member":u}` rows, joined with `GET …/admin` (fetched
 //!   once per page call, never cached) so admins read as admins.
 //! - Remove: `DELETE /chatrooms/{id}/users/u1%2Cu2`, one row per user from
-//!   the provider's own `result`/`reason`.
+//!   the provider's own `result`/`reason`; whole-call refusals that change
+//!   nothing (not members, the owner, an unknown user, a batch over the
+//!   server's `maxSize`) are settled per user and the rest sent again.
 //! - Demote: `DELETE …/admin/{u}`; owners cannot be demoted in place.
-//! - Re-add: `POST …/users {"usernames":[…]}`, then `POST …/admin` for
-//!   admins being restored.
+//! - Re-add: `POST …/users {"usernames":[…]}` in chunks of at most 60, then
+//!   `POST …/admin` for admins being restored.
 
 mod auth;
 mod errors;
@@ -31,7 +33,7 @@ use reqwest::header::{ACCEPT, HeaderValue};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use wire::{Added, AdminChange, Envelope, OneOrMany, RemoveRow, RoomDetail, RoomItem};
 
@@ -39,6 +41,8 @@ const NAME: &str = "agora";
 /// Users per batch removal: the current Easemob docs and their error text
 /// say 60, the Agora seed page says 100; 60 is safe.
 pub const MAX_BATCH: usize = 60;
+/// Users per batch add: 60 on the Agora page, 100 in the Easemob docs.
+pub const MAX_ADD: usize = 60;
 /// Member page size the provider accepts at most.
 pub const PAGE_SIZE: u32 = 1000;
 /// Rooms per page at most (docs: 1..=1000, an older page 1..=100).
@@ -166,7 +170,10 @@ impl Agora {
             )
             .await?;
         let mut all = env.data.map(OneOrMany::into_vec).unwrap_or_default();
-        let at = all.iter().position(|d| d.id == room.as_str()).unwrap_or(0);
+        let at = all
+            .iter()
+            .position(|d| d.id.as_deref() == Some(room.as_str()))
+            .unwrap_or(0);
         if all.is_empty() {
             return Err(ProviderError::new(
                 NAME,
@@ -239,6 +246,139 @@ impl Agora {
             })
             .collect())
     }
+
+    /// One DELETE (and, after a whole-call refusal that names users, the
+    /// rest again): one row per user. Each refusal round settles at least
+    /// one user, so this ends within `users.len() + 1` rounds.
+    async fn remove_batch(
+        &self,
+        room: &RoomId,
+        users: &[UserId],
+    ) -> Result<Vec<Outcome>, ProviderError> {
+        let mut done: Vec<Outcome> = Vec::with_capacity(users.len());
+        let mut pending: Vec<UserId> = users.to_vec();
+        // A whole-call refusal removes nothing, so the rest can be sent again
+        // without the users it named.
+        for _ in 0..=users.len() {
+            if pending.is_empty() {
+                break;
+            }
+            let row = |u: &UserId, status: Status, reason: &str| {
+                Outcome::new(room, u, Action::Remove, status).with_reason(reason)
+            };
+            match self.delete_members(room, &pending).await {
+                Ok(rows) => {
+                    done.extend(rows);
+                    pending.clear();
+                }
+                Err(e) if errors::is_not_member_refusal(&e) => {
+                    let named = errors::bracket_names(&e.message).unwrap_or_default();
+                    let (absent, rest): (Vec<UserId>, Vec<UserId>) = pending
+                        .drain(..)
+                        .partition(|u| named.iter().any(|n| same_user(n, u.as_str())));
+                    if absent.is_empty() {
+                        // The text names nobody we sent: take it for all.
+                        done.extend(
+                            rest.iter()
+                                .map(|u| row(u, Status::AlreadyAbsent, &e.message)),
+                        );
+                    } else {
+                        done.extend(
+                            absent
+                                .iter()
+                                .map(|u| row(u, Status::AlreadyAbsent, &e.message)),
+                        );
+                        pending = rest;
+                    }
+                }
+                Err(e) if errors::is_owner_refusal(&e) => {
+                    if pending.len() == 1 {
+                        done.push(row(&pending[0], Status::Failed, &e.message));
+                        pending.clear();
+                        continue;
+                    }
+                    // The text does not name the owner: ask the room.
+                    let owner = self.detail(room).await?.owner.unwrap_or_default();
+                    match pending.iter().position(|u| same_user(u.as_str(), &owner)) {
+                        Some(i) => {
+                            let u = pending.remove(i);
+                            done.push(row(&u, Status::Failed, &e.message));
+                        }
+                        None => {
+                            done.extend(
+                                pending
+                                    .drain(..)
+                                    .map(|u| row(&u, Status::Failed, &e.message)),
+                            );
+                        }
+                    }
+                }
+                // 404 "username X doesn't exist!": X is in no room of the
+                // app, so not in this one; nothing was removed, the rest go
+                // again.
+                Err(e) if errors::missing_user(&e).is_some() => {
+                    let name = errors::missing_user(&e).unwrap_or_default();
+                    match pending.iter().position(|u| same_user(u.as_str(), &name)) {
+                        Some(i) => {
+                            let u = pending.remove(i);
+                            done.push(row(&u, Status::AlreadyAbsent, &e.message));
+                        }
+                        None => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        done.extend(pending.iter().map(|u| {
+            Outcome::new(room, u, Action::Remove, Status::Failed)
+                .with_reason("not removed: the provider kept refusing the batch")
+        }));
+        Ok(done)
+    }
+}
+
+impl Agora {
+    /// `POST …/users {"usernames":[…]}` in chunks of at most [`MAX_ADD`]
+    /// (smaller if the server names a smaller cap); the lower-cased names
+    /// the answers list in `newmembers`. Re-adding is idempotent (members
+    /// already in count as success), so a retried call is harmless.
+    async fn add_members(
+        &self,
+        room: &RoomId,
+        names: &[&str],
+    ) -> Result<HashSet<String>, ProviderError> {
+        let op = format!("POST /chatrooms/{room}/users");
+        let path = format!("/chatrooms/{}/users", segment(room.as_str()));
+        let mut added = HashSet::new();
+        let mut queue: VecDeque<&[&str]> = names.chunks(MAX_ADD).collect();
+        while let Some(chunk) = queue.pop_front() {
+            let body = wire::AddMembers {
+                usernames: chunk.to_vec(),
+            };
+            match self
+                .call::<Envelope<Added>>(Method::POST, &op, &path, &[], Some(json(&body)))
+                .await
+            {
+                Ok(env) => added.extend(
+                    env.data
+                        .map(|d| d.newmembers)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(wire::value_text)
+                        .map(|u| u.to_ascii_lowercase()),
+                ),
+                Err(e) => match errors::max_size(&e) {
+                    Some(n) if n < chunk.len() => {
+                        for part in chunk.chunks(n).rev() {
+                            queue.push_front(part);
+                        }
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+        Ok(added)
+    }
 }
 
 /// The room of a detail answer, under the id it was asked by.
@@ -247,7 +387,7 @@ fn room_of(id: &RoomId, d: &RoomDetail) -> Room {
         .affiliations_count
         .or_else(|| d.affiliations.as_ref().map(|a| a.len() as u64));
     Room {
-        name: d.name.clone().unwrap_or_else(|| d.id.clone()),
+        name: d.name.clone().unwrap_or_else(|| id.to_string()),
         id: id.clone(),
         member_count: count,
         active: true,
@@ -372,14 +512,15 @@ fn segment(s: &str) -> String {
     out
 }
 
-fn to_room(item: RoomItem) -> Room {
-    Room {
-        name: item.name.unwrap_or_else(|| item.id.clone()),
-        id: RoomId::from(item.id),
+fn to_room(item: RoomItem) -> Option<Room> {
+    let id = item.id.filter(|i| !i.is_empty())?;
+    Some(Room {
+        name: item.name.unwrap_or_else(|| id.clone()),
+        id: RoomId::from(id),
         member_count: item.affiliations_count,
         // Agora has no deactivated rooms.
         active: true,
-    }
+    })
 }
 
 /// Usernames are case-insensitive on Agora.
@@ -448,7 +589,7 @@ impl Provider for Agora {
             .map(OneOrMany::into_vec)
             .unwrap_or_default()
             .into_iter()
-            .map(to_room)
+            .filter_map(to_room)
             .collect();
         // A null, absent or empty cursor ends the list; so does an empty
         // page or the same cursor coming back.
@@ -528,72 +669,27 @@ impl Provider for Agora {
         Ok((found, staff_of(detail, self.admins(room).await?)))
     }
 
+    /// One batch as the engine sent it. A size refusal ("… maxSize : 60")
+    /// changes nothing on the server, so the batch is sent again in chunks
+    /// of the size the server named (servers take 60 or 100). Should a later
+    /// chunk fail for good, the error goes back to the engine; its retry
+    /// reads users already removed as `already_absent`.
     async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
         let mut done: Vec<Outcome> = Vec::with_capacity(users.len());
-        let mut pending: Vec<UserId> = users.to_vec();
-        // A whole-call refusal removes nothing, so the rest can be sent again
-        // without the users it named; a few rounds at most.
-        for _ in 0..3 {
-            if pending.is_empty() {
-                break;
-            }
-            let row = |u: &UserId, status: Status, reason: &str| {
-                Outcome::new(room, u, Action::Remove, status).with_reason(reason)
-            };
-            match self.delete_members(room, &pending).await {
-                Ok(rows) => {
-                    done.extend(rows);
-                    pending.clear();
-                }
-                Err(e) if errors::is_not_member_refusal(&e) => {
-                    let named = errors::bracket_names(&e.message).unwrap_or_default();
-                    let (absent, rest): (Vec<UserId>, Vec<UserId>) = pending
-                        .drain(..)
-                        .partition(|u| named.iter().any(|n| same_user(n, u.as_str())));
-                    if absent.is_empty() {
-                        // The text names nobody we sent: take it for all.
-                        done.extend(
-                            rest.iter()
-                                .map(|u| row(u, Status::AlreadyAbsent, &e.message)),
-                        );
-                    } else {
-                        done.extend(
-                            absent
-                                .iter()
-                                .map(|u| row(u, Status::AlreadyAbsent, &e.message)),
-                        );
-                        pending = rest;
-                    }
-                }
-                Err(e) if errors::is_owner_refusal(&e) => {
-                    if pending.len() == 1 {
-                        done.push(row(&pending[0], Status::Failed, &e.message));
-                        pending.clear();
-                        continue;
-                    }
-                    // The text does not name the owner: ask the room.
-                    let owner = self.detail(room).await?.owner.unwrap_or_default();
-                    match pending.iter().position(|u| same_user(u.as_str(), &owner)) {
-                        Some(i) => {
-                            let u = pending.remove(i);
-                            done.push(row(&u, Status::Failed, &e.message));
-                        }
-                        None => {
-                            done.extend(
-                                pending
-                                    .drain(..)
-                                    .map(|u| row(&u, Status::Failed, &e.message)),
-                            );
+        let mut queue: VecDeque<Vec<UserId>> = VecDeque::from([users.to_vec()]);
+        while let Some(chunk) = queue.pop_front() {
+            match self.remove_batch(room, &chunk).await {
+                Ok(rows) => done.extend(rows),
+                Err(e) => match errors::max_size(&e) {
+                    Some(n) if n < chunk.len() => {
+                        for part in chunk.chunks(n).rev() {
+                            queue.push_front(part.to_vec());
                         }
                     }
-                }
-                Err(e) => return Err(e),
+                    _ => return Err(e),
+                },
             }
         }
-        done.extend(pending.iter().map(|u| {
-            Outcome::new(room, u, Action::Remove, Status::Failed)
-                .with_reason("not removed: the provider kept refusing the batch")
-        }));
         Ok(done)
     }
 
@@ -634,22 +730,8 @@ impl Provider for Agora {
         if users.is_empty() {
             return Ok(Vec::new());
         }
-        let op = format!("POST /chatrooms/{room}/users");
-        let path = format!("/chatrooms/{}/users", segment(room.as_str()));
-        let body = wire::AddMembers {
-            usernames: users.iter().map(|r| r.user.as_str()).collect(),
-        };
-        let env: Envelope<Added> = self
-            .call(Method::POST, &op, &path, &[], Some(json(&body)))
-            .await?;
-        let added: HashSet<String> = env
-            .data
-            .map(|d| d.newmembers)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(wire::value_text)
-            .map(|u| u.to_ascii_lowercase())
-            .collect();
+        let names: Vec<&str> = users.iter().map(|r| r.user.as_str()).collect();
+        let added = self.add_members(room, &names).await?;
         let mut out: Vec<Outcome> = users
             .iter()
             .map(|r| {

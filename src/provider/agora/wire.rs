@@ -40,8 +40,9 @@ impl<T> OneOrMany<T> {
 /// `GET /chatrooms`: one listed room.
 #[derive(Debug, Deserialize)]
 pub(super) struct RoomItem {
-    #[serde(deserialize_with = "text")]
-    pub id: String,
+    /// Always there in the docs; an item without one is skipped.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub id: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_count")]
@@ -57,11 +58,12 @@ pub(super) struct Affiliation {
     pub member: Option<String>,
 }
 
-/// `GET /chatrooms/{id}`: the room detail.
+/// `GET /chatrooms/{id}`: the room detail. Nothing in it is required: the
+/// room is the one asked for.
 #[derive(Debug, Deserialize)]
 pub(super) struct RoomDetail {
-    #[serde(deserialize_with = "text")]
-    pub id: String,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub id: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
@@ -152,11 +154,6 @@ pub(super) fn value_text(v: &Value) -> Option<String> {
     }
 }
 
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = Value::deserialize(d)?;
-    value_text(&v).ok_or_else(|| serde::de::Error::custom("expected a string or a number"))
-}
-
 fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(value_text(&Value::deserialize(d)?))
 }
@@ -180,7 +177,7 @@ mod tests {
         )
         .unwrap();
         let rooms = one.data.unwrap().into_vec();
-        assert_eq!(rooms[0].id, "66213271109633");
+        assert_eq!(rooms[0].id.as_deref(), Some("66213271109633"));
         assert_eq!(rooms[0].affiliations_count, Some(2));
         let many: Envelope<OneOrMany<RoomItem>> = serde_json::from_str(
             r#"{"data":[{"id":"1","name":"a"},{"id":"2","name":"b"}],"cursor":null,"count":2}"#,

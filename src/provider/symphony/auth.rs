@@ -12,7 +12,7 @@ use crate::config::{ConfigError, Profile};
 use crate::provider::http::{self, status_kind};
 use crate::provider::{ErrorKind, ProviderError};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
@@ -264,7 +264,10 @@ async fn login(
     url: &str,
 ) -> Result<(HeaderName, HeaderValue), ProviderError> {
     let jwt = sign_jwt(username, key)?;
-    let req = http.post(url).json(&AuthenticateRequest { token: &jwt });
+    let req = http
+        .post(url)
+        .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .json(&AuthenticateRequest { token: &jwt });
     let answer = http::send(NAME, LOGIN_OP, req).await?;
     let (status, hint, body) = (answer.status, answer.retry_after, answer.body);
     if !(200..300).contains(&status) {

@@ -21,6 +21,7 @@ use crate::provider::{Capabilities, ErrorKind, Pacing, PageStyle, Provider, Prov
 use async_trait::async_trait;
 use auth::Auth;
 use reqwest::Method;
+use reqwest::header::{ACCEPT, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::{Arc, Mutex};
@@ -100,6 +101,7 @@ impl Symphony {
             let mut req = self
                 .http
                 .request(method.clone(), &url)
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
                 .header(session.header.clone(), session.value.clone());
             if !query.is_empty() {
                 req = req.query(query);
@@ -225,8 +227,8 @@ impl Symphony {
         let op = format!("POST /pod/v1/room/{{id}}/membership/{verb}");
         let id = Self::path_id(&op, room)?;
         self.forget();
-        let answer: Option<SuccessResponse> = self
-            .json(
+        let answer = self
+            .call(
                 &op,
                 Method::POST,
                 &format!("/pod/v1/room/{id}/membership/{verb}"),
@@ -234,7 +236,11 @@ impl Symphony {
                 Some(&UserIdBody { id: user }),
             )
             .await?;
-        Ok(answer.and_then(|a| a.message).unwrap_or_default())
+        // A 2xx is the change done: the text ("Member removed", "Success",
+        // ...) only informs, so an odd or empty body is no reason to retry
+        // a change that was made.
+        let said: Option<SuccessResponse> = serde_json::from_slice(&answer.body).ok();
+        Ok(said.and_then(|a| a.message).unwrap_or_default())
     }
 
     async fn remove_one(&self, room: &RoomId, user: &UserId) -> Result<Outcome, ProviderError> {
@@ -284,8 +290,9 @@ impl Symphony {
 /// `V2MemberInfoList` rows to members (ids and owner flags, no names).
 fn from_v2(list: &[MemberInfo]) -> Vec<Member> {
     list.iter()
-        .map(|m| Member {
-            user: ids::user_id(m.id),
+        .filter_map(|m| Some((m.id?, m)))
+        .map(|(id, m)| Member {
+            user: ids::user_id(id),
             name: None,
             role: if m.is_owner() {
                 Role::Owner
@@ -300,8 +307,9 @@ fn from_v2(list: &[MemberInfo]) -> Vec<Member> {
 fn from_admin(list: &MembershipList) -> Vec<Member> {
     list.members
         .iter()
-        .map(|m| Member {
-            user: ids::user_id(m.user.user_id),
+        .filter_map(|m| Some((m.user.user_id?, m)))
+        .map(|(id, m)| Member {
+            user: ids::user_id(id),
             name: m.user.name().map(Arc::from),
             role: if m.is_owner() {
                 Role::Owner
@@ -368,12 +376,13 @@ fn says_already_member(message: &str) -> bool {
 
 /// Maps an HTTP failure and Symphony's `{code, message}` body.
 /// Whether a skip/limit listing goes on after a page of `n` items ending
-/// at `end`: up to the reported total, else while pages come back full.
-fn has_more(n: u64, end: u64, total: Option<u64>, limit: u32) -> bool {
+/// at `end`: up to the reported total, else until an empty page (a server
+/// may cap pages below `limit`, so a short page does not end the list).
+fn has_more(n: u64, end: u64, total: Option<u64>) -> bool {
     n > 0
         && match total {
             Some(total) => end < total,
-            None => n == u64::from(limit),
+            None => true,
         }
 }
 
@@ -487,12 +496,13 @@ impl Provider for Symphony {
                 });
             let n = found.rooms.len() as u64;
             let end = skip + n;
-            let more = has_more(n, end, found.count, limit);
+            let more = has_more(n, end, found.count);
             let items = found
                 .rooms
                 .into_iter()
-                .map(|r| Room {
-                    id: RoomId::new(r.room_system_info.id),
+                .filter_map(|r| Some((r.room_system_info.id.clone()?, r)))
+                .map(|(id, r)| Room {
+                    id: RoomId::new(id),
                     name: r.room_attributes.name.unwrap_or_default(),
                     member_count: None,
                     active: r.room_system_info.active.unwrap_or(true),
@@ -528,16 +538,20 @@ impl Provider for Symphony {
         let items = streams
             .into_iter()
             .filter(|s| s.stream_type.as_ref().is_none_or(|t| t.kind == "ROOM"))
-            .map(|s| Room {
-                id: RoomId::new(s.id),
+            .filter_map(|s| Some((s.id.clone()?, s)))
+            .map(|(id, s)| Room {
+                id: RoomId::new(id),
                 name: s.room_attributes.and_then(|a| a.name).unwrap_or_default(),
                 member_count: None,
                 active: s.active.unwrap_or(true),
             })
             .collect();
+        // The spec publishes no maximum for this list, so a server may cap
+        // a page below `limit`: only an empty page (or the 204 "Stream not
+        // found") ends it, as in the BDK's offset pagination.
         Ok(Page {
             items,
-            next: (n == u64::from(limit)).then(|| PageToken((skip + n).to_string())),
+            next: (n > 0).then(|| PageToken((skip + n).to_string())),
             total: None,
         })
     }
@@ -597,7 +611,7 @@ impl Provider for Symphony {
             let list = self.admin_page(room, skip, limit).await?;
             let n = list.members.len() as u64;
             let end = skip + n;
-            let more = has_more(n, end, list.count, limit);
+            let more = has_more(n, end, list.count);
             let items = from_admin(&list);
             return Ok(Page {
                 items,
@@ -636,8 +650,9 @@ impl Provider for Symphony {
                     list.members
                         .iter()
                         .filter(|m| m.is_owner())
-                        .map(|m| Member {
-                            user: ids::user_id(m.user.user_id),
+                        .filter_map(|m| Some((m.user.user_id?, m)))
+                        .map(|(id, m)| Member {
+                            user: ids::user_id(id),
                             name: m.user.name().map(Arc::from),
                             role: Role::Owner,
                         }),

@@ -61,10 +61,12 @@ pub struct RoomAttributes {
     pub name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomSystemInfo {
-    pub id: String,
+    /// No spec property is required; a room without an id is skipped.
+    #[serde(default)]
+    pub id: Option<String>,
     /// Absent means active: the spec lists it as optional.
     #[serde(default)]
     pub active: Option<bool>,
@@ -76,13 +78,14 @@ pub struct RoomSystemInfo {
 pub struct RoomDetail {
     #[serde(default)]
     pub room_attributes: RoomAttributes,
+    #[serde(default)]
     pub room_system_info: RoomSystemInfo,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResults {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_count")]
     pub count: Option<u64>,
     #[serde(default)]
     pub rooms: Vec<RoomDetail>,
@@ -106,7 +109,8 @@ pub struct StreamType {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamAttributes {
-    pub id: String,
+    #[serde(default)]
+    pub id: Option<String>,
     #[serde(default)]
     pub active: Option<bool>,
     #[serde(default)]
@@ -118,7 +122,10 @@ pub struct StreamAttributes {
 /// One `MemberInfo` of `GET /pod/v2/room/{id}/membership/list`.
 #[derive(Deserialize)]
 pub struct MemberInfo {
-    pub id: i64,
+    /// An int64 JSON number [spec]; a numeric string is read too, and a
+    /// row without a usable id is skipped.
+    #[serde(default, deserialize_with = "opt_int64")]
+    pub id: Option<i64>,
     #[serde(default)]
     pub owner: Option<bool>,
     #[serde(default, rename = "isOwner")]
@@ -134,7 +141,7 @@ impl MemberInfo {
 /// `V2MembershipList` of `GET /pod/v1/admin/stream/{id}/membership/list`.
 #[derive(Deserialize)]
 pub struct MembershipList {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_count")]
     pub count: Option<u64>,
     #[serde(default)]
     pub members: Vec<AdminMember>,
@@ -143,6 +150,7 @@ pub struct MembershipList {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminMember {
+    #[serde(default)]
     pub user: AdminUser,
     #[serde(default)]
     pub is_owner: Option<bool>,
@@ -156,10 +164,11 @@ impl AdminMember {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminUser {
-    pub user_id: i64,
+    #[serde(default, deserialize_with = "opt_int64")]
+    pub user_id: Option<i64>,
     #[serde(default)]
     pub display_name: Option<String>,
     #[serde(default)]
@@ -184,5 +193,103 @@ impl AdminUser {
             .filter(|p| !p.trim().is_empty())
             .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
+    }
+}
+
+/// An int64 as a JSON number (the spec) or a numeric string; anything else
+/// (null, absent, a fraction) is none.
+fn opt_int64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A count as a number or a numeric string; anything else is unknown.
+fn opt_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_shapes_decode_and_missing_optional_fields_are_tolerated() {
+        // MemberInfo: `owner` [spec]; `isOwner` read too. Ids beyond 2^53
+        // stay exact.
+        let list: Vec<MemberInfo> = serde_json::from_str(
+            r#"[{"id":7078106103900,"owner":false,"joinDate":1461430710531},
+                {"id":9007199254740993,"owner":true,"addedThroughGroups":[68719476744]},
+                {"id":"7078106103811","isOwner":true},
+                {"joinDate":1}]"#,
+        )
+        .unwrap();
+        assert_eq!(list[1].id, Some(9_007_199_254_740_993));
+        assert!(!list[0].is_owner() && list[1].is_owner() && list[2].is_owner());
+        assert_eq!(list[2].id, Some(7_078_106_103_811));
+        assert_eq!(list[3].id, None);
+
+        // V2MembershipList: `isOwner` [spec]; `owner` read too.
+        let page: MembershipList = serde_json::from_str(
+            r#"{"count":3,"skip":0,"limit":100,"members":[
+                {"user":{"userId":13537736917000,"email":"j@x","firstName":"John","lastName":"Doe",
+                         "displayName":"John Doe","company":"pod197","companyId":197,"isExternal":false},
+                 "isOwner":true,"isCreator":true,"joinDate":1604494574047},
+                {"user":{"userId":13537736917001},"owner":true},
+                {"isOwner":false}]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.count, Some(3));
+        assert!(page.members[0].is_owner() && page.members[1].is_owner());
+        assert_eq!(page.members[0].user.name().as_deref(), Some("John Doe"));
+        assert_eq!(page.members[2].user.user_id, None);
+
+        // StreamAttributes [spec]: id, crossPod, active, streamType.type,
+        // streamAttributes.members, roomAttributes.name.
+        let streams: Vec<StreamAttributes> = serde_json::from_str(
+            r#"[{"id":"iWyZBIOdQQzQj0tKOLRivX___qu6YeyZdA","crossPod":false,"active":true,
+                 "streamType":{"type":"ROOM"},"roomAttributes":{"name":"Room 1"}},
+                {"id":"xhGxbTcvTDK6EIMMrwdOrX___quztr2HdA","crossPod":false,"active":true,
+                 "streamType":{"type":"IM"},"streamAttributes":{"members":[7215545058313,7215545078229]}},
+                {"active":false}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            streams[0].room_attributes.as_ref().unwrap().name.as_deref(),
+            Some("Room 1")
+        );
+        assert_eq!(streams[1].stream_type.as_ref().unwrap().kind, "IM");
+        assert!(streams[2].id.is_none());
+
+        // V3RoomSearchResults: a room without roomSystemInfo decodes (and is
+        // skipped by the adapter); `active` absent reads as active.
+        let found: SearchResults = serde_json::from_str(
+            r#"{"count":2,"skip":0,"limit":10,"query":{"query":"a"},
+                "rooms":[{"roomAttributes":{"name":"A"},
+                          "roomSystemInfo":{"id":"tzwvAZIdDMG3ZPRxv+xsgH///qr+JJkWdA==","creationDate":1464615003895,
+                                            "createdByUserId":7696581411197}},
+                         {"roomAttributes":{"name":"B"}}],
+                "facetedMatchCount":[{"facet":"industry","count":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(found.rooms.len(), 2);
+        assert_eq!(found.rooms[0].room_system_info.active, None);
+        assert!(found.rooms[1].room_system_info.id.is_none());
+
+        // Login Token [spec]: name, token, authorizationToken.
+        let t: Token = serde_json::from_str(
+            r#"{"name":"sessionToken","token":"abc","authorizationToken":"x.y.z"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (t.name.as_deref(), t.token.as_str()),
+            (Some("sessionToken"), "abc")
+        );
     }
 }
