@@ -1,0 +1,343 @@
+//! The config file: profiles, secrets and key bindings (see CLI.md).
+//!
+//! Lookup order: `--config FILE`, then `ROOMWARDEN_CONFIG`, then the
+//! platform config dir's `roomwarden/config.toml`, else the built-in
+//! `sandbox` profile so the first run works.
+
+mod profile;
+mod secret;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+use profile::parse_profile;
+pub use profile::{Common, Profile, ProviderKind};
+
+/// A config problem; the message says what is wrong and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where the config came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    BuiltIn,
+}
+
+/// The whole config.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub default_profile: Option<String>,
+    pub profiles: BTreeMap<String, Profile>,
+    /// `[keys]`: action name -> key, for the console's keymap.
+    pub keys: BTreeMap<String, String>,
+    pub source: Source,
+}
+
+impl Config {
+    /// The config with only the built-in sandbox profile.
+    pub fn builtin() -> Self {
+        let mut profiles = BTreeMap::new();
+        profiles.insert("sandbox".to_string(), Profile::builtin_sandbox());
+        Self {
+            default_profile: Some("sandbox".into()),
+            profiles,
+            keys: BTreeMap::new(),
+            source: Source::BuiltIn,
+        }
+    }
+
+    /// Finds and loads the config by the documented lookup order.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        if let Some(path) = explicit {
+            return Self::load_file(path, "--config");
+        }
+        if let Some(path) = std::env::var_os("ROOMWARDEN_CONFIG").filter(|p| !p.is_empty()) {
+            return Self::load_file(Path::new(&path), "ROOMWARDEN_CONFIG");
+        }
+        if let Some(dirs) = directories::ProjectDirs::from("", "", "roomwarden") {
+            let path = dirs.config_dir().join("config.toml");
+            if path.exists() {
+                return Self::load_file(&path, "the default location");
+            }
+        }
+        Ok(Self::builtin())
+    }
+
+    fn load_file(path: &Path, named_by: &str) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(format!(
+                "config file {} (from {named_by}) cannot be read: {e}",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text, path, literal_policy(path))
+    }
+
+    /// Parses config text. `literal_refused` says why literal secrets are
+    /// not allowed for this file, if they are not.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        literal_refused: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let at = path.display();
+        let mut root: Table = toml::from_str(text)
+            .map_err(|e| ConfigError::new(format!("config file {at} is not valid TOML: {e}")))?;
+        let default_profile = match root.remove("default_profile") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => {
+                return Err(ConfigError::new(format!(
+                    "config file {at}: `default_profile` must be a string"
+                )));
+            }
+        };
+        let keys = match root.remove("keys") {
+            None => BTreeMap::new(),
+            Some(Value::Table(t)) => t
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k, s)),
+                    _ => Err(ConfigError::new(format!("config file {at}: [keys] `{k}` must be a string such as \"x\" or \"ctrl-x\""))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(ConfigError::new(format!("config file {at}: `keys` must be a table ([keys])"))),
+        };
+        let mut profiles = BTreeMap::new();
+        match root.remove("profiles") {
+            None => {}
+            Some(Value::Table(t)) => {
+                for (name, v) in t {
+                    let Value::Table(table) = v else {
+                        return Err(ConfigError::new(format!(
+                            "config file {at}: `profiles.{name}` must be a table ([profiles.{name}])"
+                        )));
+                    };
+                    let profile = parse_profile(&name, table, literal_refused.clone())?;
+                    profiles.insert(name, profile);
+                }
+            }
+            Some(_) => {
+                return Err(ConfigError::new(format!(
+                    "config file {at}: `profiles` must be a table of profiles"
+                )));
+            }
+        }
+        if let Some(key) = root.keys().next() {
+            return Err(ConfigError::new(format!(
+                "config file {at}: unknown top-level key `{key}`; expected default_profile, [profiles.NAME] or [keys]"
+            )));
+        }
+        if profiles.is_empty() {
+            return Err(ConfigError::new(format!(
+                "config file {at} defines no profiles; add a [profiles.NAME] table (see config.example.toml)"
+            )));
+        }
+        if let Some(d) = &default_profile
+            && !profiles.contains_key(d)
+        {
+            return Err(ConfigError::new(format!(
+                "config file {at}: default_profile `{d}` is not defined; profiles are: {}",
+                profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(Self {
+            default_profile,
+            profiles,
+            keys,
+            source: Source::File(path.to_path_buf()),
+        })
+    }
+
+    /// The profile to use: the named one, else `default_profile`, else the
+    /// only one there is.
+    pub fn profile(&self, name: Option<&str>) -> Result<&Profile, ConfigError> {
+        let names = || self.profiles.keys().cloned().collect::<Vec<_>>().join(", ");
+        let wanted = match name.or(self.default_profile.as_deref()) {
+            Some(n) => n,
+            None if self.profiles.len() == 1 => self
+                .profiles
+                .keys()
+                .next()
+                .map(String::as_str)
+                .unwrap_or_default(),
+            None => {
+                return Err(ConfigError::new(format!(
+                    "no profile chosen: pass --profile NAME or set default_profile; profiles are: {}",
+                    names()
+                )));
+            }
+        };
+        self.profiles.get(wanted).ok_or_else(|| {
+            ConfigError::new(format!(
+                "unknown profile `{wanted}`; profiles are: {}",
+                names()
+            ))
+        })
+    }
+}
+
+/// Literal secrets are allowed only in files that group and others cannot
+/// read, as ssh does with keys.
+#[cfg(unix)]
+fn literal_policy(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o077 == 0 => None,
+        Ok(m) => Some(format!(
+            "{} is readable by group/others (mode {:o}); run `chmod 600 {}`",
+            path.display(),
+            m.permissions().mode() & 0o777,
+            path.display()
+        )),
+        Err(e) => Some(format!(
+            "cannot check the permissions of {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+#[cfg(not(unix))]
+fn literal_policy(_path: &Path) -> Option<String> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.toml"), None)
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_profile() {
+        let e = parse("[profiles.p]\nprovider = \"sandbox\"\nlatency = 3\n").unwrap_err();
+        assert!(
+            e.to_string().contains("profile `p`: unknown key `latency`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn profile_choice_follows_default_then_flag() {
+        let c = parse(
+            "default_profile = \"b\"\n[profiles.a]\nprovider = \"sandbox\"\n[profiles.b]\nprovider = \"sandbox\"\nread_only = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.profile(None).unwrap().name, "b");
+        assert!(c.profile(None).unwrap().common.read_only);
+        assert_eq!(c.profile(Some("a")).unwrap().name, "a");
+        assert!(
+            c.profile(Some("zzz"))
+                .unwrap_err()
+                .to_string()
+                .contains("profiles are: a, b")
+        );
+    }
+
+    #[test]
+    fn secrets_from_env_cmd_and_literal() {
+        let c = parse(
+            "[profiles.a]\nprovider = \"agora\"\ntoken_cmd = \"echo s3cr3t\"\n\
+             [profiles.b]\nprovider = \"agora\"\ntoken_env = \"RW_TEST_UNSET_VAR\"\n\
+             [profiles.c]\nprovider = \"agora\"\ntoken = \"lit\"\n",
+        )
+        .unwrap();
+        let a = c
+            .profile(Some("a"))
+            .unwrap()
+            .secret("token")
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.expose_secret(), "s3cr3t");
+        let e = c
+            .profile(Some("b"))
+            .unwrap()
+            .secret("token")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("RW_TEST_UNSET_VAR") && e.contains("export"),
+            "{e}"
+        );
+        let lit = c
+            .profile(Some("c"))
+            .unwrap()
+            .secret("token")
+            .unwrap()
+            .unwrap();
+        assert_eq!(lit.expose_secret(), "lit");
+
+        let refused = Config::parse(
+            "[profiles.c]\nprovider = \"agora\"\ntoken = \"lit\"\n",
+            Path::new("x.toml"),
+            Some("x.toml is readable by group/others (mode 644); run `chmod 600 x.toml`".into()),
+        )
+        .unwrap();
+        let e = refused
+            .profile(None)
+            .unwrap()
+            .secret("token")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("chmod 600") && !e.contains("lit\""), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (text, needle) in [
+            (
+                "[profiles.a]\nprovider = \"slack\"\n",
+                "unknown provider `slack`",
+            ),
+            ("[profiles.a]\n", "has no `provider`"),
+            (
+                "[profiles.a]\nprovider = \"sandbox\"\nprotected_pattern = \"(\"\n",
+                "protected_pattern",
+            ),
+            (
+                "[profiles.a]\nprovider = \"sandbox\"\nrate_limit_per_sec = 0\n",
+                "rate_limit_per_sec",
+            ),
+            (
+                "default_profile = \"x\"\n[profiles.a]\nprovider = \"sandbox\"\n",
+                "default_profile `x`",
+            ),
+            (
+                "[profiles.a]\nprovider = \"sandbox\"\nfail_rate = \"high\"\n",
+                "must be a number",
+            ),
+            (
+                "bogus = 1\n[profiles.a]\nprovider = \"sandbox\"\n",
+                "unknown top-level key `bogus`",
+            ),
+            ("[profiles.a\n", "not valid TOML"),
+        ] {
+            let e = parse(text).and_then(|c| {
+                c.profile(None)?.get_f64("fail_rate")?;
+                Ok(c)
+            });
+            let msg = e.unwrap_err().to_string();
+            assert!(msg.contains(needle), "{text:?}: {msg}");
+        }
+    }
+}
