@@ -150,15 +150,7 @@ impl Runner {
                 let dir = self.export_dir.clone();
                 tokio::task::spawn_blocking(move || {
                     let (text, error) = match export(&dir, &batch, &outcomes) {
-                        Ok((csv, jsonl)) => (
-                            format!(
-                                "exported {} rows to {} and {}",
-                                outcomes.len(),
-                                csv.display(),
-                                jsonl.display()
-                            ),
-                            false,
-                        ),
+                        Ok((csv, jsonl)) => (export_message(outcomes.len(), &csv, &jsonl), false),
                         Err(e) => (format!("export failed: {e}"), true),
                     };
                     let _ = tx.send(Action::Status { text, error });
@@ -237,6 +229,22 @@ async fn load_members(engine: Arc<Engine>, room: RoomId, seq: u64, tx: Unbounded
     }
 }
 
+/// Names both files on the status line; the paths differ only in their
+/// extension, so the second is shortened to it and the line stays
+/// readable on a narrow terminal.
+pub fn export_message(rows: usize, csv: &std::path::Path, jsonl: &std::path::Path) -> String {
+    let same_stem = csv.with_extension("") == jsonl.with_extension("");
+    if same_stem {
+        format!("exported {rows} rows to {} (+ .jsonl)", csv.display())
+    } else {
+        format!(
+            "exported {rows} rows to {} and {}",
+            csv.display(),
+            jsonl.display()
+        )
+    }
+}
+
 /// Writes the results as CSV and JSON Lines; returns both paths.
 fn export(
     dir: &std::path::Path,
@@ -296,6 +304,23 @@ pub fn base64(data: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn export_message_names_both_files_briefly() {
+        let m = super::export_message(
+            3,
+            Path::new("/tmp/roomwarden-results-b1.csv"),
+            Path::new("/tmp/roomwarden-results-b1.jsonl"),
+        );
+        assert_eq!(
+            m,
+            "exported 3 rows to /tmp/roomwarden-results-b1.csv (+ .jsonl)"
+        );
+        let m = super::export_message(1, Path::new("/a/x.csv"), Path::new("/b/y.jsonl"));
+        assert!(m.contains("/a/x.csv") && m.contains("/b/y.jsonl"), "{m}");
+    }
+
     #[test]
     fn base64_matches_the_rfc_examples() {
         assert_eq!(super::base64(b"f"), "Zg==");

@@ -16,6 +16,9 @@ pub const MIN_W: u16 = 60;
 pub const MIN_H: u16 = 15;
 /// Above this many targets the moderator types the count to confirm.
 pub const TYPE_COUNT_ABOVE: usize = 50;
+/// Lines under the results table that show the cursor row in full (a
+/// rule and two wrapped lines).
+pub const DETAIL_LINES: usize = 3;
 /// Lists longer than this are filtered on a blocking task.
 pub const SYNC_FILTER_MAX: usize = 20_000;
 
@@ -41,10 +44,13 @@ pub struct Header {
     pub max_batch: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatusLine {
     pub text: String,
     pub error: bool,
+    /// The latest plain message while an error is up: shown after it, and
+    /// left on the line once the error is dismissed.
+    pub note: Option<String>,
 }
 
 /// Cursor and first visible row of a list.
@@ -114,6 +120,9 @@ pub struct MembersState {
     pub visual: Option<usize>,
     /// Users removed by a batch of this session.
     pub gone: HashSet<UserId>,
+    /// How many loaded members are in `gone` (the title's total leaves
+    /// them out).
+    pub gone_loaded: usize,
     /// Roles changed by a batch of this session.
     pub roles: HashMap<UserId, Role>,
 }
@@ -124,6 +133,11 @@ impl MembersState {
             let (lo, hi) = (a.min(self.pos.cursor), a.max(self.pos.cursor));
             (lo..=hi).contains(&p)
         })
+    }
+
+    /// Members of the room as loaded, without the ones a batch removed.
+    pub fn total(&self) -> usize {
+        self.store.len().saturating_sub(self.gone_loaded)
     }
 
     pub fn role_of(&self, user: &UserId, role: Role) -> Role {
@@ -216,9 +230,56 @@ pub struct ResultsState {
     pub failures_only: bool,
     pub view: Vec<u32>,
     pub pos: Pos,
+    /// Rows whose status is not ok, and rows still pending: kept up to date
+    /// by `update` so a frame never walks every row.
+    pub not_ok: usize,
+    pub pending: usize,
 }
 
 impl ResultsState {
+    pub fn new(batch: String, room: Room, dry_run: bool, rows: Vec<ResultRow>) -> Self {
+        let mut r = Self {
+            batch,
+            room,
+            dry_run,
+            rows,
+            failures_only: false,
+            view: vec![],
+            pos: Pos::default(),
+            not_ok: 0,
+            pending: 0,
+        };
+        r.recount();
+        r.refresh_view();
+        r
+    }
+
+    pub fn recount(&mut self) {
+        self.not_ok = self
+            .rows
+            .iter()
+            .filter(|x| x.status.is_some_and(|s| !s.is_ok()))
+            .count();
+        self.pending = self.rows.iter().filter(|x| x.status.is_none()).count();
+    }
+
+    /// Sets one row's outcome, keeping the counts.
+    pub fn set(&mut self, index: usize, status: Status, reason: Option<String>) {
+        let Some(row) = self.rows.get_mut(index) else {
+            return;
+        };
+        match row.status {
+            None => self.pending -= 1,
+            Some(old) if !old.is_ok() => self.not_ok -= 1,
+            Some(_) => {}
+        }
+        if !status.is_ok() {
+            self.not_ok += 1;
+        }
+        row.status = Some(status);
+        row.reason = reason;
+    }
+
     pub fn refresh_view(&mut self) {
         self.view = self
             .rows
@@ -305,6 +366,15 @@ impl State {
     /// two borders and the column header are taken.
     pub fn list_height(&self) -> usize {
         (self.size.1 as usize).saturating_sub(6).max(1)
+    }
+
+    /// Data rows of a screen's list: the results screen keeps
+    /// `DETAIL_LINES` under its table for the full reason of the cursor row.
+    pub fn height_of(&self, screen: Screen) -> usize {
+        match screen {
+            Screen::Results => self.list_height().saturating_sub(DETAIL_LINES).max(1),
+            _ => self.list_height(),
+        }
     }
 }
 

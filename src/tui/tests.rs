@@ -374,7 +374,7 @@ fn above_fifty_targets_the_count_must_be_typed() {
         },
     );
     assert!(press(&mut s, "y").is_empty());
-    assert!(s.status.as_ref().unwrap().error);
+    assert!(s.status.as_ref().unwrap().text.contains("type 60"));
     assert!(s.popup.is_some());
     typ(&mut s, "61");
     press(&mut s, "backspace");
@@ -382,6 +382,10 @@ fn above_fifty_targets_the_count_must_be_typed() {
     typ(&mut s, "0");
     let effects = press(&mut s, "y");
     assert!(matches!(effects.as_slice(), [Effect::Run { .. }]));
+    // The prompt does not outlive the popup.
+    done(&mut s, &requests, &[(Status::Removed, None); 60]);
+    let st = s.status.clone().unwrap();
+    assert!(!st.error && st.text.starts_with("batch done"), "{st:?}");
 }
 
 #[test]
@@ -577,7 +581,7 @@ fn screens() -> Vec<(&'static str, State)> {
     press(&mut m, "j j space space space j");
     m.status = Some(StatusLine {
         text: "marked 3".into(),
-        error: false,
+        ..StatusLine::default()
     });
     out.push(("members", m));
 
@@ -594,6 +598,8 @@ fn screens() -> Vec<(&'static str, State)> {
     let (seq, requests) = plan_effect(press(&mut p, "d"));
     let mut plan = send_plan(&requests);
     plan.rows[0].verdict = Verdict::Skip("last owner of the room".into());
+    plan.paced
+        .insert(requests[0].room.clone(), Duration::from_secs(3));
     plan.notices = vec![
         "1 skipped: last owner of the room".into(),
         "room 10000000000000002 has over 1000 members: paced at one change per 3s, 2 changes take about 6s".into(),
@@ -680,6 +686,8 @@ fn screens() -> Vec<(&'static str, State)> {
             progress: Progress::default(),
         }),
     );
+    // The failed row: the lines under the table show its reason in full.
+    press(&mut r, "j");
     out.push(("results", r));
 
     let mut a = members_state(10, true);
@@ -792,4 +800,352 @@ fn one_frame_builds_no_more_rows_than_the_screen_has_with_a_million_members() {
     let shown = b.apply_filter("Ada");
     assert_eq!(shown, 125_000);
     assert!(b.render(&mut t) <= 24);
+}
+
+// ------------------------------------------------------------ audit fixes
+
+/// Plans `effects`' requests as all-send and confirms with `y`.
+fn plan_and_confirm(s: &mut State, effects: Vec<Effect>) -> Vec<Request> {
+    let (seq, requests) = plan_effect(effects);
+    update(
+        s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    press(s, "y");
+    requests
+}
+
+fn done(s: &mut State, requests: &[Request], statuses: &[(Status, Option<&str>)]) {
+    update(
+        s,
+        Action::RunDone(Report {
+            batch: "b1".into(),
+            outcomes: requests
+                .iter()
+                .zip(statuses)
+                .map(|(q, (st, why))| Outcome {
+                    room: q.room.clone(),
+                    user: q.user.clone(),
+                    action: q.action,
+                    status: *st,
+                    reason: why.map(str::to_string),
+                })
+                .collect(),
+            progress: Progress::default(),
+        }),
+    );
+}
+
+#[test]
+fn the_cursor_row_is_never_reported_as_hidden_by_the_filter() {
+    // Nothing marked, no filter: the popup acts on the cursor row only.
+    let mut s = members_state(100, true);
+    press(&mut s, "j j d");
+    let p = s.popup.as_ref().unwrap();
+    assert_eq!(p.scope, Scope::Cursor);
+    assert_eq!(p.hidden, 0);
+    assert!(!screen_text(&s, 100, 30).contains("hidden by the current filter"));
+    // Nothing marked, a filter on: still nothing hidden.
+    press(&mut s, "esc /");
+    typ(&mut s, "Bram");
+    press(&mut s, "enter d");
+    assert_eq!(s.popup.as_ref().unwrap().hidden, 0);
+    // Marks the filter hides are still counted.
+    press(&mut s, "esc esc space");
+    press(&mut s, "/");
+    typ(&mut s, "Chen");
+    press(&mut s, "enter d");
+    let p = s.popup.as_ref().unwrap();
+    assert_eq!((p.scope.clone(), p.hidden), (Scope::Marked, 1));
+}
+
+#[test]
+fn ctrl_c_quits_from_every_input_mode() {
+    let quits_from = |setup: &str| {
+        let mut s = members_state(10, true);
+        press(&mut s, setup);
+        if setup == ":" {
+            typ(&mut s, "roo");
+        }
+        press(&mut s, "ctrl-c");
+        assert!(s.quit, "ctrl-c after `{setup}`");
+    };
+    quits_from("/"); // typing a filter
+    quits_from(":"); // typing a command
+    quits_from("d"); // the confirm popup
+    quits_from("d r"); // the popup's reason field
+    // Typed text still takes a plain `q`.
+    let mut s = members_state(10, true);
+    press(&mut s, "/");
+    typ(&mut s, "q");
+    assert!(!s.quit);
+    assert_eq!(s.members.filter.text, "q");
+    // While a batch runs, ctrl-c in an input line asks first.
+    let mut s = members_state(10, true);
+    let effects = press(&mut s, "d");
+    plan_and_confirm(&mut s, effects);
+    assert!(s.batch.is_some());
+    press(&mut s, ":");
+    press(&mut s, "ctrl-c");
+    assert!(s.ask_quit && !s.quit);
+}
+
+#[test]
+fn filter_changes_keep_the_cursor_on_the_same_user() {
+    let mut s = members_state(100, true);
+    press(&mut s, "j j j j j j j j j"); // view position 9: "Jo Lind 9"
+    let on = user(&s, 9);
+    press(&mut s, "/");
+    typ(&mut s, "Lind");
+    assert_eq!(user(&s, s.members.pos.cursor), on, "still on the same user");
+    press(&mut s, "enter esc");
+    assert!(s.members.filter.text.is_empty());
+    assert_eq!(s.members.pos.cursor, 9, "back where it was once cleared");
+    // A filter that hides the user puts the cursor on the next match.
+    press(&mut s, "/");
+    typ(&mut s, "Okafor");
+    let next = s
+        .members
+        .store
+        .get(s.members.view[s.members.pos.cursor])
+        .unwrap();
+    assert!(next.name.as_deref().unwrap().contains("Okafor"));
+    assert!(s.members.view[s.members.pos.cursor] > 9);
+
+    // Big lists filter off the render path: the answer keeps it too.
+    let mut s = members_state(SYNC_FILTER_MAX + 1_000, true);
+    press(&mut s, "ctrl-d ctrl-d");
+    let at = s.members.view[s.members.pos.cursor];
+    press(&mut s, "/");
+    let effects = typ(&mut s, "a");
+    let Some(Effect::Filter {
+        seq,
+        store,
+        query,
+        gone,
+    }) = effects.into_iter().last()
+    else {
+        panic!("a background filter");
+    };
+    let view = super::store::filter(&store, 0, &query, &gone);
+    let upto = store.len();
+    update(&mut s, Action::Filtered { seq, view, upto });
+    let now = s.members.view[s.members.pos.cursor];
+    assert!(now >= at, "{now} >= {at}");
+    assert!(s.members.view.binary_search(&at).is_err() || now == at);
+}
+
+#[test]
+fn the_title_total_leaves_out_removed_members_and_undo_brings_them_back() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space");
+    let effects = press(&mut s, "d");
+    let requests = plan_and_confirm(&mut s, effects);
+    done(
+        &mut s,
+        &requests,
+        &[(Status::Removed, None), (Status::Removed, None)],
+    );
+    press(&mut s, "esc");
+    assert_eq!(s.screen, Screen::Members);
+    assert_eq!(s.members.total(), 8);
+    assert!(screen_text(&s, 100, 30).contains("members 8/8 "));
+    // Later pages are counted the same way.
+    let again = s.members.store.get(0).unwrap().clone();
+    update(
+        &mut s,
+        Action::MembersPage {
+            seq: 1,
+            items: vec![again],
+            total: None,
+            done: true,
+        },
+    );
+    assert_eq!((s.members.view.len(), s.members.total()), (8, 8));
+    // Undo re-adds them: they are members again.
+    press(&mut s, "R");
+    let effects = press(&mut s, "u");
+    let readd = plan_and_confirm(&mut s, effects);
+    done(
+        &mut s,
+        &readd,
+        &[(Status::Readded, None), (Status::Readded, None)],
+    );
+    assert_eq!(s.members.total(), 11);
+    assert_eq!(s.members.view.len(), 11);
+}
+
+#[test]
+fn demoting_updates_roles_by_row() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space space");
+    let effects = press(&mut s, "D");
+    let (seq, requests) = plan_effect(effects);
+    let mut plan = send_plan(&requests);
+    plan.rows[0].role = Some(Role::Owner);
+    plan.rows[2].role = Some(Role::Admin);
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(plan),
+        },
+    );
+    press(&mut s, "y");
+    let ok = (Status::Demoted, None);
+    done(&mut s, &requests, &[ok, (Status::Failed, Some("no")), ok]);
+    let m = &s.members;
+    assert_eq!(m.roles.get(&requests[0].user), Some(&Role::Admin));
+    assert_eq!(m.roles.get(&requests[1].user), None);
+    assert_eq!(m.roles.get(&requests[2].user), Some(&Role::Member));
+}
+
+#[test]
+fn help_scrolls_back_from_its_end_at_once() {
+    let mut s = members_state(10, true);
+    press(&mut s, "? G");
+    let bottom = s.help_pos.cursor;
+    let text = screen_text(&s, 100, 30);
+    assert!(
+        text.contains("cancel after the call in flight"),
+        "the last line shows"
+    );
+    press(&mut s, "k");
+    assert_eq!(
+        s.help_pos.cursor,
+        bottom - 1,
+        "k scrolls up with the first press"
+    );
+    assert_ne!(screen_text(&s, 100, 30), text);
+    press(&mut s, "g g");
+    assert_eq!(s.help_pos.cursor, 0);
+}
+
+#[test]
+fn footer_hints_fit_the_width_keep_help_and_offer_only_working_keys() {
+    let mut s = members_state(10, true);
+    for w in [60u16, 100] {
+        let text = screen_text(&s, w, 30);
+        let hints = text.lines().nth(28).unwrap();
+        assert!(hints.trim_end().ends_with("? help"), "{w}: {hints}");
+    }
+    // Keys that do nothing on a screen are not offered there.
+    press(&mut s, "A");
+    let hints = screen_text(&s, 100, 30)
+        .lines()
+        .nth(28)
+        .unwrap()
+        .to_string();
+    assert!(
+        !hints.contains("/ filter") && !hints.contains("y copy"),
+        "{hints}"
+    );
+    assert!(!hints.contains("R results"), "no batch yet: {hints}");
+    press(&mut s, "?");
+    let hints = screen_text(&s, 100, 30)
+        .lines()
+        .nth(28)
+        .unwrap()
+        .to_string();
+    assert!(!hints.contains("? help"), "{hints}");
+}
+
+#[test]
+fn results_show_the_full_reason_of_the_cursor_row_however_narrow() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space");
+    let effects = press(&mut s, "d");
+    let requests = plan_and_confirm(&mut s, effects);
+    let r = s.results.as_ref().unwrap();
+    assert_eq!((r.pending, r.not_ok), (2, 0));
+    let why = "symphony: 403 the caller is not an owner of stream 10000000000000002";
+    update(
+        &mut s,
+        Action::Run(RunEvent::Row {
+            index: 1,
+            outcome: Outcome {
+                room: requests[1].room.clone(),
+                user: requests[1].user.clone(),
+                action: Verb::Remove,
+                status: Status::Failed,
+                reason: Some(why.into()),
+            },
+        }),
+    );
+    let r = s.results.as_ref().unwrap();
+    assert_eq!((r.pending, r.not_ok), (1, 1), "counts follow the rows");
+    done(
+        &mut s,
+        &requests,
+        &[(Status::Removed, None), (Status::Failed, Some(why))],
+    );
+    press(&mut s, "j");
+    for (w, h) in [(60u16, 15u16), (100, 30)] {
+        s = resized(s, w, h);
+        let text: String = screen_text(&s, w, h)
+            .lines()
+            .map(|l| l.trim_matches(|c| c == '│' || c == ' '))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains(why), "{w}x{h}: {text}");
+    }
+    // The results list pages by the rows it shows (the detail lines are
+    // not rows).
+    assert_eq!(s.height_of(Screen::Results), s.list_height() - DETAIL_LINES);
+}
+
+#[test]
+fn a_small_confirm_popup_keeps_targets_in_view() {
+    let (_, s) = screens()
+        .into_iter()
+        .find(|(n, _)| *n == "confirm")
+        .unwrap();
+    let s = resized(s, 60, 15);
+    let text = screen_text(&s, 60, 15);
+    assert!(text.contains("targets 1-3 of 3"), "{text}");
+    assert!(text.contains("Chen Okafor 2"), "{text}");
+    assert!(text.contains("about 6s"), "the pacing ETA: {text}");
+}
+
+#[test]
+fn an_error_stays_until_dismissed_while_messages_ride_along() {
+    let mut s = members_state(10, true);
+    update(
+        &mut s,
+        Action::MembersFailed {
+            seq: 1,
+            error: "agora: connection reset".into(),
+        },
+    );
+    press(&mut s, "space ctrl-\\");
+    let st = s.status.clone().unwrap();
+    assert!(st.error && st.text.contains("connection reset"), "{st:?}");
+    assert_eq!(st.note.as_deref(), Some("marks cleared"));
+    let line = screen_text(&s, 100, 30)
+        .lines()
+        .nth(29)
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("connection reset") && line.contains("marks cleared"),
+        "{line}"
+    );
+    // A status from an effect (an export) does not replace it either.
+    update(
+        &mut s,
+        Action::Status {
+            text: "exported 1 rows".into(),
+            error: false,
+        },
+    );
+    assert!(s.status.as_ref().unwrap().error);
+    // Esc dismisses the error and leaves the latest message.
+    press(&mut s, "esc");
+    let st = s.status.clone().unwrap();
+    assert!(!st.error);
+    assert_eq!(st.text, "exported 1 rows");
+    assert_eq!(s.screen, Screen::Members, "that Esc only dismissed");
 }

@@ -58,10 +58,12 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             if seq != m.filter_gen {
                 return vec![];
             }
+            let at = m.view.get(m.pos.cursor).copied();
             m.view = view;
             let q = Query::parse(&m.filter.text);
             m.view.extend(store::filter(&m.store, upto, &q, &m.gone));
             m.filter_pending = false;
+            keep_cursor_on(&m.view, &mut m.pos, at);
             let h = s.list_height();
             s.members.pos.clamp(s.members.view.len(), h);
             vec![]
@@ -96,11 +98,8 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Run(RunEvent::Row { index, outcome }) => {
-            if let Some(r) = s.results.as_mut()
-                && let Some(row) = r.rows.get_mut(index)
-            {
-                row.status = Some(outcome.status);
-                row.reason = outcome.reason;
+            if let Some(r) = s.results.as_mut() {
+                r.set(index, outcome.status, outcome.reason);
             }
             vec![]
         }
@@ -144,23 +143,36 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Status { text, error: e } => {
-            s.status = Some(StatusLine { text, error: e });
+            if e {
+                error(s, text);
+            } else {
+                info(s, text);
+            }
             vec![]
         }
     }
 }
 
+/// A plain message. An error on the status line stays until `Esc`
+/// dismisses it; the message then rides along after it.
 fn info(s: &mut State, text: impl Into<String>) {
-    s.status = Some(StatusLine {
-        text: text.into(),
-        error: false,
-    });
+    let text = text.into();
+    match s.status.as_mut() {
+        Some(st) if st.error => st.note = Some(text),
+        _ => {
+            s.status = Some(StatusLine {
+                text,
+                ..StatusLine::default()
+            })
+        }
+    }
 }
 
 fn error(s: &mut State, text: impl Into<String>) {
     s.status = Some(StatusLine {
         text: text.into(),
         error: true,
+        note: None,
     });
 }
 
@@ -182,9 +194,12 @@ fn clamp_all(s: &mut State) {
     s.rooms.pos.clamp(s.rooms.view.len(), h);
     s.members.pos.clamp(s.members.view.len(), h);
     s.audit.pos.clamp(s.audit.records.len(), h);
+    let rh = s.height_of(Screen::Results);
     if let Some(r) = s.results.as_mut() {
-        r.pos.clamp(r.view.len(), h);
+        r.pos.clamp(r.view.len(), rh);
     }
+    let help = list_len_of(s, Screen::Help);
+    s.help_pos.clamp(help, 1);
 }
 
 fn contexts(s: &State) -> &'static [Ctx] {
@@ -213,6 +228,14 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         info(s, "quit cancelled; the batch goes on");
         return vec![];
+    }
+    // ctrl-c (a ctrl binding of quit) works in every input mode: the
+    // command line, the filter, the popup and its reason field.
+    if k.ctrl
+        && s.keymap.resolve(None, k, &[Ctx::Global]) == Resolved::Cmd(Cmd::Quit)
+        && (s.command.is_some() || s.popup.is_some() || editing_filter(s).is_some())
+    {
+        return on_cmd(s, Cmd::Quit);
     }
     if let Some(line) = s.command.as_mut() {
         match k.code {
@@ -252,10 +275,7 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         return match s.keymap.resolve(None, k, &[Ctx::Popup]) {
             Resolved::Cmd(cmd) => on_cmd(s, cmd),
-            _ => match s.keymap.resolve(None, k, &[Ctx::Global]) {
-                Resolved::Cmd(Cmd::Quit) if k.ctrl => on_cmd(s, Cmd::Quit),
-                _ => vec![],
-            },
+            _ => vec![],
         };
     }
     if let Some(f) = editing_filter(s) {
@@ -317,12 +337,21 @@ fn editing_filter(s: &mut State) -> Option<&mut FilterInput> {
 }
 
 fn list_len(s: &State) -> usize {
-    match s.screen {
+    list_len_of(s, s.screen)
+}
+
+fn list_len_of(s: &State, screen: Screen) -> usize {
+    match screen {
         Screen::Rooms => s.rooms.view.len(),
         Screen::Members => s.members.view.len(),
         Screen::Results => s.results.as_ref().map_or(0, |r| r.view.len()),
         Screen::Audit => s.audit.records.len(),
-        Screen::Help => super::keymap::TABLE.len() + 8,
+        // Help scrolls by its first line: the last page starts at
+        // `lines - height`, so `k` scrolls back at once from the bottom.
+        Screen::Help => {
+            let page = (s.size.1 as usize).saturating_sub(5).max(1);
+            super::view::help_line_count(s).saturating_sub(page) + 1
+        }
         Screen::Progress => 0,
     }
 }
@@ -340,7 +369,11 @@ fn pos_mut(s: &mut State) -> Option<&mut Pos> {
 
 fn move_by(s: &mut State, delta: isize) {
     let len = list_len(s);
-    let h = s.list_height();
+    let h = match s.screen {
+        // Help's cursor is its first shown line.
+        Screen::Help => 1,
+        screen => s.height_of(screen),
+    };
     if let Some(p) = pos_mut(s) {
         p.cursor = p.cursor.saturating_add_signed(delta);
         p.clamp(len, h);
@@ -359,7 +392,10 @@ fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         );
         return vec![];
     }
-    let h = s.list_height() as isize;
+    let h = match s.screen {
+        Screen::Help => (s.size.1 as isize - 5).max(1),
+        screen => s.height_of(screen) as isize,
+    };
     match cmd {
         Cmd::Down => move_by(s, 1),
         Cmd::Up => move_by(s, -1),
@@ -663,7 +699,14 @@ fn back(s: &mut State) -> Vec<Effect> {
         return vec![];
     }
     if s.status.as_ref().is_some_and(|st| st.error) {
-        s.status = None;
+        s.status = s
+            .status
+            .take()
+            .and_then(|st| st.note)
+            .map(|text| StatusLine {
+                text,
+                ..StatusLine::default()
+            });
         return vec![];
     }
     match s.screen {
@@ -707,9 +750,21 @@ fn refilter(s: &mut State) -> Vec<Effect> {
     }
 }
 
+/// After a view is rebuilt, puts the cursor back on the item it was on
+/// (views hold ascending indices), or on the next one still shown, as k9s
+/// and lazygit do when a filter changes.
+fn keep_cursor_on(view: &[u32], pos: &mut Pos, item: Option<u32>) {
+    if let Some(item) = item {
+        pos.cursor = match view.binary_search(&item) {
+            Ok(p) | Err(p) => p,
+        };
+    }
+}
+
 fn refilter_rooms(s: &mut State) {
     let q = s.rooms.filter.text.to_lowercase();
     let r = &mut s.rooms;
+    let at = r.view.get(r.pos.cursor).copied();
     r.view = r
         .rooms
         .iter()
@@ -719,6 +774,7 @@ fn refilter_rooms(s: &mut State) {
         })
         .map(|(i, _)| i as u32)
         .collect();
+    keep_cursor_on(&r.view, &mut r.pos, at);
     let h = s.list_height();
     s.rooms.pos.clamp(s.rooms.view.len(), h);
 }
@@ -730,8 +786,10 @@ fn refilter_members(s: &mut State) -> Vec<Effect> {
     ms.filter_gen += 1;
     let query = Query::parse(&ms.filter.text);
     if ms.store.len() <= SYNC_FILTER_MAX {
+        let at = ms.view.get(ms.pos.cursor).copied();
         ms.view = store::filter(&ms.store, 0, &query, &ms.gone);
         ms.filter_pending = false;
+        keep_cursor_on(&ms.view, &mut ms.pos, at);
         let h = s.list_height();
         s.members.pos.clamp(s.members.view.len(), h);
         vec![]
@@ -779,6 +837,9 @@ fn members_page(
         return vec![];
     }
     let from = ms.store.len();
+    if !ms.gone.is_empty() {
+        ms.gone_loaded += items.iter().filter(|m| ms.gone.contains(&m.user)).count();
+    }
     ms.store.push_page(items);
     if total.is_some() {
         ms.total_hint = total;
@@ -821,6 +882,7 @@ fn refresh(s: &mut State) -> Vec<Effect> {
             ms.filter_pending = false;
             ms.filter_gen += 1;
             ms.gone.clear();
+            ms.gone_loaded = 0;
             ms.roles.clear();
             vec![Effect::LoadMembers {
                 room: room.id,
@@ -926,13 +988,18 @@ fn request(s: &mut State, verb: Verb) -> Vec<Effect> {
         };
         (scope, targets)
     };
-    let visible_marked = ms
-        .view
-        .iter()
-        .filter_map(|i| ms.store.get(*i))
-        .filter(|m| ms.marks.contains(&m.user))
-        .count();
-    let hidden = targets.len().saturating_sub(visible_marked);
+    // Only marks can be hidden: the cursor row is on screen by definition.
+    let hidden = if scope == Scope::Cursor {
+        0
+    } else {
+        let visible_marked = ms
+            .view
+            .iter()
+            .filter_map(|i| ms.store.get(*i))
+            .filter(|m| ms.marks.contains(&m.user))
+            .count();
+        targets.len().saturating_sub(visible_marked)
+    };
     let requests = to_requests(&room.id, &targets, verb);
     open_popup(s, verb, scope, room, targets, hidden, requests, false)
 }
@@ -1078,7 +1145,8 @@ fn confirm(s: &mut State) -> Vec<Effect> {
         return vec![];
     };
     if p.needs_typed_count() && p.typed.trim() != p.targets.len().to_string() {
-        error(
+        // A prompt, not an error: it must not outlive the popup.
+        info(
             s,
             format!("type {} (the number of users) to confirm", p.targets.len()),
         );
@@ -1178,17 +1246,7 @@ fn start_results(s: &mut State, plan: &Plan, room: Room, dry_run: bool) {
             reason: None,
         })
         .collect();
-    let mut res = ResultsState {
-        batch: String::new(),
-        room,
-        dry_run,
-        rows,
-        failures_only: false,
-        view: vec![],
-        pos: Pos::default(),
-    };
-    res.refresh_view();
-    s.results = Some(res);
+    s.results = Some(ResultsState::new(String::new(), room, dry_run, rows));
 }
 
 fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect> {
@@ -1200,10 +1258,12 @@ fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect> {
             row.status = Some(o.status);
             row.reason = o.reason.clone();
         }
+        r.recount();
         r.refresh_view();
     }
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for o in &report.outcomes {
+    let mut readded = false;
+    for (i, o) in report.outcomes.iter().enumerate() {
         *counts.entry(o.status.as_str()).or_default() += 1;
         if s.members.room.as_ref().is_some_and(|r| r.id == o.room) {
             match o.status {
@@ -1211,14 +1271,16 @@ fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect> {
                     s.members.gone.insert(o.user.clone());
                 }
                 Status::Readded => {
-                    s.members.gone.remove(&o.user);
+                    readded |= s.members.gone.remove(&o.user);
                 }
                 Status::Demoted => {
-                    let from = report
-                        .outcomes
-                        .iter()
-                        .position(|x| x.user == o.user)
-                        .and_then(|i| s.results.as_ref()?.rows.get(i)?.role);
+                    // Results rows and outcomes share their order.
+                    let from = s
+                        .results
+                        .as_ref()
+                        .and_then(|r| r.rows.get(i))
+                        .filter(|row| row.user == o.user)
+                        .and_then(|row| row.role);
                     let to = match from {
                         Some(crate::model::Role::Owner) => crate::model::Role::Admin,
                         _ => crate::model::Role::Member,
@@ -1231,6 +1293,15 @@ fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect> {
     }
     let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let mut effects = vec![];
+    let ms = &mut s.members;
+    ms.gone_loaded = if ms.gone.is_empty() {
+        0
+    } else {
+        ms.store
+            .iter_from(0)
+            .filter(|(_, m)| ms.gone.contains(&m.user))
+            .count()
+    };
     if !s.members.gone.is_empty() {
         let gone = &s.members.gone;
         let store = &s.members.store;
@@ -1242,6 +1313,10 @@ fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect> {
         if s.members.filter_pending {
             effects = refilter_members(s);
         }
+    }
+    if readded && effects.is_empty() {
+        // Re-added users come back into the list.
+        effects = refilter_members(s);
     }
     if s.screen == Screen::Progress {
         s.screen = Screen::Results;

@@ -7,7 +7,7 @@ mod progress;
 mod tables;
 pub mod theme;
 
-use super::keymap::{Ctx, TABLE};
+use super::keymap::{Cmd, Ctx, TABLE};
 use super::state::{MIN_H, MIN_W, Screen, State};
 use super::update::num;
 use ratatui::Frame;
@@ -114,23 +114,62 @@ fn hint_contexts(s: &State) -> &'static [Ctx] {
     }
 }
 
-/// Footer hints, generated from the keymap table.
+/// Whether a hinted command does something on the current screen (the
+/// footer only offers keys that work there).
+fn hint_applies(s: &State, cmd: Cmd) -> bool {
+    match cmd {
+        Cmd::Filter => matches!(s.screen, Screen::Rooms | Screen::Members),
+        Cmd::Copy => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Results),
+        Cmd::Results => s.results.is_some() && s.screen != Screen::Results,
+        Cmd::Help => s.screen != Screen::Help,
+        _ => true,
+    }
+}
+
+/// Footer hints, generated from the keymap table. They are cut to the
+/// width from the end, but the help key always stays (lazygit's
+/// "Keybindings: ?"), so the rest is one key away.
 fn footer_hints(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
-    let mut spans = Vec::new();
+    let mut items: Vec<(String, String)> = Vec::new();
+    let mut help = None;
     for ctx in hint_contexts(s) {
         for e in TABLE.iter().filter(|e| e.ctx == *ctx && e.hint) {
-            if e.changes && s.header.read_only {
+            if (e.changes && s.header.read_only) || !hint_applies(s, e.cmd) {
                 continue;
             }
             let Some(key) = s.keymap.keys_of(e.cmd).first() else {
                 continue;
             };
-            if !spans.is_empty() {
-                spans.push(Span::styled(" · ", t.dim()));
+            let item = (key.to_string(), e.name.replace('_', " "));
+            if e.cmd == Cmd::Help {
+                help = Some(item);
+            } else {
+                items.push(item);
             }
-            spans.push(Span::styled(key.to_string(), t.key()));
-            spans.push(Span::raw(format!(" {}", e.name.replace('_', " "))));
         }
+    }
+    const SEP: &str = " · ";
+    const SEP_W: usize = 3;
+    let width = |(k, n): &(String, String)| k.chars().count() + 1 + n.chars().count();
+    let room = (area.width as usize).saturating_sub(help.as_ref().map_or(0, |h| width(h) + SEP_W));
+    let mut used = 0;
+    let mut shown = Vec::new();
+    for item in items {
+        let w = width(&item) + if shown.is_empty() { 0 } else { SEP_W };
+        if used + w > room {
+            break;
+        }
+        used += w;
+        shown.push(item);
+    }
+    shown.extend(help);
+    let mut spans = Vec::new();
+    for (key, name) in shown {
+        if !spans.is_empty() {
+            spans.push(Span::styled(SEP, t.dim()));
+        }
+        spans.push(Span::styled(key, t.key()));
+        spans.push(Span::raw(format!(" {name}")));
     }
     f.render_widget(Line::from(spans), area);
 }
@@ -151,10 +190,14 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         ])
     } else if let Some(st) = &s.status {
         if st.error {
-            Line::from(vec![
+            let mut spans = vec![
                 Span::styled(format!("error: {}", st.text), t.error()),
                 Span::styled("  (Esc dismisses)", t.dim()),
-            ])
+            ];
+            if let Some(note) = &st.note {
+                spans.push(Span::raw(format!("  {note}")));
+            }
+            Line::from(spans)
         } else {
             Line::from(st.text.clone())
         }
@@ -170,6 +213,11 @@ fn editing_filter(s: &State) -> Option<&str> {
         Screen::Members if s.members.filter.editing => Some(&s.members.filter.text),
         _ => None,
     }
+}
+
+/// How many lines the help screen has (it scrolls by line).
+pub fn help_line_count(s: &State) -> usize {
+    help::lines(s, &theme(s)).len()
 }
 
 /// "shown/total" for a title.

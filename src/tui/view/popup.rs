@@ -29,7 +29,20 @@ fn capitalised(verb: &str) -> String {
         .unwrap_or_default()
 }
 
-pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
+/// Shortens a line to `w` columns with an ellipsis.
+fn truncate(text: &str, w: usize) -> String {
+    if text.chars().count() <= w {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(w.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// What the popup says above its target list. `compact` (a small
+/// terminal) drops the room line, which the header shows, and keeps each
+/// guard notice to one line, so the target list still fits.
+fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'static>> {
     let verb = capitalised(p.verb.as_str());
     let n = p.targets.len();
     let users = if n == 1 { "user" } else { "users" };
@@ -44,10 +57,10 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
         Scope::RetryFailed => format!("Retry {} failed {users} ({})", num(n), p.verb),
         Scope::Undo => format!("Undo: re-add {} removed {users} with their roles", num(n)),
     };
-    let mut lines = vec![
-        Line::styled(what, t.title()),
-        Line::from(format!("room {} ({})", p.room.name, p.room.id)),
-    ];
+    let mut lines = vec![Line::styled(what, t.title())];
+    if !compact {
+        lines.push(Line::from(format!("room {} ({})", p.room.name, p.room.id)));
+    }
     if p.hidden > 0 {
         lines.push(Line::styled(
             format!(
@@ -75,21 +88,44 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
                 human_duration(eta)
             )));
             for notice in &plan.notices {
-                lines.push(Line::styled(format!("! {notice}"), t.warn()));
+                let text = format!("! {notice}");
+                let text = if compact { truncate(&text, w) } else { text };
+                lines.push(Line::styled(text, t.warn()));
             }
         }
     }
-    let fixed_below = 3 + usize::from(p.needs_typed_count());
+    lines
+}
+
+pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
+    let n = p.targets.len();
     let inner_w = (84.min(body.width) as usize).saturating_sub(2).max(1);
-    let used: usize = lines
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(inner_w))
-        .sum();
-    let want = used + 1 + n.min(12) + fixed_below + 2;
-    let area = centered(body, 84, (want as u16).min(body.height.saturating_sub(1)));
+    let wrapped = |lines: &[Line]| -> usize {
+        lines
+            .iter()
+            .map(|l| l.width().max(1).div_ceil(inner_w))
+            .sum()
+    };
+    let typed = usize::from(p.needs_typed_count());
+    // Reason, dry run, [typed count], keys; the list header; two borders.
+    let mut lines = info_lines(s, p, t, false, inner_w);
+    let want = wrapped(&lines) + 1 + n.min(12) + 3 + typed + 2;
+    let max_h = body.height.saturating_sub(1) as usize;
+    // On a small terminal the popup takes the whole body and packs its
+    // lines so at least a few targets stay in view.
+    let compact = want > max_h && n > 0;
+    let (fixed_below, height) = if compact {
+        lines = info_lines(s, p, t, true, inner_w);
+        (1 + typed, body.height)
+    } else {
+        (3 + typed, want.min(max_h) as u16)
+    };
+    let used = wrapped(&lines);
+    let area = centered(body, 84, height);
     f.render_widget(Clear, area);
     let inner_h = area.height.saturating_sub(2) as usize;
     let list_h = inner_h.saturating_sub(used + fixed_below + 1).max(1);
+    let verb = capitalised(p.verb.as_str());
     lines.push(Line::styled(
         format!(
             "targets {}-{} of {}:",
@@ -110,20 +146,19 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             Some(Verdict::Fail(w)) => (format!("  fails: {w}"), t.failure()),
             _ => (String::new(), Style::new()),
         };
-        lines.push(Line::styled(
-            format!(
-                "  {} {:<6} {}{}",
-                target.user,
-                target.role.as_str(),
-                target.name.as_deref().unwrap_or(""),
-                note
-            ),
-            style,
-        ));
+        let text = format!(
+            "  {} {:<6} {}{}",
+            target.user,
+            target.role.as_str(),
+            target.name.as_deref().unwrap_or(""),
+            note
+        );
+        // One line per target, so the list scrolls by rows.
+        lines.push(Line::styled(truncate(&text, inner_w), style));
     }
     let reason_key = s.keymap.label(Cmd::Reason);
     let dry_key = s.keymap.label(Cmd::DryRun);
-    let mut bottom = vec![Line::from(vec![
+    let reason = Line::from(vec![
         Span::raw("reason: "),
         Span::styled(
             if p.reason.is_empty() && !p.editing_reason {
@@ -138,8 +173,8 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             },
         ),
         Span::raw(if p.editing_reason { "▏" } else { "" }),
-    ])];
-    bottom.push(Line::from(vec![
+    ]);
+    let dry = vec![
         Span::raw("dry run: "),
         Span::styled(
             if p.dry_run {
@@ -150,7 +185,16 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             if p.dry_run { t.warn() } else { Style::new() },
         ),
         Span::styled(format!(" ({dry_key} toggles)"), t.dim()),
-    ]));
+    ];
+    let mut bottom = if compact {
+        // Reason and dry run share a line; the footer shows the keys.
+        let mut spans = reason.spans;
+        spans.push(Span::raw(" · "));
+        spans.extend(dry);
+        vec![Line::from(spans)]
+    } else {
+        vec![reason, Line::from(dry)]
+    };
     if p.needs_typed_count() {
         bottom.push(Line::from(vec![
             Span::styled(format!("type {} to confirm: ", n), t.warn()),
@@ -158,14 +202,16 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             Span::raw("▏"),
         ]));
     }
-    bottom.push(Line::from(vec![
-        Span::styled(s.keymap.label(Cmd::Confirm), t.key()),
-        Span::raw(" confirm · "),
-        Span::styled(s.keymap.label(Cmd::Cancel), t.key()),
-        Span::raw(" cancel · "),
-        Span::styled(s.keymap.label(Cmd::ScrollDown), t.key()),
-        Span::raw(" scroll"),
-    ]));
+    if !compact {
+        bottom.push(Line::from(vec![
+            Span::styled(s.keymap.label(Cmd::Confirm), t.key()),
+            Span::raw(" confirm · "),
+            Span::styled(s.keymap.label(Cmd::Cancel), t.key()),
+            Span::raw(" cancel · "),
+            Span::styled(s.keymap.label(Cmd::ScrollDown), t.key()),
+            Span::raw(" scroll"),
+        ]));
+    }
     let title = format!(" {} ", verb.to_lowercase());
     let block = Block::bordered()
         .border_style(t.warn())

@@ -4,13 +4,13 @@
 use super::count;
 use super::theme::Theme;
 use crate::model::Status;
-use crate::tui::state::{Pos, State};
+use crate::tui::state::{DETAIL_LINES, Pos, State};
 use crate::tui::update::num;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 /// The visible window `offset..offset+height` of a list of `len` rows.
 fn window(pos: &Pos, len: usize, height: usize) -> std::ops::Range<usize> {
@@ -111,7 +111,7 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let m = &s.members;
     let loaded = m.store.len();
     let mut title = vec![Span::styled(" members ", t.title())];
-    title.push(Span::raw(format!("{} ", count(m.view.len(), loaded))));
+    title.push(Span::raw(format!("{} ", count(m.view.len(), m.total()))));
     if !m.filter.text.is_empty() {
         title.push(Span::styled(format!("/{} ", m.filter.text), t.key()));
         if m.filter_pending {
@@ -192,20 +192,17 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         f.render_widget(block(t, vec![Span::styled(" results ", t.title())]), area);
         return;
     };
-    let failed = r
-        .rows
-        .iter()
-        .filter(|x| x.status.is_some_and(|s| !s.is_ok()))
-        .count();
-    let pending = r.rows.iter().filter(|x| x.status.is_none()).count();
     let mut title = vec![Span::styled(" results ", t.title())];
     title.push(Span::raw(format!(
         "{} rows · {} not ok ",
         num(r.rows.len()),
-        num(failed)
+        num(r.not_ok)
     )));
-    if pending > 0 {
-        title.push(Span::styled(format!("{} pending ", num(pending)), t.dim()));
+    if r.pending > 0 {
+        title.push(Span::styled(
+            format!("{} pending ", num(r.pending)),
+            t.dim(),
+        ));
     }
     if r.dry_run {
         title.push(Span::styled("DRY RUN ", t.warn()));
@@ -213,7 +210,17 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     if r.failures_only {
         title.push(Span::styled("failures only ", t.key()));
     }
-    let rows = window(&r.pos, r.view.len(), height(area))
+    let outer = block(t, title);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let [table_area, detail_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(DETAIL_LINES as u16)])
+            .areas(inner);
+    // The name column goes first when space is short: the reason is what
+    // the moderator reads, and the detail lines below show the name.
+    let with_name = inner.width >= 80;
+    let rows_h = (table_area.height as usize).saturating_sub(1).max(1);
+    let rows: Vec<Row> = window(&r.pos, r.view.len(), rows_h)
         .filter_map(|p| {
             let row = r.rows.get(*r.view.get(p)? as usize)?;
             let mut style = match row.status {
@@ -224,33 +231,64 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             if p == r.pos.cursor {
                 style = style.patch(t.cursor());
             }
-            Some(
-                Row::new(vec![
-                    Cell::from(row.verb.as_str()),
-                    Cell::from(row.status.map_or("pending", |s| s.as_str())),
-                    Cell::from(row.user.as_str()),
-                    Cell::from(row.name.as_deref().unwrap_or("")),
-                    Cell::from(row.reason.as_deref().unwrap_or("")),
-                ])
-                .style(style),
-            )
+            let mut cells = vec![
+                Cell::from(row.verb.as_str()),
+                Cell::from(row.status.map_or("pending", |s| s.as_str())),
+                Cell::from(row.user.as_str()),
+            ];
+            if with_name {
+                cells.push(Cell::from(row.name.as_deref().unwrap_or("")));
+            }
+            cells.push(Cell::from(row.reason.as_deref().unwrap_or("")));
+            Some(Row::new(cells).style(style))
         })
         .collect();
+    let mut header = vec!["ACTION", "STATUS", "USER ID"];
+    let mut widths = vec![
+        Constraint::Length(7),
+        Constraint::Length(14),
+        Constraint::Length(17),
+    ];
+    if with_name {
+        header.push("NAME");
+        widths.push(Constraint::Fill(1));
+    }
+    header.push("REASON");
+    widths.push(Constraint::Fill(2));
     draw_table(
         s,
         f,
-        area,
-        block(t, title),
-        &["ACTION", "STATUS", "USER ID", "NAME", "REASON"],
-        &[
-            Constraint::Length(7),
-            Constraint::Length(14),
-            Constraint::Length(17),
-            Constraint::Length(18),
-            Constraint::Fill(1),
-        ],
+        table_area,
+        Block::new(),
+        &header,
+        &widths,
         rows,
         "no rows",
+    );
+    // The cursor row in full: who, what happened and the provider's
+    // reason, wrapped, however narrow the columns are.
+    let detail = r
+        .view
+        .get(r.pos.cursor)
+        .and_then(|i| r.rows.get(*i as usize))
+        .map(|row| {
+            let mut spans = vec![Span::styled(row.user.to_string(), t.key())];
+            if let Some(n) = &row.name {
+                spans.push(Span::raw(format!(" {n}")));
+            }
+            let status = row.status.map_or("pending", |s| s.as_str());
+            spans.push(Span::raw(format!(" · {} {status}", row.verb)));
+            if let Some(reason) = &row.reason {
+                spans.push(Span::raw(": "));
+                spans.push(Span::raw(reason.clone()));
+            }
+            Line::from(spans)
+        })
+        .unwrap_or_default();
+    let rule = Block::new().borders(Borders::TOP).border_style(t.border());
+    f.render_widget(
+        Paragraph::new(detail).wrap(Wrap { trim: true }).block(rule),
+        detail_area,
     );
 }
 
