@@ -1,0 +1,311 @@
+//! Commands: what each keymap command does, and the `:` command line.
+
+use super::*;
+
+pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
+    if entry(cmd).changes && s.header.read_only {
+        error(
+            s,
+            format!(
+                "read-only profile `{}`: {} is disabled",
+                s.header.profile,
+                entry(cmd).name
+            ),
+        );
+        return vec![];
+    }
+    let h = match s.screen {
+        Screen::Help => (s.size.1 as isize - 5).max(1),
+        screen => s.height_of(screen) as isize,
+    };
+    match cmd {
+        Cmd::Down => move_by(s, 1),
+        Cmd::Up => move_by(s, -1),
+        Cmd::PageDown => move_by(s, h),
+        Cmd::PageUp => move_by(s, -h),
+        Cmd::HalfDown => move_by(s, h / 2),
+        Cmd::HalfUp => move_by(s, -h / 2),
+        Cmd::Top => move_by(s, isize::MIN / 2),
+        Cmd::Bottom => move_by(s, isize::MAX / 2),
+        Cmd::Open => {
+            if s.screen == Screen::Rooms
+                && let Some(room) = s
+                    .rooms
+                    .view
+                    .get(s.rooms.pos.cursor)
+                    .and_then(|i| s.rooms.rooms.get(*i as usize))
+                    .cloned()
+            {
+                return open_room(s, room);
+            }
+        }
+        Cmd::Back => return back(s),
+        Cmd::Mark => {
+            if let Some(m) = cursor_member(s) {
+                let user = m.user.clone();
+                let ms = &mut s.members;
+                if !ms.marks.remove(&user) {
+                    ms.marks.insert(user.clone());
+                    if let Some(p) = ms.predicate.as_mut() {
+                        p.except.remove(&user);
+                    }
+                } else if let Some(p) = ms.predicate.as_mut() {
+                    p.except.insert(user);
+                }
+                move_by(s, 1);
+            }
+        }
+        Cmd::Visual => {
+            if s.screen == Screen::Members {
+                if s.members.visual.is_some() {
+                    let n = commit_range(s);
+                    info(s, format!("marked {} in the range", num(n)));
+                } else if !s.members.view.is_empty() {
+                    s.members.visual = Some(s.members.pos.cursor);
+                }
+            }
+        }
+        Cmd::ExtendDown | Cmd::ExtendUp => {
+            if s.screen == Screen::Members && !s.members.view.is_empty() {
+                if s.members.visual.is_none() {
+                    s.members.visual = Some(s.members.pos.cursor);
+                }
+                move_by(s, if cmd == Cmd::ExtendDown { 1 } else { -1 });
+            }
+        }
+        Cmd::MarkAll => {
+            if s.screen == Screen::Members {
+                let ms = &mut s.members;
+                for i in &ms.view {
+                    if let Some(m) = ms.store.get(*i) {
+                        ms.marks.insert(m.user.clone());
+                    }
+                }
+                let n = ms.view.len();
+                let q = ms.filter.text.trim().to_string();
+                let text = if ms.complete {
+                    ms.predicate = None;
+                    format!("marked {}{}", num(n), filter_note(&q))
+                } else {
+                    ms.predicate = Some(Predicate {
+                        query: q.clone(),
+                        except: Default::default(),
+                    });
+                    format!(
+                        "marked {} loaded so far{}; the rest of the room is resolved when the batch runs",
+                        num(n),
+                        filter_note(&q)
+                    )
+                };
+                info(s, text);
+            }
+        }
+        Cmd::Invert => {
+            if s.screen == Screen::Members {
+                let ms = &mut s.members;
+                let had_predicate = ms.predicate.take().is_some();
+                for i in &ms.view {
+                    if let Some(m) = ms.store.get(*i)
+                        && !ms.marks.remove(&m.user)
+                    {
+                        ms.marks.insert(m.user.clone());
+                    }
+                }
+                let n = ms.marks.len();
+                info(
+                    s,
+                    format!(
+                        "inverted: {} marked{}",
+                        num(n),
+                        if had_predicate {
+                            " (loaded rows only)"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+        }
+        Cmd::ClearMarks => {
+            if s.screen == Screen::Members {
+                clear_marks(s);
+                info(s, "marks cleared");
+            }
+        }
+        Cmd::Filter => match s.screen {
+            Screen::Rooms => s.rooms.filter.editing = true,
+            Screen::Members => s.members.filter.editing = true,
+            _ => s.dirty = false,
+        },
+        Cmd::Command => s.command = Some(String::new()),
+        Cmd::Remove => return request(s, Verb::Remove),
+        Cmd::Demote => return request(s, Verb::Demote),
+        Cmd::Results => {
+            if s.results.is_some() {
+                go(s, Screen::Results);
+            } else {
+                info(s, "no batch has run yet");
+            }
+        }
+        Cmd::Audit => {
+            go(s, Screen::Audit);
+            s.audit.loading = true;
+            return vec![Effect::LoadAudit];
+        }
+        Cmd::Failures => {
+            if let Some(r) = s.results.as_mut() {
+                r.failures_only = !r.failures_only;
+                r.refresh_view();
+                r.pos = Pos::default();
+            }
+        }
+        Cmd::Retry => return retry_failed(s),
+        Cmd::Undo => return undo(s),
+        Cmd::Export => {
+            if let Some(r) = &s.results {
+                let outcomes = r
+                    .rows
+                    .iter()
+                    .filter_map(|row| {
+                        Some(crate::model::Outcome {
+                            room: r.room.id.clone(),
+                            user: row.user.clone(),
+                            action: row.verb,
+                            status: row.status?,
+                            reason: row.reason.clone(),
+                        })
+                    })
+                    .collect();
+                return vec![Effect::Export {
+                    batch: r.batch.clone(),
+                    outcomes,
+                }];
+            }
+        }
+        Cmd::Refresh => return refresh(s),
+        Cmd::Copy => {
+            let id = match s.screen {
+                Screen::Rooms => s
+                    .rooms
+                    .view
+                    .get(s.rooms.pos.cursor)
+                    .and_then(|i| s.rooms.rooms.get(*i as usize))
+                    .map(|r| r.id.to_string()),
+                Screen::Members => cursor_member(s).map(|m| m.user.to_string()),
+                Screen::Results => s.results.as_ref().and_then(|r| {
+                    r.view
+                        .get(r.pos.cursor)
+                        .and_then(|i| r.rows.get(*i as usize))
+                        .map(|row| row.user.to_string())
+                }),
+                _ => None,
+            };
+            if let Some(id) = id {
+                info(s, format!("copied {id}"));
+                return vec![Effect::Copy(id)];
+            }
+        }
+        Cmd::Help => {
+            if s.screen != Screen::Help {
+                s.help_pos = Pos::default();
+                go(s, Screen::Help);
+            }
+        }
+        Cmd::Quit => {
+            if s.batch.is_some() {
+                s.ask_quit = true;
+            } else {
+                s.quit = true;
+            }
+        }
+        Cmd::Confirm => return confirm(s),
+        Cmd::Cancel => {
+            if s.popup.take().is_some() {
+                info(s, "cancelled; nothing was sent");
+            }
+        }
+        Cmd::ScrollDown | Cmd::ScrollUp => {
+            if let Some(p) = s.popup.as_mut() {
+                p.scroll = if cmd == Cmd::ScrollDown {
+                    (p.scroll + 1).min(p.targets.len().saturating_sub(1))
+                } else {
+                    p.scroll.saturating_sub(1)
+                };
+            }
+        }
+        Cmd::Reason => {
+            if let Some(p) = s.popup.as_mut() {
+                p.editing_reason = true;
+            }
+        }
+        Cmd::DryRun => {
+            if let Some(p) = s.popup.as_mut() {
+                p.dry_run = !p.dry_run;
+            }
+        }
+        Cmd::CancelBatch => {
+            if let Some(b) = s.batch.as_mut() {
+                b.cancelling = true;
+                if b.resolving.is_some() {
+                    s.batch = None;
+                    leave_progress(s);
+                    info(s, "cancelled before anything was sent");
+                    return vec![];
+                }
+                info(s, "cancelling after the call in flight…");
+                return vec![Effect::CancelRun];
+            }
+            return back(s);
+        }
+    }
+    vec![]
+}
+
+pub(super) fn filter_note(q: &str) -> String {
+    if q.is_empty() {
+        String::new()
+    } else {
+        format!(" (filter: {q})")
+    }
+}
+
+pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("q" | "quit" | "q!"), None) => on_cmd(s, Cmd::Quit),
+        (Some("room"), Some(id)) => {
+            let found = s.rooms.rooms.iter().find(|r| r.id.as_str() == id).cloned();
+            match found {
+                Some(room) => {
+                    if s.screen != Screen::Rooms && s.screen != Screen::Members {
+                        s.screen = Screen::Rooms;
+                        s.back.clear();
+                    }
+                    open_room(s, room)
+                }
+                None => {
+                    info(s, format!("looking up room {id}…"));
+                    vec![Effect::FindRoom(RoomId::from(id))]
+                }
+            }
+        }
+        (Some("profile"), Some(name)) => {
+            if s.batch.is_some() {
+                error(s, "a batch is running; switch profiles when it ends");
+                return vec![];
+            }
+            info(s, format!("switching to profile {name}…"));
+            vec![Effect::SwitchProfile(name.to_string())]
+        }
+        (Some("audit"), None) => on_cmd(s, Cmd::Audit),
+        (Some("help"), None) => on_cmd(s, Cmd::Help),
+        (None, _) => vec![],
+        _ => {
+            error(
+                s,
+                format!("unknown command `:{line}`; try :room ID, :profile NAME, :audit, :q"),
+            );
+            vec![]
+        }
+    }
+}

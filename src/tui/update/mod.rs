@@ -1,0 +1,448 @@
+//! The one place the state changes: `update(state, action) -> effects`.
+
+use super::action::{Action, Effect};
+use super::keymap::{Cmd, Ctx, Key, Resolved, entry};
+use super::state::*;
+use super::store::{self, Query};
+use crate::model::{Action as Verb, Room, RoomId, Status};
+use crate::ops::RunEvent;
+use crate::ops::plan::{Plan, Request};
+use ratatui::crossterm::event::KeyCode;
+
+mod batch;
+mod commands;
+mod members;
+
+use batch::*;
+use commands::*;
+use members::*;
+
+/// Applies one action; returns the effects to run.
+pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
+    s.dirty = true;
+    match a {
+        Action::Key(k) => on_key(s, k),
+        Action::Scroll(n) => {
+            let cmd = if n > 0 { Cmd::Down } else { Cmd::Up };
+            (0..n.unsigned_abs().min(10))
+                .flat_map(|_| on_cmd(s, cmd))
+                .collect()
+        }
+        Action::Resize(w, h) => {
+            s.size = (w, h);
+            clamp_all(s);
+            vec![]
+        }
+        Action::RoomsLoaded(Ok(rooms)) => {
+            s.rooms.rooms = rooms;
+            s.rooms.loading = false;
+            refilter_rooms(s);
+            vec![]
+        }
+        Action::RoomsLoaded(Err(e)) => {
+            s.rooms.loading = false;
+            error(s, format!("rooms: {e}"));
+            vec![]
+        }
+        Action::MembersPage {
+            seq,
+            items,
+            total,
+            done,
+        } => members_page(s, seq, items, total, done),
+        Action::MembersFailed { seq, error: e } => {
+            if seq == s.members.load_gen {
+                s.members.loading = false;
+                error(s, format!("members: {e} (ctrl-r retries)"));
+                if s.batch.as_ref().is_some_and(|b| b.resolving.is_some()) {
+                    s.batch = None;
+                    leave_progress(s);
+                }
+            }
+            vec![]
+        }
+        Action::Filtered { seq, view, upto } => {
+            let m = &mut s.members;
+            if seq != m.filter_gen {
+                return vec![];
+            }
+            let at = m.view.get(m.pos.cursor).copied();
+            m.view = view;
+            let q = Query::parse(&m.filter.text);
+            m.view.extend(store::filter(&m.store, upto, &q, &m.gone));
+            m.filter_pending = false;
+            keep_cursor_on(&m.view, &mut m.pos, at);
+            let h = s.list_height();
+            s.members.pos.clamp(s.members.view.len(), h);
+            vec![]
+        }
+        Action::RoomFound(Ok(room)) => open_room(s, room),
+        Action::RoomFound(Err(e)) => {
+            error(s, e);
+            vec![]
+        }
+        Action::Planned { seq, result } => {
+            if let Some(p) = s.popup.as_mut().filter(|p| p.seq == seq) {
+                match result {
+                    Ok(plan) => p.plan = Some(plan),
+                    Err(e) => p.plan_error = Some(e),
+                }
+            }
+            vec![]
+        }
+        Action::Started(plan) => {
+            if let Some(b) = s.batch.as_mut() {
+                b.progress.total = plan.rows.len();
+                let room = b.room.clone();
+                let dry = b.dry_run;
+                start_results(s, &plan, room, dry);
+            }
+            vec![]
+        }
+        Action::Run(RunEvent::Progress(p)) => {
+            if let Some(b) = s.batch.as_mut() {
+                b.progress = p;
+            }
+            vec![]
+        }
+        Action::Run(RunEvent::Row { index, outcome }) => {
+            if let Some(r) = s.results.as_mut() {
+                r.set(index, outcome.status, outcome.reason);
+            }
+            vec![]
+        }
+        Action::RunDone(report) => run_done(s, report),
+        Action::RunFailed(e) => {
+            s.batch = None;
+            leave_progress(s);
+            error(s, format!("batch not run: {e}"));
+            vec![]
+        }
+        Action::AuditLoaded(r) => {
+            s.audit.loading = false;
+            match r {
+                Ok(mut recs) => {
+                    recs.reverse();
+                    s.audit.records = recs;
+                    s.audit.error = None;
+                }
+                Err(e) => s.audit.error = Some(e),
+            }
+            let h = s.list_height();
+            s.audit.pos.clamp(s.audit.records.len(), h);
+            vec![]
+        }
+        Action::ProfileSwitched(Ok(header)) => {
+            let name = header.profile.clone();
+            s.header = header;
+            s.members = MembersState::default();
+            s.rooms = RoomsState {
+                loading: true,
+                ..RoomsState::default()
+            };
+            s.results = None;
+            s.screen = Screen::Rooms;
+            s.back.clear();
+            info(s, format!("profile {name}"));
+            vec![Effect::StopMembers, Effect::LoadRooms]
+        }
+        Action::ProfileSwitched(Err(e)) => {
+            error(s, e);
+            vec![]
+        }
+        Action::Status { text, error: e } => {
+            if e {
+                error(s, text);
+            } else {
+                info(s, text);
+            }
+            vec![]
+        }
+    }
+}
+
+/// A plain message. An error on the status line stays until `Esc`
+/// dismisses it; the message then rides along after it.
+fn info(s: &mut State, text: impl Into<String>) {
+    let text = text.into();
+    match s.status.as_mut() {
+        Some(st) if st.error => st.note = Some(text),
+        _ => {
+            s.status = Some(StatusLine {
+                text,
+                ..StatusLine::default()
+            })
+        }
+    }
+}
+
+fn error(s: &mut State, text: impl Into<String>) {
+    s.status = Some(StatusLine {
+        text: text.into(),
+        error: true,
+        note: None,
+    });
+}
+
+/// Thousands separators: 120000 -> "120,000".
+pub fn num(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn clamp_all(s: &mut State) {
+    let h = s.list_height();
+    s.rooms.pos.clamp(s.rooms.view.len(), h);
+    s.members.pos.clamp(s.members.view.len(), h);
+    s.audit.pos.clamp(s.audit.records.len(), h);
+    let rh = s.height_of(Screen::Results);
+    if let Some(r) = s.results.as_mut() {
+        r.pos.clamp(r.view.len(), rh);
+    }
+    let help = list_len_of(s, Screen::Help);
+    s.help_pos.clamp(help, 1);
+}
+
+fn contexts(s: &State) -> &'static [Ctx] {
+    match s.screen {
+        Screen::Rooms => &[Ctx::Rooms, Ctx::List, Ctx::Global],
+        Screen::Members => &[Ctx::Members, Ctx::List, Ctx::Global],
+        Screen::Results => &[Ctx::Results, Ctx::List, Ctx::Global],
+        Screen::Progress => &[Ctx::Progress, Ctx::Global],
+        Screen::Audit | Screen::Help => &[Ctx::List, Ctx::Global],
+    }
+}
+
+fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
+    let km = &s.keymap;
+    if s.too_small() {
+        if let Resolved::Cmd(Cmd::Quit) = km.resolve(None, k, &[Ctx::Global]) {
+            return on_cmd(s, Cmd::Quit);
+        }
+        return vec![];
+    }
+    if s.ask_quit {
+        s.ask_quit = false;
+        if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) && !k.ctrl {
+            s.quit = true;
+            return vec![Effect::CancelRun];
+        }
+        info(s, "quit cancelled; the batch goes on");
+        return vec![];
+    }
+    // ctrl-c (a ctrl binding of quit) works in every input mode: the
+    // command line, the filter, the popup and its reason field.
+    if k.ctrl
+        && s.keymap.resolve(None, k, &[Ctx::Global]) == Resolved::Cmd(Cmd::Quit)
+        && (s.command.is_some() || s.popup.is_some() || editing_filter(s).is_some())
+    {
+        return on_cmd(s, Cmd::Quit);
+    }
+    if let Some(line) = s.command.as_mut() {
+        match k.code {
+            KeyCode::Enter => {
+                let line = s.command.take().unwrap_or_default();
+                return run_command(s, &line);
+            }
+            KeyCode::Esc => s.command = None,
+            KeyCode::Backspace if line.pop().is_none() => s.command = None,
+            KeyCode::Char(c) if !k.ctrl => line.push(c),
+            _ => {}
+        }
+        return vec![];
+    }
+    if let Some(p) = s.popup.as_mut() {
+        if p.editing_reason {
+            match k.code {
+                KeyCode::Enter | KeyCode::Esc => p.editing_reason = false,
+                KeyCode::Backspace => {
+                    p.reason.pop();
+                }
+                KeyCode::Char(c) if !k.ctrl => p.reason.push(c),
+                _ => {}
+            }
+            return vec![];
+        }
+        match k.code {
+            KeyCode::Char(c) if c.is_ascii_digit() && !k.ctrl => {
+                p.typed.push(c);
+                return vec![];
+            }
+            KeyCode::Backspace => {
+                p.typed.pop();
+                return vec![];
+            }
+            _ => {}
+        }
+        return match s.keymap.resolve(None, k, &[Ctx::Popup]) {
+            Resolved::Cmd(cmd) => on_cmd(s, cmd),
+            _ => vec![],
+        };
+    }
+    if let Some(f) = editing_filter(s) {
+        match k.code {
+            KeyCode::Enter => f.editing = false,
+            KeyCode::Esc => {
+                f.editing = false;
+                f.text.clear();
+                return refilter(s);
+            }
+            KeyCode::Backspace => {
+                f.text.pop();
+                return refilter(s);
+            }
+            KeyCode::Char(c) if !k.ctrl => {
+                f.text.push(c);
+                return refilter(s);
+            }
+            KeyCode::Down | KeyCode::Up => {
+                return on_cmd(
+                    s,
+                    if k.code == KeyCode::Down {
+                        Cmd::Down
+                    } else {
+                        Cmd::Up
+                    },
+                );
+            }
+            _ => {}
+        }
+        return vec![];
+    }
+    let pending = s.pending_key.take();
+    let ctxs = contexts(s);
+    let mut r = s.keymap.resolve(pending, k, ctxs);
+    if r == Resolved::None && pending.is_some() {
+        r = s.keymap.resolve(None, k, ctxs);
+    }
+    match r {
+        Resolved::Cmd(cmd) => on_cmd(s, cmd),
+        Resolved::Pending => {
+            s.pending_key = Some(k);
+            s.dirty = false;
+            vec![]
+        }
+        Resolved::None => {
+            s.dirty = false;
+            vec![]
+        }
+    }
+}
+
+fn editing_filter(s: &mut State) -> Option<&mut FilterInput> {
+    match s.screen {
+        Screen::Rooms if s.rooms.filter.editing => Some(&mut s.rooms.filter),
+        Screen::Members if s.members.filter.editing => Some(&mut s.members.filter),
+        _ => None,
+    }
+}
+
+fn list_len(s: &State) -> usize {
+    list_len_of(s, s.screen)
+}
+
+fn list_len_of(s: &State, screen: Screen) -> usize {
+    match screen {
+        Screen::Rooms => s.rooms.view.len(),
+        Screen::Members => s.members.view.len(),
+        Screen::Results => s.results.as_ref().map_or(0, |r| r.view.len()),
+        Screen::Audit => s.audit.records.len(),
+        // Help scrolls by its first line: the last page starts at
+        // `lines - height`, so `k` scrolls back at once from the bottom.
+        Screen::Help => {
+            let page = (s.size.1 as usize).saturating_sub(5).max(1);
+            super::view::help_line_count(s).saturating_sub(page) + 1
+        }
+        Screen::Progress => 0,
+    }
+}
+
+fn pos_mut(s: &mut State) -> Option<&mut Pos> {
+    match s.screen {
+        Screen::Rooms => Some(&mut s.rooms.pos),
+        Screen::Members => Some(&mut s.members.pos),
+        Screen::Results => s.results.as_mut().map(|r| &mut r.pos),
+        Screen::Audit => Some(&mut s.audit.pos),
+        Screen::Help => Some(&mut s.help_pos),
+        Screen::Progress => None,
+    }
+}
+
+fn move_by(s: &mut State, delta: isize) {
+    let len = list_len(s);
+    let h = match s.screen {
+        // Help's cursor is its first shown line.
+        Screen::Help => 1,
+        screen => s.height_of(screen),
+    };
+    if let Some(p) = pos_mut(s) {
+        p.cursor = p.cursor.saturating_add_signed(delta);
+        p.clamp(len, h);
+    }
+}
+
+fn go(s: &mut State, screen: Screen) {
+    if s.screen != screen {
+        s.back.push(s.screen);
+        s.screen = screen;
+    }
+}
+
+fn leave_progress(s: &mut State) {
+    if s.screen == Screen::Progress {
+        s.screen = s.back.pop().unwrap_or(Screen::Members);
+    }
+}
+
+/// `Esc`: popup, error, filter, visual range, marks, then the screen.
+fn back(s: &mut State) -> Vec<Effect> {
+    if s.popup.take().is_some() {
+        return vec![];
+    }
+    if s.status.as_ref().is_some_and(|st| st.error) {
+        s.status = s
+            .status
+            .take()
+            .and_then(|st| st.note)
+            .map(|text| StatusLine {
+                text,
+                ..StatusLine::default()
+            });
+        return vec![];
+    }
+    match s.screen {
+        Screen::Rooms if !s.rooms.filter.text.is_empty() || s.rooms.filter.editing => {
+            s.rooms.filter = FilterInput::default();
+            return refilter(s);
+        }
+        Screen::Members => {
+            if !s.members.filter.text.is_empty() || s.members.filter.editing {
+                s.members.filter = FilterInput::default();
+                return refilter(s);
+            }
+            if s.members.visual.is_some() {
+                s.members.visual = None;
+                return vec![];
+            }
+            if !s.members.marks.is_empty() || s.members.predicate.is_some() {
+                clear_marks(s);
+                info(s, "marks cleared");
+                return vec![];
+            }
+        }
+        Screen::Progress => return vec![],
+        _ => {}
+    }
+    match s.back.pop() {
+        Some(prev) => s.screen = prev,
+        None => s.dirty = false,
+    }
+    vec![]
+}
