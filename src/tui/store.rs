@@ -119,13 +119,67 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
     h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
-/// The indices (from `from` on) of members matching `query` and not gone.
+/// Below this many members one thread filters; above, the work is split
+/// across the cores (each thread takes a run of whole pages).
+const PARALLEL_MIN: usize = 200_000;
+
+/// The indices (from `from` on) of members matching `query` and not gone,
+/// in order.
 pub fn filter(store: &MemberStore, from: usize, query: &Query, gone: &HashSet<UserId>) -> Vec<u32> {
-    store
-        .iter_from(from)
-        .filter(|(_, m)| query.matches(m) && (gone.is_empty() || !gone.contains(&m.user)))
-        .map(|(i, _)| i)
-        .collect()
+    // The runs of members to look at: (index of the first, the members).
+    let runs: Vec<(u32, &[Member])> = store
+        .chunks
+        .iter()
+        .zip(&store.starts)
+        .filter(|(c, s)| **s as usize + c.len() > from)
+        .map(|(c, s)| {
+            let skip = from.saturating_sub(*s as usize);
+            (*s + skip as u32, &c[skip..])
+        })
+        .collect();
+    let keep = |m: &Member| query.matches(m) && (gone.is_empty() || !gone.contains(&m.user));
+    let scan = |runs: &[(u32, &[Member])]| -> Vec<u32> {
+        let mut out = Vec::new();
+        for (start, members) in runs {
+            out.extend(
+                members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| keep(m))
+                    .map(|(i, _)| start + i as u32),
+            );
+        }
+        out
+    };
+    let total: usize = runs.iter().map(|(_, m)| m.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if total < PARALLEL_MIN || threads < 2 || runs.len() < 2 {
+        return scan(&runs);
+    }
+    // Split the runs into `threads` groups of about equal member counts.
+    let share = total.div_ceil(threads);
+    let mut groups: Vec<&[(u32, &[Member])]> = Vec::with_capacity(threads);
+    let (mut begin, mut acc) = (0, 0);
+    for (i, (_, m)) in runs.iter().enumerate() {
+        acc += m.len();
+        if acc >= share {
+            groups.push(&runs[begin..=i]);
+            begin = i + 1;
+            acc = 0;
+        }
+    }
+    if begin < runs.len() {
+        groups.push(&runs[begin..]);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = groups.iter().map(|g| scope.spawn(|| scan(g))).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -134,6 +188,46 @@ mod tests {
 
     fn m(id: &str, name: &str, role: Role) -> Member {
         Member::new(id, Some(name), role)
+    }
+
+    #[test]
+    fn the_parallel_filter_matches_the_plain_one_in_order() {
+        let mut store = MemberStore::default();
+        let mut all = Vec::new();
+        for p in 0..300u32 {
+            let page: Vec<Member> = (0..1_000u32)
+                .map(|i| {
+                    let n = p * 1_000 + i;
+                    let name = if n % 7 == 0 { "Spam Bot" } else { "Ada" };
+                    m(
+                        &format!("7100{n:013}"),
+                        name,
+                        if n % 11 == 0 {
+                            Role::Admin
+                        } else {
+                            Role::Member
+                        },
+                    )
+                })
+                .collect();
+            all.extend(page.iter().cloned());
+            store.push_page(page);
+        }
+        for (q, from) in [
+            ("spam", 0),
+            ("role:admin spam", 12_345),
+            ("71000000000299", 0),
+        ] {
+            let query = Query::parse(q);
+            let want: Vec<u32> = all
+                .iter()
+                .enumerate()
+                .skip(from)
+                .filter(|(_, x)| query.matches(x))
+                .map(|(i, _)| i as u32)
+                .collect();
+            assert_eq!(filter(&store, from, &query, &HashSet::new()), want, "{q}");
+        }
     }
 
     #[test]
