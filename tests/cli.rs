@@ -1,7 +1,10 @@
 //! The binary over the sandbox: every command, the row shapes of CLI.md,
 //! exit codes 0/1/2/3, the --yes rule, stdin users, secrets never shown.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{RunOk, jsonl};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -9,33 +12,27 @@ const FOUNDERS: &str = "10000000000000003";
 const FOUNDERS_OWNER: &str = "71000000000122501";
 const STAFF: &str = "10000000000000005";
 
+#[derive(Default)]
 struct Env {
-    dir: tempfile::TempDir,
+    home: common::Isolated,
 }
 
 impl Env {
     fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Self::default()
     }
     fn audit(&self) -> PathBuf {
-        self.dir.path().join("audit.jsonl")
+        self.home.path("audit.jsonl")
     }
     /// The binary with a private HOME, no config (built-in sandbox) and a
     /// private audit log.
     fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_roomwarden"));
-        c.env_remove("ROOMWARDEN_CONFIG")
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .arg("--audit-log")
-            .arg(self.audit());
+        let mut c = self.home.binary();
+        c.arg("--audit-log").arg(self.audit());
         c
     }
     fn config(&self, text: &str, mode: u32) -> PathBuf {
-        let path = self.dir.path().join("config.toml");
+        let path = self.home.dir.path().join("config.toml");
         std::fs::write(&path, text).unwrap();
         #[cfg(unix)]
         {
@@ -44,13 +41,6 @@ impl Env {
         }
         path
     }
-}
-
-fn jsonl(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("jsonl row"))
-        .collect()
 }
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -65,11 +55,7 @@ fn profiles_without_config_is_the_builtin_sandbox() {
     let out = env
         .cmd()
         .args(["profiles", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["name"], "sandbox");
@@ -79,28 +65,14 @@ fn profiles_without_config_is_the_builtin_sandbox() {
 #[test]
 fn rooms_rows_have_the_documented_shape() {
     let env = Env::new();
-    let out = env
-        .cmd()
-        .args(["rooms", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = env.cmd().args(["rooms", "--format", "jsonl"]).stdout_ok();
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 6);
     assert_eq!(keys(&rows[0]), ["active", "members", "name", "room"]);
     let jumbo = rows.iter().find(|r| r["name"] == "town-square").unwrap();
     assert_eq!(jumbo["room"], "10000000000000002", "ids stay strings");
     assert_eq!(jumbo["members"], 120_000);
-    let table = env
-        .cmd()
-        .arg("rooms")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let table = env.cmd().arg("rooms").stdout_ok();
     assert!(String::from_utf8_lossy(&table).starts_with("ROOM"));
 }
 
@@ -110,11 +82,7 @@ fn members_in_jsonl_and_csv_with_role_filter() {
     let out = env
         .cmd()
         .args(["members", STAFF, "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 24);
     assert_eq!(keys(&rows[0]), ["name", "role", "room", "user"]);
@@ -122,11 +90,7 @@ fn members_in_jsonl_and_csv_with_role_filter() {
     let admins = env
         .cmd()
         .args(["members", STAFF, "--role", "admin", "--format", "csv"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     let text = String::from_utf8(admins).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("room,user,name,role"));
@@ -139,11 +103,7 @@ fn members_of_the_jumbo_room_come_across_all_pages() {
     let out = env
         .cmd()
         .args(["members", "10000000000000002", "--format", "csv"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 120_001);
 }
 
@@ -218,11 +178,7 @@ fn demote_and_readd_restore_the_recorded_role() {
     let out = env
         .cmd()
         .args(["demote", STAFF, &admin, "--yes", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     assert_eq!(jsonl(&out)[0]["status"], "demoted");
 
     let env = Env::new();
@@ -233,11 +189,7 @@ fn demote_and_readd_restore_the_recorded_role() {
     let out = env
         .cmd()
         .args(["readd", STAFF, &admin, "--yes", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     assert_eq!(jsonl(&out)[0]["status"], "readded");
     let log = std::fs::read_to_string(env.audit()).unwrap();
     let readd_intent = log
@@ -326,15 +278,7 @@ fn readd_takes_the_role_this_profile_recorded_and_never_demotes() {
 fn csv_rows_carry_the_jsonl_values_with_a_header() {
     let env = Env::new();
     let csv = |args: &[&str]| {
-        let out = env
-            .cmd()
-            .args(args)
-            .args(["--format", "csv"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+        let out = env.cmd().args(args).args(["--format", "csv"]).stdout_ok();
         String::from_utf8(out).unwrap()
     };
     let rooms = csv(&["rooms"]);
@@ -381,11 +325,7 @@ fn users_can_be_piped_on_stdin() {
         .cmd()
         .args(["remove", FOUNDERS, "-", "--yes", "--format", "jsonl"])
         .write_stdin("71000000000122502\n\n71000000000122504\n")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r["status"] == "removed"));
@@ -411,11 +351,7 @@ fn dry_run_sends_nothing() {
             "--format",
             "jsonl",
         ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     assert_eq!(jsonl(&out)[0]["status"], "dry_run");
     assert!(!env.audit().exists() || std::fs::read_to_string(env.audit()).unwrap().is_empty());
 }
@@ -423,7 +359,7 @@ fn dry_run_sends_nothing() {
 #[test]
 fn apply_runs_a_ticket_file_across_rooms() {
     let env = Env::new();
-    let ticket = env.dir.path().join("t.csv");
+    let ticket = env.home.dir.path().join("t.csv");
     std::fs::write(
         &ticket,
         format!("room,user,action,reason,ticket\n{FOUNDERS},71000000000122502,remove,spam,T-1\n{STAFF},nobody,remove,,T-2\n"),
@@ -434,17 +370,13 @@ fn apply_runs_a_ticket_file_across_rooms() {
         .arg("apply")
         .arg(&ticket)
         .args(["--yes", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["status"], "removed");
     assert_eq!(rows[1]["status"], "already_absent");
 
-    let bad = env.dir.path().join("bad.jsonl");
+    let bad = env.home.dir.path().join("bad.jsonl");
     std::fs::write(&bad, format!("{{\"room\":\"{FOUNDERS}\",\"user\":\"u\",\"action\":\"remove\"}}\n{{\"room\":\"{FOUNDERS}\",\"user\":\"u2\",\"action\":\"ban\"}}\n")).unwrap();
     let before = std::fs::read_to_string(env.audit()).unwrap();
     let assert = env
@@ -479,14 +411,7 @@ fn audit_lists_records_and_last_n() {
         ])
         .assert()
         .success();
-    let out = env
-        .cmd()
-        .args(["audit", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = env.cmd().args(["audit", "--format", "jsonl"]).stdout_ok();
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[0]["kind"], "intent");
@@ -499,22 +424,14 @@ fn audit_lists_records_and_last_n() {
     let out = env
         .cmd()
         .args(["audit", "--last", "1", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["kind"], "result");
     let out = env
         .cmd()
         .args(["audit", "--unfinished", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     assert!(out.is_empty());
 }
 
@@ -688,7 +605,7 @@ fn killed_mid_run_leaves_intents_that_audit_unfinished_reports() {
         0o600,
     );
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
-        .env("HOME", env.dir.path())
+        .env("HOME", env.home.dir.path())
         .arg("--config")
         .arg(&cfg)
         .arg("--audit-log")
@@ -752,11 +669,7 @@ fn the_example_config_parses() {
         .arg("--config")
         .arg(&example)
         .args(["profiles", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .stdout_ok();
     let names: Vec<String> = jsonl(&out)
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_string())

@@ -3,31 +3,26 @@
 //! `roomwarden/config.toml`, else the built-in sandbox; `--audit-log`, else
 //! the platform data dir's `roomwarden/audit.jsonl`.
 
+mod common;
+
 use assert_cmd::Command;
+use common::RunOk;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// A private HOME with XDG dirs under it, and nothing else set.
-struct Home {
-    dir: tempfile::TempDir,
-}
+#[derive(Default)]
+struct Home(common::Isolated);
 
 impl Home {
     fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Self::default()
     }
     fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
+        self.0.path(rel)
     }
     fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_roomwarden"));
-        c.env_remove("ROOMWARDEN_CONFIG")
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.path("xdg-config"))
-            .env("XDG_DATA_HOME", self.path("xdg-data"));
-        c
+        self.0.binary()
     }
     /// Writes a config with one sandbox profile called `name`.
     fn config_named(&self, rel: &str, name: &str) -> PathBuf {
@@ -44,13 +39,7 @@ impl Home {
 
 /// The profile names `profiles --format jsonl` lists.
 fn profile_names(c: &mut Command) -> Vec<String> {
-    let out = c
-        .args(["profiles", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = c.args(["profiles", "--format", "jsonl"]).stdout_ok();
     String::from_utf8(out)
         .unwrap()
         .lines()
@@ -121,13 +110,6 @@ fn the_audit_log_defaults_to_the_platform_data_dir() {
     let log: &Path = &home.path("xdg-data/roomwarden/audit.jsonl");
     let text = std::fs::read_to_string(log).expect("audit log in the data dir");
     assert_eq!(text.lines().count(), 2, "one intent and one result");
-    let out = home
-        .cmd()
-        .args(["audit", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = home.cmd().args(["audit", "--format", "jsonl"]).stdout_ok();
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
 }
