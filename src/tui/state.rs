@@ -177,6 +177,8 @@ pub struct Confirm {
     pub hidden: usize,
     pub seq: u64,
     pub plan: Option<Plan>,
+    /// What the plan comes to, worked out once when it arrives.
+    pub summary: Option<PlanSummary>,
     pub plan_error: Option<String>,
     pub reason: String,
     pub editing_reason: bool,
@@ -189,6 +191,25 @@ impl Confirm {
     pub fn needs_typed_count(&self) -> bool {
         self.targets.len() > TYPE_COUNT_ABOVE
     }
+
+    /// Takes the plan and sums it up once, so frames never walk it.
+    pub fn set_plan(&mut self, plan: Plan, rate_per_sec: f64, max_batch: usize) {
+        let to_send = plan.to_send();
+        self.summary = Some(PlanSummary {
+            to_send,
+            refused: plan.rows.len() - to_send,
+            eta: plan.eta(rate_per_sec, max_batch),
+        });
+        self.plan = Some(plan);
+    }
+}
+
+/// The counts and ETA the confirm popup shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanSummary {
+    pub to_send: usize,
+    pub refused: usize,
+    pub eta: std::time::Duration,
 }
 
 /// A running batch.

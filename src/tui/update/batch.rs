@@ -96,6 +96,7 @@ pub(super) fn open_popup(
         hidden,
         seq,
         plan: None,
+        summary: None,
         plan_error: None,
         reason: String::new(),
         editing_reason: false,

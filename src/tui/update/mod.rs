@@ -82,9 +82,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Planned { seq, result } => {
+            let (rate, batch) = (s.header.rate_per_sec, s.header.max_batch);
             if let Some(p) = s.popup.as_mut().filter(|p| p.seq == seq) {
                 match result {
-                    Ok(plan) => p.plan = Some(plan),
+                    Ok(plan) => p.set_plan(plan, rate, batch),
                     Err(e) => p.plan_error = Some(e),
                 }
             }

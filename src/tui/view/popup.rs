@@ -42,7 +42,7 @@ fn truncate(text: &str, w: usize) -> String {
 /// What the popup says above its target list. `compact` (a small
 /// terminal) drops the room line, which the header shows, and keeps each
 /// guard notice to one line, so the target list still fits.
-fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'static>> {
+fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'static>> {
     let verb = capitalised(p.verb.as_str());
     let n = p.targets.len();
     let users = if n == 1 { "user" } else { "users" };
@@ -75,17 +75,14 @@ fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec
             t.warn(),
         ));
     }
-    match (&p.plan, &p.plan_error) {
-        (_, Some(e)) => lines.push(Line::styled(format!("planning failed: {e}"), t.error())),
-        (None, None) => lines.push(Line::styled("checking guards…", t.dim())),
-        (Some(plan), None) => {
-            let refused = plan.rows.len() - plan.to_send();
-            let eta = plan.eta(s.header.rate_per_sec, s.header.max_batch);
+    match (&p.plan, p.summary, &p.plan_error) {
+        (_, _, Some(e)) => lines.push(Line::styled(format!("planning failed: {e}"), t.error())),
+        (Some(plan), Some(sum), None) => {
             lines.push(Line::from(format!(
                 "{} to send · {} refused by guards · about {}",
-                num(plan.to_send()),
-                num(refused),
-                human_duration(eta)
+                num(sum.to_send),
+                num(sum.refused),
+                human_duration(sum.eta)
             )));
             for notice in &plan.notices {
                 let text = format!("! {notice}");
@@ -93,6 +90,7 @@ fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec
                 lines.push(Line::styled(text, t.warn()));
             }
         }
+        _ => lines.push(Line::styled("checking guards…", t.dim())),
     }
     lines
 }
@@ -108,14 +106,14 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     };
     let typed = usize::from(p.needs_typed_count());
     // Reason, dry run, [typed count], keys; the list header; two borders.
-    let mut lines = info_lines(s, p, t, false, inner_w);
+    let mut lines = info_lines(p, t, false, inner_w);
     let want = wrapped(&lines) + 1 + n.min(12) + 3 + typed + 2;
     let max_h = body.height.saturating_sub(1) as usize;
     // On a small terminal the popup takes the whole body and packs its
     // lines so at least a few targets stay in view.
     let compact = want > max_h && n > 0;
     let (fixed_below, height) = if compact {
-        lines = info_lines(s, p, t, true, inner_w);
+        lines = info_lines(p, t, true, inner_w);
         (1 + typed, body.height)
     } else {
         (3 + typed, want.min(max_h) as u16)
