@@ -54,6 +54,18 @@ impl Key {
         }
     }
 
+    /// Terminals send `Esc` quickly followed by a character as Alt+char
+    /// (the legacy meta encoding). The console binds no Alt keys, so such
+    /// a press is read as the `Esc` it began with, then the character
+    /// (which [`Key::from_event`] yields without the Alt). AltGr text on
+    /// international layouts arrives without Alt, or with ctrl as well, and
+    /// is left alone.
+    pub fn alt_prefix(ev: &KeyEvent) -> Option<Self> {
+        let alt = ev.modifiers.contains(KeyModifiers::ALT);
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        (alt && !ctrl && matches!(ev.code, KeyCode::Char(_))).then_some(Self::plain(KeyCode::Esc))
+    }
+
     /// Parses `x`, `X`, `ctrl-x`, `shift-up`, `enter`, `space`, `f1`, ...
     pub fn parse(s: &str) -> Result<Self, String> {
         let lower = s.to_ascii_lowercase();
@@ -397,6 +409,24 @@ pub fn entry(cmd: Cmd) -> &'static Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alt_char_is_read_as_esc_then_the_char() {
+        let ev = |code, m| KeyEvent::new(code, m);
+        let alt_colon = ev(KeyCode::Char(':'), KeyModifiers::ALT);
+        assert_eq!(Key::alt_prefix(&alt_colon), Some(Key::plain(KeyCode::Esc)));
+        assert_eq!(Key::from_event(&alt_colon), Key::ch(':'));
+        let altgr = ev(
+            KeyCode::Char('@'),
+            KeyModifiers::ALT | KeyModifiers::CONTROL,
+        );
+        assert_eq!(Key::alt_prefix(&altgr), None);
+        assert_eq!(
+            Key::alt_prefix(&ev(KeyCode::Char('j'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(Key::alt_prefix(&ev(KeyCode::Up, KeyModifiers::ALT)), None);
+    }
 
     #[test]
     fn keys_parse_and_print() {

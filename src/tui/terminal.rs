@@ -152,7 +152,15 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
         }
         let action = tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => Action::Key(Key::from_event(&k)),
+                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
+                    // Esc typed just before a key reaches us as Alt+key.
+                    if let Some(esc) = Key::alt_prefix(&k) {
+                        for e in update(&mut state, Action::Key(esc)) {
+                            runner.run(e);
+                        }
+                    }
+                    Action::Key(Key::from_event(&k))
+                }
                 Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
                 Some(Ok(Event::Mouse(m))) => match m.kind {
                     MouseEventKind::ScrollDown => Action::Scroll(3),
