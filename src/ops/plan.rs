@@ -233,7 +233,7 @@ pub fn build(
             && let Some(p) = caps.pacing
             && room.member_count.unwrap_or(0) > p.above_members
         {
-            plan.paced.insert(room.id.clone(), p.interval);
+            plan.paced.insert(req.room.clone(), p.interval);
         }
         plan.rows.push(PlanRow {
             room: req.room,
@@ -544,6 +544,33 @@ mod tests {
                 "{why}"
             );
         }
+    }
+
+    #[test]
+    fn pacing_follows_the_room_as_requested_whatever_the_provider_spells() {
+        let caps = Capabilities {
+            pacing: Some(Pacing {
+                above_members: 1000,
+                interval: Duration::from_secs(3),
+            }),
+            ..Capabilities::default()
+        };
+        // Asked as URL-safe base64, listed by the provider in standard form.
+        let mut f = facts("a-b_c", true, 5000, &[]);
+        if let Some(RoomFacts { room: Ok(r), .. }) = f.get_mut(&RoomId::from("a-b_c")) {
+            r.id = RoomId::from("a+b/c==");
+        }
+        let plan = build(
+            vec![Request::new("a-b_c", "u1", Action::Remove)],
+            &caps,
+            &Guards::default(),
+            &f,
+            ok,
+        );
+        assert_eq!(
+            plan.paced.get(&RoomId::from("a-b_c")),
+            Some(&Duration::from_secs(3))
+        );
     }
 
     #[test]
