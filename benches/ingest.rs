@@ -35,7 +35,10 @@ fn agora_bodies(rt: &tokio::runtime::Runtime) -> (Vec<u8>, Vec<u8>) {
         );
         let http = reqwest::Client::new();
         let get = |url: String| {
-            let req = http.get(url).bearer_auth(fake.token());
+            let req = http
+                .get(url)
+                .bearer_auth(fake.token())
+                .header(reqwest::header::ACCEPT, "application/json");
             async move {
                 let resp = req.send().await.expect("the fake answers");
                 assert!(resp.status().is_success(), "{}", resp.status());

@@ -385,7 +385,7 @@ impl Agora {
 fn room_of(id: &RoomId, d: &RoomDetail) -> Room {
     let count = d
         .affiliations_count
-        .or_else(|| d.affiliations.as_ref().map(|a| a.len() as u64));
+        .or_else(|| d.affiliations.as_ref().map(|a| a.count));
     Room {
         name: d.name.clone().unwrap_or_else(|| id.to_string()),
         id: id.clone(),
@@ -398,10 +398,8 @@ fn room_of(id: &RoomId, d: &RoomDetail) -> Room {
 /// then the admins that are not owners.
 fn staff_of(detail: RoomDetail, admins: HashSet<String>) -> Vec<Member> {
     let mut owners: Vec<String> = detail.owner.into_iter().filter(|o| !o.is_empty()).collect();
-    for a in detail.affiliations.unwrap_or_default() {
-        if let Some(o) = a.owner
-            && !owners.iter().any(|x| same_user(x, &o))
-        {
+    for o in detail.affiliations.map(|a| a.owners).unwrap_or_default() {
+        if !owners.iter().any(|x| same_user(x, &o)) {
             owners.push(o);
         }
     }

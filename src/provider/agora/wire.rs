@@ -71,7 +71,78 @@ pub(super) struct RoomDetail {
     #[serde(default, deserialize_with = "opt_count")]
     pub affiliations_count: Option<u64>,
     #[serde(default)]
-    pub affiliations: Option<Vec<Affiliation>>,
+    pub affiliations: Option<Affiliations>,
+}
+
+/// A room detail's `affiliations`, read for what the console needs: how
+/// many rows and which are owners. On a jumbo room the list is as long as
+/// the room, so member rows are skipped without being built.
+#[derive(Debug, Default)]
+pub(super) struct Affiliations {
+    pub count: u64,
+    pub owners: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for Affiliations {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Rows;
+        impl<'de> serde::de::Visitor<'de> for Rows {
+            type Value = Affiliations;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of one-key role objects")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Affiliations, A::Error> {
+                let mut out = Affiliations::default();
+                while let Some(row) = seq.next_element::<OwnerOnly>()? {
+                    out.count += 1;
+                    out.owners.extend(row.0);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Rows)
+    }
+}
+
+/// One affiliation row, keeping only an `owner` value.
+struct OwnerOnly(Option<String>);
+
+impl<'de> Deserialize<'de> for OwnerOnly {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "lowercase")]
+        enum Key {
+            Owner,
+            #[serde(other)]
+            Other,
+        }
+        struct Row;
+        impl<'de> serde::de::Visitor<'de> for Row {
+            type Value = OwnerOnly;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a one-key role object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OwnerOnly, A::Error> {
+                let mut owner = None;
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Owner => owner = value_text(&map.next_value::<Value>()?),
+                        Key::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OwnerOnly(owner))
+            }
+        }
+        d.deserialize_map(Row)
+    }
 }
 
 /// One row of a (batch) member removal.
@@ -169,6 +240,16 @@ fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn affiliations_keep_the_count_and_the_owners_only() {
+        let d: RoomDetail = serde_json::from_str(
+            r#"{"owner":"user1","affiliations":[{"member":"user2"},{"owner":"user1"},{"member":"user3","extra":1}]}"#,
+        )
+        .unwrap();
+        let a = d.affiliations.unwrap();
+        assert_eq!((a.count, a.owners), (3, vec!["user1".to_string()]));
+    }
 
     #[test]
     fn data_as_object_or_array_and_flexible_scalars() {
