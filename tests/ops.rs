@@ -527,3 +527,37 @@ async fn changes_to_one_user_keep_the_order_of_the_plan() {
     assert!(at("demote:boss") < at("remove:boss"), "{log:?}");
     assert!(at("remove:u1,u2") < at("readd:u1"), "{log:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_while_waiting_to_retry_says_to_check_the_user() {
+    let p = Arc::new(Scripted::new(
+        vec![Answer::RateLimited(Some(Duration::from_secs(60)))],
+        10,
+    ));
+    let (engine, _dir) = engine(p.clone());
+    let engine = Arc::new(engine);
+    let plan = engine.plan(removals(2)).await.unwrap();
+    let cancel = Cancel::new();
+    let run = {
+        let (engine, cancel, plan) = (engine.clone(), cancel.clone(), plan.clone());
+        tokio::spawn(async move {
+            engine
+                .run(&plan, &RunOptions::default(), &cancel, None)
+                .await
+        })
+    };
+    p.entered.notified().await; // the first attempt was sent and refused
+    cancel.cancel();
+    let report = run.await.unwrap();
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Skipped);
+        let why = o.reason.as_deref().unwrap();
+        assert!(
+            why.contains("cancelled before a retry")
+                && why.contains("reach_limit")
+                && why.contains("check this user"),
+            "{why}"
+        );
+    }
+    assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+}

@@ -356,6 +356,7 @@ impl Engine {
 
         let users: Vec<UserId> = rows.iter().map(|r| r.user.clone()).collect();
         let sent = Mutex::new(false);
+        let last_error: Mutex<Option<String>> = Mutex::new(None);
         let attempt = || async {
             let gate = async {
                 if let Some(pace) = &call.pace {
@@ -418,6 +419,7 @@ impl Engine {
             .notify(|e: &AttemptError, wait: Duration| {
                 if let AttemptError::Provider(p) = e {
                     tracing::info!(room = %call.room, users = users.len(), "retrying in {wait:?} after: {p}");
+                    *lock(&last_error) = Some(p.to_string());
                 }
                 let mut t = lock(tracker);
                 t.progress.retries += 1;
@@ -428,12 +430,16 @@ impl Engine {
         let outcomes = match result {
             Ok(outcomes) => outcomes,
             Err(AttemptError::Cancelled) => {
-                let why = if *lock(&sent) {
-                    "cancelled before a retry"
-                } else {
-                    "cancelled"
+                // After a timeout or a server error the earlier attempt may
+                // have taken effect: say so, so the operator checks.
+                let why = match (*lock(&sent), lock(&last_error).take()) {
+                    (true, Some(e)) => format!(
+                        "cancelled before a retry; the last attempt failed ({e}), check this user in the provider"
+                    ),
+                    (true, None) => "cancelled before a retry".to_string(),
+                    (false, _) => "cancelled".to_string(),
                 };
-                all(Status::Skipped, why.to_string())
+                all(Status::Skipped, why)
             }
             Err(AttemptError::Provider(e)) => {
                 tracing::info!(room = %call.room, users = users.len(), "call failed: {e}");
