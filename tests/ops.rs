@@ -76,14 +76,22 @@ impl Provider for Scripted {
         Capabilities {
             max_batch: self.max_batch,
             rate_limit_per_sec: 1000.0,
+            rooms_rate_limit_per_sec: Some(5.0),
             ..Capabilities::default()
         }
     }
-    async fn rooms(&self, _: PageRequest) -> Result<Page<Room>, ProviderError> {
+    /// Twenty pages of one room each.
+    async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
+        let n: u32 = page.token.map_or(0, |t| t.0.parse().unwrap());
         Ok(Page {
-            items: vec![],
-            next: None,
-            total: Some(0),
+            items: vec![Room {
+                id: RoomId::new(n.to_string()),
+                name: format!("room {n}"),
+                member_count: None,
+                active: true,
+            }],
+            next: (n < 19).then(|| roomwarden::model::PageToken((n + 1).to_string())),
+            total: Some(20),
         })
     }
     async fn room(&self, room: &RoomId) -> Result<Room, ProviderError> {
@@ -560,4 +568,17 @@ async fn cancelled_while_waiting_to_retry_says_to_check_the_user() {
         );
     }
     assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn listing_rooms_keeps_the_providers_lower_rooms_limit() {
+    let p = Arc::new(Scripted::new(vec![], 10));
+    let (engine, _dir) = engine(p);
+    let start = tokio::time::Instant::now();
+    let rooms = engine.all_rooms().await.unwrap();
+    assert_eq!(rooms.len(), 20);
+    // 20 pages at 5/s (a burst of one) take about 3.8 s, not the 0.02 s
+    // the general 1,000/s limit would allow.
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(3_700), "{took:?}");
 }

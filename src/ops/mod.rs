@@ -30,6 +30,8 @@ pub struct Engine {
     provider: Arc<dyn Provider>,
     caps: Capabilities,
     limiter: Arc<Limiter>,
+    /// The provider's lower limit for listing rooms, if it has one.
+    rooms_limiter: Option<Arc<Limiter>>,
     guards: Guards,
     audit: Option<Arc<AuditLog>>,
     profile: String,
@@ -54,6 +56,10 @@ impl Engine {
         }
         Self {
             limiter: Arc::new(Limiter::per_second(caps.rate_limit_per_sec)),
+            rooms_limiter: caps
+                .rooms_rate_limit_per_sec
+                .filter(|r| *r < caps.rate_limit_per_sec)
+                .map(|r| Arc::new(Limiter::per_second(r))),
             provider,
             caps,
             guards: Guards::from_profile(profile),
@@ -132,7 +138,13 @@ impl Engine {
     }
 
     pub async fn rooms_page(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
-        self.read(|| self.provider.rooms(page.clone())).await
+        self.read(|| async {
+            if let Some(rooms) = &self.rooms_limiter {
+                rooms.acquire().await;
+            }
+            self.provider.rooms(page.clone()).await
+        })
+        .await
     }
 
     /// Every room, across all pages.

@@ -57,6 +57,9 @@ pub struct Capabilities {
     pub can_readd: bool,
     /// Default calls per second for membership changes.
     pub rate_limit_per_sec: f64,
+    /// A lower limit for listing rooms, where the provider documents one
+    /// (Agora: 50/s); it applies on top of `rate_limit_per_sec`.
+    pub rooms_rate_limit_per_sec: Option<f64>,
     /// Member-page size the provider accepts at most.
     pub member_page_size: u32,
     pub page_style: PageStyle,
@@ -74,6 +77,7 @@ impl Default for Capabilities {
             has_admins: true,
             can_readd: true,
             rate_limit_per_sec: 10.0,
+            rooms_rate_limit_per_sec: None,
             member_page_size: 100,
             page_style: PageStyle::Cursor,
             pacing: None,

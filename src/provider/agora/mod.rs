@@ -546,6 +546,8 @@ impl Provider for Agora {
             has_admins: true,
             can_readd: true,
             rate_limit_per_sec: 100.0,
+            // Listing rooms (and joined rooms) is documented at 50/s.
+            rooms_rate_limit_per_sec: Some(50.0),
             member_page_size: PAGE_SIZE,
             page_style: PageStyle::Number,
             pacing: None,

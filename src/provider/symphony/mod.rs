@@ -449,6 +449,7 @@ impl Provider for Symphony {
             has_admins: false,
             can_readd: true,
             rate_limit_per_sec: DEFAULT_RATE,
+            rooms_rate_limit_per_sec: None,
             member_page_size: if self.admin {
                 ADMIN_MEMBERS_MAX
             } else {
