@@ -6,7 +6,7 @@
 
 pub mod agora;
 mod error;
-pub mod http;
+pub(crate) mod http;
 pub mod sandbox;
 pub mod symphony;
 
