@@ -1026,3 +1026,40 @@ async fn readd_sends_at_most_60_and_follows_a_smaller_cap() {
         assert_eq!(adds, calls, "cap {server_cap}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newer_app_id_base_url_works_too() {
+    let fake = agora_fake::start(
+        agora_world(),
+        Options {
+            app_id: Some("0123456789abcdef".into()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let profile = parse_profile(&format!(
+        "base_url = \"{}\"\napp_id = \"0123456789abcdef\"\ntoken = \"{}\"",
+        fake.base_url(),
+        fake.token()
+    ))
+    .unwrap();
+    let p = build(&profile).unwrap();
+    let page = p.rooms(PageRequest::sized(100)).await.unwrap();
+    assert!(!page.items.is_empty());
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.contains("/app-id/0123456789abcdef/")),
+        "{:?}",
+        fake.requests()
+    );
+    let both = parse_profile(
+        "base_url = \"http://127.0.0.1:1\"\napp_id = \"x\"\norg = \"o\"\napp = \"a\"\ntoken = \"t\"",
+    )
+    .unwrap();
+    let e = build(&both)
+        .err()
+        .expect("app_id with org/app is refused")
+        .to_string();
+    assert!(e.contains("either `app_id`"), "{e}");
+}

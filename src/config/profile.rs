@@ -45,7 +45,14 @@ impl ProviderKind {
     /// `*` is a secret: `name`, `name_env` or `name_cmd`.
     fn keys(self) -> &'static [&'static str] {
         match self {
-            ProviderKind::Agora => &["org", "app", "token*", "client_id", "client_secret*"],
+            ProviderKind::Agora => &[
+                "org",
+                "app",
+                "app_id",
+                "token*",
+                "client_id",
+                "client_secret*",
+            ],
             ProviderKind::Symphony => &[
                 "session_token*",
                 "username",

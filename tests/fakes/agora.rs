@@ -69,6 +69,8 @@ pub enum OwnerRefusal {
 pub struct Options {
     pub org: String,
     pub app: String,
+    /// Also serve under the newer base `/app-id/{app_id}/...` [doc].
+    pub app_id: Option<String>,
     /// A fixed app token that is always accepted.
     pub token: String,
     /// Credentials for `POST /{org}/{app}/token` (`client_credentials`).
@@ -107,6 +109,7 @@ impl Default for Options {
         Self {
             org: "fake-org".into(),
             app: "fake-app".into(),
+            app_id: None,
             token: "fake-app-token-0123456789abcdef".into(),
             client_id: "YXA6fake-client-id".into(),
             client_secret: "YXA6fake-client-secret".into(),
@@ -321,7 +324,11 @@ async fn handle(
 
 fn route(o: &Options, method: &Method, path: &str, body: &[u8]) -> Result<Route, Response> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if segs.len() < 3 || decode(segs[0]) != o.org || decode(segs[1]) != o.app {
+    let classic = segs.len() >= 3 && decode(segs[0]) == o.org && decode(segs[1]) == o.app;
+    let by_app_id = segs.len() >= 3
+        && segs[0] == "app-id"
+        && o.app_id.as_deref() == Some(decode(segs[1]).as_str());
+    if !classic && !by_app_id {
         return Err(error(
             404,
             "service_resource_not_found",

@@ -58,12 +58,29 @@ pub struct Agora {
 }
 
 impl Agora {
-    /// Builds the adapter from a profile: `base_url`, `org`, `app` and either
-    /// `token[_env|_cmd]` or `client_id` + `client_secret[_env|_cmd]`.
+    /// Builds the adapter from a profile: `base_url`, `org` + `app` (or the
+    /// newer `app_id`) and either `token[_env|_cmd]` or `client_id` +
+    /// `client_secret[_env|_cmd]`.
     pub fn from_profile(profile: &Profile) -> Result<Self, ConfigError> {
         let base_url = http::base_url(profile, None)?;
-        let org = nonempty(profile, "org")?;
-        let app = nonempty(profile, "app")?;
+        let app_id = profile.get_str("app_id")?;
+        let base = match app_id {
+            Some(_) if profile.get_str("org")?.is_some() || profile.get_str("app")?.is_some() => {
+                return Err(ConfigError::new(format!(
+                    "profile `{}`: set either `app_id` (base {{base_url}}/app-id/{{app_id}}) or `org` + `app` (base {{base_url}}/{{org}}/{{app}}), not both",
+                    profile.name
+                )));
+            }
+            Some(_) => format!(
+                "{base_url}/app-id/{}",
+                segment(&nonempty(profile, "app_id")?)
+            ),
+            None => {
+                let org = nonempty(profile, "org")?;
+                let app = nonempty(profile, "app")?;
+                format!("{base_url}/{}/{}", segment(&org), segment(&app))
+            }
+        };
         let client_id = profile.get_str("client_id")?;
         let credentials = match (profile.has_secret("token"), client_id) {
             (true, Some(_)) => {
@@ -105,7 +122,6 @@ impl Agora {
                 )));
             }
         };
-        let base = format!("{base_url}/{}/{}", segment(&org), segment(&app));
         Ok(Self {
             http: http::client(profile)?,
             host: http::host_of(&base_url),
