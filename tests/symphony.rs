@@ -949,3 +949,33 @@ async fn membership_success_does_not_depend_on_the_body() {
     assert_eq!(rows[0].status, Status::Readded, "{rows:?}");
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_finds_the_recorded_role_whatever_base64_form_was_typed() {
+    let fake = fake::start(world_with_extras(), Options::default()).await;
+    let (engine, _dir) = make_engine(&token_profile(&fake, ""));
+    let standard = sid(TWO_OWNERS);
+    let typed_safe = RoomId::from(fake::url_safe(standard.as_str()));
+    assert_ne!(typed_safe, standard);
+    let plan = engine
+        .plan(vec![Request::new(
+            typed_safe.clone(),
+            OWNER_A,
+            Action::Remove,
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        plan.rows[0].room, standard,
+        "planned under the listed spelling"
+    );
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    assert_eq!(report.outcomes[0].status, Status::Removed);
+
+    let mut back = vec![Request::new(standard.clone(), OWNER_A, Action::Readd)];
+    engine.fill_readd_roles(&mut back).unwrap();
+    assert_eq!(back[0].role, Some(Role::Owner));
+    let mut back_safe = vec![Request::new(typed_safe, OWNER_A, Action::Readd)];
+    engine.fill_readd_roles(&mut back_safe).unwrap();
+    assert_eq!(back_safe[0].role, Some(Role::Owner));
+}

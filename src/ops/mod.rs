@@ -177,7 +177,10 @@ impl Engine {
     /// Reads what the guards need and builds the plan. Errors only when the
     /// provider cannot be used at all (auth refused, unreachable); any other
     /// failed lookup fails that room's rows with the provider's reason.
-    pub async fn plan(&self, requests: Vec<Request>) -> Result<Plan, ProviderError> {
+    pub async fn plan(&self, mut requests: Vec<Request>) -> Result<Plan, ProviderError> {
+        for req in &mut requests {
+            req.room = self.provider.canonical_room(&req.room);
+        }
         let mut facts: HashMap<RoomId, RoomFacts> = HashMap::new();
         for req in &requests {
             if facts.contains_key(&req.room) {
@@ -226,6 +229,7 @@ impl Engine {
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
         {
+            req.room = self.provider.canonical_room(&req.room);
             let roles = by_room.entry(req.room.clone()).or_insert_with(|| {
                 audit::removed_roles(&records, &self.profile, self.provider.name(), &req.room)
             });

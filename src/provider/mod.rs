@@ -110,6 +110,14 @@ pub trait Provider: Send + Sync {
         }
     }
 
+    /// The one spelling of a room id this provider lists rooms under, for
+    /// ids typed or pasted in another form (Symphony: standard or URL-safe
+    /// base64). Plans and the audit log use it, so an undo finds the
+    /// removal whatever form was typed. Default: the id as given.
+    fn canonical_room(&self, room: &RoomId) -> RoomId {
+        room.clone()
+    }
+
     /// For [`PageStyle::Number`] providers: the token of member page
     /// `index` (0-based) at `size` per page, so later pages can be fetched
     /// ahead, concurrently. `None`: pages must be fetched one after another.

@@ -374,7 +374,12 @@ fn says_already_member(message: &str) -> bool {
     m.contains("already a member") || m.contains("already member") || m.contains("already in")
 }
 
-/// Maps an HTTP failure and Symphony's `{code, message}` body.
+/// A listed stream id in the one spelling roomwarden uses for it.
+fn canonical(id: String) -> RoomId {
+    let room = RoomId::from(id);
+    ids::standard(&room).map(RoomId::from).unwrap_or(room)
+}
+
 /// Whether a skip/limit listing goes on after a page of `n` items ending
 /// at `end`: up to the reported total, else until an empty page (a server
 /// may cap pages below `limit`, so a short page does not end the list).
@@ -386,6 +391,7 @@ fn has_more(n: u64, end: u64, total: Option<u64>) -> bool {
         }
 }
 
+/// Maps an HTTP failure and Symphony's `{code, message}` body.
 fn error_from(op: &str, status: u16, hint: Option<Duration>, body: &[u8]) -> ProviderError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let message = parsed
@@ -471,6 +477,13 @@ impl Provider for Symphony {
         ids::user_number(user).map(|_| ())
     }
 
+    /// Standard base64 with padding, the form room listings use.
+    fn canonical_room(&self, room: &RoomId) -> RoomId {
+        ids::standard(room)
+            .map(RoomId::from)
+            .unwrap_or_else(|_| room.clone())
+    }
+
     /// The admin list pages by offset (`skip`); the v2 list comes whole.
     fn page_token(&self, index: u64, size: u32) -> Option<PageToken> {
         self.admin
@@ -503,7 +516,7 @@ impl Provider for Symphony {
                 .into_iter()
                 .filter_map(|r| Some((r.room_system_info.id.clone()?, r)))
                 .map(|(id, r)| Room {
-                    id: RoomId::new(id),
+                    id: canonical(id),
                     name: r.room_attributes.name.unwrap_or_default(),
                     member_count: None,
                     active: r.room_system_info.active.unwrap_or(true),
@@ -541,7 +554,7 @@ impl Provider for Symphony {
             .filter(|s| s.stream_type.as_ref().is_none_or(|t| t.kind == "ROOM"))
             .filter_map(|s| Some((s.id.clone()?, s)))
             .map(|(id, s)| Room {
-                id: RoomId::new(id),
+                id: canonical(id),
                 name: s.room_attributes.and_then(|a| a.name).unwrap_or_default(),
                 member_count: None,
                 active: s.active.unwrap_or(true),
