@@ -328,12 +328,16 @@ impl Keymap {
                     names.join(", ")
                 ));
             }
-            Binding::parse(key).map_err(|e| format!("config [keys] `{name}`: {e}"))?;
+            for k in split_keys(key) {
+                Binding::parse(k).map_err(|e| format!("config [keys] `{name}`: {e}"))?;
+            }
         }
         let mut bindings = Vec::with_capacity(TABLE.len());
         for e in TABLE {
             let keys = match overrides.get(e.name) {
-                Some(k) => vec![Binding::parse(k).map_err(|e| format!("config [keys]: {e}"))?],
+                Some(k) => split_keys(k)
+                    .map(|k| Binding::parse(k).map_err(|e| format!("config [keys]: {e}")))
+                    .collect::<Result<_, _>>()?,
                 None => e
                     .keys
                     .iter()
@@ -406,9 +410,31 @@ pub fn entry(cmd: Cmd) -> &'static Entry {
         .expect("every command is in the table")
 }
 
+/// `"j, down"` binds both keys; a lone `","` is the comma key itself.
+fn split_keys(value: &str) -> impl Iterator<Item = &str> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let several = parts.len() > 1 && parts.iter().all(|p| !p.is_empty());
+    let keys = if several { parts } else { vec![value.trim()] };
+    keys.into_iter()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rebinding_may_list_several_keys() {
+        let mut over = BTreeMap::new();
+        over.insert("remove".to_string(), "x, ctrl-x".to_string());
+        let map = Keymap::from_overrides(&over).unwrap();
+        assert_eq!(map.keys_of(Cmd::Remove).len(), 2);
+        over.insert("remove".to_string(), "x, nonsense-key".to_string());
+        assert!(
+            Keymap::from_overrides(&over)
+                .unwrap_err()
+                .contains("remove")
+        );
+    }
 
     #[test]
     fn alt_char_is_read_as_esc_then_the_char() {
