@@ -951,6 +951,11 @@ fn the_title_total_leaves_out_removed_members_and_undo_brings_them_back() {
     assert_eq!(s.screen, Screen::Members);
     assert_eq!(s.members.total(), 8);
     assert!(screen_text(&s, 100, 30).contains("members 8/8 "));
+    assert_eq!(
+        s.rooms.rooms[1].member_count,
+        Some(119_998),
+        "the rooms list counts the removals"
+    );
     // Later pages are counted the same way.
     let again = s.members.store.get(0).unwrap().clone();
     update(
@@ -974,6 +979,7 @@ fn the_title_total_leaves_out_removed_members_and_undo_brings_them_back() {
     );
     assert_eq!(s.members.total(), 11);
     assert_eq!(s.members.view.len(), 11);
+    assert_eq!(s.rooms.rooms[1].member_count, Some(120_000), "and the undo");
 }
 
 #[test]

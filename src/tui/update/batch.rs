@@ -325,15 +325,24 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
     }
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     let mut readded = false;
+    // Members each room gained (+) or lost (-), for the rooms list.
+    let mut delta: std::collections::HashMap<RoomId, i64> = Default::default();
     for (i, o) in report.outcomes.iter().enumerate() {
         *counts.entry(o.status.as_str()).or_default() += 1;
+        if o.status == Status::Removed {
+            *delta.entry(o.room.clone()).or_default() -= 1;
+        }
         if s.members.room.as_ref().is_some_and(|r| r.id == o.room) {
             match o.status {
                 Status::Removed | Status::AlreadyAbsent if o.action == Verb::Remove => {
                     s.members.gone.insert(o.user.clone());
                 }
                 Status::Readded => {
-                    readded |= s.members.gone.remove(&o.user);
+                    let back = s.members.gone.remove(&o.user);
+                    if back {
+                        *delta.entry(o.room.clone()).or_default() += 1;
+                    }
+                    readded |= back;
                 }
                 Status::Demoted => {
                     // Results rows and outcomes share their order.
@@ -352,6 +361,15 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
                 _ => {}
             }
         }
+    }
+    let apply = |room: &mut Room| {
+        if let (Some(n), Some(d)) = (room.member_count, delta.get(&room.id)) {
+            room.member_count = Some(n.saturating_add_signed(*d));
+        }
+    };
+    s.rooms.rooms.iter_mut().for_each(apply);
+    if let Some(room) = s.members.room.as_mut() {
+        apply(room);
     }
     let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let mut effects = vec![];
