@@ -186,8 +186,8 @@ pub fn unfinished(records: &[Record]) -> Vec<Record> {
         .collect()
 }
 
-/// For undo: the role each user had when last removed from `room` by
-/// `profile` on `provider` (room ids of other providers or accounts may
+/// For undo: the role each user had before they were last removed from,
+/// or demoted in, `room` by `profile` on `provider` (room ids of other providers or accounts may
 /// look the same and say nothing about this room).
 pub fn removed_roles(
     records: &[Record],
@@ -201,8 +201,10 @@ pub fn removed_roles(
             && &r.room == room
             && r.profile == profile
             && r.provider == provider
-            && r.action == Action::Remove
-            && r.status == Some(Status::Removed)
+            && matches!(
+                (r.action, r.status),
+                (Action::Remove, Some(Status::Removed)) | (Action::Demote, Some(Status::Demoted))
+            )
             && let Some(role) = r.role
         {
             roles.insert(r.user.clone(), role);

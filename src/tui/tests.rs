@@ -101,7 +101,8 @@ fn send_plan(requests: &[Request]) -> Plan {
                 room: r.room.clone(),
                 user: r.user.clone(),
                 action: r.action,
-                role: Some(Role::Member),
+                // As the engine plans: a re-add keeps the role to restore.
+                role: r.role.or(Some(Role::Member)),
                 note: None,
                 ticket: None,
                 verdict: Verdict::Send,
@@ -1005,6 +1006,28 @@ fn demoting_updates_roles_by_row() {
     assert_eq!(m.roles.get(&requests[0].user), Some(&Role::Admin));
     assert_eq!(m.roles.get(&requests[1].user), None);
     assert_eq!(m.roles.get(&requests[2].user), Some(&Role::Member));
+
+    // `u` undoes the two demotes: a re-add with the role each had before.
+    press(&mut s, "R");
+    let effects = press(&mut s, "u");
+    let back = plan_and_confirm(&mut s, effects);
+    let wanted: Vec<(&str, Option<Role>)> =
+        back.iter().map(|r| (r.user.as_str(), r.role)).collect();
+    assert_eq!(
+        wanted,
+        [
+            (requests[0].user.as_str(), Some(Role::Owner)),
+            (requests[2].user.as_str(), Some(Role::Admin))
+        ]
+    );
+    assert!(back.iter().all(|r| r.action == Verb::Readd));
+    done(
+        &mut s,
+        &back,
+        &[(Status::Readded, None), (Status::Readded, None)],
+    );
+    assert_eq!(s.members.roles.get(&requests[0].user), Some(&Role::Owner));
+    assert_eq!(s.members.roles.get(&requests[2].user), Some(&Role::Admin));
 }
 
 #[test]

@@ -339,6 +339,48 @@ pub async fn readd_restores_role(s: Subject) {
     );
 }
 
+pub async fn undo_restores_a_demoted_role(s: Subject) {
+    let room = s.room();
+    let caps = s.provider.capabilities();
+    let (user, role) = if caps.has_admins {
+        (ADMINS[0], Role::Admin)
+    } else if caps.can_demote_owner {
+        (OWNERS[0], Role::Owner)
+    } else {
+        return;
+    };
+    let (engine, _dir) = engine(&s, "");
+    let plan = engine
+        .plan(vec![Request::new(room.clone(), user, Action::Demote)])
+        .await
+        .unwrap();
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    assert_eq!(
+        report.outcomes[0].status,
+        Status::Demoted,
+        "{:?}",
+        report.outcomes
+    );
+    assert_ne!(world_role(&s, user), Some(role));
+
+    let mut back = vec![Request::new(room.clone(), user, Action::Readd)];
+    engine.fill_readd_roles(&mut back).unwrap();
+    assert_eq!(
+        back[0].role,
+        Some(role),
+        "the audit log recorded the role before the demote"
+    );
+    let plan = engine.plan(back).await.unwrap();
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    assert_eq!(
+        report.outcomes[0].status,
+        Status::Readded,
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(world_role(&s, user), Some(role), "the demote is undone");
+}
+
 pub async fn errors_map_to_kinds(s: Subject) {
     let err = s
         .provider
@@ -398,7 +440,8 @@ macro_rules! conformance_suite {
     ($start:ident) => {
         $crate::conformance_suite!(@each $start,
             rooms_across_pages, members_across_pages_with_roles, batch_remove_rows,
-            chunks_never_exceed_max_batch, demote, readd_restores_role, errors_map_to_kinds,
+            chunks_never_exceed_max_batch, demote, readd_restores_role, undo_restores_a_demoted_role,
+            errors_map_to_kinds,
             rate_limits_and_server_errors_are_retried);
     };
     (@each $start:ident, $($check:ident),*) => {

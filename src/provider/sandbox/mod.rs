@@ -247,8 +247,14 @@ impl Provider for Sandbox {
             .iter()
             .map(|restore| {
                 let outcome = Outcome::new(room, &restore.user, Action::Readd, Status::Readded);
-                if r.get(&restore.user).is_some() {
-                    // Already back: counts as done, and its role is left alone.
+                if let Some(now) = r.get(&restore.user).map(|m| m.role) {
+                    // Still here (an undone demote, or already back): the
+                    // role is raised to the one restored, never lowered.
+                    if restore.role < now {
+                        r.set_role(&restore.user, restore.role);
+                        return outcome
+                            .with_reason(format!("already a member; {now} -> {}", restore.role));
+                    }
                     return outcome.with_reason("already a member");
                 }
                 r.add(Member {

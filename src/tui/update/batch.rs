@@ -156,10 +156,14 @@ pub(super) fn undo(s: &mut State) -> Vec<Effect> {
         info(s, "that was a dry run: nothing to undo");
         return vec![];
     }
+    // Removed users come back, demoted ones get their role back: both are a
+    // re-add with the role the row had before.
+    let undoable =
+        |status: Option<Status>| matches!(status, Some(Status::Removed | Status::Demoted));
     let targets: Vec<Target> = r
         .rows
         .iter()
-        .filter(|row| row.status == Some(Status::Removed))
+        .filter(|row| undoable(row.status))
         .map(|row| Target {
             user: row.user.clone(),
             name: row.name.clone(),
@@ -167,16 +171,15 @@ pub(super) fn undo(s: &mut State) -> Vec<Effect> {
         })
         .collect();
     if targets.is_empty() {
-        info(s, "no removed users to re-add");
+        info(s, "no removed or demoted users to undo");
         return vec![];
     }
     let room = r.room.clone();
     let mut requests = to_requests(&room.id, &targets, Verb::Readd);
-    for (req, row) in requests.iter_mut().zip(
-        r.rows
-            .iter()
-            .filter(|row| row.status == Some(Status::Removed)),
-    ) {
+    for (req, row) in requests
+        .iter_mut()
+        .zip(r.rows.iter().filter(|row| undoable(row.status)))
+    {
         req.role = row.role;
     }
     open_popup(
@@ -338,6 +341,16 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
                     s.members.gone.insert(o.user.clone());
                 }
                 Status::Readded => {
+                    // The row's role is the one restored (an undone demote).
+                    if let Some(role) = s
+                        .results
+                        .as_ref()
+                        .and_then(|r| r.rows.get(i))
+                        .filter(|row| row.user == o.user)
+                        .and_then(|row| row.role)
+                    {
+                        s.members.roles.insert(o.user.clone(), role);
+                    }
                     let back = s.members.gone.remove(&o.user);
                     if back {
                         *delta.entry(o.room.clone()).or_default() += 1;
