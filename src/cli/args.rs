@@ -77,7 +77,7 @@ pub enum Command {
     Remove(Change),
     /// Demote owners/admins of ROOM one step
     Demote(Change),
-    /// Put removed users back (undo), with their old role where known
+    /// Put removed users back (undo), with their old role where known; also undoes a demote
     Readd(Change),
     /// Run a ticket file (CSV or JSON Lines: room,user,action[,reason][,ticket])
     Apply {
