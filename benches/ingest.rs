@@ -11,13 +11,14 @@
 
 #[path = "../tests/fakes/agora.rs"]
 mod agora_fake;
+#[path = "../tests/fakes/symphony.rs"]
+mod symphony_fake;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use roomwarden::model::{PageRequest, Role, RoomId};
 use roomwarden::provider::sandbox::Sandbox;
 use roomwarden::provider::sandbox::world::{self, JUMBO_ROOM, World};
 use roomwarden::provider::{Provider, agora, symphony};
-use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -49,25 +50,6 @@ fn agora_bodies(rt: &tokio::runtime::Runtime) -> (Vec<u8>, Vec<u8>) {
         let admins = get(format!("{base}/admin")).await;
         (page, admins)
     })
-}
-
-/// The v2 membership list of `room`, shaped as the Symphony fake writes it.
-fn symphony_v2(room: &world::WorldRoom) -> Vec<u8> {
-    let mut out = String::from("[");
-    for (i, m) in room.members().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(
-            out,
-            r#"{{"id":{},"owner":{},"joinDate":{}}}"#,
-            m.user,
-            m.role == Role::Owner,
-            1_461_430_710_531i64 + i as i64
-        );
-    }
-    out.push(']');
-    out.into_bytes()
 }
 
 /// One admin membership page (`skip` 0, `limit` 1,000) of `room`.
@@ -106,7 +88,11 @@ fn ingest(c: &mut Criterion) {
     let (v2, admin_page, jumbo_len) = {
         let w = world::lock(&world);
         let r = w.room(&RoomId::from(JUMBO_ROOM)).expect("the jumbo room");
-        (symphony_v2(r), symphony_admin_page(r), r.len())
+        (
+            symphony_fake::v2_list_json(r).into_bytes(),
+            symphony_admin_page(r),
+            r.len(),
+        )
     };
     let (agora_page, agora_admins) = agora_bodies(&rt);
     let parsed = agora::parse_members_page(&agora_page, &agora_admins).expect("parses");
