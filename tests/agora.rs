@@ -790,6 +790,15 @@ async fn members_stream_in_order_with_pages_fetched_ahead() {
         (121..=121 + roomwarden::ops::MEMBER_PAGES_AHEAD).contains(&asked),
         "at most a window of pages asked beyond the end: {asked}"
     );
+    let admin_lists = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET ") && r.contains("/admin"))
+        .count();
+    assert!(
+        admin_lists <= 3,
+        "the admin list is reused across pages, not asked for 120 times: {admin_lists}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

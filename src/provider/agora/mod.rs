@@ -35,6 +35,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
+use std::sync::Arc;
 use wire::{Added, AdminChange, Envelope, OneOrMany, RemoveRow, RoomDetail, RoomItem};
 
 const NAME: &str = "agora";
@@ -55,7 +56,17 @@ pub struct Agora {
     base: String,
     host: String,
     auth: Auth,
+    /// The admin list last joined into member pages: (room, when, admins).
+    paging_admins: std::sync::Mutex<Option<PagingAdmins>>,
 }
+
+/// The admin list of one room and when it was read.
+type PagingAdmins = (RoomId, tokio::time::Instant, Arc<HashSet<String>>);
+
+/// How long member paging reuses one admin list. A 120,000-member room
+/// is 120 pages; asking for the admin list with each would double the
+/// calls. Changes made through this adapter drop it at once.
+const PAGING_ADMINS_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Agora {
     /// Builds the adapter from a profile: `base_url`, `org` + `app` (or the
@@ -127,7 +138,33 @@ impl Agora {
             host: http::host_of(&base_url),
             auth: Auth::new(credentials, format!("{base}/token")),
             base,
+            paging_admins: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The admin list for member paging, reused for a few seconds per room.
+    async fn paging_admins(&self, room: &RoomId) -> Result<Arc<HashSet<String>>, ProviderError> {
+        {
+            let cached = self.paging_admins.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((r, at, admins)) = cached.as_ref()
+                && r == room
+                && at.elapsed() < PAGING_ADMINS_FOR
+            {
+                return Ok(admins.clone());
+            }
+        }
+        let admins = Arc::new(self.admins(room).await?);
+        *self.paging_admins.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((room.clone(), tokio::time::Instant::now(), admins.clone()));
+        Ok(admins)
+    }
+
+    /// Drops the paging admin list of a room this adapter is changing.
+    fn forget_admins(&self, room: &RoomId) {
+        let mut cached = self.paging_admins.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.as_ref().is_some_and(|(r, _, _)| r == room) {
+            *cached = None;
+        }
     }
 
     /// One request: bearer token, JSON in and out. A 401 with exchanged
@@ -659,9 +696,9 @@ impl Provider for Agora {
         let count = env.count.unwrap_or(rows.len() as u64);
         // Admins are listed as plain members: join the admin list in.
         let admins = if rows.iter().any(|r| r.member.is_some()) {
-            self.admins(room).await?
+            self.paging_admins(room).await?
         } else {
-            HashSet::new()
+            Arc::default()
         };
         let items = join_admins(rows, &admins);
         Ok(Page {
@@ -691,6 +728,7 @@ impl Provider for Agora {
     /// chunk fail for good, the error goes back to the engine; its retry
     /// reads users already removed as `already_absent`.
     async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
+        self.forget_admins(room);
         let mut done: Vec<Outcome> = Vec::with_capacity(users.len());
         let mut queue: VecDeque<Vec<UserId>> = VecDeque::from([users.to_vec()]);
         while let Some(chunk) = queue.pop_front() {
@@ -715,6 +753,7 @@ impl Provider for Agora {
         user: &UserId,
         role: Role,
     ) -> Result<Outcome, ProviderError> {
+        self.forget_admins(room);
         let outcome = |status| Outcome::new(room, user, Action::Demote, status);
         if role == Role::Owner {
             return Ok(outcome(Status::Skipped).with_reason(
@@ -743,6 +782,7 @@ impl Provider for Agora {
     }
 
     async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
+        self.forget_admins(room);
         if users.is_empty() {
             return Ok(Vec::new());
         }
