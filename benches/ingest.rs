@@ -52,33 +52,6 @@ fn agora_bodies(rt: &tokio::runtime::Runtime) -> (Vec<u8>, Vec<u8>) {
     })
 }
 
-/// One admin membership page (`skip` 0, `limit` 1,000) of `room`.
-fn symphony_admin_page(room: &world::WorldRoom) -> Vec<u8> {
-    let members: Vec<serde_json::Value> = room
-        .members()
-        .take(1_000)
-        .enumerate()
-        .map(|(i, m)| {
-            let name = m.name.as_deref().unwrap_or("");
-            let (first, last) = name.split_once(' ').unwrap_or((name, ""));
-            serde_json::json!({
-                "user": {
-                    "userId": m.user.as_str().parse::<i64>().unwrap_or(0),
-                    "email": format!("user{}@example.com", m.user),
-                    "firstName": first, "lastName": last, "displayName": name,
-                    "company": "pod197", "companyId": 197, "isExternal": false
-                },
-                "isOwner": m.role == Role::Owner,
-                "isCreator": i == 0,
-                "joinDate": 1_461_430_710_531i64 + i as i64
-            })
-        })
-        .collect();
-    serde_json::json!({"count": room.len(), "skip": 0, "limit": 1000, "members": members})
-        .to_string()
-        .into_bytes()
-}
-
 fn ingest(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -90,7 +63,7 @@ fn ingest(c: &mut Criterion) {
         let r = w.room(&RoomId::from(JUMBO_ROOM)).expect("the jumbo room");
         (
             symphony_fake::v2_list_json(r).into_bytes(),
-            symphony_admin_page(r),
+            symphony_fake::admin_page_json(r, 0, 1_000).into_bytes(),
             r.len(),
         )
     };

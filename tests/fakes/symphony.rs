@@ -668,7 +668,16 @@ async fn members_admin(
         Ok(r) => r,
         Err(r) => return r,
     };
-    let r = w.room(&room).expect("room exists");
+    json_response(admin_page_json(
+        w.room(&room).expect("room exists"),
+        skip,
+        limit,
+    ))
+}
+
+/// One `V2MembershipList` page as `/pod/v1/admin/stream/{id}/membership/list`
+/// answers it.
+pub fn admin_page_json(r: &world::WorldRoom, skip: usize, limit: usize) -> String {
     let mut out = format!(
         r#"{{"count":{},"skip":{skip},"limit":{limit},"members":["#,
         r.len()
@@ -685,7 +694,7 @@ async fn members_admin(
         );
     }
     out.push_str("]}");
-    json_response(out)
+    out
 }
 
 // ---- membership changes ------------------------------------------------
