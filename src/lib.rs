@@ -1,6 +1,6 @@
 //! roomwarden: a keyboard-driven terminal console for chat-room moderation.
 //!
-//! Layers (see DESIGN.md): [`model`] (imports nothing) <- [`provider`]
+//! Layers (see docs/DESIGN.md): [`model`] (imports nothing) <- [`provider`]
 //! (adapters) <- [`ops`] (plan, run, audit, tickets) <- [`session`] (start-up
 //! both faces share) <- faces ([`cli`], [`tui`]).
 

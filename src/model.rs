@@ -287,7 +287,7 @@ pub struct Outcome {
     pub reason: Option<String>,
     /// The user's role after the row, as the provider reports it (`None`:
     /// not in the room, or not known). Faces show it and never re-derive it.
-    /// Not part of the CLI's change rows (CLI.md keeps them exact).
+    /// Not part of the CLI's change rows (docs/CLI.md keeps them exact).
     #[serde(skip)]
     pub role: Option<Role>,
 }

@@ -1,4 +1,4 @@
-//! The command line of CLI.md, as clap types.
+//! The command line of docs/CLI.md, as clap types.
 
 pub use crate::session::{Format, Global};
 use clap::{Args, Parser, Subcommand, ValueEnum};

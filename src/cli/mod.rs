@@ -1,4 +1,4 @@
-//! The headless face: the commands of CLI.md over the ops engine.
+//! The headless face: the commands of docs/CLI.md over the ops engine.
 
 pub mod args;
 mod output;

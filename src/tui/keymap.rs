@@ -221,7 +221,7 @@ macro_rules! keymap_table {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Cmd { $($cmd),* }
 
-        /// The default keymap: UX.md's key table, one row per command in
+        /// The default keymap: docs/UX.md's key table, one row per command in
         /// the order of [`Cmd`].
         pub const TABLE: &[Entry] = &[$(Entry { cmd: Cmd::$cmd, name: $name, ctx: Ctx::$ctx, keys: &[$($k),*], desc: $desc, changes: $changes, hint: $hint }),*];
     };

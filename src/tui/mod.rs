@@ -1,4 +1,4 @@
-//! The console: a ratatui face over the ops engine (UX.md).
+//! The console: a ratatui face over the ops engine (docs/UX.md).
 //!
 //! Terminal events become [`action::Action`]s; one `update(&mut State,
 //! Action) -> Vec<Effect>` changes the state; effects run on tokio tasks
