@@ -7,6 +7,7 @@
 //! [`crate::ops::Engine`].
 
 mod action;
+#[cfg(any(test, feature = "bench"))]
 pub mod bench;
 mod effects;
 mod format;

@@ -1,6 +1,6 @@
 //! The console's whole state. Only `update` changes it; `view` reads it.
 
-use super::keymap::{Key, Keymap};
+use super::keymap::{Ctx, Key, Keymap};
 use super::store::MemberStore;
 use crate::model::{Action as Verb, Role, Room, Status, UserId};
 use crate::ops::Progress;
@@ -31,6 +31,36 @@ pub enum Screen {
     Results,
     Audit,
     Help,
+}
+
+/// Which keymap contexts a screen answers to, and whose hints its footer
+/// shows: the one screen-to-keys table.
+pub struct ScreenKeys {
+    pub keys: &'static [Ctx],
+    pub hints: &'static [Ctx],
+}
+
+impl Screen {
+    pub fn contexts(self) -> ScreenKeys {
+        let (keys, hints): (&'static [Ctx], &'static [Ctx]) = match self {
+            Screen::Rooms => (
+                &[Ctx::Rooms, Ctx::List, Ctx::Global],
+                &[Ctx::Rooms, Ctx::List, Ctx::Global],
+            ),
+            Screen::Members => (
+                &[Ctx::Members, Ctx::List, Ctx::Global],
+                &[Ctx::Members, Ctx::List, Ctx::Global],
+            ),
+            // List movement works on results, but its keys are not hinted.
+            Screen::Results => (
+                &[Ctx::Results, Ctx::List, Ctx::Global],
+                &[Ctx::Results, Ctx::Global],
+            ),
+            Screen::Progress => (&[Ctx::Progress, Ctx::Global], &[Ctx::Progress]),
+            Screen::Audit | Screen::Help => (&[Ctx::List, Ctx::Global], &[Ctx::List, Ctx::Global]),
+        };
+        ScreenKeys { keys, hints }
+    }
 }
 
 /// What the header shows about the profile in use.

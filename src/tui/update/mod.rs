@@ -207,13 +207,7 @@ fn clamp_all(s: &mut State) {
 }
 
 fn contexts(s: &State) -> &'static [Ctx] {
-    match s.screen {
-        Screen::Rooms => &[Ctx::Rooms, Ctx::List, Ctx::Global],
-        Screen::Members => &[Ctx::Members, Ctx::List, Ctx::Global],
-        Screen::Results => &[Ctx::Results, Ctx::List, Ctx::Global],
-        Screen::Progress => &[Ctx::Progress, Ctx::Global],
-        Screen::Audit | Screen::Help => &[Ctx::List, Ctx::Global],
-    }
+    s.screen.contexts().keys
 }
 
 fn on_key(s: &mut State, k: Key) -> Vec<Effect> {

@@ -105,13 +105,7 @@ fn hint_contexts(s: &State) -> &'static [Ctx] {
     if s.popup.is_some() {
         return &[Ctx::Popup];
     }
-    match s.screen {
-        Screen::Rooms => &[Ctx::Rooms, Ctx::List, Ctx::Global],
-        Screen::Members => &[Ctx::Members, Ctx::List, Ctx::Global],
-        Screen::Results => &[Ctx::Results, Ctx::Global],
-        Screen::Progress => &[Ctx::Progress],
-        Screen::Audit | Screen::Help => &[Ctx::List, Ctx::Global],
-    }
+    s.screen.contexts().hints
 }
 
 /// Whether a hinted command does something on the current screen (the
