@@ -815,6 +815,9 @@ async fn members_stream_in_order_with_pages_fetched_ahead() {
     );
 }
 
+// Drives the console through the bench support code (`--features bench`,
+// which scripts/test turns on).
+#[cfg(feature = "bench")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_opens_an_agora_room_through_the_trait() {
     let (fake, provider) = fake_with(Options::default()).await;
