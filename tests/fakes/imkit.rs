@@ -575,6 +575,7 @@ async fn handle(
             body: body.clone(),
         });
     }
+    let _in_flight = world::InFlight::enter(&s.world);
     let latency = world::lock(&s.world).faults.latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
