@@ -147,6 +147,10 @@ pub struct Options {
     pub api_key_lists_all_rooms: bool,
     /// Embed `members` in `GET /rooms` entries (the docs' list example does) [V].
     pub list_embeds_members: bool,
+    /// Fault switch: answer `PUT /rooms/:id {managers}` with success but
+    /// change nothing (so tests can check that a demote is judged by a
+    /// re-read, not by the answer's RC).
+    pub ignore_managers_update: bool,
 }
 
 impl Default for Options {
@@ -163,6 +167,7 @@ impl Default for Options {
             retry_after_header: false,
             api_key_lists_all_rooms: true,
             list_embeds_members: true,
+            ignore_managers_update: false,
         }
     }
 }
@@ -884,7 +889,10 @@ fn update_room(s: &Inner, caller: &Caller, id: &str, body: &Value) -> Result<Str
         if !is_superuser(caller, r) {
             return Err(forbidden());
         }
-        if let Some(v) = body.get("managers") {
+        if let Some(v) = body
+            .get("managers")
+            .filter(|_| !s.options.ignore_managers_update)
+        {
             let list = strings(body, "managers")
                 .filter(|_| v.is_array())
                 .ok_or_else(|| err(400, "INVALID_REQUEST", "managers must be an array of ids"))?;
