@@ -49,19 +49,7 @@ pub fn base_url(profile: &Profile, default: Option<&str>) -> Result<String, Conf
 /// (URL libraries fold dot segments, even percent-encoded, so `..` would
 /// climb to another endpoint), or holding control characters.
 pub fn segment_problem(id: &str) -> Option<String> {
-    if id.is_empty() {
-        return Some("an empty id".into());
-    }
-    if id == "." || id == ".." {
-        return Some(format!("the id `{id}` would leave its place in the URL"));
-    }
-    if id.chars().any(char::is_control) {
-        return Some(format!(
-            "the id `{}` holds control characters",
-            id.escape_debug()
-        ));
-    }
-    None
+    crate::model::id_problem(id)
 }
 
 /// Percent-encodes one path segment (everything but unreserved characters),

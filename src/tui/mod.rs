@@ -9,6 +9,7 @@
 mod action;
 pub mod bench;
 mod effects;
+mod format;
 mod keymap;
 mod state;
 mod store;
@@ -18,6 +19,8 @@ mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_partial;
 
 pub use terminal::console;
 

@@ -177,10 +177,7 @@ pub struct Confirm {
     /// Marked users the filter hides.
     pub hidden: usize,
     pub seq: u64,
-    pub plan: Option<Plan>,
-    /// What the plan comes to, worked out once when it arrives.
-    pub summary: Option<PlanSummary>,
-    pub plan_error: Option<String>,
+    pub planning: Planning,
     pub reason: String,
     pub editing_reason: bool,
     pub dry_run: bool,
@@ -196,13 +193,35 @@ impl Confirm {
     /// Takes the plan and sums it up once, so frames never walk it.
     pub fn set_plan(&mut self, plan: Plan, caps: &Capabilities) {
         let to_send = plan.to_send();
-        self.summary = Some(PlanSummary {
+        let summary = PlanSummary {
             to_send,
             refused: plan.rows.len() - to_send,
             eta: plan.eta(caps),
-        });
-        self.plan = Some(plan);
+        };
+        self.planning = Planning::Ready { plan, summary };
     }
+
+    /// The plan, once it has arrived.
+    pub fn plan(&self) -> Option<&Plan> {
+        match &self.planning {
+            Planning::Ready { plan, .. } => Some(plan),
+            _ => None,
+        }
+    }
+}
+
+/// Where the confirm popup's plan stands.
+#[derive(Debug, Default)]
+pub enum Planning {
+    /// Guards are being checked.
+    #[default]
+    Pending,
+    /// The plan and what it comes to, worked out once when it arrived.
+    Ready {
+        plan: Plan,
+        summary: PlanSummary,
+    },
+    Failed(String),
 }
 
 /// The counts and ETA the confirm popup shows.

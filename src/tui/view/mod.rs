@@ -7,9 +7,9 @@ mod progress;
 mod tables;
 pub mod theme;
 
+use super::format::num;
 use super::keymap::{Cmd, Ctx, TABLE};
 use super::state::{MIN_H, MIN_W, Screen, State};
-use super::update::num;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
