@@ -65,6 +65,27 @@ impl MemberListing {
     }
 }
 
+/// How a provider compares user ids: exactly, or ignoring ASCII case
+/// (Agora usernames: `Aa` is `aa`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdFold {
+    #[default]
+    Exact,
+    AsciiLowercase,
+}
+
+impl IdFold {
+    /// The one spelling of an id under this folding.
+    pub fn apply(self, id: &str) -> std::borrow::Cow<'_, str> {
+        match self {
+            IdFold::AsciiLowercase if id.bytes().any(|b| b.is_ascii_uppercase()) => {
+                std::borrow::Cow::Owned(id.to_ascii_lowercase())
+            }
+            _ => std::borrow::Cow::Borrowed(id),
+        }
+    }
+}
+
 /// A rate limit as the provider states it: `calls` per `per`
 /// (Agora: 100 per second; Amity: 100 per 5 s; IMKit: 1,000 per minute).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -139,6 +160,8 @@ pub struct Capabilities {
     pub member_page_size: u32,
     pub page_style: PageStyle,
     pub pacing: Option<Pacing>,
+    /// How the provider compares user ids; guards and plans compare the same way.
+    pub id_fold: IdFold,
 }
 
 impl Capabilities {
@@ -166,6 +189,7 @@ impl Default for Capabilities {
             member_page_size: 100,
             page_style: PageStyle::Cursor,
             pacing: None,
+            id_fold: IdFold::Exact,
         }
     }
 }
