@@ -295,8 +295,22 @@ async fn drops_before_and_after_acting() {
 }
 
 #[tokio::test]
-async fn injected_faults_are_error_frames() {
+async fn injected_faults_drop_the_socket_or_answer_error_frames() {
     let f = start(fake::Options::default()).await;
+    world::lock(f.world()).faults.server_error_next = 1;
+    let mut c = session(&f).await;
+    send(
+        &mut c,
+        json!({"method": "getChat", "app_id": "0", "chat_id": SPAM_ROOM, "reference": "f0"}),
+    )
+    .await;
+    assert_eq!(recv(&mut c).await, None);
+
+    let f = start(fake::Options {
+        fault_style: fake::FaultStyle::ErrorFrame,
+        ..fake::Options::default()
+    })
+    .await;
     world::lock(f.world()).faults.rate_limit_next = 1;
     let mut c = session(&f).await;
     send(

@@ -7,6 +7,7 @@
 pub mod agora;
 mod error;
 pub(crate) mod http;
+pub mod nandbox;
 mod registry;
 pub mod sandbox;
 pub mod symphony;

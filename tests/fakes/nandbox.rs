@@ -21,7 +21,13 @@
 //! - [`Fake::drop_next`] drops the socket at the next call of a method,
 //!   before or after acting on it; [`Fake::kick_all`] drops every socket;
 //! - every request (not PING, not the auth frame) calls
-//!   `world.take_fault(users_in_call)` once and waits `faults.latency`.
+//!   `world.take_fault(users_in_call)` once, waits `faults.latency` and
+//!   counts as in flight ([`InFlight`]); injected rate limits and server
+//!   errors drop the socket or answer an error frame ([`FaultStyle`]);
+//!   refused credentials answer `{"error": auth}` and close, and refuse
+//!   every `TOKEN_AUTH` while `faults.unauthorized` is set;
+//! - `addChatAdmin` [sdk] promotes a member (its reply is undocumented:
+//!   like `addChatMember`'s, per [`AddReply`]).
 //!
 //! Every text frame the client sends is logged verbatim ([`Fake::frames`]),
 //! so tests can check that ids went out exactly as strings of digits.
@@ -36,7 +42,7 @@
 
 use futures::{SinkExt, StreamExt};
 use roomwarden::model::{Member, Role, RoomId, UserId};
-use roomwarden::provider::sandbox::world::{self, Fault, SharedWorld, World, WorldRoom};
+use roomwarden::provider::sandbox::world::{self, Fault, InFlight, SharedWorld, World, WorldRoom};
 use serde_json::{Map, Value, json};
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -127,6 +133,17 @@ pub enum AddReply {
     Silent,
 }
 
+/// How injected rate limits and server errors reach the client. nandbox
+/// documents neither (gap) [inf].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultStyle {
+    /// The socket drops before the request is acted on, as an overloaded
+    /// or restarting server would.
+    Drop,
+    /// An error frame: `rate_limited` or `server` of [`ErrorCodes`].
+    ErrorFrame,
+}
+
 /// When [`Fake::drop_next`] drops the socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropWhen {
@@ -173,6 +190,7 @@ pub struct Options {
     /// Chats where the bot is no admin: every call there is refused with
     /// `forbidden` [doc precondition; the answer is inf].
     pub forbidden_chats: HashSet<String>,
+    pub fault_style: FaultStyle,
     /// A dropped socket says goodbye with a close frame (1001) instead of
     /// vanishing without one (the client then sees 1006).
     pub drop_with_close_frame: bool,
@@ -196,6 +214,7 @@ impl Default for Options {
             doc_invite_spelling: true,
             strict_string_ids: false,
             forbidden_chats: HashSet::new(),
+            fault_style: FaultStyle::Drop,
             drop_with_close_frame: false,
             errors: ErrorCodes::default(),
         }
@@ -601,7 +620,7 @@ fn authenticate(s: &Inner, frame: Option<&Map<String, Value>>) -> Result<Value, 
         Some(_) => return Err(()),
     }
     let token = frame.get("token").and_then(Value::as_str).ok_or(())?;
-    if token != lock(&s.token).as_str() {
+    if token != lock(&s.token).as_str() || world::lock(&s.world).faults.unauthorized {
         return Err(());
     }
     // The real answer carries both `ID` and `id` and echoes the token [log].
@@ -633,6 +652,7 @@ async fn request(s: &Inner, frame: &Map<String, Value>) -> Step {
             | "getChatAdministrators"
             | "removeChatMember"
             | "addChatMember"
+            | "addChatAdmin"
     );
     if !known {
         return Step::Error(errors.bad_request);
@@ -647,15 +667,24 @@ async fn request(s: &Inner, frame: &Map<String, Value>) -> Step {
     if drop_rule == Some(DropWhen::BeforeActing) {
         return Step::Drop;
     }
+    let _in_flight = InFlight::enter(&s.world);
     let latency = world::lock(&s.world).faults.latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let users = usize::from(matches!(method, "removeChatMember" | "addChatMember"));
-    match world::lock(&s.world).take_fault(users) {
+    let users = usize::from(matches!(
+        method,
+        "removeChatMember" | "addChatMember" | "addChatAdmin"
+    ));
+    let fault = world::lock(&s.world).take_fault(users);
+    let overloaded = |code| match s.options.fault_style {
+        FaultStyle::Drop => Step::Drop,
+        FaultStyle::ErrorFrame => Step::Error(code),
+    };
+    match fault {
         Some(Fault::Unauthorized) => return Step::ErrorThenClose(errors.auth),
-        Some(Fault::RateLimited(_)) => return Step::Error(errors.rate_limited),
-        Some(Fault::ServerError) => return Step::Error(errors.server),
+        Some(Fault::RateLimited(_)) => return overloaded(errors.rate_limited),
+        Some(Fault::ServerError) => return overloaded(errors.server),
         None => {}
     }
     let step = act(s, method, frame);
@@ -674,8 +703,9 @@ fn act(s: &Inner, method: &str, frame: &Map<String, Value>) -> Step {
     if o.app_id.as_deref().is_some_and(|want| want != app_id) {
         return Step::Error(errors.forbidden);
     }
-    // Only addChatMember has no documented String type for its ids.
-    let numbers_ok = !o.strict_string_ids || method == "addChatMember";
+    // Only addChatMember and addChatAdmin have no documented String type
+    // for their ids (the Java SDK sends numbers).
+    let numbers_ok = !o.strict_string_ids || method.starts_with("add");
     let Some(chat) = id_field(frame, "chat_id", numbers_ok) else {
         return Step::Error(errors.bad_request);
     };
@@ -762,6 +792,27 @@ fn act(s: &Inner, method: &str, frame: &Map<String, Value>) -> Step {
                         .unwrap_or_else(|| Member::new(user.clone(), None, Role::Member));
                     let v = chat_member(o, room, &m);
                     Step::Reply(reply.wrap("chatMember", "chatMember", v))
+                }
+            }
+        }
+        ("addChatAdmin", Some(user)) => {
+            // [sdk] only: promotes a member; the reply is undocumented [inf].
+            match room.get(&user).map(|m| m.role) {
+                None => Step::Error(errors.not_member),
+                Some(Role::Owner) => Step::Error(errors.forbidden),
+                Some(_) => {
+                    room.set_role(&user, Role::Admin);
+                    match o.add_reply {
+                        AddReply::Silent => Step::Nothing,
+                        AddReply::ChatMember => {
+                            let m = room
+                                .get(&user)
+                                .cloned()
+                                .unwrap_or_else(|| Member::new(user.clone(), None, Role::Admin));
+                            let v = chat_member(o, room, &m);
+                            Step::Reply(reply.wrap("chatMember", "chatMember", v))
+                        }
+                    }
                 }
             }
         }
