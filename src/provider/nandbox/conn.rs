@@ -104,6 +104,7 @@ pub(super) struct Conn {
     token: SecretString,
     app_id: String,
     timeout: Duration,
+    ping_every: Duration,
     slot: Mutex<Slot>,
     next_ref: AtomicU64,
     on_event: EventSink,
@@ -130,6 +131,7 @@ impl Conn {
             token,
             app_id,
             timeout,
+            ping_every: PING_EVERY,
             slot: Mutex::new(Slot::default()),
             // References are digit strings like the docs' "123456789",
             // unique per adapter (and, by the clock, across restarts).
@@ -317,7 +319,7 @@ impl Conn {
         tracing::debug!("nandbox: session open");
         let (out, out_rx) = mpsc::unbounded_channel();
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
-        tokio::spawn(writer(sink, out_rx, inbox_tx.clone()));
+        tokio::spawn(writer(sink, out_rx, inbox_tx.clone(), self.ping_every));
         let reader = tokio::spawn(reader(stream, inbox_tx, self.on_event.clone()));
         Ok(Session { out, inbox, reader })
     }
@@ -331,14 +333,15 @@ type Stream = futures::stream::SplitStream<
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
 >;
 
-/// Sends requests and a PING every [`PING_EVERY`]; closes when the session
+/// Sends requests and a PING every `ping_every`; closes when the session
 /// is dropped.
 async fn writer(
     mut sink: Sink,
     mut requests: mpsc::UnboundedReceiver<String>,
     inbox: mpsc::UnboundedSender<Inbound>,
+    ping_every: Duration,
 ) {
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let sent = tokio::select! {
@@ -439,5 +442,75 @@ fn connect_error(e: &tungstenite::Error) -> ProviderError {
         }
         tungstenite::Error::Url(_) => err(OP, ErrorKind::BadRequest, ws_cause(e)),
         _ => err(OP, ErrorKind::Connection, ws_cause(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use tokio::net::TcpListener;
+
+    /// A minimal Bot API: accepts the token, answers PING with PONG and
+    /// getChat with a reply carrying the reference, counts PINGs.
+    async fn server(pings: Arc<AtomicUsize>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let pings = pings.clone();
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    while let Some(Ok(Message::Text(t))) = ws.next().await {
+                        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                        let answer = match v["method"].as_str() {
+                            Some("TOKEN_AUTH") => serde_json::json!({"method": "TOKEN_AUTH_OK"}),
+                            Some("PING") => {
+                                pings.fetch_add(1, Ordering::SeqCst);
+                                serde_json::json!({"method": "PONG"})
+                            }
+                            _ => {
+                                serde_json::json!({"method": "chatDetails", "reference": v["reference"]})
+                            }
+                        };
+                        if ws.send(Message::text(answer.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        format!("ws://{addr}/nandbox/api/")
+    }
+
+    #[tokio::test]
+    async fn pings_keep_the_session_and_pongs_are_not_replies() {
+        let pings = Arc::new(AtomicUsize::new(0));
+        let url = server(pings.clone()).await;
+        let mut conn = Conn::new(
+            url,
+            SecretString::from("1:0:s"),
+            "0".into(),
+            Duration::from_secs(10),
+            Arc::new(|_: &str| {}),
+        );
+        conn.ping_every = Duration::from_millis(20);
+        conn.call("getChat", "1", None, None).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pings.load(Ordering::SeqCst) < 3 {
+            assert!(Instant::now() < deadline, "no PINGs");
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // PONGs in between never answer a call; the session is the same.
+        let reply = conn.call("getChat", "1", None, None).await.unwrap();
+        assert!(reply.contains("chatDetails"));
+    }
+
+    #[test]
+    fn the_default_keepalive_is_30_seconds() {
+        assert_eq!(PING_EVERY, Duration::from_secs(30));
     }
 }

@@ -88,8 +88,11 @@ pub struct Nandbox {
     conn: Conn,
     shared: Arc<Shared>,
     host: String,
-    staff: Mutex<Option<(RoomId, Instant, Arc<Vec<Member>>)>>,
+    staff: Mutex<Option<StaffList>>,
 }
+
+/// One room's staff and when it was read.
+type StaffList = (RoomId, Instant, Arc<Vec<Member>>);
 
 /// Checks an id against nandbox's form: 1 to 19 ASCII digits.
 pub fn check_id(id: &str) -> Result<(), String> {
