@@ -674,5 +674,5 @@ fn the_example_config_parses() {
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, ["agora-prod", "demo", "symphony"]);
+    assert_eq!(names, ["agora-prod", "demo", "nandbox", "symphony"]);
 }

@@ -563,14 +563,16 @@ async fn a_chat_the_bot_cannot_read_is_listed_locked_and_errors_name_the_code() 
     assert!(err.to_string().starts_with("nandbox"), "{err}");
 }
 
-/// Runs the binary off the runtime while the fake keeps serving.
+/// Runs the binary off the runtime while the fake keeps serving, logging
+/// everything (`ROOMWARDEN_LOG=trace`: the WebSocket library's frame traces
+/// included, were they not silenced).
 async fn roomwarden(args: Vec<String>, token: &str) -> std::process::Output {
     let token = token.to_string();
     tokio::task::spawn_blocking(move || {
         assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
             .args(&args)
             .env("RW_NANDBOX_TEST_TOKEN", token)
-            .env_remove("ROOMWARDEN_LOG")
+            .env("ROOMWARDEN_LOG", "trace")
             .timeout(Duration::from_secs(60))
             .output()
             .expect("run roomwarden")

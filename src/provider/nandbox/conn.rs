@@ -155,8 +155,8 @@ impl Conn {
         if !alive {
             slot.session = None;
             let session = self.open_with_backoff(slot.opened_before).await;
-            slot.opened_before = true;
             slot.session = Some(session.map_err(CallError::Failed)?);
+            slot.opened_before = true;
         }
         let Some(session) = slot.session.as_mut() else {
             return Err(CallError::Failed(err(
