@@ -563,6 +563,43 @@ async fn a_chat_the_bot_cannot_read_is_listed_locked_and_errors_name_the_code() 
     assert!(err.to_string().starts_with("nandbox"), "{err}");
 }
 
+#[tokio::test]
+async fn every_spelling_of_the_removed_status_ends_removed() {
+    for status in ["Removed", "Deleted", "removed"] {
+        let f = start(fake::Options {
+            removed_status: status,
+            ..fake::Options::default()
+        })
+        .await;
+        let p = adapter(&f, "");
+        let user = member(f.world(), SPAM_ROOM, 0);
+        let rows = p
+            .remove(&RoomId::from(SPAM_ROOM), std::slice::from_ref(&user))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Removed, "{status}: {rows:?}");
+        assert_eq!(rows[0].role, None);
+    }
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_and_never_answers_the_next_call() {
+    let f = start(fake::Options::default()).await;
+    let p = adapter(&f, "timeout_secs = 1");
+    let room = RoomId::from(SPAM_ROOM);
+    p.room(&room).await.unwrap();
+    world::lock(f.world()).faults.latency = Duration::from_millis(1_500);
+    let err = p.room(&RoomId::from(STAFF_ROOM)).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(err.is_retryable());
+    world::lock(f.world()).faults.latency = Duration::ZERO;
+    // A new session: the late chatDetails of staff-room is never taken
+    // for this call's answer.
+    let again = p.room(&room).await.unwrap();
+    assert_eq!(again.name, "spam-wave");
+    assert_eq!(f.auths(), 2);
+}
+
 /// Runs the binary off the runtime while the fake keeps serving, logging
 /// everything (`ROOMWARDEN_LOG=trace`: the WebSocket library's frame traces
 /// included, were they not silenced).

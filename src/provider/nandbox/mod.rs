@@ -484,7 +484,14 @@ impl Nandbox {
         self.forget_staff(room);
         let mut now = None;
         if self.shared.take_pending(room, user, Action::Readd) {
-            now = self.lookup(room, user).await?;
+            // The last re-add's answer was lost: ask before sending again.
+            now = match self.lookup(room, user).await {
+                Ok(found) => found,
+                Err(e) => {
+                    self.shared.set_pending(room, user, Action::Readd);
+                    return Err(e);
+                }
+            };
         }
         if now.is_none() {
             match self.add("addChatMember", room, user).await? {
