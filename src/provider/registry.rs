@@ -2,7 +2,7 @@
 //! with their docs) and its builder in its own module; this list names
 //! them once. Config looks providers and keys up here.
 
-use super::{Provider, agora, nandbox, sandbox, symphony};
+use super::{Provider, agora, sandbox, symphony};
 use crate::config::{ConfigError, Profile};
 use std::sync::Arc;
 
@@ -85,7 +85,8 @@ static SPECS: &[&ProviderSpec] = &[
     &sandbox::SPEC,
     &agora::SPEC,
     &symphony::SPEC,
-    &nandbox::SPEC,
+    &super::imkit::SPEC,
+    &super::nandbox::SPEC,
 ];
 
 pub fn specs() -> &'static [&'static ProviderSpec] {
