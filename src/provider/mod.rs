@@ -8,6 +8,7 @@ pub mod agora;
 mod error;
 pub(crate) mod http;
 pub mod imkit;
+pub mod nandbox;
 mod registry;
 pub mod sandbox;
 pub mod symphony;

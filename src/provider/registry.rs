@@ -86,6 +86,7 @@ static SPECS: &[&ProviderSpec] = &[
     &agora::SPEC,
     &symphony::SPEC,
     &super::imkit::SPEC,
+    &super::nandbox::SPEC,
 ];
 
 pub fn specs() -> &'static [&'static ProviderSpec] {
