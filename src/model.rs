@@ -63,16 +63,13 @@ string_id!(
 /// characters (they would reach the terminal or forge rows).
 pub fn id_problem(id: &str) -> Option<String> {
     if id.is_empty() {
-        return Some("an empty id".into());
+        return Some("it is empty".into());
     }
     if id == "." || id == ".." {
-        return Some(format!("the id `{id}` would leave its place in the URL"));
+        return Some("`.` and `..` would leave their place in a URL".into());
     }
     if id.chars().any(char::is_control) {
-        return Some(format!(
-            "the id `{}` holds control characters",
-            id.escape_debug()
-        ));
+        return Some("it holds control characters".into());
     }
     None
 }

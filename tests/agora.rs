@@ -1126,8 +1126,16 @@ async fn guards_compare_usernames_the_way_agora_folds_them() {
     let world = agora_world();
     {
         let mut room = world::WorldRoom::new("casefold-room", "case", true);
-        room.add(roomwarden::model::Member::new("owner.one", None, Role::Owner));
-        room.add(roomwarden::model::Member::new("owner.two", None, Role::Owner));
+        room.add(roomwarden::model::Member::new(
+            "owner.one",
+            None,
+            Role::Owner,
+        ));
+        room.add(roomwarden::model::Member::new(
+            "owner.two",
+            None,
+            Role::Owner,
+        ));
         for u in ["mod-bot", "svc-bridge", "user00006", "plain.user"] {
             room.add(roomwarden::model::Member::new(u, None, Role::Member));
         }
@@ -1141,24 +1149,112 @@ async fn guards_compare_usernames_the_way_agora_folds_them() {
         "self_user = \"mod-bot\"\nprotected_users = [\"svc-bridge\"]\nprotected_pattern = \"^user0000\"",
     );
     let engine = Engine::new(p, &profile, None);
-    let reqs = ["MOD-BOT", "Svc-Bridge", "USER00006", "OWNER.ONE", "OWNER.TWO", "Plain.User"]
-        .into_iter()
-        .map(|u| Request::new("casefold-room", u, Action::Remove))
-        .collect();
+    let reqs = [
+        "MOD-BOT",
+        "Svc-Bridge",
+        "USER00006",
+        "OWNER.ONE",
+        "OWNER.TWO",
+        "Plain.User",
+    ]
+    .into_iter()
+    .map(|u| Request::new("casefold-room", u, Action::Remove))
+    .collect();
     let plan = engine.plan(reqs).await.unwrap();
     let verdicts: Vec<(&str, &Verdict)> = plan
         .rows
         .iter()
         .map(|r| (r.user.as_str(), &r.verdict))
         .collect();
-    assert!(matches!(verdicts[0].1, Verdict::Skip(w) if w.contains("self_user")), "{verdicts:?}");
-    assert!(matches!(verdicts[1].1, Verdict::Skip(w) if w.contains("protected_users")), "{verdicts:?}");
-    assert!(matches!(verdicts[2].1, Verdict::Skip(w) if w.contains("protected_pattern")), "{verdicts:?}");
+    assert!(
+        matches!(verdicts[0].1, Verdict::Skip(w) if w.contains("self_user")),
+        "{verdicts:?}"
+    );
+    assert!(
+        matches!(verdicts[1].1, Verdict::Skip(w) if w.contains("protected_users")),
+        "{verdicts:?}"
+    );
+    assert!(
+        matches!(verdicts[2].1, Verdict::Skip(w) if w.contains("protected_pattern")),
+        "{verdicts:?}"
+    );
     // Owners are known by their listed (lower-case) names: the plan never
     // lets both go.
-    let owners_sent = verdicts[3..5].iter().filter(|(_, v)| **v == Verdict::Send).count();
+    let owners_sent = verdicts[3..5]
+        .iter()
+        .filter(|(_, v)| **v == Verdict::Send)
+        .count();
     assert!(owners_sent <= 1, "{verdicts:?}");
     assert_eq!(*verdicts[5].1, Verdict::Send);
     // Rows carry the provider's one spelling of each id.
     assert_eq!(plan.rows[5].user.as_str(), "plain.user");
+}
+
+/// The routes the Agora adapter uses, as `METHOD /path` (query ignored).
+fn is_agora_route(line: &str, org: &str, app: &str) -> bool {
+    let (method, rest) = line.split_once(' ').unwrap();
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    let Some(tail) = path.strip_prefix(&format!("/{org}/{app}/")) else {
+        return false;
+    };
+    let segs: Vec<&str> = tail.split('/').collect();
+    let id_ok = |s: &str| !s.is_empty() && s != "." && s != "..";
+    match (method, segs.as_slice()) {
+        ("POST", ["token"]) | ("GET", ["chatrooms"]) => true,
+        ("GET", ["chatrooms", r]) => id_ok(r),
+        ("GET", ["chatrooms", r, "users" | "admin"])
+        | ("POST", ["chatrooms", r, "users" | "admin"]) => id_ok(r),
+        ("DELETE", ["chatrooms", r, "users", list]) => id_ok(r) && id_ok(list),
+        ("DELETE", ["chatrooms", r, "admin", u]) => id_ok(r) && id_ok(u),
+        _ => false,
+    }
+}
+
+/// A user id `..` once made the adapter send `DELETE …/chatrooms/{room}/`
+/// (the room itself) and a room id `..` the delete-user endpoint: ids that
+/// would leave their place in the URL are refused before any request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_segment_ids_never_reach_the_server() {
+    let (fake, p) = fake_with(Options::default()).await;
+    for (room, user) in [
+        (ROOM, ".."),
+        (ROOM, "."),
+        ("..", "alice"),
+        (".", "alice"),
+        (ROOM, ""),
+    ] {
+        let room = RoomId::from(room);
+        let users = [UserId::from(user)];
+        let e = p.remove(&room, &users).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadRequest, "{e}");
+        let demotions = [Demotion {
+            user: UserId::from(user),
+            role: Role::Admin,
+        }];
+        assert!(p.demote(&room, &demotions).await.is_err() || user.is_empty());
+        let back = [Restore {
+            user: UserId::from(user),
+            role: Role::Admin,
+        }];
+        let _ = p.readd(&room, &back).await;
+        assert!(p.members(&room, PageRequest::first()).await.is_err() || room.as_str() == ROOM);
+    }
+    // A normal pass over every route, then: nothing outside them was sent.
+    let room = room();
+    p.rooms(PageRequest::first()).await.unwrap();
+    p.members(&room, PageRequest::first()).await.unwrap();
+    p.room_and_staff(&room).await.unwrap();
+    p.remove(&room, &[UserId::from(member_id(0).as_str())])
+        .await
+        .unwrap();
+    let o = fake.options();
+    let stray: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|l| !is_agora_route(l, &o.org, &o.app))
+        .collect();
+    assert!(
+        stray.is_empty(),
+        "requests outside the adapter's routes: {stray:?}"
+    );
 }

@@ -255,6 +255,7 @@ async fn execute(
         ));
     }
     let engine = s.engine(global, !opts.dry_run)?;
+    engine.check_ids(&requests).map_err(Failure::usage)?;
     engine
         .fill_readd_roles(&mut requests)
         .map_err(|e| Failure::usage(format!("reading the audit log for re-add roles: {e}")))?;

@@ -249,6 +249,36 @@ impl Engine {
         ))
     }
 
+    /// Refuses, before anything is read or sent, a request whose room or
+    /// user id could leave its place in a URL, holds control characters or
+    /// breaks the provider's id rules (e.g. its length limit). The message
+    /// names the id, escaped.
+    pub fn check_ids(&self, requests: &[Request]) -> Result<(), String> {
+        for req in requests {
+            let room = req.room.as_str();
+            let user = req.user.as_str();
+            let bad = |what: &str, id: &str, why: String| {
+                format!(
+                    "{what} id `{}` cannot be used: {why}; nothing was sent",
+                    id.escape_debug()
+                )
+            };
+            if let Some(why) = crate::model::id_problem(room) {
+                return Err(bad("room", room, why));
+            }
+            if let Err(why) = self.provider.validate_room(&req.room) {
+                return Err(bad("room", room, why));
+            }
+            if let Some(why) = crate::model::id_problem(user) {
+                return Err(bad("user", user, why));
+            }
+            if let Err(why) = self.provider.validate_user(&req.user) {
+                return Err(bad("user", user, why));
+            }
+        }
+        Ok(())
+    }
+
     /// The provider's one spelling of a request's room and user, so that
     /// guards, plans and the audit log see the same ids however typed.
     fn canonical(&self, req: &mut Request) {

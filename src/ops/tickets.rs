@@ -134,6 +134,14 @@ fn to_request(row: Row, at: &str) -> Result<Request, TicketError> {
     if user.is_empty() {
         return Err(TicketError(format!("{at}: `user` is empty")));
     }
+    for (what, id) in [("room", room), ("user", user)] {
+        if let Some(why) = crate::model::id_problem(id) {
+            return Err(TicketError(format!(
+                "{at}: {what} id `{}` cannot be used: {why}",
+                id.escape_debug()
+            )));
+        }
+    }
     let action: Action = row
         .action
         .parse()

@@ -255,12 +255,21 @@ pub trait Provider: Send + Sync {
 
     /// Checks a user id against the provider's id rules before anything is
     /// sent; the error text says what is wrong.
+    /// Ids that could escape a URL or reach the terminal ([`crate::model::id_problem`])
+    /// are refused before this is asked, for every provider.
     fn validate_user(&self, user: &UserId) -> Result<(), String> {
         if user.as_str().trim().is_empty() {
             Err("empty user id".into())
         } else {
             Ok(())
         }
+    }
+
+    /// Checks a room id against the provider's rules before anything is
+    /// sent (as [`Provider::validate_user`]). Default: no rules of its own.
+    fn validate_room(&self, room: &RoomId) -> Result<(), String> {
+        let _ = room;
+        Ok(())
     }
 
     /// The one spelling of a room id this provider lists rooms under, for

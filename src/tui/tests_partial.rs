@@ -142,3 +142,12 @@ fn membership_events_apply_to_the_open_room_only() {
     );
     assert_eq!(s.members.view.len(), 5, "the leaver is hidden");
 }
+
+#[test]
+fn a_room_id_that_would_escape_its_url_is_refused_at_the_command_line() {
+    let mut s = partial_state();
+    s.command = Some("room ..".into());
+    let fx = press(&mut s, "enter");
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(s.status.as_ref().unwrap().text.contains("`..`"));
+}

@@ -26,7 +26,8 @@ use crate::model::{
 };
 use crate::provider::http;
 use crate::provider::{
-    Capabilities, ErrorKind, IdFold, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
+    Capabilities, ErrorKind, IdFold, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec,
+    Quota,
 };
 use async_trait::async_trait;
 use auth::ClientExchange;

@@ -62,7 +62,12 @@ pub fn segment_problem(id: &str) -> Option<String> {
 /// refusing ids that could escape it ([`segment_problem`]).
 pub fn segment(provider: &'static str, op: &str, id: &str) -> Result<String, ProviderError> {
     if let Some(why) = segment_problem(id) {
-        return Err(ProviderError::new(provider, op, ErrorKind::BadRequest, why));
+        return Err(ProviderError::new(
+            provider,
+            op,
+            ErrorKind::BadRequest,
+            format!("id `{}` refused: {why}", id.escape_debug()),
+        ));
     }
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {

@@ -280,6 +280,13 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
     match (words.next(), words.next()) {
         (Some("q" | "quit" | "q!"), None) => on_cmd(s, Cmd::Quit),
         (Some("room"), Some(id)) => {
+            if let Some(why) = crate::model::id_problem(id) {
+                error(
+                    s,
+                    format!("room id `{}` cannot be used: {why}", id.escape_debug()),
+                );
+                return vec![];
+            }
             let found = s.rooms.rooms.iter().find(|r| r.id.as_str() == id).cloned();
             match found {
                 Some(room) => {
@@ -342,8 +349,11 @@ fn add_ids(s: &mut State, ids: &[&str]) -> Vec<Effect> {
         );
         return vec![];
     };
-    if let Some(why) = ids.iter().find_map(|id| crate::model::id_problem(id)) {
-        error(s, format!("not added: {why}"));
+    if let Some((id, why)) = ids
+        .iter()
+        .find_map(|id| crate::model::id_problem(id).map(|why| (id, why)))
+    {
+        error(s, format!("not added: id `{}`: {why}", id.escape_debug()));
         return vec![];
     }
     let room = room.id.clone();
