@@ -26,7 +26,8 @@ use crate::model::{
 };
 use crate::provider::http;
 use crate::provider::{
-    Capabilities, ErrorKind, IdFold, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
+    Capabilities, ErrorKind, IdFold, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec,
+    Quota,
 };
 use async_trait::async_trait;
 use auth::ClientExchange;
@@ -216,6 +217,7 @@ impl Agora {
             url: format!("{}{path}", self.base),
             query,
             body: body.as_ref(),
+            headers: &[],
         };
         let answer = http::request(&self.http, NAME, &self.auth, call, |op, a| {
             errors::from_response(op, a.status, a.retry_after, &a.body)
