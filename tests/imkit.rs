@@ -772,6 +772,71 @@ async fn client_mode_sends_client_headers_and_client_id_on_room_lists() {
     assert!(!e.to_string().contains("stolen"));
 }
 
+/// A refused key or token is read again (a `*_cmd` can print a fresh
+/// one) and the call sent once more, only when it changed: the same
+/// secret read again is not sent twice. Client mode sends the re-read
+/// token with the client key; `IM-CLIENT-ID` still goes on `GET /rooms` only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_secret_is_read_again_and_retried_once_when_it_changed() {
+    let f = fake(Options {
+        tokens: vec![("tok-owner".into(), OWNERS[0].into())],
+        ..Options::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret");
+    let client = format!(
+        "client_key = \"{}\"\nclient_id = \"{}\"\n",
+        imkit_fake::CLIENT_KEY,
+        OWNERS[0]
+    );
+    for (mode, key, good) in [
+        ("", "api_key", imkit_fake::API_KEY),
+        (client.as_str(), "token", "tok-owner"),
+    ] {
+        std::fs::write(&file, "rotated-away").unwrap();
+        let p = build(
+            &parse_profile(&format!(
+                "base_url = \"{}\"\n{mode}{key}_cmd = \"cat '{}'\"",
+                f.base_url(),
+                file.display()
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let before = f.calls().len();
+        let e = p.rooms(PageRequest::first()).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Auth, "{key}: {e}");
+        assert!(!e.to_string().contains("rotated-away"), "{e}");
+        assert_eq!(
+            f.calls().len() - before,
+            1,
+            "{key}: the same secret read again is not sent again"
+        );
+        std::fs::write(&file, good).unwrap();
+        let page = p.rooms(PageRequest::first()).await.expect("the new secret");
+        assert!(!page.items.is_empty(), "{key}");
+        p.room(&room()).await.expect("the new secret stays in use");
+        let calls = f.calls();
+        let sent = &calls[before..];
+        assert_eq!(
+            sent.len(),
+            4,
+            "{key}: one refusal, one retry, one more call"
+        );
+        for c in sent {
+            assert_eq!(c.has_header("im-client-key"), key == "token", "{c:?}");
+            assert_eq!(c.has_header("im-authorization"), key == "token", "{c:?}");
+            assert_eq!(c.has_header("im-api-key"), key == "api_key", "{c:?}");
+            assert_eq!(
+                c.has_header("im-client-id"),
+                key == "token" && c.path == "/rooms",
+                "{c:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn credentials_are_one_mode_or_the_other() {
     let e = parse_profile(

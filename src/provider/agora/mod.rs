@@ -217,6 +217,7 @@ impl Agora {
             url: format!("{}{path}", self.base),
             query,
             body: body.as_ref(),
+            headers: &[],
         };
         let answer = http::request(&self.http, NAME, &self.auth, call, |op, a| {
             errors::from_response(op, a.status, a.retry_after, &a.body)

@@ -8,7 +8,7 @@ pub use credentials::{Credentials, Fresh, ProfileSecret, Source};
 use super::{ErrorKind, ProviderError, parse_retry_after};
 use crate::config::{ConfigError, Profile};
 use reqwest::Method;
-use reqwest::header::{ACCEPT, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::error::Error as _;
 use std::time::Duration;
@@ -179,6 +179,8 @@ pub struct Call<'a> {
     pub url: String,
     pub query: &'a [(&'a str, String)],
     pub body: Option<&'a serde_json::Value>,
+    /// Headers this request carries besides the credentials.
+    pub headers: &'a [(HeaderName, HeaderValue)],
 }
 
 /// The one request loop: sends `call` with the current credential, asking
@@ -198,7 +200,7 @@ pub async fn request(
         let mut req = http
             .request(call.method.clone(), &call.url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        for (name, value) in &issued.fresh.headers {
+        for (name, value) in issued.fresh.headers.iter().chain(call.headers) {
             req = req.header(name, value);
         }
         if !call.query.is_empty() {

@@ -35,7 +35,6 @@ use crate::provider::{
 use async_trait::async_trait;
 use auth::Auth;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, HeaderValue};
 use room::Snapshot;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -100,10 +99,6 @@ pub struct Imkit {
     managers_locks: Mutex<HashMap<RoomId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-fn json<T: Serialize>(body: &T) -> serde_json::Value {
-    serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
-}
-
 /// Errors that end the call for the engine to retry or report (rate
 /// limits, 5xx, timeouts, refused credentials); others become row reasons.
 fn ends_call(e: &ProviderError) -> bool {
@@ -128,37 +123,71 @@ impl Imkit {
         })
     }
 
-    /// One request: credentials, JSON in and out, the envelope unwrapped.
-    async fn call<T: DeserializeOwned>(
+    /// One request through the shared loop (credentials, renewed once on
+    /// a 401), the envelope unwrapped; secrets echoed back are redacted.
+    async fn call<T: DeserializeOwned>(&self, call: http::Call<'_>) -> Result<T, ProviderError> {
+        let op = call.op;
+        tracing::debug!("imkit: {op}");
+        let redact = |s| self.auth.redact(s);
+        let answer = http::request(&self.http, NAME, &self.auth.credentials, call, |op, a| {
+            errors::from_error(op, a, &redact)
+        })
+        .await?;
+        errors::result(op, &answer, &redact)
+    }
+
+    /// `GET`; `IM-CLIENT-ID` goes on the room list only.
+    async fn get<T: DeserializeOwned>(
         &self,
-        method: Method,
         op: &str,
         path: &str,
         query: &[(&str, String)],
-        body: Option<serde_json::Value>,
     ) -> Result<T, ProviderError> {
-        let url = format!("{}{path}", self.base);
-        tracing::debug!("imkit: {op}");
-        let mut req = self
-            .http
-            .request(method, &url)
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
-        req = self.auth.apply(req, path == "/rooms");
-        if !query.is_empty() {
-            req = req.query(query);
-        }
-        if let Some(b) = &body {
-            req = req.json(b);
-        }
-        let answer = http::send(NAME, op, req).await?;
-        errors::result(op, &answer, &|s| self.auth.redact(s))
+        let headers = if path == "/rooms" {
+            self.auth.client_id.as_slice()
+        } else {
+            &[]
+        };
+        self.call(http::Call {
+            op,
+            method: Method::GET,
+            url: format!("{}{path}", self.base),
+            query,
+            body: None,
+            headers,
+        })
+        .await
+    }
+
+    /// A change with a JSON body; IMKit answers with the room after it.
+    async fn change(
+        &self,
+        room: &RoomId,
+        op: &str,
+        method: Method,
+        path: &str,
+        body: impl Serialize,
+    ) -> Result<Snapshot, ProviderError> {
+        let body = serde_json::to_value(body)
+            .map_err(|e| ProviderError::new(NAME, op, ErrorKind::BadRequest, e.to_string()))?;
+        let w: WireRoom = self
+            .call(http::Call {
+                op,
+                method,
+                url: format!("{}{path}", self.base),
+                query: &[],
+                body: Some(&body),
+                headers: &[],
+            })
+            .await?;
+        Ok(Snapshot::from_wire(room, w))
     }
 
     /// `GET /rooms/:id`: the whole room.
     async fn snapshot(&self, room: &RoomId) -> Result<Snapshot, ProviderError> {
         let op = format!("GET /rooms/{room}");
         let path = http::path(NAME, &op, &["rooms", room.as_str()])?;
-        let w: WireRoom = self.call(Method::GET, &op, &path, &[], None).await?;
+        let w: WireRoom = self.get(&op, &path, &[]).await?;
         let mut s = Snapshot::from_wire(room, w);
         // The room keeps the spelling it was asked by.
         s.room.id = room.clone();
@@ -185,10 +214,7 @@ impl Imkit {
             members: users,
             system_message: self.system_message,
         };
-        let w: WireRoom = self
-            .call(Method::POST, &op, &path, &[], Some(json(&body)))
-            .await?;
-        Ok(Snapshot::from_wire(room, w))
+        self.change(room, &op, Method::POST, &path, body).await
     }
 
     /// `PUT /rooms/:id/member/:client` `{"property": "role", "value": ...}`.
@@ -208,10 +234,7 @@ impl Imkit {
             property: "role",
             value,
         };
-        let w: WireRoom = self
-            .call(Method::PUT, &op, &path, &[], Some(json(&body)))
-            .await?;
-        Ok(Snapshot::from_wire(room, w))
+        self.change(room, &op, Method::PUT, &path, body).await
     }
 
     /// `PUT /rooms/:id` `{"managers": [...]}`: the whole array is replaced.
@@ -222,16 +245,8 @@ impl Imkit {
     ) -> Result<Snapshot, ProviderError> {
         let op = format!("PUT /rooms/{room}");
         let path = http::path(NAME, &op, &["rooms", room.as_str()])?;
-        let w: WireRoom = self
-            .call(
-                Method::PUT,
-                &op,
-                &path,
-                &[],
-                Some(json(&SetManagers { managers })),
-            )
-            .await?;
-        Ok(Snapshot::from_wire(room, w))
+        let body = SetManagers { managers };
+        self.change(room, &op, Method::PUT, &path, body).await
     }
 
     /// `POST /rooms/:id/members`, never waiting for an invitation to be accepted.
@@ -243,10 +258,7 @@ impl Imkit {
             invitation_required: false,
             system_message: false,
         };
-        let w: WireRoom = self
-            .call(Method::POST, &op, &path, &[], Some(json(&body)))
-            .await?;
-        Ok(Snapshot::from_wire(room, w))
+        self.change(room, &op, Method::POST, &path, body).await
     }
 
     /// One removal call for members only; rows from the room after. A
@@ -390,7 +402,7 @@ impl Provider for Imkit {
         // Always a limit: 0 (the default) would mean unlimited.
         let limit = page.size.unwrap_or(ROOM_PAGE).clamp(1, ROOM_PAGE_MAX);
         let query = [("skip", skip.to_string()), ("limit", limit.to_string())];
-        let list: RoomList = self.call(Method::GET, OP, "/rooms", &query, None).await?;
+        let list: RoomList = self.get(OP, "/rooms", &query).await?;
         let got = list.data.len() as u64;
         let items: Vec<Room> = list.data.into_iter().filter_map(room::listed).collect();
         let next_skip = skip.saturating_add(got);

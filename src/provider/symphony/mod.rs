@@ -134,6 +134,7 @@ impl Symphony {
             url: format!("{}{path}", self.base),
             query,
             body: body.as_ref(),
+            headers: &[],
         };
         http::request(&self.http, NAME, &self.auth, call, |op, a| {
             error_from(op, a.status, a.retry_after, &a.body)
