@@ -24,6 +24,8 @@ enum Answer {
     Fail(ErrorKind, &'static str),
     /// Every user `failed`, with no reason given.
     SilentFailure,
+    /// The server removes the users, then the answer is lost (this error).
+    Lost(ErrorKind),
 }
 
 struct Scripted {
@@ -39,6 +41,8 @@ struct Scripted {
     room_error: Option<ErrorKind>,
     /// Every change call, as `action:user,user`, in the order received.
     log: Mutex<Vec<String>>,
+    /// Users the server has removed: a later removal finds them absent.
+    gone: Mutex<std::collections::HashSet<UserId>>,
 }
 
 impl Scripted {
@@ -53,6 +57,7 @@ impl Scripted {
             owners: vec!["owner"],
             room_error: None,
             log: Mutex::new(Vec::new()),
+            gone: Mutex::new(Default::default()),
         }
     }
 
@@ -153,10 +158,29 @@ impl Provider for Scripted {
                 .iter()
                 .map(|u| Outcome::new(room, u, Action::Remove, Status::Failed))
                 .collect()),
-            None => Ok(users
-                .iter()
-                .map(|u| Outcome::new(room, u, Action::Remove, Status::Removed))
-                .collect()),
+            Some(Answer::Lost(kind)) => {
+                self.gone.lock().unwrap().extend(users.iter().cloned());
+                Err(ProviderError::new(
+                    "scripted",
+                    "remove",
+                    kind,
+                    "connection reset",
+                ))
+            }
+            None => {
+                let mut gone = self.gone.lock().unwrap();
+                Ok(users
+                    .iter()
+                    .map(|u| {
+                        let status = if gone.insert(u.clone()) {
+                            Status::Removed
+                        } else {
+                            Status::AlreadyAbsent
+                        };
+                        Outcome::new(room, u, Action::Remove, status)
+                    })
+                    .collect())
+            }
         }
     }
     async fn demote(
@@ -332,20 +356,27 @@ async fn a_retry_is_reported_while_waiting_for_it() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retries_are_capped_and_the_last_reason_kept() {
-    let script = vec![Answer::RateLimited(None); 50];
+async fn retries_stop_at_the_time_budget_and_keep_the_last_reason() {
+    let script = vec![Answer::RateLimited(None); 500];
     let p = Arc::new(Scripted::new(script, 100));
     let (engine, _dir) = engine(p.clone());
     let plan = engine.plan(removals(2)).await.unwrap();
+    let started = tokio::time::Instant::now();
     let report = engine
         .run(&plan, &RunOptions::default(), &Cancel::new(), None)
         .await;
-    assert_eq!(p.calls.load(Ordering::SeqCst), 6, "default: 6 attempts");
+    // The default budget is 3 minutes of retrying, whatever the count.
+    assert!(
+        started.elapsed() <= Duration::from_secs(181),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(p.calls.load(Ordering::SeqCst) > 6);
     for o in &report.outcomes {
         assert_eq!(o.status, Status::Failed);
         let reason = o.reason.as_deref().unwrap();
         assert!(
-            reason.contains("reach_limit") && reason.contains("6 attempts"),
+            reason.contains("reach_limit") && reason.contains("gave up retrying after 3m 0s"),
             "{reason}"
         );
     }
@@ -584,4 +615,111 @@ async fn listing_rooms_keeps_the_providers_lower_rooms_limit() {
     // the general 1,000/s limit would allow.
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(3_700), "{took:?}");
+}
+
+/// The server removed the users, then the answer was lost: the retry finds
+/// them gone. That is this run's own removal, not `already_absent`.
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_then_a_retry_that_finds_users_gone_ends_removed() {
+    for kind in [
+        ErrorKind::Connection,
+        ErrorKind::Server { status: 502 },
+        ErrorKind::Timeout,
+    ] {
+        let p = Arc::new(Scripted::new(vec![Answer::Lost(kind.clone())], 10));
+        let (engine, _dir) = engine(p.clone());
+        let plan = engine.plan(removals(3)).await.unwrap();
+        let report = engine
+            .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+            .await;
+        for o in &report.outcomes {
+            assert_eq!(o.status, Status::Removed, "{kind:?}: {o:?}");
+            assert!(
+                o.reason
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("answer was lost"),
+                "{o:?}"
+            );
+        }
+    }
+    // A user who was absent before this run's first call stays absent.
+    let p = Arc::new(Scripted::new(vec![], 10));
+    p.gone.lock().unwrap().insert(UserId::from("user0"));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(2)).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert_eq!(report.outcomes[0].status, Status::AlreadyAbsent);
+    assert_eq!(report.outcomes[1].status, Status::Removed);
+}
+
+/// A provider asking for an hour (or for more time than can be written
+/// down) does not hold the run: past the cap the rows fail with its ask.
+#[tokio::test(start_paused = true)]
+async fn a_wait_over_the_cap_fails_the_rows_with_the_providers_ask() {
+    for ask in [Duration::from_secs(3600), Duration::MAX] {
+        let p = Arc::new(Scripted::new(vec![Answer::RateLimited(Some(ask))], 10));
+        let (engine, _dir) = engine(p.clone());
+        let plan = engine.plan(removals(2)).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let report = engine
+            .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
+        for o in &report.outcomes {
+            assert_eq!(o.status, Status::Failed, "{o:?}");
+            let why = o.reason.as_deref().unwrap();
+            assert!(why.contains("max_retry_wait_secs"), "{why}");
+        }
+        assert_eq!(p.calls.load(Ordering::SeqCst), 1, "no retry past the cap");
+    }
+}
+
+/// Retries are budgeted by time, not by a handful of attempts: a long run
+/// of 429s without a hint is waited out.
+#[tokio::test(start_paused = true)]
+async fn retries_last_minutes_not_six_attempts() {
+    let script = vec![Answer::RateLimited(None); 12];
+    let p = Arc::new(Scripted::new(script, 10));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(3)).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Removed),
+        "{:?}",
+        report.outcomes
+    );
+}
+
+/// A wait over 5 s that the provider asked for is reported while it lasts.
+#[tokio::test(start_paused = true)]
+async fn a_long_provider_wait_is_reported_in_progress() {
+    let p = Arc::new(Scripted::new(
+        vec![Answer::RateLimited(Some(Duration::from_secs(12)))],
+        10,
+    ));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(1)).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), Some(tx))
+        .await;
+    assert_eq!(report.outcomes[0].status, Status::Removed);
+    let mut saw = None;
+    while let Ok(ev) = rx.try_recv() {
+        if let RunEvent::Progress(p) = ev
+            && p.waiting.is_some()
+        {
+            saw = p.waiting;
+        }
+    }
+    assert!(saw.is_some_and(|w| w >= Duration::from_secs(12)), "{saw:?}");
 }

@@ -338,7 +338,21 @@ async fn run_with_progress(engine: &Engine, plan: &Plan, dry_run: bool) -> crate
     let show = io::stderr().is_terminal() && !dry_run;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
+        let mut told: Option<std::time::Duration> = None;
         while let Some(ev) = rx.recv().await {
+            // A long wait the provider asked for is said once, terminal or not.
+            if let RunEvent::Progress(p) = &ev
+                && p.waiting.is_some()
+                && p.waiting != told
+            {
+                told = p.waiting;
+                let w = p.waiting.unwrap_or_default();
+                eprintln!(
+                    "{}roomwarden: the provider asked to wait {:.0}s before the next call; waiting",
+                    if show { "\r\x1b[2K" } else { "" },
+                    w.as_secs_f64().ceil()
+                );
+            }
             if let (true, RunEvent::Progress(p)) = (show, ev) {
                 eprint!(
                     "\r\x1b[2K{}/{} done, {} in flight, {:.1} calls/s, {} retries",

@@ -319,6 +319,14 @@ mod tests {
                 "rate_limit_per_sec",
             ),
             (
+                "[profiles.a]\nprovider = \"sandbox\"\nrate_limit_per_sec = 1e-9\n",
+                "cannot finish a batch",
+            ),
+            (
+                "[profiles.a]\nprovider = \"sandbox\"\nmax_retry_wait_secs = -5\n",
+                "max_retry_wait_secs",
+            ),
+            (
                 "default_profile = \"x\"\n[profiles.a]\nprovider = \"sandbox\"\n",
                 "default_profile `x`",
             ),

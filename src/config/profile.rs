@@ -17,7 +17,13 @@ const COMMON_KEYS: &[&str] = &[
     "timeout_secs",
     "max_batch",
     "accent",
+    "max_retry_wait_secs",
+    "retry_budget_secs",
 ];
+
+/// The lowest `rate_limit_per_sec` that can finish a batch (one call
+/// every 1,000 s).
+const MIN_RATE: f64 = 0.001;
 
 /// Settings every provider honours.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +38,10 @@ pub struct Common {
     pub max_batch: Option<usize>,
     /// Header accent colour for this profile (a colour name or `#rrggbb`).
     pub accent: Option<String>,
+    /// The longest wait a provider may ask for before rows fail (default 300).
+    pub max_retry_wait_secs: Option<u64>,
+    /// How long one call is retried at most (default 180).
+    pub retry_budget_secs: Option<u64>,
 }
 
 /// One named profile: a provider, where it lives, and how to log in.
@@ -186,6 +196,18 @@ pub(super) fn parse_profile(
     {
         return Err(profile.key_error("rate_limit_per_sec", "must be a number above 0"));
     }
+    if let Some(r) = rate
+        && r < MIN_RATE
+    {
+        return Err(profile.key_error(
+            "rate_limit_per_sec",
+            &format!(
+                "is {r}: one call every {:.0} s cannot finish a batch; use at least {MIN_RATE} (one call every {} s)",
+                1.0 / r,
+                1.0 / MIN_RATE
+            ),
+        ));
+    }
     let max_batch = profile.get_u64("max_batch")?;
     if max_batch == Some(0) {
         return Err(profile.key_error("max_batch", "must be at least 1"));
@@ -210,6 +232,8 @@ pub(super) fn parse_profile(
         timeout_secs: timeout,
         max_batch: max_batch.map(|m| m as usize),
         accent: profile.get_str("accent")?,
+        max_retry_wait_secs: profile.get_u64("max_retry_wait_secs")?,
+        retry_budget_secs: profile.get_u64("retry_budget_secs")?,
     };
     for key in spec.keys {
         let checked = match key.kind {

@@ -101,7 +101,11 @@ impl Limiter {
 
     /// Holds every caller back until `delay` from now (a server's hint).
     pub fn hold_for(&self, delay: Duration) {
-        let until = Instant::now() + delay;
+        // A delay too long to represent holds for a year (the run's cap
+        // fails such rows long before).
+        let until = Instant::now()
+            .checked_add(delay)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 86_400));
         let mut nb = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
         if nb.is_none_or(|t| t < until) {
             *nb = Some(until);

@@ -8,6 +8,7 @@ mod members;
 pub use members::AHEAD as MEMBER_PAGES_AHEAD;
 mod limiter;
 pub mod plan;
+mod retry;
 mod run;
 pub mod tickets;
 
@@ -26,6 +27,32 @@ pub use limiter::Limiter;
 use members::WholeLists;
 pub use run::{Cancel, Progress, Report, RunEvent, RunOptions};
 
+/// How long a call is retried, and the longest wait a provider may ask for.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Retries of one call stop when the next wait would end past this.
+    pub budget: Duration,
+    /// A provider asking for a longer wait (Retry-After) fails the rows.
+    pub max_wait: Duration,
+}
+
+impl RetryPolicy {
+    pub const DEFAULT_BUDGET: Duration = Duration::from_secs(180);
+    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(300);
+
+    fn from_profile(profile: &Profile) -> Self {
+        let c = &profile.common;
+        Self {
+            budget: c
+                .retry_budget_secs
+                .map_or(Self::DEFAULT_BUDGET, Duration::from_secs),
+            max_wait: c
+                .max_retry_wait_secs
+                .map_or(Self::DEFAULT_MAX_WAIT, Duration::from_secs),
+        }
+    }
+}
+
 /// One profile's provider with its limits, guards and audit log.
 pub struct Engine {
     provider: Arc<dyn Provider>,
@@ -38,6 +65,8 @@ pub struct Engine {
     profile: String,
     operator: String,
     read_only: bool,
+    /// How long retries may go on, and the longest provider-requested wait.
+    retry: RetryPolicy,
     /// Whole member lists ([`crate::provider::PageStyle::Whole`]), kept
     /// for a few seconds while they are paged through.
     whole: Mutex<WholeLists>,
@@ -69,6 +98,7 @@ impl Engine {
                 .filter(|q| q.calls_per_sec() < rate)
                 .map(|q| Arc::new(Limiter::quota(q))),
             whole: Mutex::new(WholeLists::default()),
+            retry: RetryPolicy::from_profile(profile),
             provider,
             caps,
             guards: Guards::from_profile(profile, fold),
@@ -126,22 +156,22 @@ impl Engine {
                 fut.await
             }
         };
+        let clock = Mutex::new(retry::RetryClock::new(self.retry));
         attempt
             .retry(
                 ExponentialBuilder::default()
                     .with_min_delay(Duration::from_millis(200))
                     .with_max_delay(Duration::from_secs(10))
-                    .with_max_times(5),
+                    .without_max_times(),
             )
             .when(ProviderError::is_retryable)
             .adjust(|e: &ProviderError, ceiling| {
+                // Each lookup is retried on its own, by the same rules as a change.
+                let wait = lock(&clock).next(e, ceiling)?;
                 if let Some(h) = e.retry_after() {
                     self.limiter.hold_for(h);
                 }
-                ceiling.map(|c| {
-                    c.mul_f64(fastrand::f64())
-                        .max(e.retry_after().unwrap_or_default())
-                })
+                Some(wait)
             })
             .await
     }

@@ -5,6 +5,7 @@ use super::Engine;
 use super::audit::{Kind, Record, new_batch_id, now_rfc3339};
 use super::limiter::Limiter;
 use super::plan::{Plan, PlanRow, Verdict};
+use super::retry::RetryClock;
 use crate::model::{Action, Demotion, Outcome, Restore, Role, RoomId, Status, UserId};
 use crate::provider::ProviderError;
 use backon::{ExponentialBuilder, Retryable};
@@ -20,7 +21,8 @@ use tokio::time::Instant;
 pub struct RunOptions {
     /// Send nothing; every row that would be sent ends `dry_run`.
     pub dry_run: bool,
-    /// Attempts per call, first one included.
+    /// Attempts per call at most, first one included; retries are otherwise
+    /// bounded by the engine's retry budget (time) and wait cap.
     pub max_attempts: usize,
     /// First backoff ceiling; doubles per attempt (full jitter below it).
     pub min_delay: Duration,
@@ -34,7 +36,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         Self {
             dry_run: false,
-            max_attempts: 6,
+            max_attempts: usize::MAX,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
             concurrency: 8,
@@ -85,6 +87,8 @@ pub struct Progress {
     /// A user of the latest call sent.
     pub current: Option<UserId>,
     pub elapsed: Duration,
+    /// A wait of over 5 s the provider asked for, while it lasts.
+    pub waiting: Option<Duration>,
 }
 
 /// What a run reports while it goes.
@@ -367,6 +371,10 @@ impl Engine {
         let users: Vec<UserId> = rows.iter().map(|r| r.user.clone()).collect();
         let sent = Mutex::new(false);
         let last_error: Mutex<Option<String>> = Mutex::new(None);
+        // An attempt that failed after the provider may have acted (timeout,
+        // dropped connection, 5xx): a later answer must be read in its light.
+        let unanswered = Mutex::new(false);
+        let clock = Mutex::new(RetryClock::new(self.retry));
         let attempt = || async {
             let gate = async {
                 if let Some(pace) = &call.pace {
@@ -386,6 +394,7 @@ impl Engine {
                 let mut t = lock(tracker);
                 t.progress.in_flight += 1;
                 t.progress.current = users.first().cloned();
+                t.progress.waiting = None;
                 t.emit_progress();
             }
             tracing::debug!(room = %call.room, action = %call.action, users = users.len(), "sending");
@@ -401,6 +410,8 @@ impl Engine {
             .with_min_delay(opts.min_delay)
             .with_max_delay(opts.max_delay)
             .with_max_times(opts.max_attempts.saturating_sub(1));
+        let max_wait = self.retry.max_wait;
+        let budget = self.retry.budget;
         let sleep_cancel = cancel.clone();
         let result = attempt
             .retry(backoff)
@@ -417,27 +428,36 @@ impl Engine {
             .adjust(|e: &AttemptError, ceiling: Option<Duration>| {
                 // Full jitter below the exponential ceiling, but never sooner
                 // than the provider asked. `None` means give up: keep it.
-                let hint = match e {
-                    AttemptError::Provider(p) => p.retry_after(),
-                    AttemptError::Cancelled => None,
+                let AttemptError::Provider(p) = e else {
+                    return None;
                 };
-                if let Some(h) = hint {
+                let wait = lock(&clock).next(p, ceiling)?;
+                if let Some(h) = p.retry_after() {
                     self.limiter.hold_for(h);
                 }
-                ceiling.map(|c| c.mul_f64(fastrand::f64()).max(hint.unwrap_or_default()))
+                Some(wait)
             })
             .notify(|e: &AttemptError, wait: Duration| {
                 if let AttemptError::Provider(p) = e {
                     tracing::info!(room = %call.room, users = users.len(), "retrying in {wait:?} after: {p}");
                     *lock(&last_error) = Some(p.to_string());
+                    if p.may_have_acted() {
+                        *lock(&unanswered) = true;
+                    }
                 }
                 let mut t = lock(tracker);
                 t.progress.retries += 1;
+                if wait > LONG_WAIT {
+                    t.progress.waiting = Some(wait);
+                }
                 t.emit_progress();
             })
             .await;
 
         let outcomes = match result {
+            Ok(outcomes) if *lock(&unanswered) => {
+                lost_answer_found(outcomes, lock(&last_error).as_deref())
+            }
             Ok(outcomes) => outcomes,
             Err(AttemptError::Cancelled) => {
                 // After a timeout or a server error the earlier attempt may
@@ -453,10 +473,22 @@ impl Engine {
             }
             Err(AttemptError::Provider(e)) => {
                 tracing::info!(room = %call.room, users = users.len(), "call failed: {e}");
-                let why = if e.is_retryable() {
-                    format!("{e}; gave up after {} attempts", opts.max_attempts)
+                let over_cap = lock(&clock).over_cap;
+                let why = match (over_cap, e.is_retryable()) {
+                    (Some(ask), _) => format!(
+                        "{e}; the provider asked to wait {}, over the {} limit (max_retry_wait_secs); not retried",
+                        human_wait(ask),
+                        human_wait(max_wait)
+                    ),
+                    (None, true) => format!("{e}; {}", lock(&clock).gave_up(budget)),
+                    (None, false) => e.to_string(),
+                };
+                let why = if *lock(&unanswered) {
+                    format!(
+                        "{why}; an earlier attempt may have taken effect (its answer was lost): check this user in the provider, or run roomwarden resume"
+                    )
                 } else {
-                    e.to_string()
+                    why
                 };
                 all(Status::Failed, why)
             }
@@ -524,6 +556,43 @@ impl Engine {
             })
             .collect())
     }
+}
+
+/// A provider-requested wait longer than this is shown while it lasts.
+const LONG_WAIT: Duration = Duration::from_secs(5);
+
+/// After an attempt whose answer was lost, a removal the retry finds
+/// already gone was this run's own: it ends `removed`, saying so.
+fn lost_answer_found(outcomes: Vec<Outcome>, lost: Option<&str>) -> Vec<Outcome> {
+    outcomes
+        .into_iter()
+        .map(|o| {
+            if o.action == Action::Remove && o.status == Status::AlreadyAbsent {
+                let why = format!(
+                    "removed: the first attempt's answer was lost ({}); the retry found the user gone",
+                    lost.unwrap_or("no answer")
+                );
+                Outcome {
+                    status: Status::Removed,
+                    reason: Some(why),
+                    ..o
+                }
+            } else {
+                o
+            }
+        })
+        .collect()
+}
+
+/// "3600s", "5m 0s" for a wait; "more than a lifetime" past what can be shown.
+fn human_wait(d: Duration) -> String {
+    if d >= Duration::from_secs(100 * 365 * 86_400) {
+        return "longer than can be waited".into();
+    }
+    if d < Duration::from_secs(60) {
+        return format!("{:.0}s", d.as_secs_f64().ceil());
+    }
+    super::plan::human_duration(d)
 }
 
 /// Splits rows into phases that run one after another, so that changes to

@@ -102,6 +102,15 @@ impl ProviderError {
         }
     }
 
+    /// Errors after which the provider may have acted on the request even
+    /// though no answer said so: a timeout, a dropped connection, a 5xx.
+    pub fn may_have_acted(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Timeout | ErrorKind::Server { .. } | ErrorKind::Connection
+        )
+    }
+
     /// Errors that mean the provider cannot be used at all (exit code 3).
     pub fn is_unavailable(&self) -> bool {
         matches!(
@@ -139,11 +148,16 @@ impl fmt::Display for ProviderError {
     }
 }
 
-/// Parses an HTTP `Retry-After` value: delay seconds or an HTTP date.
+/// Parses an HTTP `Retry-After` value: delay seconds or an HTTP date. A
+/// number too large to represent reads as [`Duration::MAX`] (past any cap),
+/// never as a panic.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if secs.is_nan() || secs < 0.0 {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -201,5 +215,12 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+        // Huge numbers never panic: they read as "longer than any cap".
+        assert!(parse_retry_after("1e19") >= Some(Duration::from_secs(10u64.pow(18))));
+        for huge in ["1e20", "18446744073709551616", "inf", "1e308"] {
+            assert_eq!(parse_retry_after(huge), Some(Duration::MAX), "{huge}");
+        }
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("NaN"), None);
     }
 }

@@ -651,6 +651,7 @@ fn screens() -> Vec<(&'static str, State)> {
             calls_per_sec: 1.5,
             current: Some(requests[1].user.clone()),
             elapsed: Duration::from_secs(2),
+            waiting: None,
         })),
     );
     out.push(("progress", pr));

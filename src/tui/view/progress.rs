@@ -66,6 +66,15 @@ pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             .as_ref()
             .map_or("–".to_string(), |u| u.to_string())
     )));
+    if let Some(w) = p.waiting {
+        lines.push(Line::styled(
+            format!(
+                "the provider asked to wait {}s before the next call; waiting",
+                w.as_secs_f64().ceil()
+            ),
+            t.warn(),
+        ));
+    }
     if b.cancelling {
         lines.push(Line::styled(
             "cancelling after the call in flight…",
