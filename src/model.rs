@@ -266,6 +266,11 @@ pub struct Outcome {
     pub action: Action,
     pub status: Status,
     pub reason: Option<String>,
+    /// The user's role after the row, as the provider reports it (`None`:
+    /// not in the room, or not known). Faces show it and never re-derive it.
+    /// Not part of the CLI's change rows (CLI.md keeps them exact).
+    #[serde(skip)]
+    pub role: Option<Role>,
 }
 
 impl Outcome {
@@ -276,11 +281,53 @@ impl Outcome {
             action,
             status,
             reason: None,
+            role: None,
         }
     }
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
+    }
+    /// The role the user holds after this row.
+    pub fn with_role(mut self, role: Option<Role>) -> Self {
+        self.role = role;
+        self
+    }
+}
+
+/// An owner or admin to demote one step, with the role planning found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Demotion {
+    pub user: UserId,
+    pub role: Role,
+}
+
+/// A change to a room's membership that a provider saw happen (its own
+/// event stream), for an open members screen to apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberEvent {
+    Joined {
+        room: RoomId,
+        member: Member,
+    },
+    Left {
+        room: RoomId,
+        user: UserId,
+    },
+    RoleChanged {
+        room: RoomId,
+        user: UserId,
+        role: Role,
+    },
+}
+
+impl MemberEvent {
+    pub fn room(&self) -> &RoomId {
+        match self {
+            MemberEvent::Joined { room, .. }
+            | MemberEvent::Left { room, .. }
+            | MemberEvent::RoleChanged { room, .. } => room,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ mod conformance;
 use agora_fake::{Fake, LastCursor, NotMembers, Options, OwnerRefusal};
 use conformance::{ADMINS, OWNERS, ROOM, STRANGER, Subject, member_id};
 use roomwarden::config::{Config, Profile};
-use roomwarden::model::{Action, PageRequest, Restore, Role, RoomId, Status, UserId};
+use roomwarden::model::{Action, Demotion, PageRequest, Restore, Role, RoomId, Status, UserId};
 use roomwarden::ops::plan::{Request, Verdict};
 use roomwarden::ops::{Cancel, Engine, RunOptions};
 use roomwarden::provider::sandbox::world::{self, FOUNDERS_ROOM, JUMBO_ROOM, SharedWorld, World};
@@ -474,9 +474,16 @@ async fn owner_is_refused_as_a_failed_row_never_transferred() {
     // Demoting an owner is a skipped row; nothing is sent.
     let before = fake.requests().len();
     let o = p
-        .demote(&founders, &UserId::from(owner.as_str()), Role::Owner)
+        .demote(
+            &founders,
+            &[Demotion {
+                user: UserId::from(owner.as_str()),
+                role: Role::Owner,
+            }],
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .remove(0);
     assert_eq!(o.status, Status::Skipped);
     assert!(o.reason.unwrap().contains("transfer ownership"));
     assert_eq!(fake.requests().len(), before);
@@ -488,9 +495,16 @@ async fn owner_is_refused_as_a_failed_row_never_transferred() {
 async fn demote_then_readd_promotes_admins_back() {
     let (fake, p) = fake_with(Options::default()).await;
     let o = p
-        .demote(&room(), &UserId::from(ADMINS[0]), Role::Admin)
+        .demote(
+            &room(),
+            &[Demotion {
+                user: UserId::from(ADMINS[0]),
+                role: Role::Admin,
+            }],
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .remove(0);
     assert_eq!(o.status, Status::Demoted);
     assert_eq!(role_in(fake.world(), ROOM, ADMINS[0]), Some(Role::Member));
     assert!(fake.requests().contains(&format!(

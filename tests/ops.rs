@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use proptest::prelude::*;
 use roomwarden::config::{Config, Profile};
 use roomwarden::model::{
-    Action, Member, Outcome, Page, PageRequest, Restore, Role, Room, RoomId, Status, UserId,
+    Action, Demotion, Member, Outcome, Page, PageRequest, Restore, Role, Room, RoomId, Status,
+    UserId,
 };
 use roomwarden::ops::audit::{self, AuditLog, Kind};
 use roomwarden::ops::plan::Request;
 use roomwarden::ops::{Cancel, Engine, RunEvent, RunOptions};
-use roomwarden::provider::{Capabilities, ErrorKind, Provider, ProviderError};
+use roomwarden::provider::{Capabilities, ErrorKind, Provider, ProviderError, Quota};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -75,8 +76,8 @@ impl Provider for Scripted {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             max_batch: self.max_batch,
-            rate_limit_per_sec: 1000.0,
-            rooms_rate_limit_per_sec: Some(5.0),
+            quota: Quota::per_second(1000.0),
+            rooms_quota: Some(Quota::per_second(5.0)),
             ..Capabilities::default()
         }
     }
@@ -161,11 +162,13 @@ impl Provider for Scripted {
     async fn demote(
         &self,
         room: &RoomId,
-        user: &UserId,
-        _: Role,
-    ) -> Result<Outcome, ProviderError> {
-        self.note("demote", std::iter::once(user.to_string()));
-        Ok(Outcome::new(room, user, Action::Demote, Status::Demoted))
+        users: &[Demotion],
+    ) -> Result<Vec<Outcome>, ProviderError> {
+        self.note("demote", users.iter().map(|d| d.user.to_string()));
+        Ok(users
+            .iter()
+            .map(|d| Outcome::new(room, &d.user, Action::Demote, Status::Demoted))
+            .collect())
     }
     async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
         self.note("readd", users.iter().map(|r| r.user.to_string()));

@@ -372,7 +372,7 @@ async fn jumbo_rooms_are_paced_unless_the_profile_says_not() {
     assert_eq!(plan.paced.len(), 1, "only the jumbo room: {:?}", plan.paced);
     assert_eq!(plan.paced.get(&jumbo), Some(&Duration::from_secs(3)));
     // 4 paced changes at 3 s, plus one small-room call at the default rate.
-    let eta = plan.eta(caps.rate_limit_per_sec, caps.max_batch);
+    let eta = plan.eta(&caps);
     assert_eq!(
         eta,
         Duration::from_secs(12) + Duration::from_secs_f64(1.0 / 5.0)
@@ -596,12 +596,20 @@ async fn documented_variants_both_work() {
         .collect();
     assert_eq!(verbs, ["remove", "remove", "add", "add", "promoteOwner"]);
 
-    // Demote an owner: demoteOwner, and the role becomes member.
-    let row = p
-        .demote(&room, &member(3).as_str().into(), Role::Owner)
+    // Demote an owner: demoteOwner, and the role becomes member; the row
+    // says so (Symphony has no admin tier).
+    let rows = p
+        .demote(
+            &room,
+            &[roomwarden::model::Demotion {
+                user: member(3).as_str().into(),
+                role: Role::Owner,
+            }],
+        )
         .await
         .unwrap();
-    assert_eq!(row.status, Status::Demoted);
+    assert_eq!(rows[0].status, Status::Demoted);
+    assert_eq!(rows[0].role, Some(Role::Member));
     assert_eq!(role_in(&world, TWO_OWNERS, &member(3)), Some(Role::Member));
 
     // Rooms across pages, the last one answered 204.

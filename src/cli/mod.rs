@@ -177,7 +177,7 @@ fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
         .values()
         .map(|p| ProfileRow {
             name: &p.name,
-            provider: p.provider.as_str(),
+            provider: p.provider,
             base_url: p.common.base_url.as_deref(),
             default: default.as_deref() == Some(p.name.as_str()),
             read_only: p.common.read_only,
@@ -388,7 +388,7 @@ fn confirm(
         engine.profile(),
         engine.provider_name(),
         engine.host(),
-        human_duration(plan.eta(caps.rate_limit_per_sec, caps.max_batch)),
+        human_duration(plan.eta(caps)),
     );
     let _ = prompt.flush();
     let mut answer = String::new();

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 use profile::parse_profile;
-pub use profile::{Common, Profile, ProviderKind};
+pub use profile::{Common, Profile};
 
 /// A config problem; the message says what is wrong and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,78 +2,9 @@
 //! access to them. Unknown keys are refused naming key and profile.
 
 use super::ConfigError;
+use crate::provider::{KeyKind, ProviderSpec, spec, specs};
 use regex::Regex;
 use toml::{Table, Value};
-
-/// The providers a profile can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProviderKind {
-    Agora,
-    Symphony,
-    Imkit,
-    Amity,
-    Nandbox,
-    Sandbox,
-}
-
-impl ProviderKind {
-    pub const ALL: [ProviderKind; 6] = [
-        ProviderKind::Agora,
-        ProviderKind::Symphony,
-        ProviderKind::Imkit,
-        ProviderKind::Amity,
-        ProviderKind::Nandbox,
-        ProviderKind::Sandbox,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Agora => "agora",
-            ProviderKind::Symphony => "symphony",
-            ProviderKind::Imkit => "imkit",
-            ProviderKind::Amity => "amity",
-            ProviderKind::Nandbox => "nandbox",
-            ProviderKind::Sandbox => "sandbox",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// Keys this provider reads besides the common ones. A name ending in
-    /// `*` is a secret: `name`, `name_env` or `name_cmd`.
-    fn keys(self) -> &'static [&'static str] {
-        match self {
-            ProviderKind::Agora => &[
-                "org",
-                "app",
-                "app_id",
-                "token*",
-                "client_id",
-                "client_secret*",
-            ],
-            ProviderKind::Symphony => &[
-                "session_token*",
-                "username",
-                "private_key_path",
-                "admin",
-                "query",
-                "jumbo_pacing",
-            ],
-            ProviderKind::Imkit => &[
-                "api_key*",
-                "client_key*",
-                "token*",
-                "client_id",
-                "system_message",
-            ],
-            ProviderKind::Amity => &["token*", "surface"],
-            ProviderKind::Nandbox => &["token*", "chats"],
-            ProviderKind::Sandbox => &["latency_ms", "fail_rate", "refuse_auth"],
-        }
-    }
-}
 
 const COMMON_KEYS: &[&str] = &[
     "provider",
@@ -107,7 +38,8 @@ pub struct Common {
 #[derive(Clone, Debug)]
 pub struct Profile {
     pub name: String,
-    pub provider: ProviderKind,
+    /// The provider's registry name (`agora`, `sandbox`, ...).
+    pub provider: &'static str,
     pub common: Common,
     pub(super) table: Table,
     /// Why a literal secret is not allowed, if it is not.
@@ -119,7 +51,7 @@ impl Profile {
     pub fn builtin_sandbox() -> Self {
         Self {
             name: "sandbox".into(),
-            provider: ProviderKind::Sandbox,
+            provider: "sandbox",
             common: Common::default(),
             table: Table::new(),
             literal_refused: None,
@@ -179,8 +111,7 @@ impl Profile {
         self.get_str(key)?.ok_or_else(|| {
             ConfigError::new(format!(
                 "profile `{}` (provider {}) needs `{key}`; add it to the profile",
-                self.name,
-                self.provider.as_str()
+                self.name, self.provider
             ))
         })
     }
@@ -191,6 +122,13 @@ pub(super) fn parse_profile(
     table: Table,
     literal_refused: Option<String>,
 ) -> Result<Profile, ConfigError> {
+    let names = || {
+        specs()
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let kind_name = match table.get("provider") {
         Some(Value::String(s)) => s.clone(),
         Some(_) => {
@@ -200,42 +138,35 @@ pub(super) fn parse_profile(
         }
         None => {
             return Err(ConfigError::new(format!(
-                "profile `{name}` has no `provider`; set provider = \"agora\" (or symphony, imkit, amity, nandbox, sandbox)"
+                "profile `{name}` has no `provider`; set provider = \"NAME\" with NAME one of {}",
+                names()
             )));
         }
     };
-    let provider = ProviderKind::parse(&kind_name).ok_or_else(|| {
+    let spec: &'static ProviderSpec = spec(&kind_name).ok_or_else(|| {
         ConfigError::new(format!(
-            "profile `{name}`: unknown provider `{kind_name}`; expected one of agora, symphony, imkit, amity, nandbox, sandbox"
+            "profile `{name}`: unknown provider `{kind_name}`; expected one of {}",
+            names()
         ))
     })?;
     for key in table.keys() {
-        let known = COMMON_KEYS.contains(&key.as_str())
-            || provider.keys().iter().any(|k| match k.strip_suffix('*') {
-                Some(base) => {
-                    key == base || *key == format!("{base}_env") || *key == format!("{base}_cmd")
-                }
-                None => key == k,
-            });
+        let known = COMMON_KEYS.contains(&key.as_str()) || spec.keys.iter().any(|k| k.matches(key));
         if !known {
             let allowed: Vec<String> = COMMON_KEYS
                 .iter()
                 .map(|k| k.to_string())
-                .chain(provider.keys().iter().map(|k| match k.strip_suffix('*') {
-                    Some(b) => format!("{b}[_env|_cmd]"),
-                    None => k.to_string(),
-                }))
+                .chain(spec.keys.iter().map(|k| k.spelling()))
                 .collect();
             return Err(ConfigError::new(format!(
                 "profile `{name}`: unknown key `{key}` for provider {}; known keys: {}",
-                provider.as_str(),
+                spec.name,
                 allowed.join(", ")
             )));
         }
     }
     let mut profile = Profile {
         name: name.to_string(),
-        provider,
+        provider: spec.name,
         common: Common::default(),
         table,
         literal_refused,
@@ -280,17 +211,22 @@ pub(super) fn parse_profile(
         max_batch: max_batch.map(|m| m as usize),
         accent: profile.get_str("accent")?,
     };
-    for key in profile
-        .provider
-        .keys()
-        .iter()
-        .filter_map(|k| k.strip_suffix('*'))
-    {
-        if let Some(v) = profile.table.get(key)
-            && !v.is_str()
-        {
-            return Err(profile.key_error(key, "must be a string"));
-        }
+    for key in spec.keys {
+        let checked = match key.kind {
+            KeyKind::Str => profile.get_str(key.name).map(drop),
+            KeyKind::Bool => profile.get_bool(key.name).map(drop),
+            KeyKind::Int => profile.get_u64(key.name).map(drop),
+            KeyKind::Float => profile.get_f64(key.name).map(drop),
+            KeyKind::StrList => profile.get_str_list(key.name).map(drop),
+            KeyKind::Secret => [
+                key.name.to_string(),
+                format!("{}_env", key.name),
+                format!("{}_cmd", key.name),
+            ]
+            .iter()
+            .try_for_each(|k| profile.get_str(k).map(drop)),
+        };
+        checked?;
     }
     Ok(profile)
 }

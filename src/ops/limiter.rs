@@ -4,10 +4,11 @@
 //! checks the bucket and sleeps with `tokio::time::sleep` instead, and adds
 //! a "not before" instant that server hints (Retry-After) push forward.
 
+use crate::provider::Quota;
+use governor::RateLimiter;
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -35,11 +36,22 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// `per_sec` calls per second with a small burst (a tenth of a second's worth).
+    /// `per_sec` calls per second (see [`Limiter::quota`]).
     pub fn per_second(per_sec: f64) -> Self {
-        let per_sec = per_sec.max(0.001);
-        let period = Duration::from_secs_f64(1.0 / per_sec);
-        let burst = ((per_sec / 10.0).ceil() as u32).max(1);
+        Self::quota(Quota::per_second(per_sec))
+    }
+
+    /// At most `quota.calls` calls in any window of `quota.per`: a burst of
+    /// a tenth of the quota, then the rest spread evenly over the period,
+    /// so that a burst plus the steady rate never exceeds the quota.
+    pub fn quota(quota: Quota) -> Self {
+        // After a burst of b at once the bucket lets one call through per
+        // period T, so a window of length P holds at most b + P/T - 1 calls:
+        // T = P / (N - b + 1) keeps that at N.
+        let calls = quota.calls.max(1);
+        let per = quota.per.max(Duration::from_micros(1));
+        let burst = (calls / 10).max(1);
+        let period = per / (calls - burst + 1);
         Self::build(period, burst)
     }
 
@@ -52,7 +64,7 @@ impl Limiter {
         let clock = TokioClock {
             base: Instant::now(),
         };
-        let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+        let quota = governor::Quota::with_period(period.max(Duration::from_nanos(1)))
             .expect("period is positive")
             .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
         Self {
@@ -113,6 +125,29 @@ mod tests {
             took >= Duration::from_millis(3900) && took <= Duration::from_millis(4100),
             "{took:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quota_is_never_exceeded_in_any_window() {
+        // Amity: 100 calls per 5 s. Record every call's time and check
+        // every 5 s window over 350 calls.
+        let limiter = Limiter::quota(Quota::new(100, Duration::from_secs(5)));
+        let start = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..350 {
+            limiter.acquire().await;
+            at.push(start.elapsed());
+        }
+        for (i, t) in at.iter().enumerate() {
+            let in_window = at[i..]
+                .iter()
+                .take_while(|u| **u < *t + Duration::from_secs(5))
+                .count();
+            assert!(in_window <= 100, "{in_window} calls within 5 s from {t:?}");
+        }
+        // ...and it runs close to the quota: 350 calls in about 17.5 s.
+        let took = start.elapsed();
+        assert!(took <= Duration::from_secs(20), "{took:?}");
     }
 
     #[tokio::test(start_paused = true)]

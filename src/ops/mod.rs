@@ -12,17 +12,18 @@ mod run;
 pub mod tickets;
 
 use crate::config::Profile;
-use crate::model::{Action, Member, Page, PageRequest, Room, RoomId};
-use crate::provider::{Capabilities, Provider, ProviderError};
+use crate::model::{Action, Member, MemberEvent, Page, PageRequest, Room, RoomId, UserId};
+use crate::provider::{Capabilities, MemberListing, Provider, ProviderError, Quota};
 use audit::AuditLog;
 use backon::{ExponentialBuilder, Retryable};
 use plan::{Guards, Plan, Request, RoomFacts};
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use limiter::Limiter;
+use members::WholeLists;
 pub use run::{Cancel, Progress, Report, RunEvent, RunOptions};
 
 /// One profile's provider with its limits, guards and audit log.
@@ -37,11 +38,15 @@ pub struct Engine {
     profile: String,
     operator: String,
     read_only: bool,
+    /// Whole member lists ([`crate::provider::PageStyle::Whole`]), kept
+    /// for a few seconds while they are paged through.
+    whole: Mutex<WholeLists>,
 }
 
 impl Engine {
     /// An engine for `profile`; the profile's `max_batch` and
-    /// `rate_limit_per_sec` override the provider's defaults.
+    /// `rate_limit_per_sec` override the provider's defaults (a profile's
+    /// batch never goes above what the provider accepts for demotes).
     pub fn new(
         provider: Arc<dyn Provider>,
         profile: &Profile,
@@ -52,14 +57,17 @@ impl Engine {
             caps.max_batch = b;
         }
         if let Some(r) = profile.common.rate_limit_per_sec {
-            caps.rate_limit_per_sec = r;
+            caps.quota = Quota::per_second(r);
         }
+        caps.max_in_flight = caps.max_in_flight.max(1);
+        let rate = caps.quota.calls_per_sec();
         Self {
-            limiter: Arc::new(Limiter::per_second(caps.rate_limit_per_sec)),
+            limiter: Arc::new(Limiter::quota(caps.quota)),
             rooms_limiter: caps
-                .rooms_rate_limit_per_sec
-                .filter(|r| *r < caps.rate_limit_per_sec)
-                .map(|r| Arc::new(Limiter::per_second(r))),
+                .rooms_quota
+                .filter(|q| q.calls_per_sec() < rate)
+                .map(|q| Arc::new(Limiter::quota(q))),
+            whole: Mutex::new(WholeLists::default()),
             provider,
             caps,
             guards: Guards::from_profile(profile),
@@ -165,13 +173,37 @@ impl Engine {
         self.read(|| self.provider.room(room)).await
     }
 
+    /// One page of members. A provider that answers whole lists is asked
+    /// once per first page; later pages are sliced from that answer.
     pub async fn members_page(
         &self,
         room: &RoomId,
         page: PageRequest,
     ) -> Result<Page<Member>, ProviderError> {
+        if self.caps.page_style == crate::provider::PageStyle::Whole {
+            return self.whole_page(room, page).await;
+        }
         self.read(|| self.provider.members(room, page.clone()))
             .await
+    }
+
+    /// One user's membership (`None`: not in the room).
+    pub async fn member(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> Result<Option<Member>, ProviderError> {
+        self.read(|| self.provider.member(room, user)).await
+    }
+
+    /// The provider's membership events, where it has a stream of them.
+    pub fn member_events(&self) -> Option<tokio::sync::broadcast::Receiver<MemberEvent>> {
+        self.provider.events()
+    }
+
+    /// How complete this provider's member lists are.
+    pub fn member_listing(&self) -> MemberListing {
+        self.caps.members
     }
 
     /// Reads what the guards need and builds the plan. Errors only when the
@@ -194,13 +226,18 @@ impl Engine {
                 Err(e) => RoomFacts {
                     room: Err(plan::room_fact_error(e)?),
                     staff: HashMap::new(),
+                    absent: Default::default(),
                 },
                 Ok((room, staff)) => RoomFacts {
                     staff: staff.into_iter().map(|m| (m.user, m.role)).collect(),
                     room: Ok(room),
+                    absent: Default::default(),
                 },
             };
             facts.insert(req.room.clone(), fact);
+        }
+        if !self.caps.members.is_full() {
+            self.look_up_targets(&requests, &mut facts).await?;
         }
         Ok(plan::build(
             requests,
@@ -209,6 +246,43 @@ impl Engine {
             &facts,
             |u| self.provider.validate_user(u),
         ))
+    }
+
+    /// Where members cannot all be listed, the staff list does not tell a
+    /// member from someone who is not in the room: each target is looked
+    /// up on its own (`member`), once per room and user.
+    async fn look_up_targets(
+        &self,
+        requests: &[Request],
+        facts: &mut HashMap<RoomId, RoomFacts>,
+    ) -> Result<(), ProviderError> {
+        let mut asked = std::collections::HashSet::new();
+        for req in requests {
+            let Some(fact) = facts.get_mut(&req.room) else {
+                continue;
+            };
+            if fact.room.is_err()
+                || fact.staff.contains_key(&req.user)
+                || !asked.insert((req.room.clone(), req.user.clone()))
+                || self.provider.validate_user(&req.user).is_err()
+            {
+                continue;
+            }
+            match self.member(&req.room, &req.user).await {
+                Ok(Some(m)) => {
+                    fact.staff.insert(m.user, m.role);
+                }
+                Ok(None) => {
+                    fact.absent.insert(req.user.clone());
+                }
+                Err(e) => {
+                    // Not knowing is not "absent": the row goes out and the
+                    // provider answers for it.
+                    plan::room_fact_error(e)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Fills in, for `readd` requests without a role, the role the audit log
@@ -237,4 +311,8 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

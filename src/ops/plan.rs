@@ -44,6 +44,9 @@ pub enum Verdict {
     Skip(String),
     /// It cannot work (e.g. the room does not exist); ends `failed`.
     Fail(String),
+    /// A lookup showed the user is not in the room: ends `already_absent`
+    /// with no call.
+    Absent,
 }
 
 /// One planned (room, user, action).
@@ -83,14 +86,15 @@ impl Plan {
     /// Rows refused by a guard or failed in planning, with the reason.
     pub fn refused(&self) -> impl Iterator<Item = (&PlanRow, &str)> {
         self.rows.iter().filter_map(|r| match &r.verdict {
-            Verdict::Send => None,
+            Verdict::Send | Verdict::Absent => None,
             Verdict::Skip(why) | Verdict::Fail(why) => Some((r, why.as_str())),
         })
     }
 
     /// How long the plan takes at best: paced rooms at their interval, the
-    /// rest at `calls_per_sec` with `max_batch` users per call.
-    pub fn eta(&self, calls_per_sec: f64, max_batch: usize) -> Duration {
+    /// rest at the quota's rate with the provider's batch sizes.
+    pub fn eta(&self, caps: &Capabilities) -> Duration {
+        let calls_per_sec = caps.quota.calls_per_sec();
         let mut paced = Duration::ZERO;
         let mut groups: HashMap<(&RoomId, Action), usize> = HashMap::new();
         for r in self.rows.iter().filter(|r| r.verdict == Verdict::Send) {
@@ -103,8 +107,8 @@ impl Plan {
         let calls: usize = groups
             .iter()
             .map(|((_, action), n)| match action {
-                Action::Demote => *n,
-                _ => n.div_ceil(max_batch.max(1)),
+                Action::Demote => n.div_ceil(caps.max_demote_batch.max(1)),
+                _ => n.div_ceil(caps.max_batch.max(1)),
             })
             .sum();
         paced + Duration::from_secs_f64(calls as f64 / calls_per_sec.max(0.001))
@@ -156,8 +160,11 @@ impl Guards {
 /// What planning knows about one room.
 pub struct RoomFacts {
     pub room: Result<Room, String>,
-    /// Owners and admins by id.
+    /// Owners and admins by id (and, where members cannot all be listed,
+    /// members looked up one by one).
     pub staff: HashMap<UserId, Role>,
+    /// Users a lookup showed are not in the room.
+    pub absent: HashSet<UserId>,
 }
 
 /// Builds a plan from requests and the facts read for each room.
@@ -200,9 +207,13 @@ pub fn build(
             Action::Readd => Some(req.role.unwrap_or(Role::Member)),
             _ => Some(current.unwrap_or(Role::Member)),
         };
+        let known_absent = !after.contains_key(&key)
+            && current.is_none()
+            && fact.is_some_and(|f| f.absent.contains(&req.user));
         let verdict = judge(
             &req,
             current,
+            known_absent,
             caps,
             guards,
             fact,
@@ -268,9 +279,11 @@ pub fn build(
     plan
 }
 
+#[allow(clippy::too_many_arguments)]
 fn judge(
     req: &Request,
     current: Option<Role>,
+    known_absent: bool,
     caps: &Capabilities,
     guards: &Guards,
     fact: Option<&RoomFacts>,
@@ -290,6 +303,13 @@ fn judge(
     }
     if let Some(why) = guards.refuses(&req.user) {
         return Verdict::Skip(why);
+    }
+    if known_absent {
+        match req.action {
+            Action::Remove => return Verdict::Absent,
+            Action::Demote => return Verdict::Skip("not in the room; nothing to demote".into()),
+            Action::Readd => {}
+        }
     }
     match req.action {
         Action::Readd if !caps.can_readd => {
@@ -321,6 +341,12 @@ fn judge(
             Some(_) => {}
         },
         Action::Remove => {}
+    }
+    if req.action == Action::Remove && current == Some(Role::Owner) && !caps.can_remove_owner {
+        return Verdict::Skip(
+            "owners cannot be removed on this provider; transfer ownership in the provider's console first"
+                .into(),
+        );
     }
     if current == Some(Role::Owner) {
         let left = owners_left.entry(req.room.clone()).or_insert(0);
@@ -380,6 +406,7 @@ mod tests {
                     active,
                 }),
                 staff: staff.iter().map(|(u, r)| (UserId::from(*u), *r)).collect(),
+                absent: HashSet::new(),
             },
         );
         m
@@ -591,7 +618,12 @@ mod tests {
             plan.paced.get(&RoomId::from("big")),
             Some(&Duration::from_secs(3))
         );
-        assert_eq!(plan.eta(100.0, 60), Duration::from_secs(30));
+        let fast = Capabilities {
+            quota: crate::provider::Quota::per_second(100.0),
+            max_batch: 60,
+            ..caps.clone()
+        };
+        assert_eq!(plan.eta(&fast), Duration::from_secs(30));
         assert!(plan.notices.iter().any(|n| n.contains("30s")));
 
         let small = facts("s", true, 50, &[]);
@@ -600,6 +632,11 @@ mod tests {
             .collect();
         let plan = build(reqs, &caps, &Guards::default(), &small, ok);
         assert!(plan.paced.is_empty());
-        assert_eq!(plan.eta(1.0, 60), Duration::from_secs(2));
+        let slow = Capabilities {
+            quota: crate::provider::Quota::per_second(1.0),
+            max_batch: 60,
+            ..caps
+        };
+        assert_eq!(plan.eta(&slow), Duration::from_secs(2));
     }
 }

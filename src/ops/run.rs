@@ -5,7 +5,7 @@ use super::Engine;
 use super::audit::{Kind, Record, new_batch_id, now_rfc3339};
 use super::limiter::Limiter;
 use super::plan::{Plan, PlanRow, Verdict};
-use crate::model::{Action, Outcome, Restore, Role, RoomId, Status, UserId};
+use crate::model::{Action, Demotion, Outcome, Restore, Role, RoomId, Status, UserId};
 use crate::provider::ProviderError;
 use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
@@ -155,6 +155,7 @@ fn outcome_of(row: &PlanRow, status: Status, reason: Option<String>) -> Outcome 
         action: row.action,
         status,
         reason,
+        role: None,
     }
 }
 
@@ -182,6 +183,11 @@ impl Engine {
             let early = match &row.verdict {
                 Verdict::Skip(why) => Some(outcome_of(row, Status::Skipped, Some(why.clone()))),
                 Verdict::Fail(why) => Some(outcome_of(row, Status::Failed, Some(why.clone()))),
+                Verdict::Absent => Some(outcome_of(
+                    row,
+                    Status::AlreadyAbsent,
+                    Some("not in the room (looked up before sending); nothing sent".into()),
+                )),
                 Verdict::Send if opts.dry_run => Some(outcome_of(row, Status::DryRun, None)),
                 Verdict::Send => None,
             };
@@ -204,7 +210,7 @@ impl Engine {
             let calls = self.chunk(plan, &phase, &paces);
             let mut answers = futures::stream::iter(calls)
                 .map(|call| self.execute(plan, call, &batch, opts, cancel, &tracker))
-                .buffer_unordered(opts.concurrency.max(1));
+                .buffer_unordered(opts.concurrency.clamp(1, self.caps.max_in_flight.max(1)));
             while let Some(rows) = answers.next().await {
                 let mut t = lock(&tracker);
                 for (i, o) in rows {
@@ -217,6 +223,7 @@ impl Engine {
         if let Some(audit) = &self.audit {
             let _ = audit.sync();
         }
+        self.forget_whole();
         let outcomes = outcomes
             .into_iter()
             .zip(&plan.rows)
@@ -235,7 +242,8 @@ impl Engine {
     }
 
     /// Groups rows into calls: per room and action, in plan order, at most
-    /// `max_batch` users per call (one per call for demotes and paced rooms).
+    /// `max_batch` users per call (`max_demote_batch` for demotes, one per
+    /// call in paced rooms).
     fn chunk(
         &self,
         plan: &Plan,
@@ -255,8 +263,10 @@ impl Engine {
         let mut calls = Vec::new();
         for ((room, action), idx) in groups {
             let pace = paces.get(&room).cloned();
-            let size = if action == Action::Demote || pace.is_some() {
+            let size = if pace.is_some() {
                 1
+            } else if action == Action::Demote {
+                self.caps.max_demote_batch.max(1)
             } else {
                 self.caps.max_batch.max(1)
             };
@@ -474,12 +484,14 @@ impl Engine {
                 self.provider.readd(&call.room, &restores).await?
             }
             Action::Demote => {
-                let row = rows[0];
-                vec![
-                    self.provider
-                        .demote(&call.room, &row.user, row.role.unwrap_or(Role::Member))
-                        .await?,
-                ]
+                let demotions: Vec<Demotion> = rows
+                    .iter()
+                    .map(|r| Demotion {
+                        user: r.user.clone(),
+                        role: r.role.unwrap_or(Role::Member),
+                    })
+                    .collect();
+                self.provider.demote(&call.room, &demotions).await?
             }
         };
         let mut by_user: HashMap<UserId, Outcome> =
@@ -533,6 +545,4 @@ fn phases(plan: &Plan, rows: &[usize]) -> Vec<Vec<usize>> {
     phases
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use super::lock;

@@ -38,12 +38,60 @@ pub fn base_url(profile: &Profile, default: Option<&str>) -> Result<String, Conf
         (None, None) => {
             return Err(ConfigError::new(format!(
                 "profile `{}` (provider {}) needs `base_url`, e.g. base_url = \"https://...\"",
-                profile.name,
-                profile.provider.as_str()
+                profile.name, profile.provider
             )));
         }
     };
     Ok(url.trim_end_matches('/').to_string())
+}
+
+/// Why an id cannot be a path segment, if it cannot: empty, `.` or `..`
+/// (URL libraries fold dot segments, even percent-encoded, so `..` would
+/// climb to another endpoint), or holding control characters.
+pub fn segment_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("an empty id".into());
+    }
+    if id == "." || id == ".." {
+        return Some(format!("the id `{id}` would leave its place in the URL"));
+    }
+    if id.chars().any(char::is_control) {
+        return Some(format!(
+            "the id `{}` holds control characters",
+            id.escape_debug()
+        ));
+    }
+    None
+}
+
+/// Percent-encodes one path segment (everything but unreserved characters),
+/// refusing ids that could escape it ([`segment_problem`]).
+pub fn segment(provider: &'static str, op: &str, id: &str) -> Result<String, ProviderError> {
+    if let Some(why) = segment_problem(id) {
+        return Err(ProviderError::new(provider, op, ErrorKind::BadRequest, why));
+    }
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+        }
+    }
+    Ok(out)
+}
+
+/// A path (`/a/b/c`) built from segments, each encoded and checked by
+/// [`segment`]. Every adapter builds every path through it.
+pub fn path(provider: &'static str, op: &str, segments: &[&str]) -> Result<String, ProviderError> {
+    let mut out = String::new();
+    for s in segments {
+        out.push('/');
+        out.push_str(&segment(provider, op, s)?);
+    }
+    Ok(out)
 }
 
 /// The host part of a URL, for headers and logs.
@@ -179,5 +227,18 @@ mod tests {
         assert_eq!(status_kind(400, None), ErrorKind::BadRequest);
         assert_eq!(host_of("https://a1.easemob.com/org/app"), "a1.easemob.com");
         assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn paths_never_hold_dot_segments_or_control_characters() {
+        assert_eq!(
+            path("t", "op", &["chatrooms", "r 1", "users", "a,b"]).unwrap(),
+            "/chatrooms/r%201/users/a%2Cb"
+        );
+        for bad in ["", ".", "..", "a\u{1b}[2J", "a\nb"] {
+            let e = path("t", "op", &["chatrooms", bad]).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::BadRequest, "{bad:?}");
+        }
+        assert_eq!(segment("t", "op", "...").unwrap(), "...");
     }
 }

@@ -7,18 +7,21 @@
 pub mod agora;
 mod error;
 pub(crate) mod http;
+mod registry;
 pub mod sandbox;
 pub mod symphony;
 
-use crate::config::{ConfigError, Profile, ProviderKind};
+use crate::config::{ConfigError, Profile};
 use crate::model::{
-    Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, UserId,
+    Action, Demotion, Member, MemberEvent, Outcome, Page, PageRequest, PageToken, Restore, Room,
+    RoomId, Status, UserId,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{ErrorKind, ProviderError, parse_retry_after};
+pub use registry::{KeyKind, KeySpec, ProviderSpec, spec, specs};
 
 /// How a provider pages through a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,12 +30,76 @@ pub enum PageStyle {
     Cursor,
     /// Page numbers or offsets: later pages can be fetched ahead, concurrently.
     Number,
-    /// The provider returns the whole list at once; the adapter slices it.
+    /// The provider returns the whole list at once (one page, no next);
+    /// `ops` slices it into pages and keeps it for a few seconds.
     Whole,
 }
 
+/// How complete a provider's room list is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoomListing {
+    /// The provider lists rooms.
+    Full,
+    /// The provider cannot list rooms: they come from the profile, plus
+    /// rooms the adapter has seen (in events or lookups).
+    Configured,
+}
+
+/// How complete a provider's member lists are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberListing {
+    /// Every member can be listed.
+    Full,
+    /// Only some members can be known: staff lists, per-user lookups,
+    /// members seen in events. Planning looks each target up.
+    Partial,
+    /// No member can be listed; only per-user lookups.
+    None,
+}
+
+impl MemberListing {
+    /// Whether a listing shows every member.
+    pub fn is_full(self) -> bool {
+        self == MemberListing::Full
+    }
+}
+
+/// A rate limit as the provider states it: `calls` per `per`
+/// (Agora: 100 per second; Amity: 100 per 5 s; IMKit: 1,000 per minute).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quota {
+    pub calls: u32,
+    pub per: Duration,
+}
+
+impl Quota {
+    pub const fn new(calls: u32, per: Duration) -> Self {
+        Self { calls, per }
+    }
+
+    /// A quota from calls per second (a profile's `rate_limit_per_sec`).
+    /// Fractions keep their meaning: 0.5/s is one call per 2 s.
+    pub fn per_second(rate: f64) -> Self {
+        if rate >= 1.0 {
+            Self::new(
+                rate.round().min(u32::MAX as f64) as u32,
+                Duration::from_secs(1),
+            )
+        } else {
+            let per = Duration::try_from_secs_f64(1.0 / rate.max(1e-6))
+                .unwrap_or(Duration::from_secs(1_000_000));
+            Self::new(1, per)
+        }
+    }
+
+    /// The steady rate in calls per second.
+    pub fn calls_per_sec(&self) -> f64 {
+        f64::from(self.calls.max(1)) / self.per.as_secs_f64().max(1e-9)
+    }
+}
+
 /// A provider rule that slows membership changes in big rooms down
-/// (Symphony: rooms over 1,000 members take one change per 3 s).
+/// (Symphony: rooms over 500 members take one change per 3 s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pacing {
     /// Rooms with more members than this are paced.
@@ -44,45 +111,78 @@ pub struct Pacing {
 /// What a provider can do and how fast; read by `ops` and the faces.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Capabilities {
-    /// Users per batch call (1 where the provider has no batch call).
+    /// Users per remove or re-add call (1 where the provider has no batch call).
     pub max_batch: usize,
-    pub can_list_rooms: bool,
-    pub can_list_members: bool,
+    /// Users per demote call (1 unless the provider demotes in batches).
+    pub max_demote_batch: usize,
+    pub rooms: RoomListing,
+    pub members: MemberListing,
     /// Admins can be demoted to members.
     pub can_demote: bool,
     /// Owners can be demoted in place (otherwise only ownership transfer).
     pub can_demote_owner: bool,
+    /// Owners can be removed (otherwise only after a transfer).
+    pub can_remove_owner: bool,
     /// The provider has an admin tier between owner and member.
     pub has_admins: bool,
     pub can_readd: bool,
-    /// Default calls per second for membership changes.
-    pub rate_limit_per_sec: f64,
+    /// Calls per period, for every call of the profile.
+    pub quota: Quota,
     /// A lower limit for listing rooms, where the provider documents one
-    /// (Agora: 50/s); it applies on top of `rate_limit_per_sec`.
-    pub rooms_rate_limit_per_sec: Option<f64>,
+    /// (Agora: 50/s); it applies on top of `quota`.
+    pub rooms_quota: Option<Quota>,
+    /// Calls in flight at most: 1 for a provider whose errors cannot be
+    /// matched to requests. The run never exceeds it.
+    pub max_in_flight: usize,
     /// Member-page size the provider accepts at most.
     pub member_page_size: u32,
     pub page_style: PageStyle,
     pub pacing: Option<Pacing>,
 }
 
+impl Capabilities {
+    /// Whether any demote can be sent (admins or owners).
+    pub fn demotes(&self) -> bool {
+        self.can_demote || self.can_demote_owner
+    }
+}
+
 impl Default for Capabilities {
     fn default() -> Self {
         Self {
             max_batch: 1,
-            can_list_rooms: true,
-            can_list_members: true,
+            max_demote_batch: 1,
+            rooms: RoomListing::Full,
+            members: MemberListing::Full,
             can_demote: true,
             can_demote_owner: true,
+            can_remove_owner: true,
             has_admins: true,
             can_readd: true,
-            rate_limit_per_sec: 10.0,
-            rooms_rate_limit_per_sec: None,
+            quota: Quota::per_second(10.0),
+            rooms_quota: None,
+            max_in_flight: 8,
             member_page_size: 100,
             page_style: PageStyle::Cursor,
             pacing: None,
         }
     }
+}
+
+/// One skipped row per user: what a provider answers for an action it
+/// cannot do at all.
+pub fn unsupported(
+    provider: &str,
+    room: &RoomId,
+    users: impl Iterator<Item = UserId>,
+    action: Action,
+) -> Vec<Outcome> {
+    users
+        .map(|u| {
+            Outcome::new(room, &u, action, Status::Skipped)
+                .with_reason(format!("{provider} cannot {action} users"))
+        })
+        .collect()
 }
 
 /// One chat provider, seen through the console's model.
@@ -131,11 +231,44 @@ pub trait Provider: Send + Sync {
     /// One room's details (active flag, member count).
     async fn room(&self, room: &RoomId) -> Result<Room, ProviderError>;
 
+    /// A page of members. [`PageStyle::Whole`] providers answer the whole
+    /// list in one page; [`MemberListing::Partial`] ones what they know.
     async fn members(
         &self,
         room: &RoomId,
         page: PageRequest,
     ) -> Result<Page<Member>, ProviderError>;
+
+    /// One user's membership (`None`: not in the room), for planning a row
+    /// without a listing. The default looks at the staff, then pages
+    /// through the members; providers with a per-user lookup override it.
+    async fn member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>, ProviderError> {
+        if let Some(m) = self
+            .staff(room)
+            .await?
+            .into_iter()
+            .find(|m| &m.user == user)
+        {
+            return Ok(Some(m));
+        }
+        let mut request = PageRequest::sized(self.capabilities().member_page_size);
+        loop {
+            let page = self.members(room, request.clone()).await?;
+            if let Some(m) = page.items.into_iter().find(|m| &m.user == user) {
+                return Ok(Some(m));
+            }
+            match page.next {
+                Some(token) => request = request.next(token),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Membership changes the provider reports as they happen (joins,
+    /// leaves, role changes), where it has such a stream.
+    fn events(&self) -> Option<tokio::sync::broadcast::Receiver<MemberEvent>> {
+        None
+    }
 
     /// The room's owners and admins: what the guards and the undo record need.
     /// The default pages through every member; adapters override it with a
@@ -165,29 +298,41 @@ pub trait Provider: Send + Sync {
     /// Removes users; one outcome per user, in any order.
     async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError>;
 
-    /// Demotes an owner or admin one step.
+    /// Demotes owners or admins one step, at most `max_demote_batch` per
+    /// call; one outcome per user, carrying the role after. Default: not
+    /// supported by this provider.
     async fn demote(
         &self,
         room: &RoomId,
-        user: &UserId,
-        role: Role,
-    ) -> Result<Outcome, ProviderError>;
+        users: &[Demotion],
+    ) -> Result<Vec<Outcome>, ProviderError> {
+        Ok(unsupported(
+            self.name(),
+            room,
+            users.iter().map(|d| d.user.clone()),
+            Action::Demote,
+        ))
+    }
 
     /// Puts users back with their former role where the provider can.
-    async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError>;
+    /// Default: not supported by this provider.
+    async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
+        Ok(unsupported(
+            self.name(),
+            room,
+            users.iter().map(|r| r.user.clone()),
+            Action::Readd,
+        ))
+    }
 }
 
-/// Builds the provider a profile names. The only place that names every adapter.
+/// Builds the provider a profile names, through the registry.
 pub fn build(profile: &Profile) -> Result<Arc<dyn Provider>, ConfigError> {
-    match profile.provider {
-        ProviderKind::Sandbox => Ok(Arc::new(sandbox::Sandbox::from_profile(profile)?)),
-        ProviderKind::Agora => Ok(Arc::new(agora::Agora::from_profile(profile)?)),
-        ProviderKind::Symphony => Ok(Arc::new(symphony::Symphony::from_profile(profile)?)),
-        other => Err(ConfigError::new(format!(
-            "profile `{}`: provider `{}` is not built into this version of roomwarden yet; \
-             use provider = \"sandbox\" or a newer release",
-            profile.name,
-            other.as_str()
-        ))),
-    }
+    let spec = spec(profile.provider).ok_or_else(|| {
+        ConfigError::new(format!(
+            "profile `{}`: provider `{}` is not built into this version of roomwarden",
+            profile.name, profile.provider
+        ))
+    })?;
+    (spec.build)(profile)
 }

@@ -53,8 +53,11 @@ fn header() -> Header {
         host: "in-memory".into(),
         read_only: false,
         accent: Color::Cyan,
-        rate_per_sec: 200.0,
-        max_batch: 100,
+        caps: crate::provider::Capabilities {
+            max_batch: 100,
+            quota: crate::provider::Quota::per_second(200.0),
+            ..Default::default()
+        },
     }
 }
 

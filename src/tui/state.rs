@@ -6,6 +6,7 @@ use crate::model::{Action as Verb, Role, Room, Status, UserId};
 use crate::ops::Progress;
 use crate::ops::audit::Record;
 use crate::ops::plan::Plan;
+use crate::provider::Capabilities;
 use ratatui::style::Color;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -40,8 +41,8 @@ pub struct Header {
     pub host: String,
     pub read_only: bool,
     pub accent: Color,
-    pub rate_per_sec: f64,
-    pub max_batch: usize,
+    /// What the provider can do, with the profile's limits applied.
+    pub caps: Capabilities,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -193,12 +194,12 @@ impl Confirm {
     }
 
     /// Takes the plan and sums it up once, so frames never walk it.
-    pub fn set_plan(&mut self, plan: Plan, rate_per_sec: f64, max_batch: usize) {
+    pub fn set_plan(&mut self, plan: Plan, caps: &Capabilities) {
         let to_send = plan.to_send();
         self.summary = Some(PlanSummary {
             to_send,
             refused: plan.rows.len() - to_send,
-            eta: plan.eta(rate_per_sec, max_batch),
+            eta: plan.eta(caps),
         });
         self.plan = Some(plan);
     }

@@ -28,8 +28,7 @@ pub fn header_for(engine: &Engine, accent: Option<&str>) -> Header {
         host: engine.host(),
         read_only: engine.read_only(),
         accent: accent_for(engine.profile(), accent),
-        rate_per_sec: caps.rate_limit_per_sec,
-        max_batch: caps.max_batch,
+        caps: caps.clone(),
     }
 }
 

@@ -21,8 +21,9 @@ fn header(read_only: bool) -> Header {
         host: "in-memory".into(),
         read_only,
         accent: accent_for("sandbox", None),
-        rate_per_sec: 200.0,
-        max_batch: 100,
+        caps: crate::provider::Provider::capabilities(&crate::provider::sandbox::Sandbox::new(
+            crate::provider::sandbox::world::World::empty().shared(),
+        )),
     }
 }
 
@@ -423,6 +424,7 @@ fn run_events_fill_results_and_removed_users_leave_the_list() {
         action: Verb::Remove,
         status,
         reason: (status == Status::Failed).then(|| "provider said no".to_string()),
+        role: None,
     };
     update(
         &mut s,
@@ -682,6 +684,7 @@ fn screens() -> Vec<(&'static str, State)> {
                         Status::Skipped => Some("last owner of the room".into()),
                         _ => None,
                     },
+                    role: None,
                 })
                 .collect(),
             progress: Progress::default(),
@@ -831,6 +834,7 @@ fn done(s: &mut State, requests: &[Request], statuses: &[(Status, Option<&str>)]
                     action: q.action,
                     status: *st,
                     reason: why.map(str::to_string),
+                    role: None,
                 })
                 .collect(),
             progress: Progress::default(),
@@ -1099,6 +1103,7 @@ fn results_show_the_full_reason_of_the_cursor_row_however_narrow() {
                 action: Verb::Remove,
                 status: Status::Failed,
                 reason: Some(why.into()),
+                role: None,
             },
         }),
     );

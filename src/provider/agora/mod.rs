@@ -21,11 +21,13 @@ mod wire;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{
-    Action, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, Status,
-    UserId,
+    Action, Demotion, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId,
+    Status, UserId,
 };
 use crate::provider::http;
-use crate::provider::{Capabilities, ErrorKind, PageStyle, Provider, ProviderError};
+use crate::provider::{
+    Capabilities, ErrorKind, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
+};
 use async_trait::async_trait;
 use auth::{Auth, Credentials};
 use reqwest::Method;
@@ -34,11 +36,30 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fmt::Write as _;
 use std::sync::Arc;
 use wire::{Added, AdminChange, Envelope, OneOrMany, RemoveRow, RoomDetail, RoomItem};
 
 const NAME: &str = "agora";
+
+/// Agora's registry entry.
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: NAME,
+    keys: &[
+        KeySpec::str("org", "the org half of the AppKey `org#app`"),
+        KeySpec::str("app", "the app half of the AppKey `org#app`"),
+        KeySpec::str(
+            "app_id",
+            "instead of org + app: the newer base URL `{base_url}/app-id/{app_id}`",
+        ),
+        KeySpec::secret("token", "an app token, sent as `Authorization: Bearer`"),
+        KeySpec::str(
+            "client_id",
+            "instead of a token: exchanged with client_secret and renewed",
+        ),
+        KeySpec::secret("client_secret", "the secret that goes with client_id"),
+    ],
+    build: |profile| Ok(Arc::new(Agora::from_profile(profile)?)),
+};
 /// Users per batch removal: the current Easemob docs and their error text
 /// say 60, the Agora seed page says 100; 60 is safe.
 pub const MAX_BATCH: usize = 60;
@@ -68,6 +89,12 @@ type PagingAdmins = (RoomId, tokio::time::Instant, Arc<HashSet<String>>);
 /// calls. Changes made through this adapter drop it at once.
 const PAGING_ADMINS_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A profile key that goes into the base URL as one path segment.
+fn config_segment(profile: &Profile, key: &str) -> Result<String, ConfigError> {
+    let value = nonempty(profile, key)?;
+    http::segment(NAME, key, &value).map_err(|e| profile.key_error(key, &e.message))
+}
+
 impl Agora {
     /// Builds the adapter from a profile: `base_url`, `org` + `app` (or the
     /// newer `app_id`) and either `token[_env|_cmd]` or `client_id` +
@@ -84,12 +111,12 @@ impl Agora {
             }
             Some(_) => format!(
                 "{base_url}/app-id/{}",
-                segment(&nonempty(profile, "app_id")?)
+                config_segment(profile, "app_id")?
             ),
             None => {
-                let org = nonempty(profile, "org")?;
-                let app = nonempty(profile, "app")?;
-                format!("{base_url}/{}/{}", segment(&org), segment(&app))
+                let org = config_segment(profile, "org")?;
+                let app = config_segment(profile, "app")?;
+                format!("{base_url}/{org}/{app}")
             }
         };
         let client_id = profile.get_str("client_id")?;
@@ -217,7 +244,7 @@ impl Agora {
             .call(
                 Method::GET,
                 &op,
-                &format!("/chatrooms/{}", segment(room.as_str())),
+                &http::path(NAME, &op, &["chatrooms", room.as_str()])?,
                 &[],
                 None,
             )
@@ -241,7 +268,7 @@ impl Agora {
 
     async fn admins(&self, room: &RoomId) -> Result<HashSet<String>, ProviderError> {
         let op = format!("GET /chatrooms/{room}/admin");
-        let path = format!("/chatrooms/{}/admin", segment(room.as_str()));
+        let path = http::path(NAME, &op, &["chatrooms", room.as_str(), "admin"])?;
         let env: Envelope<OneOrMany<serde_json::Value>> =
             self.call(Method::GET, &op, &path, &[], None).await?;
         Ok(admin_set(env))
@@ -254,11 +281,14 @@ impl Agora {
         users: &[UserId],
     ) -> Result<Vec<Outcome>, ProviderError> {
         let op = format!("DELETE /chatrooms/{room}/users");
-        let list: Vec<String> = users.iter().map(|u| segment(u.as_str())).collect();
+        let list: Vec<String> = users
+            .iter()
+            .map(|u| segment(&op, u.as_str()))
+            .collect::<Result<_, _>>()?;
         // Commas between usernames go as %2C, each name encoded once.
         let path = format!(
             "/chatrooms/{}/users/{}",
-            segment(room.as_str()),
+            segment(&op, room.as_str())?,
             list.join("%2C")
         );
         let env: Envelope<OneOrMany<RemoveRow>> =
@@ -401,7 +431,7 @@ impl Agora {
         names: &[&str],
     ) -> Result<HashSet<String>, ProviderError> {
         let op = format!("POST /chatrooms/{room}/users");
-        let path = format!("/chatrooms/{}/users", segment(room.as_str()));
+        let path = http::path(NAME, &op, &["chatrooms", room.as_str(), "users"])?;
         let mut added = HashSet::new();
         let mut queue: VecDeque<&[&str]> = names.chunks(MAX_ADD).collect();
         while let Some(chunk) = queue.pop_front() {
@@ -549,18 +579,10 @@ fn nonempty(profile: &Profile, key: &str) -> Result<String, ConfigError> {
     Ok(v)
 }
 
-/// Percent-encodes one path segment (usernames and room ids need none,
-/// but nothing else may break the path).
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+/// One path segment, percent-encoded; ids that could escape their place
+/// in the URL (`..`, empty, control characters) are refused.
+fn segment(op: &str, id: &str) -> Result<String, ProviderError> {
+    http::segment(NAME, op, id)
 }
 
 fn to_room(item: RoomItem) -> Option<Room> {
@@ -592,18 +614,16 @@ impl Provider for Agora {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             max_batch: MAX_BATCH,
-            can_list_rooms: true,
-            can_list_members: true,
             can_demote: true,
             can_demote_owner: false,
             has_admins: true,
             can_readd: true,
-            rate_limit_per_sec: 100.0,
+            quota: Quota::per_second(100.0),
             // Listing rooms (and joined rooms) is documented at 50/s.
-            rooms_rate_limit_per_sec: Some(50.0),
+            rooms_quota: Some(Quota::per_second(50.0)),
             member_page_size: PAGE_SIZE,
             page_style: PageStyle::Number,
-            pacing: None,
+            ..Capabilities::default()
         }
     }
 
@@ -685,7 +705,7 @@ impl Provider for Agora {
             })?,
         };
         let pagesize = page.size.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
-        let path = format!("/chatrooms/{}/users", segment(room.as_str()));
+        let path = http::path(NAME, &op, &["chatrooms", room.as_str(), "users"])?;
         let query = [
             ("pagenum", pagenum.to_string()),
             ("pagesize", pagesize.to_string()),
@@ -750,35 +770,13 @@ impl Provider for Agora {
     async fn demote(
         &self,
         room: &RoomId,
-        user: &UserId,
-        role: Role,
-    ) -> Result<Outcome, ProviderError> {
-        self.forget_admins(room);
-        let outcome = |status| Outcome::new(room, user, Action::Demote, status);
-        if role == Role::Owner {
-            return Ok(outcome(Status::Skipped).with_reason(
-                "owners cannot be demoted in place on Agora; transfer ownership in the provider's console first",
-            ));
+        users: &[Demotion],
+    ) -> Result<Vec<Outcome>, ProviderError> {
+        let mut rows = Vec::with_capacity(users.len());
+        for d in users {
+            rows.push(self.demote_one(room, &d.user, d.role).await?);
         }
-        let op = format!("DELETE /chatrooms/{room}/admin/{{user}}");
-        let path = format!(
-            "/chatrooms/{}/admin/{}",
-            segment(room.as_str()),
-            segment(user.as_str())
-        );
-        let env: Envelope<OneOrMany<AdminChange>> =
-            self.call(Method::DELETE, &op, &path, &[], None).await?;
-        let result = env
-            .data
-            .map(OneOrMany::into_vec)
-            .and_then(|mut v| v.pop())
-            .map(|d| d.result)
-            .unwrap_or(serde_json::Value::Null);
-        Ok(if wire::truthy(&result) {
-            outcome(Status::Demoted).with_reason("admin -> member")
-        } else {
-            outcome(Status::Failed).with_reason(format!("the provider answered result: {result}"))
-        })
+        Ok(rows)
     }
 
     async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
@@ -817,7 +815,7 @@ impl Provider for Agora {
                 .map(|a| a.to_ascii_lowercase())
                 .collect();
             let op = format!("POST /chatrooms/{room}/admin");
-            let path = format!("/chatrooms/{}/admin", segment(room.as_str()));
+            let path = http::path(NAME, &op, &["chatrooms", room.as_str(), "admin"])?;
             for i in want_admin {
                 let user = users[i].user.as_str();
                 if admins.contains(&user.to_ascii_lowercase()) {
@@ -864,6 +862,13 @@ impl Provider for Agora {
             }
         }
         for (o, r) in out.iter_mut().zip(users) {
+            if o.status == Status::Readded {
+                o.role = Some(if r.role == Role::Admin {
+                    Role::Admin
+                } else {
+                    Role::Member
+                });
+            }
             if r.role == Role::Owner {
                 o.reason = Some(
                     "re-added as member: Agora cannot restore the owner role in place; transfer ownership in the provider's console"
@@ -875,13 +880,53 @@ impl Provider for Agora {
     }
 }
 
+impl Agora {
+    /// Demotes one admin (owners cannot be demoted in place on Agora).
+    async fn demote_one(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+    ) -> Result<Outcome, ProviderError> {
+        self.forget_admins(room);
+        let outcome = |status| Outcome::new(room, user, Action::Demote, status);
+        if role == Role::Owner {
+            return Ok(outcome(Status::Skipped).with_reason(
+                "owners cannot be demoted in place on Agora; transfer ownership in the provider's console first",
+            ));
+        }
+        let op = format!("DELETE /chatrooms/{room}/admin/{{user}}");
+        let path = format!(
+            "/chatrooms/{}/admin/{}",
+            segment(&op, room.as_str())?,
+            segment(&op, user.as_str())?
+        );
+        let env: Envelope<OneOrMany<AdminChange>> =
+            self.call(Method::DELETE, &op, &path, &[], None).await?;
+        let result = env
+            .data
+            .map(OneOrMany::into_vec)
+            .and_then(|mut v| v.pop())
+            .map(|d| d.result)
+            .unwrap_or(serde_json::Value::Null);
+        Ok(if wire::truthy(&result) {
+            outcome(Status::Demoted)
+                .with_reason("admin -> member")
+                .with_role(Some(Role::Member))
+        } else {
+            outcome(Status::Failed).with_reason(format!("the provider answered result: {result}"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn segments_encode_once() {
-        assert_eq!(segment("user_1.a-b"), "user_1.a-b");
-        assert_eq!(segment("a,b c"), "a%2Cb%20c");
+        assert_eq!(segment("op", "user_1.a-b").unwrap(), "user_1.a-b");
+        assert_eq!(segment("op", "a,b c").unwrap(), "a%2Cb%20c");
+        assert!(segment("op", "..").is_err());
     }
 }

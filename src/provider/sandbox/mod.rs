@@ -5,32 +5,124 @@
 //! (share of calls answered "rate limited", to show retries) and
 //! `refuse_auth` (answer every call "credentials refused", to show how the
 //! faces report an unusable provider).
+//!
+//! `limited = true` makes the sandbox behave like a provider that cannot
+//! list (nandbox): rooms are `Configured` (the profile's `rooms`, or the
+//! first two of the world, plus rooms seen), members are `Partial` (staff,
+//! users looked up, users seen in events) and one call is in flight at a
+//! time. It is how the faces and the conformance suite are checked against
+//! such a provider without a network.
 
 pub mod world;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{
-    Action, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, Status,
-    UserId,
+    Action, Demotion, Member, MemberEvent, Outcome, Page, PageRequest, PageToken, Restore, Role,
+    Room, RoomId, Status, UserId,
 };
-use crate::provider::{Capabilities, ErrorKind, PageStyle, Provider, ProviderError};
+use crate::provider::{
+    Capabilities, ErrorKind, KeySpec, MemberListing, PageStyle, Provider, ProviderError,
+    ProviderSpec, Quota, RoomListing,
+};
 use async_trait::async_trait;
+use std::sync::Arc;
 use std::time::Duration;
-use world::{Fault, SharedWorld, World, lock};
+use world::{Fault, InFlight, SharedWorld, World, lock};
 
 const NAME: &str = "sandbox";
 const PAGE_SIZE: u32 = 1_000;
 const MAX_BATCH: usize = 100;
 
+/// The sandbox's registry entry.
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: NAME,
+    keys: &[
+        KeySpec::int("latency_ms", "delay added to every call, in milliseconds"),
+        KeySpec::float(
+            "fail_rate",
+            "share of calls (0.0 to 1.0) answered \"rate limited\", to show retries",
+        ),
+        KeySpec::bool(
+            "refuse_auth",
+            "answer every call \"credentials refused\", to show an unusable provider",
+        ),
+        KeySpec::bool(
+            "limited",
+            "behave like a provider that cannot list: configured rooms, partial members, one call at a time",
+        ),
+        KeySpec::list("rooms", "with `limited`: the room ids the profile works on"),
+    ],
+    build: |profile| Ok(Arc::new(Sandbox::from_profile(profile)?)),
+};
+
 /// The in-memory provider.
 pub struct Sandbox {
     world: SharedWorld,
+    /// `Some` in limited mode: what a provider that cannot list knows.
+    limited: Option<Limited>,
+}
+
+/// What a limited sandbox knows: configured and seen rooms, and members
+/// seen (looked up or in events) per room.
+struct Limited {
+    known: std::sync::Mutex<Known>,
+    events: tokio::sync::broadcast::Sender<MemberEvent>,
+}
+
+#[derive(Default)]
+struct Known {
+    rooms: Vec<RoomId>,
+    members: std::collections::HashMap<RoomId, std::collections::HashSet<UserId>>,
 }
 
 impl Sandbox {
     /// A sandbox over a given (possibly shared) world.
     pub fn new(world: SharedWorld) -> Self {
-        Self { world }
+        Self {
+            world,
+            limited: None,
+        }
+    }
+
+    /// A limited sandbox (see the module docs) working on `rooms`.
+    pub fn limited(world: SharedWorld, rooms: Vec<RoomId>) -> Self {
+        Self {
+            world,
+            limited: Some(Limited {
+                known: std::sync::Mutex::new(Known {
+                    rooms,
+                    ..Known::default()
+                }),
+                events: tokio::sync::broadcast::channel(1024).0,
+            }),
+        }
+    }
+
+    /// Applies a membership change made outside roomwarden and announces
+    /// it on the event stream (limited mode), as a provider's push would.
+    pub fn announce(&self, event: MemberEvent) {
+        {
+            let mut w = lock(&self.world);
+            if let Some(r) = w.room_mut(event.room()) {
+                match &event {
+                    MemberEvent::Joined { member, .. } => {
+                        r.add(member.clone());
+                    }
+                    MemberEvent::Left { user, .. } => {
+                        r.remove(user);
+                    }
+                    MemberEvent::RoleChanged { user, role, .. } => {
+                        r.set_role(user, *role);
+                    }
+                }
+            }
+        }
+        if let Some(l) = &self.limited {
+            if let MemberEvent::Joined { room, member } = &event {
+                l.see(room, &member.user);
+            }
+            let _ = l.events.send(event);
+        }
     }
 
     /// A sandbox over the generated world, tuned by the profile's keys.
@@ -47,6 +139,16 @@ impl Sandbox {
             world.faults.retry_after = Some(Duration::from_millis(200));
         }
         world.faults.unauthorized = profile.get_bool("refuse_auth")?.unwrap_or(false);
+        if profile.get_bool("limited")?.unwrap_or(false) {
+            let rooms = match profile.get_str_list("rooms")? {
+                Some(ids) => ids.into_iter().map(RoomId::from).collect(),
+                None => world.rooms().iter().take(2).map(|r| r.id.clone()).collect(),
+            };
+            return Ok(Self::limited(world.shared(), rooms));
+        }
+        if profile.get_str_list("rooms")?.is_some() {
+            return Err(profile.key_error("rooms", "works only with limited = true"));
+        }
         Ok(Self::new(world.shared()))
     }
 
@@ -54,8 +156,10 @@ impl Sandbox {
         &self.world
     }
 
-    /// Counts the call, applies latency and injected faults.
-    async fn enter(&self, op: &str, batch: usize) -> Result<(), ProviderError> {
+    /// Counts the call, applies latency and injected faults; the call is
+    /// in flight while the guard lives.
+    async fn enter(&self, op: &str, batch: usize) -> Result<InFlight, ProviderError> {
+        let guard = InFlight::enter(&self.world);
         let (fault, latency) = {
             let mut w = lock(&self.world);
             (w.take_fault(batch), w.faults.latency)
@@ -64,7 +168,7 @@ impl Sandbox {
             tokio::time::sleep(latency).await;
         }
         match fault {
-            None => Ok(()),
+            None => Ok(guard),
             Some(Fault::RateLimited(retry_after)) => Err(err(
                 op,
                 ErrorKind::RateLimited { retry_after },
@@ -80,6 +184,29 @@ impl Sandbox {
                 Err(err(op, ErrorKind::Auth, "credentials refused").with_code("unauthorized"))
             }
         }
+    }
+}
+
+impl Limited {
+    fn see(&self, room: &RoomId, user: &UserId) {
+        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if !k.rooms.contains(room) {
+            k.rooms.push(room.clone());
+        }
+        k.members
+            .entry(room.clone())
+            .or_default()
+            .insert(user.clone());
+    }
+
+    fn rooms(&self) -> Vec<RoomId> {
+        let k = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        k.rooms.clone()
+    }
+
+    fn knows(&self, room: &RoomId, user: &UserId) -> bool {
+        let k = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        k.members.get(room).is_some_and(|s| s.contains(user))
     }
 }
 
@@ -116,23 +243,44 @@ impl Provider for Sandbox {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
+        let full = Capabilities {
             max_batch: MAX_BATCH,
-            rate_limit_per_sec: 200.0,
+            max_demote_batch: MAX_BATCH,
+            quota: Quota::per_second(200.0),
             member_page_size: PAGE_SIZE,
             page_style: PageStyle::Cursor,
             ..Capabilities::default()
+        };
+        match self.limited {
+            None => full,
+            Some(_) => Capabilities {
+                rooms: RoomListing::Configured,
+                members: MemberListing::Partial,
+                max_in_flight: 1,
+                ..full
+            },
         }
+    }
+
+    fn events(&self) -> Option<tokio::sync::broadcast::Receiver<MemberEvent>> {
+        self.limited.as_ref().map(|l| l.events.subscribe())
     }
 
     async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
         const OP: &str = "rooms";
-        self.enter(OP, 0).await?;
+        let _call = self.enter(OP, 0).await?;
         let from = parse_cursor(OP, &page)?;
         let size = page.size.unwrap_or(100).max(1) as usize;
         let w = lock(&self.world);
-        let all = w.rooms();
-        let items: Vec<Room> = all.iter().skip(from).take(size).map(|r| r.room()).collect();
+        let all: Vec<Room> = match &self.limited {
+            None => w.rooms().iter().map(|r| r.room()).collect(),
+            Some(l) => l
+                .rooms()
+                .iter()
+                .filter_map(|id| w.room(id).map(|r| r.room()))
+                .collect(),
+        };
+        let items: Vec<Room> = all.iter().skip(from).take(size).cloned().collect();
         let end = from + items.len();
         Ok(Page {
             items,
@@ -143,7 +291,7 @@ impl Provider for Sandbox {
 
     async fn room(&self, room: &RoomId) -> Result<Room, ProviderError> {
         const OP: &str = "room";
-        self.enter(OP, 0).await?;
+        let _call = self.enter(OP, 0).await?;
         let w = lock(&self.world);
         w.room(room)
             .map(|r| r.room())
@@ -156,11 +304,25 @@ impl Provider for Sandbox {
         page: PageRequest,
     ) -> Result<Page<Member>, ProviderError> {
         const OP: &str = "members";
-        self.enter(OP, 0).await?;
+        let _call = self.enter(OP, 0).await?;
         let from = parse_cursor(OP, &page)?;
         let size = page.size.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE) as usize;
         let w = lock(&self.world);
         let r = w.room(room).ok_or_else(|| room_not_found(OP, room))?;
+        if let Some(l) = &self.limited {
+            // What such a provider can know: staff and users seen.
+            let known: Vec<Member> = r
+                .members()
+                .filter(|m| m.role.is_staff() || l.knows(room, &m.user))
+                .cloned()
+                .collect();
+            let end = from.saturating_add(size).min(known.len());
+            return Ok(Page {
+                items: known[from.min(end)..end].to_vec(),
+                next: (end < known.len()).then(|| PageToken(end.to_string())),
+                total: Some(r.len() as u64),
+            });
+        }
         let (items, next) = r.slice_from(from, size);
         Ok(Page {
             items,
@@ -171,7 +333,7 @@ impl Provider for Sandbox {
 
     async fn staff(&self, room: &RoomId) -> Result<Vec<Member>, ProviderError> {
         const OP: &str = "staff";
-        self.enter(OP, 0).await?;
+        let _call = self.enter(OP, 0).await?;
         let w = lock(&self.world);
         let r = w.room(room).ok_or_else(|| room_not_found(OP, room))?;
         Ok(r.members().filter(|m| m.role.is_staff()).cloned().collect())
@@ -179,7 +341,7 @@ impl Provider for Sandbox {
 
     async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
         const OP: &str = "remove";
-        self.enter(OP, users.len()).await?;
+        let _call = self.enter(OP, users.len()).await?;
         if users.len() > MAX_BATCH {
             return Err(err(
                 OP,
@@ -209,38 +371,59 @@ impl Provider for Sandbox {
             .collect())
     }
 
+    async fn member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>, ProviderError> {
+        const OP: &str = "member";
+        let _call = self.enter(OP, 0).await?;
+        let found = {
+            let w = lock(&self.world);
+            let r = w.room(room).ok_or_else(|| room_not_found(OP, room))?;
+            r.get(user).cloned()
+        };
+        if let (Some(l), Some(m)) = (&self.limited, &found) {
+            l.see(room, &m.user);
+        }
+        Ok(found)
+    }
+
     async fn demote(
         &self,
         room: &RoomId,
-        user: &UserId,
-        _role: Role,
-    ) -> Result<Outcome, ProviderError> {
+        users: &[Demotion],
+    ) -> Result<Vec<Outcome>, ProviderError> {
         const OP: &str = "demote";
-        self.enter(OP, 1).await?;
+        let _call = self.enter(OP, users.len()).await?;
         let mut w = lock(&self.world);
         let r = w.room_mut(room).ok_or_else(|| room_not_found(OP, room))?;
-        let outcome = |status| Outcome::new(room, user, Action::Demote, status);
-        Ok(match r.get(user).map(|m| m.role) {
-            None => outcome(Status::Failed)
-                .with_reason(format!("user {user} is not a member of room {room}")),
-            Some(Role::Member) => {
-                outcome(Status::Failed).with_reason(format!("user {user} is not an owner or admin"))
-            }
-            Some(role) => {
-                let lower = if role == Role::Owner {
-                    Role::Admin
-                } else {
-                    Role::Member
-                };
-                r.set_role(user, lower);
-                outcome(Status::Demoted).with_reason(format!("{role} -> {lower}"))
-            }
-        })
+        Ok(users
+            .iter()
+            .map(|d| {
+                let user = &d.user;
+                let outcome = |status| Outcome::new(room, user, Action::Demote, status);
+                match r.get(user).map(|m| m.role) {
+                    None => outcome(Status::Failed)
+                        .with_reason(format!("user {user} is not a member of room {room}")),
+                    Some(Role::Member) => outcome(Status::Failed)
+                        .with_reason(format!("user {user} is not an owner or admin"))
+                        .with_role(Some(Role::Member)),
+                    Some(role) => {
+                        let lower = if role == Role::Owner {
+                            Role::Admin
+                        } else {
+                            Role::Member
+                        };
+                        r.set_role(user, lower);
+                        outcome(Status::Demoted)
+                            .with_reason(format!("{role} -> {lower}"))
+                            .with_role(Some(lower))
+                    }
+                }
+            })
+            .collect())
     }
 
     async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
         const OP: &str = "readd";
-        self.enter(OP, users.len()).await?;
+        let _call = self.enter(OP, users.len()).await?;
         let mut w = lock(&self.world);
         let r = w.room_mut(room).ok_or_else(|| room_not_found(OP, room))?;
         Ok(users
@@ -253,16 +436,17 @@ impl Provider for Sandbox {
                     if restore.role < now {
                         r.set_role(&restore.user, restore.role);
                         return outcome
-                            .with_reason(format!("already a member; {now} -> {}", restore.role));
+                            .with_reason(format!("already a member; {now} -> {}", restore.role))
+                            .with_role(Some(restore.role));
                     }
-                    return outcome.with_reason("already a member");
+                    return outcome.with_reason("already a member").with_role(Some(now));
                 }
                 r.add(Member {
                     user: restore.user.clone(),
                     name: None,
                     role: restore.role,
                 });
-                outcome
+                outcome.with_role(Some(restore.role))
             })
             .collect())
     }

@@ -213,6 +213,10 @@ pub struct World {
     pub calls: u64,
     /// The biggest batch any call carried, for tests of chunking.
     pub max_batch_seen: usize,
+    /// Calls being served right now, and the most there ever were at once
+    /// (for tests of `max_in_flight`); kept by servers that track it.
+    pub in_flight: usize,
+    pub max_in_flight_seen: usize,
     rng: u64,
 }
 
@@ -354,6 +358,26 @@ impl World {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Counts a call in flight for as long as it lives (`World::in_flight`,
+/// `World::max_in_flight_seen`); servers hold one per request.
+pub struct InFlight(SharedWorld);
+
+impl InFlight {
+    pub fn enter(world: &SharedWorld) -> Self {
+        let mut w = lock(world);
+        w.in_flight += 1;
+        w.max_in_flight_seen = w.max_in_flight_seen.max(w.in_flight);
+        Self(world.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut w = lock(&self.0);
+        w.in_flight = w.in_flight.saturating_sub(1);
     }
 }
 

@@ -13,11 +13,14 @@ mod wire;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{
-    Action, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId, Status,
-    UserId,
+    Action, Demotion, Member, Outcome, Page, PageRequest, PageToken, Restore, Role, Room, RoomId,
+    Status, UserId,
 };
 use crate::provider::http::{self, status_kind};
-use crate::provider::{Capabilities, ErrorKind, Pacing, PageStyle, Provider, ProviderError};
+use crate::provider::{
+    Capabilities, ErrorKind, KeySpec, Pacing, PageStyle, Provider, ProviderError, ProviderSpec,
+    Quota,
+};
 use async_trait::async_trait;
 use auth::Auth;
 use reqwest::Method;
@@ -29,6 +32,35 @@ use std::time::Duration;
 use wire::*;
 
 pub(crate) const NAME: &str = "symphony";
+
+/// Symphony's registry entry.
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: NAME,
+    keys: &[
+        KeySpec::secret(
+            "session_token",
+            "a session token, sent as the `sessionToken` header",
+        ),
+        KeySpec::str("username", "RSA bot login: the bot's username"),
+        KeySpec::str(
+            "private_key_path",
+            "RSA bot login: the bot's private key (PEM)",
+        ),
+        KeySpec::bool(
+            "admin",
+            "use the admin endpoints (paged members with names)",
+        ),
+        KeySpec::str(
+            "query",
+            "list rooms by room search with this query instead of the account's own rooms",
+        ),
+        KeySpec::bool(
+            "jumbo_pacing",
+            "pace changes in big rooms at one per 3 s (default true)",
+        ),
+    ],
+    build: |profile| Ok(Arc::new(Symphony::from_profile(profile)?)),
+};
 
 /// Rooms with more members than this are "jumbo" rooms [doc].
 pub const JUMBO_ABOVE: u64 = 1_000;
@@ -448,14 +480,11 @@ impl Provider for Symphony {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             max_batch: 1,
-            can_list_rooms: true,
-            can_list_members: true,
             can_demote: true,
             can_demote_owner: true,
             has_admins: false,
             can_readd: true,
-            rate_limit_per_sec: DEFAULT_RATE,
-            rooms_rate_limit_per_sec: None,
+            quota: Quota::per_second(DEFAULT_RATE),
             member_page_size: if self.admin {
                 ADMIN_MEMBERS_MAX
             } else {
@@ -470,6 +499,7 @@ impl Provider for Symphony {
                 above_members: JUMBO_ABOVE,
                 interval: JUMBO_INTERVAL,
             }),
+            ..Capabilities::default()
         }
     }
 
@@ -633,23 +663,13 @@ impl Provider for Symphony {
                 total: list.count,
             });
         }
-        const OP: &str = "GET /pod/v2/room/{id}/membership/list";
-        let from = offset_of(OP, &page)? as usize;
-        let size = page.size.unwrap_or(WHOLE_PAGE).max(1) as usize;
-        let list = match (&page.token, self.cached(room, false)) {
-            (Some(_), Some(list)) => list,
-            _ => {
-                let list = self.whole_list(room).await?;
-                self.store(room, list.clone(), false);
-                list
-            }
-        };
-        let end = (from + size).min(list.len());
-        let items = list.get(from.min(end)..end).unwrap_or_default().to_vec();
+        // The v2 list comes whole ([`PageStyle::Whole`]): ops slices it.
+        let list = self.whole_list(room).await?;
+        let total = list.len() as u64;
         Ok(Page {
-            items,
-            next: (end < list.len()).then(|| PageToken(end.to_string())),
-            total: Some(list.len() as u64),
+            items: Arc::unwrap_or_clone(list),
+            next: None,
+            total: Some(total),
         })
     }
 
@@ -700,6 +720,29 @@ impl Provider for Symphony {
     async fn demote(
         &self,
         room: &RoomId,
+        users: &[Demotion],
+    ) -> Result<Vec<Outcome>, ProviderError> {
+        let mut rows = Vec::with_capacity(users.len());
+        for d in users {
+            rows.push(self.demote_one(room, &d.user, d.role).await?);
+        }
+        Ok(rows)
+    }
+
+    async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
+        let mut rows = Vec::with_capacity(users.len());
+        for restore in users {
+            rows.push(self.readd_one(room, restore).await?);
+        }
+        Ok(rows)
+    }
+}
+
+impl Symphony {
+    /// Demotes one owner to member (Symphony has no admin tier).
+    async fn demote_one(
+        &self,
+        room: &RoomId,
         user: &UserId,
         role: Role,
     ) -> Result<Outcome, ProviderError> {
@@ -713,18 +756,12 @@ impl Provider for Symphony {
                 .with_reason("Symphony has no admin tier: only owners can be demoted"));
         }
         match self.membership(room, "demoteOwner", n).await {
-            Ok(_) => Ok(row(Status::Demoted).with_reason("owner -> member")),
+            Ok(_) => Ok(row(Status::Demoted)
+                .with_reason("owner -> member")
+                .with_role(Some(Role::Member))),
             Err(e) if is_final(&e) => Ok(row(Status::Failed).with_reason(e.message)),
             Err(e) => Err(e),
         }
-    }
-
-    async fn readd(&self, room: &RoomId, users: &[Restore]) -> Result<Vec<Outcome>, ProviderError> {
-        let mut rows = Vec::with_capacity(users.len());
-        for restore in users {
-            rows.push(self.readd_one(room, restore).await?);
-        }
-        Ok(rows)
     }
 }
 

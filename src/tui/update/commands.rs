@@ -173,6 +173,7 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
                             action: row.verb,
                             status: row.status?,
                             reason: row.reason.clone(),
+                            role: None,
                         })
                     })
                     .collect();

@@ -82,10 +82,9 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Planned { seq, result } => {
-            let (rate, batch) = (s.header.rate_per_sec, s.header.max_batch);
             if let Some(p) = s.popup.as_mut().filter(|p| p.seq == seq) {
                 match result {
-                    Ok(plan) => p.set_plan(plan, rate, batch),
+                    Ok(plan) => p.set_plan(plan, &s.header.caps),
                     Err(e) => p.plan_error = Some(e),
                 }
             }
