@@ -27,8 +27,11 @@
 //!   live room with `status: "ended"`.
 //! - live rooms: owners are participants of type `host` (or only the room's
 //!   `createdBy`, [`Options::host_listed`]), admins co-hosts (`coHost` as the
-//!   live docs spell it [V], or `user` as the spec schema does [V],
-//!   [`CoHostType`]); plain members are viewers and are not participants.
+//!   live docs spell it [V], or `user`, [`CoHostType`]), plain members
+//!   participants of the spec schema's one type `user` [V]. (A real live
+//!   room has only its streamers as participants; the world's members stand
+//!   in for them so that one scenario runs on both surfaces.) Room lists
+//!   side-load only the staff in `users`, a single room everyone.
 //!
 //! `userIds` for the batch calls are read from a JSON body (what the TS
 //! SDK sends [V]) or from the query string (what the spec says [V]): repeated
@@ -384,6 +387,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let _in_flight = world::InFlight::enter(&s.world);
     let latency = world::lock(&s.world).faults.latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -1166,7 +1170,8 @@ fn participant_type(o: &Options, role: Role) -> Option<&'static str> {
             CoHostType::CoHost => "coHost",
             CoHostType::User => "user",
         }),
-        Role::Member => None,
+        // The spec's one participant type [V].
+        Role::Member => Some("user"),
     }
 }
 
@@ -1177,7 +1182,6 @@ fn host_of(r: &WorldRoom) -> Option<&Member> {
 fn room_json(o: &Options, r: &WorldRoom) -> Value {
     let participants: Vec<Value> = r
         .members()
-        .filter(|m| m.role.is_staff())
         .filter_map(|m| {
             participant_type(o, m.role).map(|t| {
                 json!({
@@ -1213,12 +1217,13 @@ fn room_json(o: &Options, r: &WorldRoom) -> Value {
     })
 }
 
-/// `users` for a set of rooms: each room's staff (participants and creator).
-fn room_users(rooms: &[&WorldRoom]) -> Vec<Value> {
+/// `users` for a set of rooms: everyone in them, or only their staff
+/// (room lists, so a 120,000-member room does not side-load 120,000 users).
+fn room_users(rooms: &[&WorldRoom], staff_only: bool) -> Vec<Value> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for r in rooms {
-        for m in r.members().filter(|m| m.role.is_staff()) {
+        for m in r.members().filter(|m| !staff_only || m.role.is_staff()) {
             if seen.insert(m.user.clone()) {
                 out.push(user_json(m.user.as_str(), m.name.as_deref()));
             }
@@ -1252,14 +1257,13 @@ fn list_rooms(o: &Options, w: &World, q: &Query) -> Result<Response, Response> {
         Value::Array(page.iter().map(|r| room_json(o, r)).collect()),
     );
     body.insert("roomChildrens".into(), json!([]));
-    body.insert("users".into(), Value::Array(room_users(&page)));
+    body.insert("users".into(), Value::Array(room_users(&page, true)));
     body.insert("files".into(), json!([]));
     Ok(json_response(200, with_paging(o, body, next)))
 }
 
-fn room_payload(o: &Options, r: &WorldRoom, extra_users: Vec<Value>) -> Response {
-    let mut users = room_users(&[r]);
-    users.extend(extra_users);
+fn room_payload(o: &Options, r: &WorldRoom) -> Response {
+    let users = room_users(&[r], false);
     json_response(
         200,
         json!({
@@ -1273,7 +1277,7 @@ fn room_payload(o: &Options, r: &WorldRoom, extra_users: Vec<Value>) -> Response
 
 fn get_room(o: &Options, w: &World, id: &str) -> Result<Response, Response> {
     let r = find(w, id).ok_or_else(room_missing)?;
-    Ok(room_payload(o, r, Vec::new()))
+    Ok(room_payload(o, r))
 }
 
 fn remove_participant(
@@ -1285,19 +1289,19 @@ fn remove_participant(
     let r = w.room_mut(&RoomId::from(id)).ok_or_else(room_missing)?;
     let uid = UserId::from(user);
     match r.get(&uid).map(|m| m.role) {
+        // [inf]: what a server answers for the host is not documented.
         Some(Role::Owner) => Err(error(
             400,
             400000,
             "The host cannot be removed from the room.",
         )),
-        Some(Role::Admin) => {
+        Some(_) => {
             r.remove(&uid);
-            Ok(room_payload(o, r, Vec::new()))
+            Ok(room_payload(o, r))
         }
-        // Plain members are viewers, not participants.
-        _ => match o.not_participant {
+        None => match o.not_participant {
             NotParticipant::NotFound => Err(error(404, 400400, "User Not Found.")),
-            NotParticipant::NoOp => Ok(room_payload(o, r, Vec::new())),
+            NotParticipant::NoOp => Ok(room_payload(o, r)),
         },
     }
 }

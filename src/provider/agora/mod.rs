@@ -109,10 +109,7 @@ impl Agora {
                     profile.name
                 )));
             }
-            Some(_) => format!(
-                "{base_url}/app-id/{}",
-                config_segment(profile, "app_id")?
-            ),
+            Some(_) => format!("{base_url}/app-id/{}", config_segment(profile, "app_id")?),
             None => {
                 let org = config_segment(profile, "org")?;
                 let app = config_segment(profile, "app")?;
