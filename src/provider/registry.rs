@@ -2,7 +2,7 @@
 //! with their docs) and its builder in its own module; this list names
 //! them once. Config looks providers and keys up here.
 
-use super::{Provider, agora, sandbox, symphony};
+use super::{Provider, agora, amity, sandbox, symphony};
 use crate::config::{ConfigError, Profile};
 use std::sync::Arc;
 
@@ -81,7 +81,7 @@ pub struct ProviderSpec {
 }
 
 /// Every provider built into roomwarden; one line per adapter.
-static SPECS: &[&ProviderSpec] = &[&sandbox::SPEC, &agora::SPEC, &symphony::SPEC];
+static SPECS: &[&ProviderSpec] = &[&sandbox::SPEC, &agora::SPEC, &symphony::SPEC, &amity::SPEC];
 
 pub fn specs() -> &'static [&'static ProviderSpec] {
     SPECS
