@@ -1,14 +1,23 @@
 //! The Amity / social.plus fake server on its own (the wire behaviour the
-//! adapter is written against), then the adapter against it.
+//! adapter is written against), then the adapter against it on both
+//! surfaces, then the CLI.
 
 #[path = "fakes/amity.rs"]
 mod amity_fake;
 mod conformance;
 
-use amity_fake::{Fake, IdsFrom, NonMember, Options, RateLimitShape};
-use roomwarden::model::{Role, RoomId, UserId};
+use amity_fake::{CoHostType, Fake, IdsFrom, NonMember, Options, RateLimitShape};
+use conformance::{ADMINS, OWNERS, ROOM, STRANGER, member_id};
+use roomwarden::config::{Config, Profile};
+use roomwarden::model::{Action, Demotion, PageRequest, Restore, Role, RoomId, Status, UserId};
+use roomwarden::ops::audit::AuditLog;
+use roomwarden::ops::plan::{Request, Verdict};
+use roomwarden::ops::{Cancel, Engine, RunOptions};
 use roomwarden::provider::sandbox::world::{self, SharedWorld, World};
+use roomwarden::provider::{Provider, build};
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
 
 fn test_world() -> SharedWorld {
     let world = World::generate().shared();
@@ -28,9 +37,50 @@ fn world_role(fake: &Fake, room: &str, user: &str) -> Option<Role> {
         .map(|m| m.role)
 }
 
+fn profile(fake: &Fake, surface: &str, extra: &str) -> Profile {
+    let text = format!(
+        "[profiles.t]\nprovider = \"amity\"\nbase_url = \"{}\"\ntoken = \"{}\"\nsurface = \"{surface}\"\n{extra}\n",
+        fake.base_url(),
+        fake.token()
+    );
+    Config::parse(&text, std::path::Path::new("amity-test.toml"), None)
+        .unwrap()
+        .profile(None)
+        .unwrap()
+        .clone()
+}
+
+fn adapter(fake: &Fake, surface: &str) -> Arc<dyn Provider> {
+    build(&profile(fake, surface, "")).unwrap()
+}
+
+/// An engine on the profile, auditing into a temp dir.
+fn engine(fake: &Fake, surface: &str, extra: &str) -> (Engine, tempfile::TempDir) {
+    let p = profile(fake, surface, extra);
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap());
+    (Engine::new(build(&p).unwrap(), &p, Some(audit)), dir)
+}
+
+fn fast() -> RunOptions {
+    RunOptions {
+        min_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(20),
+        max_attempts: 40,
+        ..RunOptions::default()
+    }
+}
+
+async fn run(engine: &Engine, requests: Vec<Request>) -> Vec<roomwarden::model::Outcome> {
+    let plan = engine.plan(requests).await.expect("plan");
+    engine
+        .run(&plan, &fast(), &Cancel::new(), None)
+        .await
+        .outcomes
+}
+
 mod fake_server {
     use super::*;
-    use conformance::{ADMINS, OWNERS, ROOM, member_id};
     use reqwest::Method;
 
     struct Client {
@@ -227,7 +277,7 @@ mod fake_server {
             .call(
                 Method::DELETE,
                 &format!("/api/v3/channels/{ROOM}/users"),
-                Some(json!({"channelId": ROOM, "userIds": [member_id(0), conformance::STRANGER]})),
+                Some(json!({"channelId": ROOM, "userIds": [member_id(0), STRANGER]})),
             )
             .await;
         assert_eq!(status, 200, "{v}");
@@ -307,11 +357,7 @@ mod fake_server {
         let c = Client::new(&fake);
         let path = format!("/api/v3/channels/{ROOM}/users");
         let (_, v) = c
-            .call(
-                Method::DELETE,
-                &path,
-                Some(json!({"userIds": [conformance::STRANGER]})),
-            )
+            .call(Method::DELETE, &path, Some(json!({"userIds": [STRANGER]})))
             .await;
         assert_eq!(v["channelUsers"][0]["membership"], "none");
 
@@ -325,7 +371,7 @@ mod fake_server {
             .call(
                 Method::DELETE,
                 &path,
-                Some(json!({"userIds": [member_id(0), conformance::STRANGER]})),
+                Some(json!({"userIds": [member_id(0), STRANGER]})),
             )
             .await;
         assert_eq!((status, v["code"].clone()), (404, json!(400400)));
@@ -379,16 +425,12 @@ mod fake_server {
             .call(
                 Method::POST,
                 &format!("/api/v3/channels/{ROOM}/users"),
-                Some(json!({"channelId": ROOM, "userIds": [conformance::STRANGER]})),
+                Some(json!({"channelId": ROOM, "userIds": [STRANGER]})),
             )
             .await;
         assert_eq!(status, 200);
         assert_eq!(v["channelUsers"][0]["membership"], "member");
-        assert_eq!(
-            world_role(&fake, ROOM, conformance::STRANGER),
-            Some(Role::Member)
-        );
-        let _ = OWNERS;
+        assert_eq!(world_role(&fake, ROOM, STRANGER), Some(Role::Member));
     }
 
     #[tokio::test]
@@ -520,7 +562,7 @@ mod fake_server {
             .call(
                 Method::DELETE,
                 &participants,
-                Some(json!({"participantUserId": conformance::STRANGER})),
+                Some(json!({"participantUserId": STRANGER})),
             )
             .await;
         assert_eq!((status, v["code"].clone()), (404, json!(400400)));
@@ -557,5 +599,639 @@ mod fake_server {
             ]
         );
         assert_eq!(world::lock(fake.world()).calls, 2);
+    }
+}
+
+mod channels {
+    use super::*;
+    use amity_fake::{ADD_CHANNEL_USERS, ADD_ROLE, GET_CHANNEL, LIST_CHANNEL_USERS, LIST_CHANNELS};
+    use amity_fake::{REMOVE_CHANNEL_USERS, REMOVE_ROLE};
+
+    const LOBBY: &str = "10000000000000001";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn removes_150_in_calls_of_at_most_100_ids_sent_as_a_json_body() {
+        let fake = fake_with(Options::default()).await;
+        let targets: Vec<UserId> = {
+            let w = world::lock(fake.world());
+            w.room(&LOBBY.into())
+                .unwrap()
+                .members()
+                .filter(|m| m.role == Role::Member)
+                .take(150)
+                .map(|m| m.user.clone())
+                .collect()
+        };
+        let (engine, _dir) = engine(&fake, "channels", "");
+        fake.clear_log();
+        let rows = run(
+            &engine,
+            targets
+                .iter()
+                .map(|u| Request::new(LOBBY, u.as_str(), Action::Remove))
+                .collect(),
+        )
+        .await;
+        assert_eq!(rows.len(), 150);
+        assert!(
+            rows.iter()
+                .all(|o| o.status == Status::Removed && o.role.is_none()),
+            "{:?}",
+            rows.iter().find(|o| o.status != Status::Removed)
+        );
+        let deletes: Vec<_> = fake
+            .seen()
+            .into_iter()
+            .filter(|s| s.route == REMOVE_CHANNEL_USERS)
+            .collect();
+        let mut sizes: Vec<usize> = deletes.iter().map(|s| s.ids).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [50, 100]);
+        assert!(deletes.iter().all(|s| s.ids_from == IdsFrom::Body));
+        assert!(world::lock(fake.world()).max_batch_seen <= 100);
+        assert_eq!(
+            world::lock(fake.world()).room(&LOBBY.into()).unwrap().len(),
+            2_350
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ninety_removals_under_30_percent_rate_limits_all_end_removed() {
+        let fake = fake_with(Options::default()).await;
+        let targets: Vec<UserId> = {
+            let w = world::lock(fake.world());
+            w.room(&LOBBY.into())
+                .unwrap()
+                .members()
+                .filter(|m| m.role == Role::Member)
+                .take(90)
+                .map(|m| m.user.clone())
+                .collect()
+        };
+        let (engine, _dir) = engine(&fake, "channels", "max_batch = 3");
+        let plan = engine
+            .plan(
+                targets
+                    .iter()
+                    .map(|u| Request::new(LOBBY, u.as_str(), Action::Remove))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+        world::lock(fake.world()).faults.rate_limit_share = 0.3;
+        let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+        assert!(
+            report.outcomes.iter().all(|o| o.status == Status::Removed),
+            "{:?}",
+            report.outcomes.iter().find(|o| o.status != Status::Removed)
+        );
+        assert_eq!(report.outcomes.len(), 90);
+        assert!(report.progress.retries > 0, "no 429 was met");
+        let refused = fake.seen().iter().filter(|s| s.status == 429).count();
+        assert!(refused > 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_rate_limit_shape_is_retried() {
+        for shape in [RateLimitShape::Gateway, RateLimitShape::CodeOnly] {
+            let fake = fake_with(Options {
+                rate_limit: shape,
+                ..Options::default()
+            })
+            .await;
+            let (engine, _dir) = engine(&fake, "channels", "");
+            let plan = engine
+                .plan(vec![Request::new(ROOM, member_id(0), Action::Remove)])
+                .await
+                .unwrap();
+            world::lock(fake.world()).faults.rate_limit_next = 2;
+            let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+            assert_eq!(report.outcomes[0].status, Status::Removed, "{shape:?}");
+            assert_eq!(report.progress.retries, 2, "{shape:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_moderator_is_demoted_and_the_last_one_is_kept_with_400317() {
+        let fake = fake_with(Options {
+            last_moderator: true,
+            ..Options::default()
+        })
+        .await;
+        let (engine, _dir) = engine(&fake, "channels", "");
+        fake.clear_log();
+        let rows = run(
+            &engine,
+            ADMINS
+                .iter()
+                .map(|a| Request::new(ROOM, *a, Action::Demote))
+                .collect(),
+        )
+        .await;
+        assert_eq!(rows[0].status, Status::Demoted, "{rows:?}");
+        assert_eq!(rows[0].role, Some(Role::Member));
+        assert_eq!(rows[1].status, Status::Skipped, "{rows:?}");
+        assert_eq!(
+            rows[1].reason.as_deref(),
+            Some("User is the last moderator of the channel.")
+        );
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), Some(Role::Member));
+        assert_eq!(world_role(&fake, ROOM, ADMINS[1]), Some(Role::Admin));
+        // One call for both (refused whole), then one per half.
+        let calls: Vec<(usize, u16)> = fake
+            .seen()
+            .iter()
+            .filter(|s| s.route == REMOVE_ROLE)
+            .map(|s| (s.ids, s.status))
+            .collect();
+        assert_eq!(calls, [(2, 400), (1, 200), (1, 400)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn demote_then_undo_gives_the_moderator_role_back() {
+        let fake = fake_with(Options::default()).await;
+        let (engine, _dir) = engine(&fake, "channels", "");
+        let rows = run(&engine, vec![Request::new(ROOM, ADMINS[0], Action::Demote)]).await;
+        assert_eq!(rows[0].status, Status::Demoted);
+        let mut back = vec![Request::new(ROOM, ADMINS[0], Action::Readd)];
+        engine.fill_readd_roles(&mut back).unwrap();
+        assert_eq!(back[0].role, Some(Role::Admin));
+        let rows = run(&engine, back).await;
+        assert_eq!(rows[0].status, Status::Readded, "{rows:?}");
+        assert_eq!(rows[0].role, Some(Role::Admin));
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), Some(Role::Admin));
+        let routes = fake.routes_used();
+        assert!(routes.contains(&ADD_CHANNEL_USERS) && routes.contains(&ADD_ROLE));
+    }
+
+    #[tokio::test]
+    async fn display_names_are_joined_from_users() {
+        let fake = fake_with(Options::default()).await;
+        let p = adapter(&fake, "channels");
+        let page = p
+            .members(&RoomId::from(ROOM), PageRequest::sized(100))
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 24);
+        assert_eq!(page.total, Some(24));
+        let name = |u: &str| {
+            page.items
+                .iter()
+                .find(|m| m.user.as_str() == u)
+                .and_then(|m| m.name.as_deref().map(str::to_string))
+        };
+        assert_eq!(name(OWNERS[0]).as_deref(), Some("Owner"));
+        assert_eq!(name(ADMINS[1]).as_deref(), Some("Admin"));
+        assert_eq!(name(&member_id(7)).as_deref(), Some("Member 7"));
+        let lobby = p
+            .members(&RoomId::from(LOBBY), PageRequest::sized(100))
+            .await
+            .unwrap();
+        let w = world::lock(fake.world());
+        let room = w.room(&LOBBY.into()).unwrap();
+        for m in &lobby.items {
+            assert_eq!(m.name, room.get(&m.user).unwrap().name, "{m:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn non_members_in_every_answer_shape() {
+        // The default: no membership record for a stranger.
+        let fake = fake_with(Options::default()).await;
+        let rows = adapter(&fake, "channels")
+            .remove(
+                &RoomId::from(ROOM),
+                &[UserId::from(member_id(0).as_str()), UserId::from(STRANGER)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[1].status, Status::AlreadyAbsent);
+
+        // A `none` record: indistinguishable from a removal (an open point).
+        let fake = fake_with(Options {
+            non_member: NonMember::NoneRow,
+            ..Options::default()
+        })
+        .await;
+        let rows = adapter(&fake, "channels")
+            .remove(&RoomId::from(ROOM), &[UserId::from(STRANGER)])
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Removed);
+
+        // The whole call refused: split until the stranger is alone.
+        let fake = fake_with(Options {
+            non_member: NonMember::Reject,
+            ..Options::default()
+        })
+        .await;
+        let users: Vec<UserId> = (0..5)
+            .map(|i| UserId::from(member_id(i).as_str()))
+            .chain([UserId::from(STRANGER)])
+            .collect();
+        let rows = adapter(&fake, "channels")
+            .remove(&RoomId::from(ROOM), &users)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 6);
+        for o in &rows {
+            let want = if o.user.as_str() == STRANGER {
+                Status::AlreadyAbsent
+            } else {
+                Status::Removed
+            };
+            assert_eq!(o.status, want, "{o:?}");
+        }
+        assert_eq!(world_role(&fake, ROOM, &member_id(4)), None);
+    }
+
+    #[tokio::test]
+    async fn the_adapter_uses_only_its_own_routes() {
+        let fake = fake_with(Options::default()).await;
+        let p = adapter(&fake, "channels");
+        let room = RoomId::from(ROOM);
+        let mut page = PageRequest::sized(3);
+        loop {
+            let got = p.rooms(page.clone()).await.unwrap();
+            match got.next {
+                Some(t) => page = page.next(t),
+                None => break,
+            }
+        }
+        p.room(&room).await.unwrap();
+        p.members(&room, PageRequest::first()).await.unwrap();
+        assert_eq!(
+            p.member(&room, &UserId::from(ADMINS[0]))
+                .await
+                .unwrap()
+                .map(|m| m.role),
+            Some(Role::Admin)
+        );
+        let staff = p.staff(&room).await.unwrap();
+        assert_eq!(staff.len(), 4);
+        p.remove(&room, &[UserId::from(member_id(1).as_str())])
+            .await
+            .unwrap();
+        p.demote(
+            &room,
+            &[Demotion {
+                user: UserId::from(ADMINS[1]),
+                role: Role::Admin,
+            }],
+        )
+        .await
+        .unwrap();
+        p.readd(
+            &room,
+            &[Restore {
+                user: UserId::from(member_id(1).as_str()),
+                role: Role::Admin,
+            }],
+        )
+        .await
+        .unwrap();
+        assert_eq!(world_role(&fake, ROOM, &member_id(1)), Some(Role::Admin));
+        let allowed = [
+            LIST_CHANNELS,
+            GET_CHANNEL,
+            LIST_CHANNEL_USERS,
+            REMOVE_CHANNEL_USERS,
+            ADD_CHANNEL_USERS,
+            ADD_ROLE,
+            REMOVE_ROLE,
+        ];
+        for s in fake.seen() {
+            assert!(allowed.contains(&s.route), "{} {}", s.method, s.path);
+            assert!(s.status < 300, "{} {} -> {}", s.method, s.path, s.status);
+        }
+        assert_eq!(fake.routes_used().len(), allowed.len());
+    }
+}
+
+mod rooms {
+    use super::*;
+    use amity_fake::{GET_ROOM, LIST_ROOMS, REMOVE_PARTICIPANT};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_host_is_kept_and_co_hosts_go_one_per_call() {
+        let fake = fake_with(Options::default()).await;
+        let (engine, _dir) = engine(&fake, "rooms", "");
+        fake.clear_log();
+        let plan = engine
+            .plan(vec![
+                Request::new(ROOM, OWNERS[0], Action::Remove),
+                Request::new(ROOM, ADMINS[0], Action::Remove),
+                Request::new(ROOM, ADMINS[1], Action::Remove),
+                Request::new(ROOM, OWNERS[1], Action::Remove),
+            ])
+            .await
+            .unwrap();
+        assert!(
+            matches!(&plan.rows[0].verdict, Verdict::Skip(w) if w.contains("owners cannot be removed")),
+            "{:?}",
+            plan.rows[0]
+        );
+        let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+        let st: Vec<Status> = report.outcomes.iter().map(|o| o.status).collect();
+        assert_eq!(
+            st,
+            [
+                Status::Skipped,
+                Status::Removed,
+                Status::Removed,
+                Status::Skipped
+            ]
+        );
+        assert_eq!(world_role(&fake, ROOM, OWNERS[0]), Some(Role::Owner));
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), None);
+        let deletes: Vec<usize> = fake
+            .seen()
+            .iter()
+            .filter(|s| s.route == REMOVE_PARTICIPANT)
+            .map(|s| s.ids)
+            .collect();
+        assert_eq!(deletes, [1, 1], "one participant per call, never the host");
+
+        // Sent anyway (not through ops), the host's refusal is a skipped row.
+        let rows = adapter(&fake, "rooms")
+            .remove(&RoomId::from(ROOM), &[UserId::from(OWNERS[0])])
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Skipped, "{rows:?}");
+        assert!(rows[0].reason.as_deref().unwrap().contains("host"));
+        assert_eq!(world_role(&fake, ROOM, OWNERS[0]), Some(Role::Owner));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn demote_and_readd_are_explained_not_sent() {
+        let fake = fake_with(Options::default()).await;
+        let (engine, _dir) = engine(&fake, "rooms", "");
+        let caps = engine.capabilities();
+        assert!(!caps.can_readd && !caps.demotes());
+        fake.clear_log();
+        let plan = engine
+            .plan(vec![
+                Request::new(ROOM, ADMINS[0], Action::Demote),
+                Request::new(ROOM, member_id(1), Action::Readd),
+            ])
+            .await
+            .unwrap();
+        assert!(
+            plan.rows
+                .iter()
+                .all(|r| matches!(r.verdict, Verdict::Skip(_)))
+        );
+        let p = adapter(&fake, "rooms");
+        let rows = p
+            .readd(
+                &RoomId::from(ROOM),
+                &[Restore {
+                    user: UserId::from(ADMINS[0]),
+                    role: Role::Admin,
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Skipped);
+        assert!(rows[0].reason.as_deref().unwrap().contains("invitation"));
+        let rows = p
+            .demote(
+                &RoomId::from(ROOM),
+                &[Demotion {
+                    user: UserId::from(ADMINS[0]),
+                    role: Role::Admin,
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Skipped);
+        assert!(
+            fake.seen().iter().all(|s| s.method == "GET"),
+            "{:?}",
+            fake.requests()
+        );
+    }
+
+    #[tokio::test]
+    async fn people_roles_and_names_come_from_the_room() {
+        let fake = fake_with(Options::default()).await;
+        let p = adapter(&fake, "rooms");
+        let page = p
+            .members(&RoomId::from(ROOM), PageRequest::first())
+            .await
+            .unwrap();
+        assert_eq!(page.next, None);
+        assert_eq!(page.items.len(), 24);
+        let find = |u: &str| page.items.iter().find(|m| m.user.as_str() == u).unwrap();
+        assert_eq!(find(OWNERS[0]).role, Role::Owner);
+        assert_eq!(find(ADMINS[0]).role, Role::Admin);
+        assert_eq!(find(ADMINS[0]).name.as_deref(), Some("Admin"));
+        assert_eq!(find(&member_id(3)).name.as_deref(), Some("Member 3"));
+        assert_eq!(find(&member_id(3)).role, Role::Member);
+        let routes = fake.routes_used();
+        assert_eq!(routes, [GET_ROOM]);
+        let _ = LIST_ROOMS;
+    }
+
+    #[tokio::test]
+    async fn a_host_known_only_as_creator_and_co_hosts_spelt_user() {
+        let fake = fake_with(Options {
+            host_listed: false,
+            cohost_type: CoHostType::User,
+            ..Options::default()
+        })
+        .await;
+        let p = adapter(&fake, "rooms");
+        let room = RoomId::from(ROOM);
+        let role = |m: Option<roomwarden::model::Member>| m.map(|m| m.role);
+        assert_eq!(
+            role(p.member(&room, &UserId::from(OWNERS[0])).await.unwrap()),
+            Some(Role::Owner),
+            "createdBy is the host"
+        );
+        // The spec spelling gives co-hosts no marker: they read as members
+        // (an open point of the docs).
+        assert_eq!(
+            role(p.member(&room, &UserId::from(ADMINS[0])).await.unwrap()),
+            Some(Role::Member)
+        );
+        let (_, staff) = p.room_and_staff(&room).await.unwrap();
+        assert_eq!(staff.len(), 1);
+    }
+}
+
+mod cli {
+    use super::*;
+
+    /// Runs the binary off the runtime while the fake keeps serving.
+    async fn roomwarden(args: Vec<String>, token: &str) -> std::process::Output {
+        let token = token.to_string();
+        tokio::task::spawn_blocking(move || {
+            assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
+                .args(&args)
+                .env("RW_AMITY_TEST_TOKEN", token)
+                .env_remove("ROOMWARDEN_LOG")
+                .timeout(Duration::from_secs(60))
+                .output()
+                .expect("run roomwarden")
+        })
+        .await
+        .unwrap()
+    }
+
+    fn rows(out: &std::process::Output) -> Vec<Value> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn both_surfaces_work_and_a_bad_token_exits_3_unseen() {
+        let fake = fake_with(Options::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "default_profile = \"chat\"\n\
+                 [profiles.chat]\nprovider = \"amity\"\nbase_url = \"{0}\"\ntoken_env = \"RW_AMITY_TEST_TOKEN\"\n\
+                 [profiles.live]\nprovider = \"amity\"\nbase_url = \"{0}\"\ntoken_env = \"RW_AMITY_TEST_TOKEN\"\nsurface = \"rooms\"\n",
+                fake.base_url()
+            ),
+        )
+        .unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let base = |rest: &[&str]| -> Vec<String> {
+            let mut v = vec![
+                "--config".to_string(),
+                config.display().to_string(),
+                "--audit-log".to_string(),
+                audit.display().to_string(),
+                "--format".to_string(),
+                "jsonl".to_string(),
+            ];
+            v.extend(rest.iter().map(|s| s.to_string()));
+            v
+        };
+
+        let secret = "sEcReT-amity-admin-token-5e11";
+        for cmd in [
+            vec!["-vv", "rooms"],
+            vec!["-vv", "--profile", "live", "rooms"],
+            vec!["-vv", "remove", ROOM, "72000000000000100", "--yes"],
+            vec![
+                "-vv",
+                "--profile",
+                "live",
+                "remove",
+                ROOM,
+                "72000000000000100",
+                "--yes",
+            ],
+        ] {
+            let out = roomwarden(base(&cmd), secret).await;
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+            assert_eq!(out.status.code(), Some(3), "{cmd:?}: {stderr}");
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{stderr}"
+            );
+            assert!(stderr.contains("authentication refused"), "{stderr}");
+        }
+        let audit_text = std::fs::read_to_string(&audit).unwrap_or_default();
+        assert!(!audit_text.contains(secret));
+        assert_eq!(
+            world_role(&fake, ROOM, "72000000000000100"),
+            Some(Role::Member)
+        );
+
+        // Channels: rooms, members with names and roles, a removal.
+        let out = roomwarden(base(&["rooms"]), fake.token()).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed = rows(&out);
+        assert_eq!(listed.len(), world::lock(fake.world()).rooms().len());
+        assert!(
+            listed
+                .iter()
+                .any(|r| r["room"] == ROOM && r["members"] == 24)
+        );
+        assert!(
+            listed
+                .iter()
+                .any(|r| r["room"] == world::ARCHIVE_ROOM && r["active"] == false)
+        );
+        let out = roomwarden(base(&["members", ROOM]), fake.token()).await;
+        assert_eq!(out.status.code(), Some(0));
+        let members = rows(&out);
+        assert_eq!(members.len(), 24);
+        assert!(
+            members
+                .iter()
+                .any(|m| m["user"] == ADMINS[0] && m["role"] == "admin" && m["name"] == "Admin")
+        );
+        let out = roomwarden(
+            base(&["remove", ROOM, "72000000000000100", STRANGER, "--yes"]),
+            fake.token(),
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let changed = rows(&out);
+        assert_eq!(changed[0]["status"], "removed");
+        assert_eq!(changed[1]["status"], "already_absent");
+        assert_eq!(world_role(&fake, ROOM, "72000000000000100"), None);
+
+        // Live rooms: people, a co-host removed, the host kept, and no
+        // demote or re-add offered.
+        let out = roomwarden(base(&["--profile", "live", "members", ROOM]), fake.token()).await;
+        assert_eq!(out.status.code(), Some(0));
+        let people = rows(&out);
+        assert!(
+            people
+                .iter()
+                .any(|m| m["user"] == OWNERS[0] && m["role"] == "owner")
+        );
+        let out = roomwarden(
+            base(&[
+                "--profile",
+                "live",
+                "remove",
+                ROOM,
+                ADMINS[0],
+                OWNERS[0],
+                "--yes",
+            ]),
+            fake.token(),
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1));
+        let changed = rows(&out);
+        assert_eq!(changed[0]["status"], "removed");
+        assert_eq!(changed[1]["status"], "skipped");
+        assert_eq!(world_role(&fake, ROOM, OWNERS[0]), Some(Role::Owner));
+        for (verb, word) in [("demote", "cannot demote"), ("readd", "cannot re-add")] {
+            let out = roomwarden(
+                base(&["--profile", "live", verb, ROOM, ADMINS[1], "--yes"]),
+                fake.token(),
+            )
+            .await;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{verb}: {stderr}");
+            assert!(
+                stderr.contains(word) && stderr.contains("nothing was sent"),
+                "{stderr}"
+            );
+        }
+        let audit_text = std::fs::read_to_string(&audit).unwrap();
+        assert!(!audit_text.contains(fake.token()));
     }
 }

@@ -364,7 +364,9 @@ mod tests {
         assert!(e.contains("region") && e.contains("mars"), "{e}");
         let e = build("token = \"t\"").err().unwrap();
         assert!(e.contains("region"), "{e}");
-        let e = build("region = \"us\"\ntoken = \"t\"\nsurface = \"streams\"").err().unwrap();
+        let e = build("region = \"us\"\ntoken = \"t\"\nsurface = \"streams\"")
+            .err()
+            .unwrap();
         assert!(e.contains("surface"), "{e}");
         let e = build("region = \"us\"").err().unwrap();
         assert!(e.contains("token_env"), "{e}");
