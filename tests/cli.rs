@@ -674,5 +674,8 @@ fn the_example_config_parses() {
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, ["agora-prod", "demo", "symphony"]);
+    assert_eq!(
+        names,
+        ["agora-prod", "amity-chat", "amity-live", "demo", "symphony"]
+    );
 }
