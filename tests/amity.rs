@@ -951,6 +951,14 @@ mod rooms {
             .map(|s| s.ids)
             .collect();
         assert_eq!(deletes, [1, 1], "one participant per call, never the host");
+        for s in fake.seen() {
+            assert!(
+                [LIST_ROOMS, GET_ROOM, REMOVE_PARTICIPANT].contains(&s.route),
+                "{} {}",
+                s.method,
+                s.path
+            );
+        }
 
         // Sent anyway (not through ops), the host's refusal is a skipped row.
         let rows = adapter(&fake, "rooms")
@@ -1030,7 +1038,6 @@ mod rooms {
         assert_eq!(find(&member_id(3)).role, Role::Member);
         let routes = fake.routes_used();
         assert_eq!(routes, [GET_ROOM]);
-        let _ = LIST_ROOMS;
     }
 
     #[tokio::test]
