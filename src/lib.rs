@@ -1,11 +1,13 @@
 //! roomwarden: a keyboard-driven terminal console for chat-room moderation.
 //!
-//! Layers (see DESIGN.md): [`model`] (imports nothing) <- [`provider`]
-//! (adapters) <- [`ops`] (plan, run, audit, tickets) <- faces ([`cli`], [`tui`]).
+//! Layers (see docs/DESIGN.md): [`model`] (imports nothing) <- [`provider`]
+//! (adapters) <- [`ops`] (plan, run, audit, tickets) <- [`session`] (start-up
+//! both faces share) <- faces ([`cli`], [`tui`]).
 
 pub mod cli;
 pub mod config;
 pub mod model;
 pub mod ops;
 pub mod provider;
+pub mod session;
 pub mod tui;

@@ -58,6 +58,25 @@ string_id!(
     UserId
 );
 
+/// Why a typed, pasted or read id cannot be used, if it cannot: empty,
+/// `.` or `..` (they would leave their place in a URL), or holding control
+/// characters (they would reach the terminal or forge rows).
+pub fn id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("an empty id".into());
+    }
+    if id == "." || id == ".." {
+        return Some(format!("the id `{id}` would leave its place in the URL"));
+    }
+    if id.chars().any(char::is_control) {
+        return Some(format!(
+            "the id `{}` holds control characters",
+            id.escape_debug()
+        ));
+    }
+    None
+}
+
 /// A chat room as listed by a provider.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Room {
@@ -268,7 +287,7 @@ pub struct Outcome {
     pub reason: Option<String>,
     /// The user's role after the row, as the provider reports it (`None`:
     /// not in the room, or not known). Faces show it and never re-derive it.
-    /// Not part of the CLI's change rows (CLI.md keeps them exact).
+    /// Not part of the CLI's change rows (docs/CLI.md keeps them exact).
     #[serde(skip)]
     pub role: Option<Role>,
 }

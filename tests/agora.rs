@@ -815,6 +815,9 @@ async fn members_stream_in_order_with_pages_fetched_ahead() {
     );
 }
 
+// Drives the console through the bench support code (`--features bench`,
+// which scripts/test turns on).
+#[cfg(feature = "bench")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_opens_an_agora_room_through_the_trait() {
     let (fake, provider) = fake_with(Options::default()).await;
@@ -1085,4 +1088,33 @@ async fn the_newer_app_id_base_url_works_too() {
         .expect("app_id with org/app is refused")
         .to_string();
     assert!(e.contains("either `app_id`"), "{e}");
+}
+
+/// A fixed app token expires (at most 24 hours on Agora-branded Chat): on a
+/// 401 the adapter reads `token_cmd` again and retries once with the new
+/// token; the same token read again is not sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_fixed_token_is_read_again_on_401() {
+    let fake = agora_fake::start(agora_world(), Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "YWMt-expired").unwrap();
+    let p = build(&profile_with(
+        &fake,
+        &format!("token_cmd = \"cat {}\"", file.display()),
+        "",
+    ))
+    .unwrap();
+    let before = fake.requests().len();
+    let e = p.rooms(PageRequest::first()).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth);
+    assert_eq!(e.code.as_deref(), Some("auth_bad_access_token"));
+    assert_eq!(
+        fake.requests().len() - before,
+        1,
+        "the same token read again is not sent again"
+    );
+    std::fs::write(&file, fake.token()).unwrap();
+    let page = p.rooms(PageRequest::first()).await.expect("renewed token");
+    assert!(!page.items.is_empty());
 }

@@ -676,6 +676,13 @@ fn the_example_config_parses() {
         .collect();
     assert_eq!(
         names,
-        ["agora-prod", "amity-chat", "amity-live", "demo", "symphony"]
+        [
+            "agora-prod",
+            "amity-chat",
+            "amity-live",
+            "demo",
+            "imkit",
+            "symphony"
+        ]
     );
 }

@@ -830,6 +830,9 @@ async fn cli_bad_session_token_exits_3_without_echoing_it() {
     assert!(fake.membership_calls().is_empty());
 }
 
+// Drives the console through the bench support code (`--features bench`,
+// which scripts/test turns on).
+#[cfg(feature = "bench")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_opens_a_symphony_room_through_the_trait() {
     let fake = fake::start(world_with_extras(), Options::default()).await;

@@ -1,5 +1,6 @@
-//! The command line of CLI.md, as clap types.
+//! The command line of docs/CLI.md, as clap types.
 
+pub use crate::session::{Format, Global};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -16,41 +17,6 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct Global {
-    /// Config file (else ROOMWARDEN_CONFIG, else the platform config dir's roomwarden/config.toml)
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Profile to use (else default_profile from the config file)
-    #[arg(long, global = true, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Audit log file (else the platform data dir's roomwarden/audit.jsonl)
-    #[arg(long, global = true, value_name = "FILE")]
-    pub audit_log: Option<PathBuf>,
-    /// Refuse every changing action
-    #[arg(long, global = true)]
-    pub read_only: bool,
-    /// More log output (-v info, -vv debug)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// No colours (also when NO_COLOR is set)
-    #[arg(long, global = true)]
-    pub no_color: bool,
-    /// Capture the mouse in the console (off by default)
-    #[arg(long, global = true)]
-    pub mouse: bool,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Table,
-    Jsonl,
-    Csv,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

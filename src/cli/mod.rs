@@ -1,108 +1,20 @@
-//! The headless face: the commands of CLI.md over the ops engine.
+//! The headless face: the commands of docs/CLI.md over the ops engine.
 
 pub mod args;
 mod output;
 
-use crate::config::{Config, ConfigError, Profile};
+use crate::config::Config;
 use crate::model::{Action, Outcome, Role, Status};
-use crate::ops::audit::{self, AuditLog};
+use crate::ops::audit;
 use crate::ops::plan::{Plan, Request, human_duration};
 use crate::ops::{Cancel, Engine, RunEvent, RunOptions, tickets};
-use crate::provider::{self, ProviderError};
+use crate::session::{Session, audit_path};
 use args::{Change, ChangeOpts, Command, Format, Global, RoleArg};
 use output::{MemberRow, ProfileRow, RoomRow, write_rows};
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::path::PathBuf;
-use std::sync::Arc;
 
+pub use crate::session::Failure;
 pub use args::Cli;
-
-/// How a command ended: an exit code and, for errors, what to print.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
-
-impl Failure {
-    /// Usage or config error: nothing was sent (exit 2).
-    pub fn usage(message: impl Into<String>) -> Self {
-        Self {
-            code: 2,
-            message: message.into(),
-        }
-    }
-    /// A provider error: 3 when the provider cannot be used at all, else 1.
-    pub fn provider(e: &ProviderError) -> Self {
-        let code = if e.is_unavailable() { 3 } else { 1 };
-        Self {
-            code,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<ConfigError> for Failure {
-    fn from(e: ConfigError) -> Self {
-        Self::usage(e.to_string())
-    }
-}
-
-/// Config and profile, resolved the same way for every face.
-pub struct Session {
-    pub config: Config,
-    pub profile: Profile,
-}
-
-impl Session {
-    pub fn load(global: &Global) -> Result<Self, Failure> {
-        let config = Config::load(global.config.as_deref())?;
-        let profile = config.profile(global.profile.as_deref())?.clone();
-        Ok(Self { config, profile })
-    }
-
-    /// The engine for the chosen profile; `audit` opens the audit log.
-    pub fn engine(&self, global: &Global, audit: bool) -> Result<Engine, Failure> {
-        self.engine_for(&self.profile, global, audit)
-    }
-
-    pub fn engine_for(
-        &self,
-        profile: &Profile,
-        global: &Global,
-        audit: bool,
-    ) -> Result<Engine, Failure> {
-        let provider = provider::build(profile)?;
-        let log = if audit {
-            Some(Arc::new(open_audit(global)?))
-        } else {
-            None
-        };
-        let mut engine = Engine::new(provider, profile, log);
-        engine.set_read_only(global.read_only);
-        Ok(engine)
-    }
-}
-
-fn audit_path(global: &Global) -> Result<PathBuf, Failure> {
-    global
-        .audit_log
-        .clone()
-        .or_else(audit::default_path)
-        .ok_or_else(|| {
-            Failure::usage("cannot find a data directory for the audit log; pass --audit-log FILE")
-        })
-}
-
-fn open_audit(global: &Global) -> Result<AuditLog, Failure> {
-    let path = audit_path(global)?;
-    AuditLog::open(&path).map_err(|e| {
-        Failure::usage(format!(
-            "audit log {} cannot be opened for writing: {e}; pass --audit-log FILE",
-            path.display()
-        ))
-    })
-}
 
 /// Runs one headless command; returns the exit code.
 pub async fn run(cli: Cli) -> Result<u8, Failure> {
@@ -123,6 +35,13 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 .map_err(|e| Failure::provider(&e))?;
             let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
             emit(&mut out, global.format, &rows)?;
+            if engine.capabilities().rooms == crate::provider::RoomListing::Configured {
+                eprintln!(
+                    "roomwarden: note: {} cannot list rooms; these are the profile's configured rooms and rooms seen. \
+                     Any room id works in members, remove, demote and readd.",
+                    engine.provider_name()
+                );
+            }
             0
         }
         Command::Members { room, role } => members(&global, room, role, &mut out).await?,
@@ -235,8 +154,10 @@ async fn members(
         RoleArg::Member => Role::Member,
     });
     let mut members = Vec::new();
+    let mut total = None;
     engine
         .stream_members(&room, |page| {
+            total = page.total.or(total);
             members.extend(
                 page.items
                     .into_iter()
@@ -248,6 +169,15 @@ async fn members(
         .map_err(|e| Failure::provider(&e))?;
     let rows: Vec<MemberRow> = members.iter().map(|m| MemberRow::new(&room, m)).collect();
     emit(out, global.format, &rows)?;
+    if !engine.member_listing().is_full() {
+        eprintln!(
+            "roomwarden: note: partial list: {} cannot list every member; {} known{}. \
+             Changes work on any user id: remove, demote and readd look each one up first.",
+            engine.provider_name(),
+            rows.len(),
+            total.map_or(String::new(), |t| format!(" of ~{t}"))
+        );
+    }
     Ok(0)
 }
 
@@ -478,7 +408,7 @@ mod tests {
     #[tokio::test]
     async fn the_prompt_says_what_and_only_yes_goes_on() {
         let profile = Profile::builtin_sandbox();
-        let engine = Engine::new(provider::build(&profile).unwrap(), &profile, None);
+        let engine = Engine::new(crate::provider::build(&profile).unwrap(), &profile, None);
         let plan = engine
             .plan(vec![
                 Request::new("10000000000000003", "71000000000122502", Action::Remove),

@@ -1,4 +1,4 @@
-//! Rows on stdout in the three formats of CLI.md: table, jsonl, csv.
+//! Rows on stdout in the three formats of docs/CLI.md: table, jsonl, csv.
 
 use super::args::Format;
 use crate::model::{Member, Outcome, Room, RoomId};

@@ -1,4 +1,4 @@
-//! The config file: profiles, secrets and key bindings (see CLI.md).
+//! The config file: profiles, secrets and key bindings (see docs/CLI.md).
 //!
 //! Lookup order: `--config FILE`, then `ROOMWARDEN_CONFIG`, then the
 //! platform config dir's `roomwarden/config.toml`, else the built-in

@@ -125,7 +125,7 @@ impl AuditLog {
             serde_json::to_writer(&mut buf, r).map_err(io::Error::other)?;
             buf.push(b'\n');
         }
-        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut f = crate::provider::lock(&self.file);
         f.write_all(&buf)?;
         if sync {
             f.sync_data()?;
@@ -135,10 +135,7 @@ impl AuditLog {
 
     /// Flushes everything to disk.
     pub fn sync(&self) -> io::Result<()> {
-        self.file
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .sync_data()
+        crate::provider::lock(&self.file).sync_data()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::Engine;
 use crate::model::{Member, Page, PageRequest, PageToken, RoomId};
-use crate::provider::{ErrorKind, PageStyle, ProviderError};
+use crate::provider::{PageStyle, ProviderError};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,17 +38,8 @@ impl Engine {
         room: &RoomId,
         page: PageRequest,
     ) -> Result<Page<Member>, ProviderError> {
-        let from = match &page.token {
-            None => 0,
-            Some(PageToken(t)) => t.parse::<usize>().map_err(|_| {
-                ProviderError::new(
-                    self.provider.name(),
-                    "members",
-                    ErrorKind::BadRequest,
-                    format!("bad page token `{t}`"),
-                )
-            })?,
-        };
+        let from = crate::provider::page_offset(self.provider.name(), "members", &page)?;
+        let from = usize::try_from(from).unwrap_or(usize::MAX);
         let kept = if from == 0 {
             None
         } else {

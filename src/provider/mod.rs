@@ -8,6 +8,7 @@ pub mod agora;
 pub mod amity;
 mod error;
 pub(crate) mod http;
+pub mod imkit;
 mod registry;
 pub mod sandbox;
 pub mod symphony;
@@ -168,6 +169,33 @@ impl Default for Capabilities {
             pacing: None,
         }
     }
+}
+
+/// The offset a page token stands for (`None`: the first page), for
+/// providers and `ops` that page by offset. A token that is not an offset
+/// is a bad request naming it.
+pub fn page_offset(
+    provider: &'static str,
+    op: &str,
+    page: &PageRequest,
+) -> Result<u64, ProviderError> {
+    match &page.token {
+        None => Ok(0),
+        Some(PageToken(t)) => t.parse().map_err(|_| {
+            ProviderError::new(
+                provider,
+                op,
+                ErrorKind::BadRequest,
+                format!("bad page token `{}`", t.escape_debug()),
+            )
+        }),
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: a panicking task must not
+/// take every later caller down with it.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One skipped row per user: what a provider answers for an action it

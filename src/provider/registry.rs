@@ -81,7 +81,13 @@ pub struct ProviderSpec {
 }
 
 /// Every provider built into roomwarden; one line per adapter.
-static SPECS: &[&ProviderSpec] = &[&sandbox::SPEC, &agora::SPEC, &symphony::SPEC, &amity::SPEC];
+static SPECS: &[&ProviderSpec] = &[
+    &sandbox::SPEC,
+    &agora::SPEC,
+    &symphony::SPEC,
+    &super::imkit::SPEC,
+    &amity::SPEC,
+];
 
 pub fn specs() -> &'static [&'static ProviderSpec] {
     SPECS

@@ -3,7 +3,7 @@
 use super::keymap::Key;
 use super::state::Header;
 use super::store::{MemberStore, Query};
-use crate::model::{Member, Room, RoomId, UserId};
+use crate::model::{Member, MemberEvent, Room, RoomId, UserId};
 use crate::ops::audit::Record;
 use crate::ops::plan::{Plan, Request};
 use crate::ops::{Report, RunEvent};
@@ -48,6 +48,18 @@ pub enum Action {
     RunFailed(String),
     AuditLoaded(Result<Vec<Record>, String>),
     ProfileSwitched(Result<Header, String>),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
+    /// Ids looked up for the open room (`:add`): members found, ids not in
+    /// the room, lookups that failed.
+    LookedUp {
+        seq: u64,
+        found: Vec<Member>,
+        absent: Vec<UserId>,
+        failed: Vec<String>,
+    },
+    /// A membership change the provider reported as it happened.
+    Membership(MemberEvent),
     /// A message for the status line.
     Status {
         text: String,
@@ -66,6 +78,12 @@ pub enum Effect {
     },
     StopMembers,
     FindRoom(RoomId),
+    /// Look users of a room up one by one (`:add`).
+    LookUp {
+        room: RoomId,
+        seq: u64,
+        users: Vec<UserId>,
+    },
     /// Filter a snapshot off the render path.
     Filter {
         seq: u64,

@@ -23,6 +23,8 @@ pub struct Runner {
     switch: Option<SwitchFn>,
     /// Where exports go.
     export_dir: PathBuf,
+    /// Forwards the provider's membership events, where it has them.
+    listener: Option<JoinHandle<()>>,
 }
 
 impl Runner {
@@ -39,7 +41,39 @@ impl Runner {
             cancel: None,
             switch,
             export_dir,
+            listener: None,
         }
+        .listening()
+    }
+
+    /// Forwards the engine's membership events as actions.
+    fn listening(mut self) -> Self {
+        self.listen();
+        self
+    }
+
+    fn listen(&mut self) {
+        if let Some(h) = self.listener.take() {
+            h.abort();
+        }
+        let Some(mut events) = self.engine.member_events() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        self.listener = Some(tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match events.recv().await {
+                    Ok(e) => {
+                        if tx.send(Action::Membership(e)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        }));
     }
 
     fn send(&self, a: Action) {
@@ -66,6 +100,24 @@ impl Runner {
                 if let Some(h) = self.loader.take() {
                     h.abort();
                 }
+            }
+            Effect::LookUp { room, seq, users } => {
+                tokio::spawn(async move {
+                    let (mut found, mut absent, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+                    for user in users {
+                        match engine.member(&room, &user).await {
+                            Ok(Some(m)) => found.push(m),
+                            Ok(None) => absent.push(user),
+                            Err(e) => failed.push(format!("{user}: {e}")),
+                        }
+                    }
+                    let _ = tx.send(Action::LookedUp {
+                        seq,
+                        found,
+                        absent,
+                        failed,
+                    });
+                });
             }
             Effect::FindRoom(id) => {
                 tokio::spawn(async move {
@@ -173,6 +225,7 @@ impl Runner {
                             h.abort();
                         }
                         self.engine = engine;
+                        self.listen();
                         self.send(Action::ProfileSwitched(Ok(header)));
                     }
                     Err(e) => self.send(Action::ProfileSwitched(Err(e))),

@@ -199,49 +199,6 @@ pub enum Ctx {
     Progress,
 }
 
-/// Every command a key can trigger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Cmd {
-    Down,
-    Up,
-    PageDown,
-    PageUp,
-    HalfDown,
-    HalfUp,
-    Top,
-    Bottom,
-    Open,
-    Back,
-    Mark,
-    Visual,
-    ExtendDown,
-    ExtendUp,
-    MarkAll,
-    Invert,
-    ClearMarks,
-    Filter,
-    Command,
-    Remove,
-    Demote,
-    Results,
-    Audit,
-    Failures,
-    Retry,
-    Undo,
-    Export,
-    Refresh,
-    Copy,
-    Help,
-    Quit,
-    Confirm,
-    Cancel,
-    ScrollDown,
-    ScrollUp,
-    Reason,
-    DryRun,
-    CancelBatch,
-}
-
 /// One row of the keymap table.
 pub struct Entry {
     pub cmd: Cmd,
@@ -256,14 +213,21 @@ pub struct Entry {
     pub hint: bool,
 }
 
-macro_rules! entries {
+/// Defines the commands and the table together, in one order, so every
+/// command has its row and [`entry`] cannot miss.
+macro_rules! keymap_table {
     ($( $cmd:ident $name:literal $ctx:ident [$($k:literal),*] $desc:literal $changes:literal $hint:literal ;)*) => {
-        &[$(Entry { cmd: Cmd::$cmd, name: $name, ctx: Ctx::$ctx, keys: &[$($k),*], desc: $desc, changes: $changes, hint: $hint }),*]
+        /// Every command a key can trigger.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Cmd { $($cmd),* }
+
+        /// The default keymap: docs/UX.md's key table, one row per command in
+        /// the order of [`Cmd`].
+        pub const TABLE: &[Entry] = &[$(Entry { cmd: Cmd::$cmd, name: $name, ctx: Ctx::$ctx, keys: &[$($k),*], desc: $desc, changes: $changes, hint: $hint }),*];
     };
 }
 
-/// The default keymap: UX.md's key table.
-pub const TABLE: &[Entry] = entries![
+keymap_table! {
     Down "down" List ["j", "down"] "move down" false false;
     Up "up" List ["k", "up"] "move up" false false;
     PageDown "page_down" List ["pgdn"] "page down" false false;
@@ -281,6 +245,7 @@ pub const TABLE: &[Entry] = entries![
     MarkAll "mark_all" Members ["ctrl-a"] "mark all matching the filter" true true;
     Invert "invert" Members ["*"] "invert marks" true false;
     ClearMarks "clear_marks" Members ["ctrl-\\"] "clear marks" true false;
+    AddIds "add_ids" Members ["a"] "add user ids to work on (looked up, then marked; paste works)" true false;
     Filter "filter" List ["/"] "filter (id, name, role:admin)" false true;
     Command "command" Global [":"] "command (:room ID, :profile NAME, :audit, :q)" false true;
     Remove "remove" Members ["d"] "remove marked (or cursor) users" true true;
@@ -302,7 +267,7 @@ pub const TABLE: &[Entry] = entries![
     Reason "reason" Popup ["r"] "edit the reason" false true;
     DryRun "dry_run" Popup ["t"] "toggle dry run" false true;
     CancelBatch "cancel_batch" Progress ["esc"] "cancel after the call in flight" false true;
-];
+}
 
 /// The live keymap: the table with `[keys]` overrides applied.
 #[derive(Clone, Debug)]
@@ -404,10 +369,8 @@ pub enum Resolved {
 
 /// The table entry of a command.
 pub fn entry(cmd: Cmd) -> &'static Entry {
-    TABLE
-        .iter()
-        .find(|e| e.cmd == cmd)
-        .expect("every command is in the table")
+    // The table is built in the order of `Cmd` by `keymap_table!`.
+    &TABLE[cmd as usize]
 }
 
 /// `"j, down"` binds both keys; a lone `","` is the comma key itself.
@@ -421,6 +384,14 @@ fn split_keys(value: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_command_has_its_row() {
+        for (i, e) in TABLE.iter().enumerate() {
+            assert_eq!(e.cmd as usize, i, "{}", e.name);
+            assert_eq!(entry(e.cmd).name, e.name);
+        }
+    }
 
     #[test]
     fn a_rebinding_may_list_several_keys() {

@@ -1,4 +1,4 @@
-//! The console: a ratatui face over the ops engine (UX.md).
+//! The console: a ratatui face over the ops engine (docs/UX.md).
 //!
 //! Terminal events become [`action::Action`]s; one `update(&mut State,
 //! Action) -> Vec<Effect>` changes the state; effects run on tokio tasks
@@ -7,8 +7,10 @@
 //! [`crate::ops::Engine`].
 
 mod action;
+#[cfg(any(test, feature = "bench"))]
 pub mod bench;
 mod effects;
+mod format;
 mod keymap;
 mod state;
 mod store;
@@ -18,6 +20,8 @@ mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_partial;
 
 pub use terminal::console;
 

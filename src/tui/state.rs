@@ -1,6 +1,6 @@
 //! The console's whole state. Only `update` changes it; `view` reads it.
 
-use super::keymap::{Cmd, Key, Keymap};
+use super::keymap::{Cmd, Ctx, Key, Keymap};
 use super::store::MemberStore;
 use crate::model::{Action as Verb, Role, Room, Status, UserId};
 use crate::ops::Progress;
@@ -31,6 +31,36 @@ pub enum Screen {
     Results,
     Audit,
     Help,
+}
+
+/// Which keymap contexts a screen answers to, and whose hints its footer
+/// shows: the one screen-to-keys table.
+pub struct ScreenKeys {
+    pub keys: &'static [Ctx],
+    pub hints: &'static [Ctx],
+}
+
+impl Screen {
+    pub fn contexts(self) -> ScreenKeys {
+        let (keys, hints): (&'static [Ctx], &'static [Ctx]) = match self {
+            Screen::Rooms => (
+                &[Ctx::Rooms, Ctx::List, Ctx::Global],
+                &[Ctx::Rooms, Ctx::List, Ctx::Global],
+            ),
+            Screen::Members => (
+                &[Ctx::Members, Ctx::List, Ctx::Global],
+                &[Ctx::Members, Ctx::List, Ctx::Global],
+            ),
+            // List movement works on results, but its keys are not hinted.
+            Screen::Results => (
+                &[Ctx::Results, Ctx::List, Ctx::Global],
+                &[Ctx::Results, Ctx::Global],
+            ),
+            Screen::Progress => (&[Ctx::Progress, Ctx::Global], &[Ctx::Progress]),
+            Screen::Audit | Screen::Help => (&[Ctx::List, Ctx::Global], &[Ctx::List, Ctx::Global]),
+        };
+        ScreenKeys { keys, hints }
+    }
 }
 
 /// What the header shows about the profile in use.
@@ -195,10 +225,7 @@ pub struct Confirm {
     /// Marked users the filter hides.
     pub hidden: usize,
     pub seq: u64,
-    pub plan: Option<Plan>,
-    /// What the plan comes to, worked out once when it arrives.
-    pub summary: Option<PlanSummary>,
-    pub plan_error: Option<String>,
+    pub planning: Planning,
     pub reason: String,
     pub editing_reason: bool,
     pub dry_run: bool,
@@ -214,13 +241,35 @@ impl Confirm {
     /// Takes the plan and sums it up once, so frames never walk it.
     pub fn set_plan(&mut self, plan: Plan, caps: &Capabilities) {
         let to_send = plan.to_send();
-        self.summary = Some(PlanSummary {
+        let summary = PlanSummary {
             to_send,
             refused: plan.rows.len() - to_send,
             eta: plan.eta(caps),
-        });
-        self.plan = Some(plan);
+        };
+        self.planning = Planning::Ready { plan, summary };
     }
+
+    /// The plan, once it has arrived.
+    pub fn plan(&self) -> Option<&Plan> {
+        match &self.planning {
+            Planning::Ready { plan, .. } => Some(plan),
+            _ => None,
+        }
+    }
+}
+
+/// Where the confirm popup's plan stands.
+#[derive(Debug, Default)]
+pub enum Planning {
+    /// Guards are being checked.
+    #[default]
+    Pending,
+    /// The plan and what it comes to, worked out once when it arrived.
+    Ready {
+        plan: Plan,
+        summary: PlanSummary,
+    },
+    Failed(String),
 }
 
 /// The counts and ETA the confirm popup shows.

@@ -7,12 +7,12 @@ use super::keymap::{Key, Keymap};
 use super::state::{Header, State, accent_for};
 use super::update::update;
 use super::view;
-use crate::cli::args::Global;
-use crate::cli::{Failure, Session};
 use crate::ops::Engine;
+use crate::session::{Failure, Global, Session};
 use futures::StreamExt;
 use ratatui::crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind, MouseEventKind,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream, KeyEventKind, MouseEventKind,
 };
 use ratatui::crossterm::execute;
 use std::path::PathBuf;
@@ -74,6 +74,7 @@ impl Drop for Restore {
         if self.mouse {
             let _ = execute!(std::io::stdout(), DisableMouseCapture);
         }
+        let _ = execute!(std::io::stdout(), DisableBracketedPaste);
         ratatui::restore();
     }
 }
@@ -120,6 +121,8 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     let guard = Restore {
         mouse: global.mouse,
     };
+    // Pasted id lists arrive as one event, not as keys.
+    let _ = execute!(std::io::stdout(), EnableBracketedPaste);
     if global.mouse {
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -161,6 +164,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
                     Action::Key(Key::from_event(&k))
                 }
                 Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(Event::Paste(text))) => Action::Paste(text),
                 Some(Ok(Event::Mouse(m))) => match m.kind {
                     MouseEventKind::ScrollDown => Action::Scroll(3),
                     MouseEventKind::ScrollUp => Action::Scroll(-3),

@@ -4,100 +4,34 @@
 
 use super::wire::{TokenRequest, TokenResponse};
 use super::{NAME, errors};
-use crate::provider::http;
+use crate::provider::http::{self, Fresh, Source};
 use crate::provider::{ErrorKind, ProviderError};
-use reqwest::header::{ACCEPT, HeaderValue};
+use async_trait::async_trait;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 /// Lifetime assumed when the token answer gives none.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
-/// Refresh at most this long before expiry (and at 90 % of short lifetimes).
-const MAX_MARGIN: Duration = Duration::from_secs(600);
 
-pub(super) enum Credentials {
-    /// `token`, `token_env` or `token_cmd`: used as is.
-    Token(SecretString),
-    /// `client_id` + `client_secret*`: exchanged for app tokens.
-    Client { id: String, secret: SecretString },
+/// `client_id` + `client_secret*`, exchanged for app tokens that the
+/// shared credential cache renews before they expire.
+pub(super) struct ClientExchange {
+    pub id: String,
+    pub secret: SecretString,
+    pub token_url: String,
 }
 
-struct Cached {
-    token: SecretString,
-    refresh_at: Instant,
-    generation: u64,
+#[async_trait]
+impl Source for ClientExchange {
+    async fn fetch(&self, http: &reqwest::Client, _op: &str) -> Result<Fresh, ProviderError> {
+        let (token, lifetime) = self.exchange(http, &self.id, &self.secret).await?;
+        Fresh::header(AUTHORIZATION, "Bearer ", &token, Some(lifetime))
+            .map_err(|why| ProviderError::new(NAME, "POST /token", ErrorKind::Auth, why))
+    }
 }
 
-pub(super) struct Auth {
-    credentials: Credentials,
-    token_url: String,
-    cache: Mutex<Option<Cached>>,
-}
-
-/// A token to send and which cache generation it came from.
-pub(super) struct Bearer {
-    pub token: SecretString,
-    pub generation: u64,
-}
-
-impl Auth {
-    pub fn new(credentials: Credentials, token_url: String) -> Self {
-        Self {
-            credentials,
-            token_url,
-            cache: Mutex::new(None),
-        }
-    }
-
-    /// Whether a refused token can be replaced by a fresh exchange.
-    pub fn can_refresh(&self) -> bool {
-        matches!(self.credentials, Credentials::Client { .. })
-    }
-
-    /// The token to send, exchanging credentials when none is cached or the
-    /// cached one is close to expiry. Concurrent callers share one exchange.
-    pub async fn bearer(&self, http: &reqwest::Client) -> Result<Bearer, ProviderError> {
-        let (id, secret) = match &self.credentials {
-            Credentials::Token(t) => {
-                return Ok(Bearer {
-                    token: t.clone(),
-                    generation: 0,
-                });
-            }
-            Credentials::Client { id, secret } => (id, secret),
-        };
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.as_ref()
-            && Instant::now() < c.refresh_at
-        {
-            return Ok(Bearer {
-                token: c.token.clone(),
-                generation: c.generation,
-            });
-        }
-        let generation = cache.as_ref().map_or(1, |c| c.generation + 1);
-        let (token, lifetime) = self.exchange(http, id, secret).await?;
-        let margin = (lifetime / 10).min(MAX_MARGIN);
-        *cache = Some(Cached {
-            token: token.clone(),
-            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
-            generation,
-        });
-        Ok(Bearer { token, generation })
-    }
-
-    /// Drops the cached token if it is still the one that was refused.
-    pub async fn invalidate(&self, generation: u64) {
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.as_mut()
-            && c.generation == generation
-        {
-            c.refresh_at = Instant::now();
-        }
-    }
-
+impl ClientExchange {
     async fn exchange(
         &self,
         http: &reqwest::Client,

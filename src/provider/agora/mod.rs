@@ -29,10 +29,9 @@ use crate::provider::{
     Capabilities, ErrorKind, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
 };
 use async_trait::async_trait;
-use auth::{Auth, Credentials};
+use auth::ClientExchange;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, HeaderValue};
-use secrecy::ExposeSecret;
+use reqwest::header::AUTHORIZATION;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -76,7 +75,7 @@ pub struct Agora {
     /// `{base_url}/{org}/{app}`, no trailing slash.
     base: String,
     host: String,
-    auth: Auth,
+    auth: http::Credentials,
     /// The admin list last joined into member pages: (room, when, admins).
     paging_admins: std::sync::Mutex<Option<PagingAdmins>>,
 }
@@ -124,15 +123,17 @@ impl Agora {
                     profile.name
                 )));
             }
-            (true, None) => {
-                let token = profile
-                    .secret("token")?
-                    .ok_or_else(|| profile.key_error("token", "is set but holds no token"))?;
-                if token.expose_secret().trim().is_empty() {
-                    return Err(profile.key_error("token", "is empty"));
+            (true, None) => http::Credentials::new(
+                NAME,
+                http::ProfileSecret {
+                    provider: NAME,
+                    profile: Box::new(profile.clone()),
+                    key: "token",
+                    header: AUTHORIZATION,
+                    prefix: "Bearer ",
                 }
-                Credentials::Token(token)
-            }
+                .checked()?,
+            ),
             (false, Some(id)) => {
                 if id.trim().is_empty() {
                     return Err(profile.key_error("client_id", "is empty"));
@@ -143,7 +144,14 @@ impl Agora {
                         profile.name
                     ))
                 })?;
-                Credentials::Client { id, secret }
+                http::Credentials::new(
+                    NAME,
+                    ClientExchange {
+                        id,
+                        secret,
+                        token_url: format!("{base}/token"),
+                    },
+                )
             }
             (false, None) => {
                 let hint = if profile.has_secret("client_secret") {
@@ -160,7 +168,7 @@ impl Agora {
         Ok(Self {
             http: http::client(profile)?,
             host: http::host_of(&base_url),
-            auth: Auth::new(credentials, format!("{base}/token")),
+            auth: credentials,
             base,
             paging_admins: std::sync::Mutex::new(None),
         })
@@ -169,7 +177,7 @@ impl Agora {
     /// The admin list for member paging, reused for a few seconds per room.
     async fn paging_admins(&self, room: &RoomId) -> Result<Arc<HashSet<String>>, ProviderError> {
         {
-            let cached = self.paging_admins.lock().unwrap_or_else(|e| e.into_inner());
+            let cached = crate::provider::lock(&self.paging_admins);
             if let Some((r, at, admins)) = cached.as_ref()
                 && r == room
                 && at.elapsed() < PAGING_ADMINS_FOR
@@ -178,14 +186,14 @@ impl Agora {
             }
         }
         let admins = Arc::new(self.admins(room).await?);
-        *self.paging_admins.lock().unwrap_or_else(|e| e.into_inner()) =
+        *crate::provider::lock(&self.paging_admins) =
             Some((room.clone(), tokio::time::Instant::now(), admins.clone()));
         Ok(admins)
     }
 
     /// Drops the paging admin list of a room this adapter is changing.
     fn forget_admins(&self, room: &RoomId) {
-        let mut cached = self.paging_admins.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cached = crate::provider::lock(&self.paging_admins);
         if cached.as_ref().is_some_and(|(r, _, _)| r == room) {
             *cached = None;
         }
@@ -201,38 +209,19 @@ impl Agora {
         query: &[(&str, String)],
         body: Option<serde_json::Value>,
     ) -> Result<T, ProviderError> {
-        let url = format!("{}{path}", self.base);
-        let mut refreshed = false;
-        loop {
-            let bearer = self.auth.bearer(&self.http).await?;
-            tracing::debug!("agora: {method} {path}");
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(bearer.token.expose_secret())
-                .header(ACCEPT, HeaderValue::from_static("application/json"));
-            if !query.is_empty() {
-                req = req.query(query);
-            }
-            if let Some(b) = &body {
-                req = req.json(b);
-            }
-            let answer = http::send(NAME, op, req).await?;
-            if answer.is_success() {
-                return http::decode(NAME, op, &answer.body);
-            }
-            if answer.status == 401 && !refreshed && self.auth.can_refresh() {
-                refreshed = true;
-                self.auth.invalidate(bearer.generation).await;
-                continue;
-            }
-            return Err(errors::from_response(
-                op,
-                answer.status,
-                answer.retry_after,
-                &answer.body,
-            ));
-        }
+        tracing::debug!("agora: {method} {path}");
+        let call = http::Call {
+            op,
+            method,
+            url: format!("{}{path}", self.base),
+            query,
+            body: body.as_ref(),
+        };
+        let answer = http::request(&self.http, NAME, &self.auth, call, |op, a| {
+            errors::from_response(op, a.status, a.retry_after, &a.body)
+        })
+        .await?;
+        http::decode(NAME, op, &answer.body)
     }
 
     async fn detail(&self, room: &RoomId) -> Result<RoomDetail, ProviderError> {

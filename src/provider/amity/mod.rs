@@ -26,12 +26,11 @@ use crate::config::{ConfigError, Profile};
 use crate::model::{Demotion, Member, Outcome, Page, PageRequest, Restore, Room, RoomId, UserId};
 use crate::provider::http;
 use crate::provider::{
-    Capabilities, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
+    Capabilities, ErrorKind, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
 };
 use async_trait::async_trait;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::AUTHORIZATION;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -81,7 +80,7 @@ pub struct Amity {
     /// `https://apix.{region}.amity.co` or the profile's `base_url`.
     base: String,
     host: String,
-    token: SecretString,
+    auth: http::Credentials,
     surface: Surface,
 }
 
@@ -116,20 +115,25 @@ impl Amity {
             )));
         }
         let base = http::base_url(profile, regional.as_deref())?;
-        let token = profile.secret("token")?.ok_or_else(|| {
-            ConfigError::new(format!(
-                "profile `{}` (provider amity) has no admin token: add token_env = \"VAR\" (or token_cmd)",
-                profile.name
-            ))
-        })?;
-        if token.expose_secret().trim().is_empty() {
-            return Err(profile.key_error("token", "is empty"));
-        }
+        // Read now, so that a missing or empty token is a config error
+        // naming the key; read again after a 401 (a `token_cmd` may hand
+        // out a new one).
+        let auth = http::Credentials::new(
+            NAME,
+            http::ProfileSecret {
+                provider: NAME,
+                profile: Box::new(profile.clone()),
+                key: "token",
+                header: AUTHORIZATION,
+                prefix: "Bearer ",
+            }
+            .checked()?,
+        );
         Ok(Self {
             http: http::client(profile)?,
             host: http::host_of(&base),
             base,
-            token,
+            auth,
             surface,
         })
     }
@@ -138,7 +142,8 @@ impl Amity {
         self.surface
     }
 
-    /// One request: bearer token, JSON in and out, errors from the envelope.
+    /// One request through the shared loop: bearer token (re-read once
+    /// after a 401), JSON in and out, errors from the envelope.
     async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -148,27 +153,22 @@ impl Amity {
         body: Option<&B>,
     ) -> Result<T, ProviderError> {
         tracing::debug!("amity: {method} {path}");
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(self.token.expose_secret())
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
-        if !query.is_empty() {
-            req = req.query(query);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let answer = http::send(NAME, op, req).await?;
-        if answer.is_success() {
-            return http::decode(NAME, op, &answer.body);
-        }
-        Err(errors::from_response(
+        let body = body
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| ProviderError::new(NAME, op, ErrorKind::BadRequest, e.to_string()))?;
+        let call = http::Call {
             op,
-            answer.status,
-            answer.retry_after,
-            &answer.body,
-        ))
+            method,
+            url: format!("{}{path}", self.base),
+            query,
+            body: body.as_ref(),
+        };
+        let answer = http::request(&self.http, NAME, &self.auth, call, |op, a| {
+            errors::from_response(op, a.status, a.retry_after, &a.body)
+        })
+        .await?;
+        http::decode(NAME, op, &answer.body)
     }
 }
 
@@ -370,6 +370,8 @@ mod tests {
         assert!(e.contains("surface"), "{e}");
         let e = build("region = \"us\"").err().unwrap();
         assert!(e.contains("token_env"), "{e}");
+        let e = build("region = \"us\"\ntoken = \"\"").err().unwrap();
+        assert!(e.contains("token"), "{e}");
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl Sandbox {
 
 impl Limited {
     fn see(&self, room: &RoomId, user: &UserId) {
-        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        let mut k = crate::provider::lock(&self.known);
         if !k.rooms.contains(room) {
             k.rooms.push(room.clone());
         }
@@ -200,12 +200,12 @@ impl Limited {
     }
 
     fn rooms(&self) -> Vec<RoomId> {
-        let k = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        let k = crate::provider::lock(&self.known);
         k.rooms.clone()
     }
 
     fn knows(&self, room: &RoomId, user: &UserId) -> bool {
-        let k = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        let k = crate::provider::lock(&self.known);
         k.members.get(room).is_some_and(|s| s.contains(user))
     }
 }
@@ -224,12 +224,8 @@ fn room_not_found(op: &str, room: &RoomId) -> ProviderError {
 }
 
 fn parse_cursor(op: &str, page: &PageRequest) -> Result<usize, ProviderError> {
-    match &page.token {
-        None => Ok(0),
-        Some(PageToken(t)) => t
-            .parse()
-            .map_err(|_| err(op, ErrorKind::BadRequest, &format!("bad cursor `{t}`"))),
-    }
+    let offset = crate::provider::page_offset(NAME, op, page)?;
+    usize::try_from(offset).map_err(|_| err(op, ErrorKind::BadRequest, "page token out of range"))
 }
 
 #[async_trait]

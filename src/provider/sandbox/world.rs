@@ -384,7 +384,7 @@ impl Drop for InFlight {
 /// Locks a shared world, recovering from a poisoned lock (a panicking test
 /// thread must not take the fake server down with it).
 pub fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
-    world.lock().unwrap_or_else(|e| e.into_inner())
+    crate::provider::lock(world)
 }
 
 fn person_name(n: u64) -> String {

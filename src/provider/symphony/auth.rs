@@ -4,230 +4,109 @@
 //! the profile's private key is sent to `POST {base}/login/pubkey/authenticate`
 //! as `{"token": jwt}`; the answer `{"name":"sessionToken","token":...}`
 //! names the header every pod call carries. The session is cached and
-//! replaced at most once per 401 (see [`Auth::refresh`]).
+//! replaced at most once per 401 by the shared credential cache.
 
 use super::NAME;
 use super::wire::{AuthenticateRequest, Claims, ErrorBody, Token};
 use crate::config::{ConfigError, Profile};
-use crate::provider::http::{self, status_kind};
+use crate::provider::http::{self, Credentials, Fresh, ProfileSecret, Source, status_kind};
 use crate::provider::{ErrorKind, ProviderError};
+use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Mutex;
 
 /// How long a login JWT is valid: the spec wants under ~5 minutes.
 pub const JWT_LIFETIME: Duration = Duration::from_secs(240);
 
 const LOGIN_OP: &str = "POST /login/pubkey/authenticate";
 
-/// Where sessions come from.
-enum Source {
-    /// A token from the profile; a refresh reads the secret again (a
-    /// `session_token_cmd` may print a fresh one).
-    Static(Box<Profile>),
-    /// RSA bot login.
-    Bot {
-        username: String,
-        key: Box<EncodingKey>,
-        login_url: String,
-    },
-}
-
-/// One session: the header to send and its value.
-#[derive(Clone)]
-pub struct Session {
-    pub header: HeaderName,
-    pub value: HeaderValue,
-    /// Bumped on every new session, so that concurrent 401s refresh once.
-    pub generation: u64,
-}
-
-struct State {
-    session: Option<Session>,
-    /// The static token currently in use, to tell a fresh one from the same.
-    token: Option<SecretString>,
-    generation: u64,
-}
-
-pub struct Auth {
-    source: Source,
-    state: Mutex<State>,
-}
-
-fn header_value(profile_name: &str, token: &SecretString) -> Result<HeaderValue, String> {
-    let mut v = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
-        format!(
-            "profile `{profile_name}`: the session token holds characters a header cannot carry"
-        )
-    })?;
-    v.set_sensitive(true);
-    Ok(v)
-}
-
 fn session_header() -> HeaderName {
     HeaderName::from_static("sessiontoken")
 }
 
-impl Auth {
-    /// Reads the profile's credentials: `session_token*`, or `username` +
-    /// `private_key_path`.
-    pub fn from_profile(profile: &Profile, base: &str) -> Result<Self, ConfigError> {
-        let has_token = profile.has_secret("session_token");
-        let username = profile.get_str("username")?;
-        let key_path = profile.get_str("private_key_path")?;
-        match (has_token, username, key_path) {
-            (true, None, None) => {
-                let token = profile.secret("session_token")?.ok_or_else(|| {
-                    ConfigError::new(format!("profile `{}`: empty session token", profile.name))
-                })?;
-                let value = header_value(&profile.name, &token).map_err(ConfigError::new)?;
-                Ok(Self {
-                    source: Source::Static(Box::new(profile.clone())),
-                    state: Mutex::new(State {
-                        session: Some(Session {
-                            header: session_header(),
-                            value,
-                            generation: 1,
-                        }),
-                        token: Some(token),
-                        generation: 1,
-                    }),
-                })
-            }
-            (false, Some(username), Some(path)) => {
-                let path = expand_home(&path);
-                let pem = std::fs::read(&path).map_err(|e| {
-                    profile.key_error(
-                        "private_key_path",
-                        &format!("names {}, which cannot be read: {e}", path.display()),
-                    )
-                })?;
-                let key = EncodingKey::from_rsa_pem(&pem).map_err(|e| {
-                    profile.key_error(
-                        "private_key_path",
-                        &format!(
-                            "names {}, which is not an RSA private key in PEM form ({e})",
-                            path.display()
-                        ),
-                    )
-                })?;
-                Ok(Self {
-                    source: Source::Bot {
-                        username,
-                        key: Box::new(key),
-                        login_url: format!("{base}/login/pubkey/authenticate"),
-                    },
-                    state: Mutex::new(State {
-                        session: None,
-                        token: None,
-                        generation: 0,
-                    }),
-                })
-            }
-            (true, _, _) => Err(ConfigError::new(format!(
-                "profile `{}` (provider symphony): set either session_token[_env|_cmd] or \
-                 username + private_key_path, not both",
-                profile.name
-            ))),
-            (false, Some(_), None) => Err(ConfigError::new(format!(
-                "profile `{}` (provider symphony): `username` needs `private_key_path` \
-                 (the bot's RSA private key in PEM form)",
-                profile.name
-            ))),
-            (false, None, Some(_)) => Err(ConfigError::new(format!(
-                "profile `{}` (provider symphony): `private_key_path` needs `username` \
-                 (the service account's username)",
-                profile.name
-            ))),
-            (false, None, None) => Err(ConfigError::new(format!(
-                "profile `{}` (provider symphony) has no credentials: set \
-                 session_token_env = \"VAR\" (or session_token_cmd), or username + private_key_path",
-                profile.name
-            ))),
-        }
-    }
+/// RSA bot login: each fetch signs a new JWT and logs in for a session.
+struct BotLogin {
+    username: String,
+    key: Box<EncodingKey>,
+    login_url: String,
+}
 
-    /// The session to use, logging in first if there is none yet.
-    pub async fn current(
-        &self,
-        http: &reqwest::Client,
-        op: &str,
-    ) -> Result<Session, ProviderError> {
-        let mut state = self.state.lock().await;
-        if let Some(s) = &state.session {
-            return Ok(s.clone());
-        }
-        self.renew(http, &mut state, op, true).await
+#[async_trait]
+impl Source for BotLogin {
+    async fn fetch(&self, http: &reqwest::Client, _op: &str) -> Result<Fresh, ProviderError> {
+        let (header, value) = login(http, &self.username, &self.key, &self.login_url).await?;
+        Ok(Fresh {
+            headers: vec![(header, value)],
+            lifetime: None,
+        })
     }
+}
 
-    /// Replaces the session that got a 401. If another call already
-    /// replaced it (a newer generation), that session is returned instead.
-    pub async fn refresh(
-        &self,
-        http: &reqwest::Client,
-        stale: u64,
-        op: &str,
-    ) -> Result<Session, ProviderError> {
-        let mut state = self.state.lock().await;
-        if let Some(s) = &state.session
-            && s.generation != stale
-        {
-            return Ok(s.clone());
-        }
-        state.session = None;
-        self.renew(http, &mut state, op, false).await
-    }
-
-    /// A new session. A static token that reads the same as the refused
-    /// one is not sent again (unless `allow_same`: no session was refused
-    /// since the last failed refresh).
-    async fn renew(
-        &self,
-        http: &reqwest::Client,
-        state: &mut State,
-        op: &str,
-        allow_same: bool,
-    ) -> Result<Session, ProviderError> {
-        let session = match &self.source {
-            Source::Static(profile) => {
-                let profile = profile.clone();
-                let fresh = tokio::task::spawn_blocking(move || profile.secret("session_token"))
-                    .await
-                    .map_err(|e| auth_error(op, &format!("reading the token: {e}")))?
-                    .map_err(|e| auth_error(op, &e.to_string()))?
-                    .ok_or_else(|| auth_error(op, "the session token is empty"))?;
-                let same = !allow_same
-                    && state
-                        .token
-                        .as_ref()
-                        .is_some_and(|t| t.expose_secret() == fresh.expose_secret());
-                if same {
-                    return Err(auth_error(
-                        op,
-                        "Invalid session: the session token was refused and the profile \
-                         gives no other; get a fresh token (or use username + private_key_path)",
-                    ));
-                }
-                let value = header_value("symphony", &fresh).map_err(|e| auth_error(op, &e))?;
-                state.token = Some(fresh);
-                (session_header(), value)
+/// The profile's credentials: `session_token*` (read again after a 401),
+/// or `username` + `private_key_path` (logged in again after a 401).
+pub fn credentials(profile: &Profile, base: &str) -> Result<Credentials, ConfigError> {
+    let has_token = profile.has_secret("session_token");
+    let username = profile.get_str("username")?;
+    let key_path = profile.get_str("private_key_path")?;
+    match (has_token, username, key_path) {
+        (true, None, None) => Ok(Credentials::new(
+            NAME,
+            ProfileSecret {
+                provider: NAME,
+                profile: Box::new(profile.clone()),
+                key: "session_token",
+                header: session_header(),
+                prefix: "",
             }
-            Source::Bot {
-                username,
-                key,
-                login_url,
-            } => login(http, username, key, login_url).await?,
-        };
-        state.generation += 1;
-        let s = Session {
-            header: session.0,
-            value: session.1,
-            generation: state.generation,
-        };
-        state.session = Some(s.clone());
-        Ok(s)
+            .checked()?,
+        )),
+        (false, Some(username), Some(path)) => {
+            let path = expand_home(&path);
+            let pem = std::fs::read(&path).map_err(|e| {
+                profile.key_error(
+                    "private_key_path",
+                    &format!("names {}, which cannot be read: {e}", path.display()),
+                )
+            })?;
+            let key = EncodingKey::from_rsa_pem(&pem).map_err(|e| {
+                profile.key_error(
+                    "private_key_path",
+                    &format!(
+                        "names {}, which is not an RSA private key in PEM form ({e})",
+                        path.display()
+                    ),
+                )
+            })?;
+            Ok(Credentials::new(
+                NAME,
+                BotLogin {
+                    username,
+                    key: Box::new(key),
+                    login_url: format!("{base}/login/pubkey/authenticate"),
+                },
+            ))
+        }
+        (true, _, _) => Err(ConfigError::new(format!(
+            "profile `{}` (provider symphony): set either session_token[_env|_cmd] or \
+             username + private_key_path, not both",
+            profile.name
+        ))),
+        (false, Some(_), None) => Err(ConfigError::new(format!(
+            "profile `{}` (provider symphony): `username` needs `private_key_path` \
+             (the bot's RSA private key in PEM form)",
+            profile.name
+        ))),
+        (false, None, Some(_)) => Err(ConfigError::new(format!(
+            "profile `{}` (provider symphony): `private_key_path` needs `username` \
+             (the service account's username)",
+            profile.name
+        ))),
+        (false, None, None) => Err(ConfigError::new(format!(
+            "profile `{}` (provider symphony) has no credentials: set \
+             session_token_env = \"VAR\" (or session_token_cmd), or username + private_key_path",
+            profile.name
+        ))),
     }
 }
 

@@ -22,9 +22,7 @@ use crate::provider::{
     Quota,
 };
 use async_trait::async_trait;
-use auth::Auth;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::{Arc, Mutex};
@@ -94,7 +92,7 @@ struct Cached {
 pub struct Symphony {
     http: reqwest::Client,
     base: String,
-    auth: Auth,
+    auth: http::Credentials,
     admin: bool,
     query: Option<String>,
     jumbo_pacing: bool,
@@ -107,7 +105,7 @@ impl Symphony {
         let base = http::base_url(profile, None)?;
         Ok(Self {
             http: http::client(profile)?,
-            auth: Auth::from_profile(profile, &base)?,
+            auth: auth::credentials(profile, &base)?,
             base,
             admin: profile.get_bool("admin")?.unwrap_or(false),
             query: profile.get_str("query")?,
@@ -126,41 +124,21 @@ impl Symphony {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<http::Answer, ProviderError> {
-        let url = format!("{}{path}", self.base);
-        let mut session = self.auth.current(&self.http, op).await?;
-        let mut refreshed = false;
-        loop {
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .header(ACCEPT, HeaderValue::from_static("application/json"))
-                .header(session.header.clone(), session.value.clone());
-            if !query.is_empty() {
-                req = req.query(query);
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let answer = http::send(NAME, op, req).await?;
-            if answer.is_success() {
-                return Ok(answer);
-            }
-            if answer.status == 401 && !refreshed {
-                refreshed = true;
-                tracing::info!("symphony {op}: 401, getting a new session");
-                session = self
-                    .auth
-                    .refresh(&self.http, session.generation, op)
-                    .await?;
-                continue;
-            }
-            return Err(error_from(
-                op,
-                answer.status,
-                answer.retry_after,
-                &answer.body,
-            ));
-        }
+        let body = body
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| ProviderError::new(NAME, op, ErrorKind::BadRequest, e.to_string()))?;
+        let call = http::Call {
+            op,
+            method,
+            url: format!("{}{path}", self.base),
+            query,
+            body: body.as_ref(),
+        };
+        http::request(&self.http, NAME, &self.auth, call, |op, a| {
+            error_from(op, a.status, a.retry_after, &a.body)
+        })
+        .await
     }
 
     async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -369,9 +347,7 @@ pub fn parse_admin_membership_page(body: &[u8]) -> Result<Vec<Member>, ProviderE
     Ok(from_admin(&list))
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::provider::lock;
 
 /// Final refusals that end a row (400, 403, 404); anything else (retryable,
 /// auth) goes back to the engine as an error.
@@ -454,17 +430,7 @@ fn error_from(op: &str, status: u16, hint: Option<Duration>, body: &[u8]) -> Pro
 }
 
 fn offset_of(op: &str, page: &PageRequest) -> Result<u64, ProviderError> {
-    match &page.token {
-        None => Ok(0),
-        Some(PageToken(t)) => t.parse().map_err(|_| {
-            ProviderError::new(
-                NAME,
-                op,
-                ErrorKind::BadRequest,
-                format!("bad page token `{t}`"),
-            )
-        }),
-    }
+    crate::provider::page_offset(NAME, op, page)
 }
 
 #[async_trait]

@@ -95,9 +95,7 @@ pub(super) fn open_popup(
         targets,
         hidden,
         seq,
-        plan: None,
-        summary: None,
-        plan_error: None,
+        planning: Planning::Pending,
         reason: String::new(),
         editing_reason: false,
         dry_run: false,
@@ -198,17 +196,17 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
     let Some(p) = s.popup.as_ref() else {
         return vec![];
     };
-    if p.plan.is_none() {
-        info(
-            s,
-            if p.plan_error.is_some() {
-                "planning failed; Esc closes"
-            } else {
-                "still checking guards…"
-            },
-        );
-        return vec![];
-    };
+    match &p.planning {
+        Planning::Ready { .. } => {}
+        Planning::Failed(_) => {
+            info(s, "planning failed; Esc closes");
+            return vec![];
+        }
+        Planning::Pending => {
+            info(s, "still checking guards…");
+            return vec![];
+        }
+    }
     if p.needs_typed_count() && p.typed.trim() != p.targets.len().to_string() {
         // A prompt, not an error: it must not outlive the popup.
         info(
@@ -217,9 +215,13 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
         );
         return vec![];
     }
-    let p = s.popup.take().expect("checked above");
+    let Some(p) = s.popup.take() else {
+        return vec![];
+    };
     let note = (!p.reason.trim().is_empty()).then(|| p.reason.trim().to_string());
-    let mut plan = p.plan.expect("checked above");
+    let Planning::Ready { mut plan, .. } = p.planning else {
+        return vec![];
+    };
     for row in &mut plan.rows {
         if row.note.is_none() {
             row.note = note.clone();
@@ -341,14 +343,14 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
                     s.members.gone.insert(o.user.clone());
                 }
                 Status::Readded => {
-                    // The row's role is the one restored (an undone demote).
-                    if let Some(role) = s
-                        .results
-                        .as_ref()
-                        .and_then(|r| r.rows.get(i))
-                        .filter(|row| row.user == o.user)
-                        .and_then(|row| row.role)
-                    {
+                    // The provider's role after; else the one restored.
+                    if let Some(role) = o.role.or_else(|| {
+                        s.results
+                            .as_ref()
+                            .and_then(|r| r.rows.get(i))
+                            .filter(|row| row.user == o.user)
+                            .and_then(|row| row.role)
+                    }) {
                         s.members.roles.insert(o.user.clone(), role);
                     }
                     let back = s.members.gone.remove(&o.user);
@@ -358,18 +360,11 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
                     readded |= back;
                 }
                 Status::Demoted => {
-                    // Results rows and outcomes share their order.
-                    let from = s
-                        .results
-                        .as_ref()
-                        .and_then(|r| r.rows.get(i))
-                        .filter(|row| row.user == o.user)
-                        .and_then(|row| row.role);
-                    let to = match from {
-                        Some(crate::model::Role::Owner) => crate::model::Role::Admin,
-                        _ => crate::model::Role::Member,
-                    };
-                    s.members.roles.insert(o.user.clone(), to);
+                    // The role after, as the provider reported it; never
+                    // derived here (Symphony owners end members).
+                    if let Some(to) = o.role {
+                        s.members.roles.insert(o.user.clone(), to);
+                    }
                 }
                 _ => {}
             }

@@ -130,6 +130,11 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
                 );
             }
         }
+        Cmd::AddIds => {
+            if s.screen == Screen::Members {
+                s.command = Some("add ".into());
+            }
+        }
         Cmd::ClearMarks => {
             if s.screen == Screen::Members {
                 clear_marks(s);
@@ -302,15 +307,61 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
             info(s, format!("switching to profile {name}…"));
             vec![Effect::SwitchProfile(name.to_string())]
         }
+        (Some("add"), Some(first)) => {
+            let ids: Vec<&str> = std::iter::once(first)
+                .chain(words)
+                .flat_map(|w| w.split(','))
+                .filter(|w| !w.is_empty())
+                .collect();
+            add_ids(s, &ids)
+        }
         (Some("audit"), None) => on_cmd(s, Cmd::Audit),
         (Some("help"), None) => on_cmd(s, Cmd::Help),
         (None, _) => vec![],
         _ => {
             error(
                 s,
-                format!("unknown command `:{line}`; try :room ID, :profile NAME, :audit, :q"),
+                format!(
+                    "unknown command `:{}`; try :room ID, :add ID..., :profile NAME, :audit, :q",
+                    line.escape_debug()
+                ),
             );
             vec![]
         }
     }
+}
+
+/// `:add ID...` (or `a`, or a paste on the members screen): looks the ids
+/// up in the open room; members found join the list, marked.
+fn add_ids(s: &mut State, ids: &[&str]) -> Vec<Effect> {
+    let Some(room) = s
+        .members
+        .room
+        .as_ref()
+        .filter(|_| s.screen == Screen::Members)
+    else {
+        error(
+            s,
+            ":add works on a room's members screen; open a room first",
+        );
+        return vec![];
+    };
+    if let Some(why) = ids.iter().find_map(|id| crate::model::id_problem(id)) {
+        error(s, format!("not added: {why}"));
+        return vec![];
+    }
+    let room = room.id.clone();
+    let mut users: Vec<UserId> = Vec::new();
+    for id in ids {
+        let u = UserId::from(*id);
+        if !users.contains(&u) {
+            users.push(u);
+        }
+    }
+    info(s, format!("looking up {} user(s)…", users.len()));
+    vec![Effect::LookUp {
+        room,
+        seq: s.members.load_gen,
+        users,
+    }]
 }

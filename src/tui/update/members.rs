@@ -195,3 +195,114 @@ pub(super) fn refresh(s: &mut State) -> Vec<Effect> {
         }
     }
 }
+
+/// Pasted text: into the line being edited (newlines become spaces, other
+/// control characters are dropped); on the members screen, a paste with
+/// no line open is a list of ids to add.
+pub(super) fn on_paste(s: &mut State, text: &str) -> Vec<Effect> {
+    let clean: String = text
+        .chars()
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .filter(|c| !c.is_control())
+        .collect();
+    if let Some(line) = s.command.as_mut() {
+        line.push_str(&clean);
+        return vec![];
+    }
+    if let Some(p) = s.popup.as_mut().filter(|p| p.editing_reason) {
+        p.reason.push_str(&clean);
+        return vec![];
+    }
+    if let Some(f) = editing_filter(s) {
+        f.text.push_str(&clean);
+        return refilter(s);
+    }
+    if s.screen == Screen::Members && !s.header.read_only && !clean.trim().is_empty() {
+        let ids: Vec<&str> = clean.split_whitespace().collect();
+        s.command = Some(format!("add {}", ids.join(" ")));
+    }
+    vec![]
+}
+
+/// The answer to `:add`: members found join the list (once) and are
+/// marked; the status line says what was not found.
+pub(super) fn looked_up(
+    s: &mut State,
+    seq: u64,
+    found: Vec<crate::model::Member>,
+    absent: Vec<UserId>,
+    failed: Vec<String>,
+) -> Vec<Effect> {
+    if seq != s.members.load_gen {
+        return vec![];
+    }
+    let n = found.len();
+    for m in &found {
+        s.members.marks.insert(m.user.clone());
+        s.members.gone.remove(&m.user);
+    }
+    add_members(s, found);
+    let mut text = format!("added and marked {n}");
+    if !absent.is_empty() {
+        let ids: Vec<&str> = absent.iter().map(UserId::as_str).collect();
+        text.push_str(&format!("; not in the room: {}", ids.join(", ")));
+    }
+    if failed.is_empty() {
+        info(s, text);
+    } else {
+        error(s, format!("{text}; lookups failed: {}", failed.join("; ")));
+    }
+    vec![]
+}
+
+/// Appends members the list does not hold yet, through the same path as
+/// a loaded page.
+fn add_members(s: &mut State, found: Vec<crate::model::Member>) {
+    let known: std::collections::HashSet<&UserId> = if found.is_empty() {
+        Default::default()
+    } else {
+        s.members.store.iter_from(0).map(|(_, m)| &m.user).collect()
+    };
+    let new: Vec<crate::model::Member> = found
+        .into_iter()
+        .filter(|m| !known.contains(&m.user))
+        .collect();
+    if new.is_empty() {
+        return;
+    }
+    let (seq, total, done) = (s.members.load_gen, s.members.total_hint, !s.members.loading);
+    members_page(s, seq, new, total, done);
+}
+
+/// A membership change the provider reported: applied to the open room.
+pub(super) fn membership(s: &mut State, event: crate::model::MemberEvent) -> Vec<Effect> {
+    use crate::model::MemberEvent;
+    if s.members.room.as_ref().map(|r| &r.id) != Some(event.room()) {
+        s.dirty = false;
+        return vec![];
+    }
+    match event {
+        MemberEvent::Joined { member, .. } => {
+            s.members.roles.remove(&member.user);
+            if s.members.gone.remove(&member.user) {
+                refilter_members(s);
+            } else {
+                add_members(s, vec![member]);
+            }
+        }
+        MemberEvent::Left { user, .. } => {
+            s.members.gone.insert(user);
+            refilter_members(s);
+        }
+        MemberEvent::RoleChanged { user, role, .. } => {
+            s.members.roles.insert(user, role);
+        }
+    }
+    vec![]
+}

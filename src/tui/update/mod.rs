@@ -1,10 +1,11 @@
 //! The one place the state changes: `update(state, action) -> effects`.
 
 use super::action::{Action, Effect};
+use super::format::num;
 use super::keymap::{Cmd, Ctx, Key, Resolved, entry};
 use super::state::*;
 use super::store::{self, Query};
-use crate::model::{Action as Verb, Room, RoomId, Status};
+use crate::model::{Action as Verb, Room, RoomId, Status, UserId};
 use crate::ops::RunEvent;
 use crate::ops::plan::{Plan, Request};
 use ratatui::crossterm::event::KeyCode;
@@ -76,6 +77,14 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             s.members.pos.clamp(s.members.view.len(), h);
             vec![]
         }
+        Action::Paste(text) => on_paste(s, &text),
+        Action::LookedUp {
+            seq,
+            found,
+            absent,
+            failed,
+        } => looked_up(s, seq, found, absent, failed),
+        Action::Membership(event) => membership(s, event),
         Action::RoomFound(Ok(room)) => open_room(s, room),
         Action::RoomFound(Err(e)) => {
             error(s, e);
@@ -85,7 +94,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             if let Some(p) = s.popup.as_mut().filter(|p| p.seq == seq) {
                 match result {
                     Ok(plan) => p.set_plan(plan, &s.header.caps),
-                    Err(e) => p.plan_error = Some(e),
+                    Err(e) => p.planning = Planning::Failed(e),
                 }
             }
             vec![]
@@ -184,19 +193,6 @@ fn error(s: &mut State, text: impl Into<String>) {
     });
 }
 
-/// Thousands separators: 120000 -> "120,000".
-pub fn num(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn clamp_all(s: &mut State) {
     let h = s.list_height();
     s.rooms.pos.clamp(s.rooms.view.len(), h);
@@ -211,13 +207,7 @@ fn clamp_all(s: &mut State) {
 }
 
 fn contexts(s: &State) -> &'static [Ctx] {
-    match s.screen {
-        Screen::Rooms => &[Ctx::Rooms, Ctx::List, Ctx::Global],
-        Screen::Members => &[Ctx::Members, Ctx::List, Ctx::Global],
-        Screen::Results => &[Ctx::Results, Ctx::List, Ctx::Global],
-        Screen::Progress => &[Ctx::Progress, Ctx::Global],
-        Screen::Audit | Screen::Help => &[Ctx::List, Ctx::Global],
-    }
+    s.screen.contexts().keys
 }
 
 fn on_key(s: &mut State, k: Key) -> Vec<Effect> {

@@ -7,9 +7,9 @@ mod progress;
 mod tables;
 pub mod theme;
 
+use super::format::num;
 use super::keymap::{Cmd, Ctx, TABLE};
 use super::state::{MIN_H, MIN_W, Screen, State};
-use super::update::num;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -105,13 +105,7 @@ fn hint_contexts(s: &State) -> &'static [Ctx] {
     if s.popup.is_some() {
         return &[Ctx::Popup];
     }
-    match s.screen {
-        Screen::Rooms => &[Ctx::Rooms, Ctx::List, Ctx::Global],
-        Screen::Members => &[Ctx::Members, Ctx::List, Ctx::Global],
-        Screen::Results => &[Ctx::Results, Ctx::Global],
-        Screen::Progress => &[Ctx::Progress],
-        Screen::Audit | Screen::Help => &[Ctx::List, Ctx::Global],
-    }
+    s.screen.contexts().hints
 }
 
 /// Whether a hinted command does something on the current screen (the

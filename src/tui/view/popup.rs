@@ -2,9 +2,10 @@
 
 use super::theme::Theme;
 use crate::ops::plan::{Verdict, human_duration};
+use crate::tui::format::num;
 use crate::tui::keymap::Cmd;
+use crate::tui::state::Planning;
 use crate::tui::state::{Confirm, Scope, State};
-use crate::tui::update::num;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -75,9 +76,9 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
             t.warn(),
         ));
     }
-    match (&p.plan, p.summary, &p.plan_error) {
-        (_, _, Some(e)) => lines.push(Line::styled(format!("planning failed: {e}"), t.error())),
-        (Some(plan), Some(sum), None) => {
+    match &p.planning {
+        Planning::Failed(e) => lines.push(Line::styled(format!("planning failed: {e}"), t.error())),
+        Planning::Ready { plan, summary: sum } => {
             lines.push(Line::from(format!(
                 "{} to send · {} refused by guards · about {}",
                 num(sum.to_send),
@@ -90,7 +91,7 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
                 lines.push(Line::styled(text, t.warn()));
             }
         }
-        _ => lines.push(Line::styled("checking guards…", t.dim())),
+        Planning::Pending => lines.push(Line::styled("checking guards…", t.dim())),
     }
     lines
 }
@@ -133,7 +134,7 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
         ),
         t.dim(),
     ));
-    let verdicts = p.plan.as_ref().map(|pl| &pl.rows);
+    let verdicts = p.plan().map(|pl| &pl.rows);
     for (i, target) in p.targets.iter().enumerate().skip(p.scroll).take(list_h) {
         let verdict = verdicts
             .and_then(|rows| rows.get(i))

@@ -2,8 +2,8 @@
 
 use super::theme::Theme;
 use crate::ops::plan::human_duration;
+use crate::tui::format::num;
 use crate::tui::state::State;
-use crate::tui::update::num;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;

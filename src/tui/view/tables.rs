@@ -4,8 +4,8 @@
 use super::count;
 use super::theme::Theme;
 use crate::model::Status;
+use crate::tui::format::num;
 use crate::tui::state::{DETAIL_LINES, Pos, State};
-use crate::tui::update::num;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -67,6 +67,12 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     if r.loading {
         title.push(Span::styled("loading… ", t.dim()));
     }
+    if s.header.caps.rooms == crate::provider::RoomListing::Configured {
+        title.push(Span::styled(
+            "configured: this provider cannot list rooms; these are the profile's and rooms seen (:room ID opens another) ",
+            t.warn(),
+        ));
+    }
     let rows = window(&r.pos, r.view.len(), height(area))
         .filter_map(|p| {
             let room = r.rooms.get(*r.view.get(p)? as usize)?;
@@ -118,10 +124,20 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             title.push(Span::styled("filtering… ", t.dim()));
         }
     }
-    if !m.complete {
-        let total = m
-            .total_hint
-            .map_or("?".to_string(), |n| format!("~{}", num(n as usize)));
+    let total = m
+        .total_hint
+        .map_or("?".to_string(), |n| format!("~{}", num(n as usize)));
+    if !s.header.caps.members.is_full() {
+        // Only some members can be known: say so, and how to add others.
+        title.push(Span::styled(
+            format!(
+                "partial: {} known of {} (a adds ids) ",
+                num(loaded.saturating_sub(m.gone_loaded)),
+                total
+            ),
+            t.warn(),
+        ));
+    } else if !m.complete {
         title.push(Span::styled(
             format!("loaded {} / {} ", num(loaded), total),
             t.dim(),

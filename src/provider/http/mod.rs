@@ -1,8 +1,14 @@
 //! What every HTTP adapter shares: the client (rustls only), timeouts and
 //! the mapping of transport failures and HTTP statuses onto [`ErrorKind`].
 
+mod credentials;
+
+pub use credentials::{Credentials, Fresh, ProfileSecret, Source};
+
 use super::{ErrorKind, ProviderError, parse_retry_after};
 use crate::config::{ConfigError, Profile};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, HeaderValue};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::error::Error as _;
 use std::time::Duration;
@@ -49,19 +55,7 @@ pub fn base_url(profile: &Profile, default: Option<&str>) -> Result<String, Conf
 /// (URL libraries fold dot segments, even percent-encoded, so `..` would
 /// climb to another endpoint), or holding control characters.
 pub fn segment_problem(id: &str) -> Option<String> {
-    if id.is_empty() {
-        return Some("an empty id".into());
-    }
-    if id == "." || id == ".." {
-        return Some(format!("the id `{id}` would leave its place in the URL"));
-    }
-    if id.chars().any(char::is_control) {
-        return Some(format!(
-            "the id `{}` holds control characters",
-            id.escape_debug()
-        ));
-    }
-    None
+    crate::model::id_problem(id)
 }
 
 /// Percent-encodes one path segment (everything but unreserved characters),
@@ -171,6 +165,56 @@ pub async fn send(
         retry_after,
         body,
     })
+}
+
+/// One request: what it is called in messages, where it goes, what it carries.
+pub struct Call<'a> {
+    pub op: &'a str,
+    pub method: Method,
+    pub url: String,
+    pub query: &'a [(&'a str, String)],
+    pub body: Option<&'a serde_json::Value>,
+}
+
+/// The one request loop: sends `call` with the current credential, asking
+/// for JSON; on a 401 has the credential renewed once and sends again; an
+/// answer that is not a success maps through `error` (the adapter's reading
+/// of its error bodies). Transport failures map onto [`transport_error`].
+pub async fn request(
+    http: &reqwest::Client,
+    provider: &'static str,
+    creds: &Credentials,
+    call: Call<'_>,
+    error: impl Fn(&str, &Answer) -> ProviderError,
+) -> Result<Answer, ProviderError> {
+    let mut renewed = false;
+    loop {
+        let issued = creds.current(http, call.op).await?;
+        let mut req = http
+            .request(call.method.clone(), &call.url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        for (name, value) in &issued.fresh.headers {
+            req = req.header(name, value);
+        }
+        if !call.query.is_empty() {
+            req = req.query(call.query);
+        }
+        if let Some(b) = call.body {
+            req = req.json(b);
+        }
+        let answer = send(provider, call.op, req).await?;
+        if answer.is_success() {
+            return Ok(answer);
+        }
+        if answer.status == 401 && !renewed {
+            renewed = true;
+            tracing::info!("{provider} {}: 401, renewing the credentials", call.op);
+            if creds.refused(http, call.op, issued.generation).await? {
+                continue;
+            }
+        }
+        return Err(error(call.op, &answer));
+    }
 }
 
 /// Decodes a JSON success body; an unreadable one is a server fault.
