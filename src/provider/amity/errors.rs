@@ -32,6 +32,7 @@ pub(super) fn from_response(
     body: &[u8],
 ) -> ProviderError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let details = parsed.details();
     let code = parsed.code.and_then(|c| match c {
         serde_json::Value::Number(n) => Some(n.to_string()),
         serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -45,11 +46,14 @@ pub(super) fn from_response(
         Some(UNAUTHORIZED) => kind = ErrorKind::Auth,
         _ => {}
     }
-    let message = parsed
+    let mut message = parsed
         .message
         .map(|m| m.trim().to_string())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| format!("HTTP {status}"));
+    if !details.is_empty() {
+        message = format!("{message} ({})", details.join("; "));
+    }
     ProviderError::new(NAME, op, kind, message)
         .with_code(code.unwrap_or_else(|| status.to_string()))
 }
@@ -109,6 +113,17 @@ mod tests {
         );
         assert!(e.is_retryable());
         assert_eq!(e.code.as_deref(), Some("500000"));
+        let e = from_response(
+            "x",
+            400,
+            None,
+            br#"{"status":"error","code":400000,"message":"Bad Request.","data":{"detail":["\"userIds\" must contain less than or equal to 100 items"]}}"#,
+        );
+        assert_eq!(
+            e.message,
+            "Bad Request. (\"userIds\" must contain less than or equal to 100 items)"
+        );
+        assert_eq!(e.kind, ErrorKind::BadRequest);
         let e = from_response("x", 502, None, b"<html>bad gateway</html>");
         assert_eq!(e.message, "HTTP 502");
         assert_eq!(e.code.as_deref(), Some("502"));

@@ -143,6 +143,27 @@ pub(super) struct ErrorBody {
     pub code: Option<serde_json::Value>,
     #[serde(default)]
     pub message: Option<String>,
+    /// `{"detail": [...]}`: what a validation error found.
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+}
+
+impl ErrorBody {
+    /// The `data.detail` strings, if any.
+    pub fn details(&self) -> Vec<String> {
+        self.data
+            .as_ref()
+            .and_then(|d| d.get("detail"))
+            .and_then(|d| d.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
