@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod logging;
 pub mod model;
 pub mod ops;
 pub mod provider;

@@ -44,8 +44,7 @@ fn init_cli_logging(verbose: u8) {
         1 => "roomwarden=info,warn",
         _ => "roomwarden=debug,info",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ROOMWARDEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = roomwarden::logging::filter(level);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1118,3 +1118,74 @@ async fn an_expired_fixed_token_is_read_again_on_401() {
     let page = p.rooms(PageRequest::first()).await.expect("renewed token");
     assert!(!page.items.is_empty());
 }
+
+/// Agora usernames are case-insensitive: guards and the last-owner count
+/// compare ids the way Agora does, whatever case a ticket or argument uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guards_compare_usernames_the_way_agora_folds_them() {
+    let world = agora_world();
+    {
+        let mut room = world::WorldRoom::new("casefold-room", "case", true);
+        room.add(roomwarden::model::Member::new(
+            "owner.one",
+            None,
+            Role::Owner,
+        ));
+        room.add(roomwarden::model::Member::new(
+            "owner.two",
+            None,
+            Role::Owner,
+        ));
+        for u in ["mod-bot", "svc-bridge", "user00006", "plain.user"] {
+            room.add(roomwarden::model::Member::new(u, None, Role::Member));
+        }
+        world::lock(&world).add_room(room);
+    }
+    let fake = agora_fake::start(world, Options::default()).await;
+    let p = with_token(&fake, fake.token());
+    let profile = profile_with(
+        &fake,
+        "token = \"x\"",
+        "self_user = \"mod-bot\"\nprotected_users = [\"svc-bridge\"]\nprotected_pattern = \"^user0000\"",
+    );
+    let engine = Engine::new(p, &profile, None);
+    let reqs = [
+        "MOD-BOT",
+        "Svc-Bridge",
+        "USER00006",
+        "OWNER.ONE",
+        "OWNER.TWO",
+        "Plain.User",
+    ]
+    .into_iter()
+    .map(|u| Request::new("casefold-room", u, Action::Remove))
+    .collect();
+    let plan = engine.plan(reqs).await.unwrap();
+    let verdicts: Vec<(&str, &Verdict)> = plan
+        .rows
+        .iter()
+        .map(|r| (r.user.as_str(), &r.verdict))
+        .collect();
+    assert!(
+        matches!(verdicts[0].1, Verdict::Skip(w) if w.contains("self_user")),
+        "{verdicts:?}"
+    );
+    assert!(
+        matches!(verdicts[1].1, Verdict::Skip(w) if w.contains("protected_users")),
+        "{verdicts:?}"
+    );
+    assert!(
+        matches!(verdicts[2].1, Verdict::Skip(w) if w.contains("protected_pattern")),
+        "{verdicts:?}"
+    );
+    // Owners are known by their listed (lower-case) names: the plan never
+    // lets both go.
+    let owners_sent = verdicts[3..5]
+        .iter()
+        .filter(|(_, v)| **v == Verdict::Send)
+        .count();
+    assert!(owners_sent <= 1, "{verdicts:?}");
+    assert_eq!(*verdicts[5].1, Verdict::Send);
+    // Rows carry the provider's one spelling of each id.
+    assert_eq!(plan.rows[5].user.as_str(), "plain.user");
+}

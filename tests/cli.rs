@@ -682,6 +682,7 @@ fn the_example_config_parses() {
             "amity-live",
             "demo",
             "imkit",
+            "nandbox",
             "symphony"
         ]
     );

@@ -61,6 +61,7 @@ impl Engine {
         }
         caps.max_in_flight = caps.max_in_flight.max(1);
         let rate = caps.quota.calls_per_sec();
+        let fold = caps.id_fold;
         Self {
             limiter: Arc::new(Limiter::quota(caps.quota)),
             rooms_limiter: caps
@@ -70,7 +71,7 @@ impl Engine {
             whole: Mutex::new(WholeLists::default()),
             provider,
             caps,
-            guards: Guards::from_profile(profile),
+            guards: Guards::from_profile(profile, fold),
             audit,
             profile: profile.name.clone(),
             operator: audit::operator(),
@@ -211,7 +212,7 @@ impl Engine {
     /// failed lookup fails that room's rows with the provider's reason.
     pub async fn plan(&self, mut requests: Vec<Request>) -> Result<Plan, ProviderError> {
         for req in &mut requests {
-            req.room = self.provider.canonical_room(&req.room);
+            self.canonical(req);
         }
         let mut facts: HashMap<RoomId, RoomFacts> = HashMap::new();
         for req in &requests {
@@ -246,6 +247,15 @@ impl Engine {
             &facts,
             |u| self.provider.validate_user(u),
         ))
+    }
+
+    /// The provider's one spelling of a request's room and user, so that
+    /// guards, plans and the audit log see the same ids however typed.
+    fn canonical(&self, req: &mut Request) {
+        req.room = self.provider.canonical_room(&req.room);
+        if let std::borrow::Cow::Owned(user) = self.caps.id_fold.apply(req.user.as_str()) {
+            req.user = UserId::from(user);
+        }
     }
 
     /// Where members cannot all be listed, the staff list does not tell a
@@ -303,7 +313,7 @@ impl Engine {
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
         {
-            req.room = self.provider.canonical_room(&req.room);
+            self.canonical(req);
             let roles = by_room.entry(req.room.clone()).or_insert_with(|| {
                 audit::removed_roles(&records, &self.profile, self.provider.name(), &req.room)
             });

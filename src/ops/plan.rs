@@ -4,7 +4,7 @@
 
 use crate::config::Profile;
 use crate::model::{Action, Role, Room, RoomId, UserId};
-use crate::provider::{Capabilities, ErrorKind, ProviderError};
+use crate::provider::{Capabilities, ErrorKind, IdFold, ProviderError};
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -115,30 +115,33 @@ impl Plan {
     }
 }
 
-/// The profile's guards: accounts never touched.
+/// The profile's guards: accounts never touched. Ids are compared the
+/// way the provider compares them (`fold`); the pattern matches the
+/// folded form.
 #[derive(Clone, Debug, Default)]
 pub struct Guards {
     pub self_user: Option<UserId>,
     pub protected_users: HashSet<UserId>,
     pub protected_pattern: Option<Regex>,
+    pub fold: IdFold,
 }
 
 impl Guards {
-    pub fn from_profile(profile: &Profile) -> Self {
+    pub fn from_profile(profile: &Profile, fold: IdFold) -> Self {
         let c = &profile.common;
+        let id = |u: &str| UserId::from(fold.apply(u).as_ref());
         Self {
-            self_user: c.self_user.as_deref().map(UserId::from),
-            protected_users: c
-                .protected_users
-                .iter()
-                .map(|u| UserId::from(u.as_str()))
-                .collect(),
+            self_user: c.self_user.as_deref().map(id),
+            protected_users: c.protected_users.iter().map(|u| id(u)).collect(),
             protected_pattern: c.protected_pattern.clone(),
+            fold,
         }
     }
 
     /// Why this user may not be touched, if a guard says so.
     pub fn refuses(&self, user: &UserId) -> Option<String> {
+        let folded = self.fold.apply(user.as_str());
+        let user = &UserId::from(folded.as_ref());
         if self.self_user.as_ref() == Some(user) {
             return Some("the profile's own account (self_user)".into());
         }
@@ -450,6 +453,7 @@ mod tests {
             self_user: Some("me".into()),
             protected_users: ["vip".into()].into(),
             protected_pattern: Some(Regex::new("^svc-").unwrap()),
+            fold: IdFold::Exact,
         };
         let f = facts("r", true, 10, &[]);
         let reqs = vec![

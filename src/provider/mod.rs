@@ -9,6 +9,7 @@ pub mod amity;
 mod error;
 pub(crate) mod http;
 pub mod imkit;
+pub mod nandbox;
 mod registry;
 pub mod sandbox;
 pub mod symphony;
@@ -63,6 +64,27 @@ impl MemberListing {
     /// Whether a listing shows every member.
     pub fn is_full(self) -> bool {
         self == MemberListing::Full
+    }
+}
+
+/// How a provider compares user ids: exactly, or ignoring ASCII case
+/// (Agora usernames: `Aa` is `aa`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdFold {
+    #[default]
+    Exact,
+    AsciiLowercase,
+}
+
+impl IdFold {
+    /// The one spelling of an id under this folding.
+    pub fn apply(self, id: &str) -> std::borrow::Cow<'_, str> {
+        match self {
+            IdFold::AsciiLowercase if id.bytes().any(|b| b.is_ascii_uppercase()) => {
+                std::borrow::Cow::Owned(id.to_ascii_lowercase())
+            }
+            _ => std::borrow::Cow::Borrowed(id),
+        }
     }
 }
 
@@ -140,6 +162,8 @@ pub struct Capabilities {
     pub member_page_size: u32,
     pub page_style: PageStyle,
     pub pacing: Option<Pacing>,
+    /// How the provider compares user ids; guards and plans compare the same way.
+    pub id_fold: IdFold,
 }
 
 impl Capabilities {
@@ -167,6 +191,7 @@ impl Default for Capabilities {
             member_page_size: 100,
             page_style: PageStyle::Cursor,
             pacing: None,
+            id_fold: IdFold::Exact,
         }
     }
 }

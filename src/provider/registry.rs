@@ -86,6 +86,7 @@ static SPECS: &[&ProviderSpec] = &[
     &agora::SPEC,
     &symphony::SPEC,
     &super::imkit::SPEC,
+    &super::nandbox::SPEC,
     &amity::SPEC,
 ];
 

@@ -53,8 +53,7 @@ fn init_logging(verbose: u8) -> Option<WorkerGuard> {
         1 => "roomwarden=debug,info",
         _ => "roomwarden=trace,debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ROOMWARDEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = crate::logging::filter(level);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -26,7 +26,8 @@ use crate::model::{
 };
 use crate::provider::http;
 use crate::provider::{
-    Capabilities, ErrorKind, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
+    Capabilities, ErrorKind, IdFold, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec,
+    Quota,
 };
 use async_trait::async_trait;
 use auth::ClientExchange;
@@ -609,6 +610,8 @@ impl Provider for Agora {
             rooms_quota: Some(Quota::per_second(50.0)),
             member_page_size: PAGE_SIZE,
             page_style: PageStyle::Number,
+            // Usernames are case-insensitive [doc].
+            id_fold: IdFold::AsciiLowercase,
             ..Capabilities::default()
         }
     }

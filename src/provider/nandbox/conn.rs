@@ -1,0 +1,516 @@
+//! The one WebSocket session to the Bot API, and calls over it.
+//!
+//! - Opening: connect, send `TOKEN_AUTH` as the first frame, wait for
+//!   `TOKEN_AUTH_OK`; an error frame or a close instead is a refused token
+//!   ([`ErrorKind::Auth`]). The token is only ever written into that frame.
+//! - While open: a writer task sends requests and a `PING` every 30 s; a
+//!   reader task hands replies and error frames to the caller and
+//!   unsolicited frames (join/leave `chatMember`) to the event handler.
+//! - Calls are serialised by the session mutex: one request in flight at a
+//!   time, so an error frame (which names no request) belongs to the call
+//!   in flight. Replies are matched by `reference`.
+//! - A call whose answer is lost (the socket dropped, or no answer in time)
+//!   says so ([`CallError::Lost`]) and the session is thrown away, so a late
+//!   answer can never be taken for the next call's. The next call opens a
+//!   new session, re-authenticating, with backoff when opening fails.
+
+use super::NAME;
+use super::wire::{self, ChatRequest, Head, TokenAuth};
+use crate::provider::{ErrorKind, ProviderError};
+use futures::{SinkExt, StreamExt};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// Keepalive interval: the SDKs ping every 30 s [sdk].
+pub(super) const PING_EVERY: Duration = Duration::from_secs(30);
+/// Delays before each reconnect attempt after a session was lost (the
+/// SDKs wait 10–30 s once; a console retries sooner, then backs off).
+const RECONNECT_DELAYS: [Duration; 4] = [
+    Duration::from_millis(0),
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+];
+
+/// Handles an unsolicited frame (raw JSON text).
+pub(super) type EventSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Why a call did not get its reply.
+#[derive(Debug)]
+pub(super) enum CallError {
+    /// The server answered with `{"error": N}` while this call was in flight.
+    Frame(String),
+    /// The request went out but its answer is unknown: the socket dropped
+    /// or nothing came back in time. Resolve by asking, never assume.
+    Lost(ProviderError),
+    /// Nothing was sent: no session could be opened (refused token,
+    /// unreachable server).
+    Failed(ProviderError),
+}
+
+enum Inbound {
+    /// A frame carrying a `reference`.
+    Reply { reference: String, text: String },
+    /// An error frame; `reference` only if a server ever echoes one.
+    Error {
+        reference: Option<String>,
+        code: String,
+    },
+    /// The socket is gone.
+    Closed,
+}
+
+struct Session {
+    out: mpsc::UnboundedSender<String>,
+    inbox: mpsc::UnboundedReceiver<Inbound>,
+    reader: JoinHandle<()>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // The writer ends on its own once `out` is gone, closing politely.
+        self.reader.abort();
+    }
+}
+
+impl Session {
+    /// Throws away answers nobody waits for; false when the socket is gone.
+    fn drain(&mut self) -> bool {
+        loop {
+            match self.inbox.try_recv() {
+                Ok(Inbound::Closed) | Err(mpsc::error::TryRecvError::Disconnected) => return false,
+                Ok(_) => {}
+                Err(mpsc::error::TryRecvError::Empty) => return true,
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    session: Option<Session>,
+    /// A session was open before: reopening backs off.
+    opened_before: bool,
+}
+
+pub(super) struct Conn {
+    url: String,
+    token: SecretString,
+    app_id: String,
+    timeout: Duration,
+    ping_every: Duration,
+    slot: Mutex<Slot>,
+    next_ref: AtomicU64,
+    on_event: EventSink,
+}
+
+fn err(op: &str, kind: ErrorKind, message: impl Into<String>) -> ProviderError {
+    ProviderError::new(NAME, op, kind, message)
+}
+
+impl Conn {
+    pub fn new(
+        url: String,
+        token: SecretString,
+        app_id: String,
+        timeout: Duration,
+        on_event: EventSink,
+    ) -> Self {
+        let start = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        Self {
+            url,
+            token,
+            app_id,
+            timeout,
+            ping_every: PING_EVERY,
+            slot: Mutex::new(Slot::default()),
+            // References are digit strings like the docs' "123456789",
+            // unique per adapter (and, by the clock, across restarts).
+            next_ref: AtomicU64::new(start.saturating_mul(1000)),
+            on_event,
+        }
+    }
+
+    /// One chat-management request; the raw reply frame on success.
+    /// `wait` shortens the per-call timeout (for replies the docs do not
+    /// promise).
+    pub async fn call(
+        &self,
+        method: &'static str,
+        chat: &str,
+        user: Option<&str>,
+        wait: Option<Duration>,
+    ) -> Result<String, CallError> {
+        let mut slot = self.slot.lock().await;
+        let alive = slot.session.as_mut().is_some_and(Session::drain);
+        if !alive {
+            slot.session = None;
+            let session = self.open_with_backoff(slot.opened_before).await;
+            slot.session = Some(session.map_err(CallError::Failed)?);
+            slot.opened_before = true;
+        }
+        let Some(session) = slot.session.as_mut() else {
+            return Err(CallError::Failed(err(
+                method,
+                ErrorKind::Connection,
+                "no session",
+            )));
+        };
+        let reference = self.next_ref.fetch_add(1, Ordering::Relaxed).to_string();
+        let frame = ChatRequest {
+            method,
+            app_id: &self.app_id,
+            chat_id: chat,
+            user_id: user,
+            reference: &reference,
+        };
+        let text = serde_json::to_string(&frame)
+            .map_err(|e| CallError::Failed(err(method, ErrorKind::BadRequest, e.to_string())))?;
+        tracing::debug!("nandbox: {method} chat {chat} (reference {reference})");
+        if session.out.send(text).is_err() {
+            slot.session = None;
+            return Err(CallError::Lost(err(
+                method,
+                ErrorKind::Connection,
+                "the connection dropped as the request was sent",
+            )));
+        }
+        let wait = wait.unwrap_or(self.timeout).min(self.timeout);
+        let deadline = Instant::now() + wait;
+        loop {
+            let got = tokio::time::timeout_at(deadline, session.inbox.recv()).await;
+            match got {
+                Ok(Some(Inbound::Reply { reference: r, text })) if r == reference => {
+                    return Ok(text);
+                }
+                Ok(Some(Inbound::Error {
+                    reference: None,
+                    code,
+                })) => return Err(CallError::Frame(code)),
+                Ok(Some(Inbound::Error {
+                    reference: Some(r),
+                    code,
+                })) if r == reference => return Err(CallError::Frame(code)),
+                // A reply to someone else (a late answer): not ours.
+                Ok(Some(Inbound::Reply { .. } | Inbound::Error { .. })) => {}
+                Ok(Some(Inbound::Closed) | None) => {
+                    slot.session = None;
+                    tracing::info!("nandbox: the connection dropped while {method} was in flight");
+                    return Err(CallError::Lost(err(
+                        method,
+                        ErrorKind::Connection,
+                        "the connection dropped while the request was in flight",
+                    )));
+                }
+                Err(_) => {
+                    // A late answer must never be read as the next call's:
+                    // this session is done.
+                    slot.session = None;
+                    return Err(CallError::Lost(err(
+                        method,
+                        ErrorKind::Timeout,
+                        format!("no answer within {:.1}s", wait.as_secs_f64()),
+                    )));
+                }
+            }
+        }
+    }
+
+    async fn open_with_backoff(&self, reopening: bool) -> Result<Session, ProviderError> {
+        if !reopening {
+            return self.open().await;
+        }
+        let mut last = None;
+        for delay in RECONNECT_DELAYS {
+            if !delay.is_zero() {
+                let jitter = delay.mul_f64(fastrand::f64() * 0.2);
+                tokio::time::sleep(delay + jitter).await;
+            }
+            match self.open().await {
+                Ok(s) => return Ok(s),
+                Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Timeout) => {
+                    tracing::info!("nandbox: reconnect failed: {e}");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| err("connect", ErrorKind::Connection, "cannot reconnect")))
+    }
+
+    /// Connects and authenticates.
+    async fn open(&self) -> Result<Session, ProviderError> {
+        const OP: &str = "TOKEN_AUTH";
+        let connect = tokio_tungstenite::connect_async(self.url.as_str());
+        let (ws, _) = match tokio::time::timeout(self.timeout, connect).await {
+            Err(_) => {
+                return Err(err(
+                    "connect",
+                    ErrorKind::Timeout,
+                    "no WebSocket connection in time",
+                ));
+            }
+            Ok(Err(e)) => return Err(connect_error(&e)),
+            Ok(Ok(pair)) => pair,
+        };
+        let (mut sink, mut stream) = ws.split();
+        let auth = serde_json::to_string(&TokenAuth {
+            method: "TOKEN_AUTH",
+            token: self.token.expose_secret(),
+            rem: true,
+        })
+        .map_err(|e| err(OP, ErrorKind::BadRequest, e.to_string()))?;
+        if sink.send(Message::text(auth)).await.is_err() {
+            return Err(err(
+                OP,
+                ErrorKind::Connection,
+                "the connection dropped before TOKEN_AUTH was sent",
+            ));
+        }
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, stream.next()).await;
+            let text = match next {
+                Err(_) => {
+                    return Err(err(
+                        OP,
+                        ErrorKind::Timeout,
+                        "no answer to TOKEN_AUTH in time",
+                    ));
+                }
+                Ok(None) | Ok(Some(Ok(Message::Close(_)))) => {
+                    return Err(err(
+                        OP,
+                        ErrorKind::Auth,
+                        "the server closed the connection instead of answering TOKEN_AUTH_OK: the token was refused",
+                    ));
+                }
+                Ok(Some(Err(e))) => {
+                    return Err(err(
+                        OP,
+                        ErrorKind::Connection,
+                        format!("the connection failed during TOKEN_AUTH: {}", ws_cause(&e)),
+                    ));
+                }
+                Ok(Some(Ok(Message::Text(t)))) => t,
+                Ok(Some(Ok(_))) => continue,
+            };
+            // The OK frame echoes the token: it is parsed, never logged.
+            let Ok(head) = serde_json::from_str::<Head>(&text) else {
+                continue;
+            };
+            if head.method.as_deref() == Some("TOKEN_AUTH_OK") {
+                break;
+            }
+            if let Some(code) = head.error.as_ref().filter(|_| head.method.is_none()) {
+                return Err(err(OP, ErrorKind::Auth, "the server refused the token")
+                    .with_code(code_text(code)));
+            }
+        }
+        tracing::debug!("nandbox: session open");
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let (inbox_tx, inbox) = mpsc::unbounded_channel();
+        tokio::spawn(writer(sink, out_rx, inbox_tx.clone(), self.ping_every));
+        let reader = tokio::spawn(reader(stream, inbox_tx, self.on_event.clone()));
+        Ok(Session { out, inbox, reader })
+    }
+}
+
+type Sink = futures::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Message,
+>;
+type Stream = futures::stream::SplitStream<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+>;
+
+/// Sends requests and a PING every `ping_every`; closes when the session
+/// is dropped.
+async fn writer(
+    mut sink: Sink,
+    mut requests: mpsc::UnboundedReceiver<String>,
+    inbox: mpsc::UnboundedSender<Inbound>,
+    ping_every: Duration,
+) {
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let sent = tokio::select! {
+            next = requests.recv() => match next {
+                Some(text) => sink.send(Message::text(text)).await,
+                None => {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), sink.close()).await;
+                    return;
+                }
+            },
+            _ = ping.tick() => sink.send(Message::text(wire::PING)).await,
+        };
+        if sent.is_err() {
+            let _ = inbox.send(Inbound::Closed);
+            return;
+        }
+    }
+}
+
+/// Sorts incoming frames: replies and error frames to the caller,
+/// unsolicited `chatMember` frames to the event handler, PONGs away.
+async fn reader(mut stream: Stream, inbox: mpsc::UnboundedSender<Inbound>, on_event: EventSink) {
+    while let Some(msg) = stream.next().await {
+        let text = match msg {
+            Ok(Message::Text(t)) => t,
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let Ok(head) = serde_json::from_str::<Head>(&text) else {
+            tracing::debug!(
+                "nandbox: an unreadable frame ({} bytes) ignored",
+                text.len()
+            );
+            continue;
+        };
+        let reference = head.reference.map(|r| r.0);
+        if head.method.is_none()
+            && let Some(code) = &head.error
+        {
+            let code = code_text(code);
+            tracing::debug!("nandbox: error frame {code}");
+            let _ = inbox.send(Inbound::Error { reference, code });
+            continue;
+        }
+        if let Some(reference) = reference {
+            let _ = inbox.send(Inbound::Reply {
+                reference,
+                text: text.to_string(),
+            });
+            continue;
+        }
+        match head.method.as_deref() {
+            Some("PONG") => {}
+            Some("chatMember") => on_event(&text),
+            Some(other) => tracing::trace!("nandbox: {other} frame ignored"),
+            None => {}
+        }
+    }
+    let _ = inbox.send(Inbound::Closed);
+}
+
+/// An error code as text: `199999` for a number, the string as is.
+fn code_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The innermost cause of a WebSocket error, for messages (no URL).
+fn ws_cause(e: &tungstenite::Error) -> String {
+    use std::error::Error as _;
+    let mut source: Option<&dyn std::error::Error> = e.source();
+    let mut root = e.to_string();
+    while let Some(s) = source {
+        root = s.to_string();
+        source = s.source();
+    }
+    root
+}
+
+fn connect_error(e: &tungstenite::Error) -> ProviderError {
+    const OP: &str = "connect";
+    match e {
+        tungstenite::Error::Http(resp) => {
+            let status = resp.status().as_u16();
+            let kind = match status {
+                401 | 403 => ErrorKind::Auth,
+                500..=599 => ErrorKind::Server { status },
+                _ => ErrorKind::Connection,
+            };
+            err(
+                OP,
+                kind,
+                format!("the server refused the WebSocket upgrade with HTTP {status}"),
+            )
+            .with_code(status.to_string())
+        }
+        tungstenite::Error::Url(_) => err(OP, ErrorKind::BadRequest, ws_cause(e)),
+        _ => err(OP, ErrorKind::Connection, ws_cause(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use tokio::net::TcpListener;
+
+    /// A minimal Bot API: accepts the token, answers PING with PONG and
+    /// getChat with a reply carrying the reference, counts PINGs.
+    async fn server(pings: Arc<AtomicUsize>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let pings = pings.clone();
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    while let Some(Ok(Message::Text(t))) = ws.next().await {
+                        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                        let answer = match v["method"].as_str() {
+                            Some("TOKEN_AUTH") => serde_json::json!({"method": "TOKEN_AUTH_OK"}),
+                            Some("PING") => {
+                                pings.fetch_add(1, Ordering::SeqCst);
+                                serde_json::json!({"method": "PONG"})
+                            }
+                            _ => {
+                                serde_json::json!({"method": "chatDetails", "reference": v["reference"]})
+                            }
+                        };
+                        if ws.send(Message::text(answer.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        format!("ws://{addr}/nandbox/api/")
+    }
+
+    #[tokio::test]
+    async fn pings_keep_the_session_and_pongs_are_not_replies() {
+        let pings = Arc::new(AtomicUsize::new(0));
+        let url = server(pings.clone()).await;
+        let mut conn = Conn::new(
+            url,
+            SecretString::from("1:0:s"),
+            "0".into(),
+            Duration::from_secs(10),
+            Arc::new(|_: &str| {}),
+        );
+        conn.ping_every = Duration::from_millis(20);
+        conn.call("getChat", "1", None, None).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pings.load(Ordering::SeqCst) < 3 {
+            assert!(Instant::now() < deadline, "no PINGs");
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // PONGs in between never answer a call; the session is the same.
+        let reply = conn.call("getChat", "1", None, None).await.unwrap();
+        assert!(reply.contains("chatDetails"));
+    }
+
+    #[test]
+    fn the_default_keepalive_is_30_seconds() {
+        assert_eq!(PING_EVERY, Duration::from_secs(30));
+    }
+}
