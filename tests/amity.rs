@@ -1070,20 +1070,31 @@ mod rooms {
 mod cli {
     use super::*;
 
-    /// Runs the binary off the runtime while the fake keeps serving.
+    /// Runs the binary off the runtime while the fake keeps serving,
+    /// logging everything to stderr (`ROOMWARDEN_LOG=trace`, the HTTP
+    /// stack's own traces included).
     async fn roomwarden(args: Vec<String>, token: &str) -> std::process::Output {
         let token = token.to_string();
-        tokio::task::spawn_blocking(move || {
+        let secret = token.clone();
+        let out = tokio::task::spawn_blocking(move || {
             assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
                 .args(&args)
                 .env("RW_AMITY_TEST_TOKEN", token)
-                .env_remove("ROOMWARDEN_LOG")
+                .env("ROOMWARDEN_LOG", "trace")
                 .timeout(Duration::from_secs(60))
                 .output()
                 .expect("run roomwarden")
         })
         .await
-        .unwrap()
+        .unwrap();
+        // Whatever the command and the answer, the token is never shown.
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !String::from_utf8_lossy(text).contains(&secret),
+                "the token was printed"
+            );
+        }
+        out
     }
 
     fn rows(out: &std::process::Output) -> Vec<Value> {
