@@ -676,6 +676,14 @@ fn the_example_config_parses() {
         .collect();
     assert_eq!(
         names,
-        ["agora-prod", "demo", "imkit", "nandbox", "symphony"]
+        [
+            "agora-prod",
+            "amity-chat",
+            "amity-live",
+            "demo",
+            "imkit",
+            "nandbox",
+            "symphony"
+        ]
     );
 }

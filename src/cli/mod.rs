@@ -256,6 +256,13 @@ async fn execute(
     }
     let engine = s.engine(global, !opts.dry_run)?;
     engine.check_ids(&requests).map_err(Failure::usage)?;
+    if let Some(why) = cannot(engine.capabilities(), &requests) {
+        return Err(Failure::usage(format!(
+            "profile `{}` ({}): {why}; nothing was sent",
+            s.profile.name,
+            engine.provider_name()
+        )));
+    }
     engine
         .fill_readd_roles(&mut requests)
         .map_err(|e| Failure::usage(format!("reading the audit log for re-add roles: {e}")))?;
@@ -281,6 +288,23 @@ async fn execute(
     let report = run_with_progress(&engine, &plan, opts.dry_run).await;
     emit(out, global.format, &report.outcomes)?;
     Ok(exit_code(&report.outcomes))
+}
+
+/// Why none of the requests can be done, when they all ask for an action
+/// the provider cannot do at all (a demote or re-add on a provider without
+/// one); a mixed ticket file goes on, its rows skipped with the reason.
+fn cannot(caps: &crate::provider::Capabilities, requests: &[Request]) -> Option<String> {
+    let all = |a: Action| !requests.is_empty() && requests.iter().all(|r| r.action == a);
+    if all(Action::Demote) && !caps.demotes() {
+        return Some("this provider cannot demote users".into());
+    }
+    if all(Action::Readd) && !caps.can_readd {
+        return Some(
+            "this provider cannot re-add users (undo is not available); they have to rejoin on the provider's side"
+                .into(),
+        );
+    }
+    None
 }
 
 /// 0 when every row ended well, 1 when one failed or was skipped.

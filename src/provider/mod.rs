@@ -5,6 +5,7 @@
 //! nothing of screens, batches, retries or the audit log: that is `ops`.
 
 pub mod agora;
+pub mod amity;
 mod error;
 pub(crate) mod http;
 pub mod imkit;

@@ -2,7 +2,7 @@
 //! with their docs) and its builder in its own module; this list names
 //! them once. Config looks providers and keys up here.
 
-use super::{Provider, agora, sandbox, symphony};
+use super::{Provider, agora, amity, sandbox, symphony};
 use crate::config::{ConfigError, Profile};
 use std::sync::Arc;
 
@@ -87,6 +87,7 @@ static SPECS: &[&ProviderSpec] = &[
     &symphony::SPEC,
     &super::imkit::SPEC,
     &super::nandbox::SPEC,
+    &amity::SPEC,
 ];
 
 pub fn specs() -> &'static [&'static ProviderSpec] {

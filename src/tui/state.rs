@@ -1,6 +1,6 @@
 //! The console's whole state. Only `update` changes it; `view` reads it.
 
-use super::keymap::{Ctx, Key, Keymap};
+use super::keymap::{Cmd, Ctx, Key, Keymap};
 use super::store::MemberStore;
 use crate::model::{Action as Verb, Role, Room, Status, UserId};
 use crate::ops::Progress;
@@ -73,6 +73,24 @@ pub struct Header {
     pub accent: Color,
     /// What the provider can do, with the profile's limits applied.
     pub caps: Capabilities,
+}
+
+impl Header {
+    /// Why the provider cannot do a command's action at all (so the footer
+    /// does not offer it and the key explains instead), if it cannot.
+    pub fn cannot(&self, cmd: Cmd) -> Option<String> {
+        match cmd {
+            Cmd::Demote if !self.caps.demotes() => Some(format!(
+                "{} cannot demote users on profile `{}`",
+                self.provider, self.profile
+            )),
+            Cmd::Undo if !self.caps.can_readd => Some(format!(
+                "{} cannot re-add users on profile `{}`, so a batch cannot be undone here",
+                self.provider, self.profile
+            )),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

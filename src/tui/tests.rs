@@ -406,6 +406,39 @@ fn read_only_hides_and_refuses_changing_actions() {
 }
 
 #[test]
+fn actions_the_provider_cannot_do_are_explained_not_offered() {
+    let mut s = members_state(10, true);
+    s.header.caps.can_demote = false;
+    s.header.caps.can_demote_owner = false;
+    s.header.caps.can_readd = false;
+    let text = screen_text(&s, 100, 30);
+    assert!(text.contains("d remove"), "{text}");
+    assert!(!text.contains("D demote"), "{text}");
+    assert!(press(&mut s, "D").is_empty());
+    assert!(s.popup.is_none());
+    let st = s.status.clone().unwrap();
+    assert!(st.text.contains("cannot demote"), "{st:?}");
+    // Undo on the results screen.
+    press(&mut s, "space");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    press(&mut s, "y");
+    done(&mut s, &requests, &[(Status::Removed, None)]);
+    assert_eq!(s.screen, Screen::Results);
+    let text = screen_text(&s, 100, 30);
+    assert!(!text.contains("u undo"), "{text}");
+    assert!(press(&mut s, "u").is_empty());
+    let st = s.status.clone().unwrap();
+    assert!(st.text.contains("cannot re-add"), "{st:?}");
+}
+
+#[test]
 fn run_events_fill_results_and_removed_users_leave_the_list() {
     let mut s = members_state(10, true);
     press(&mut s, "space space");

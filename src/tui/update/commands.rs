@@ -14,6 +14,10 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         );
         return vec![];
     }
+    if let Some(why) = s.header.cannot(cmd) {
+        info(s, why);
+        return vec![];
+    }
     let h = match s.screen {
         Screen::Help => (s.size.1 as isize - 5).max(1),
         screen => s.height_of(screen) as isize,

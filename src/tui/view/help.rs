@@ -38,9 +38,13 @@ pub fn lines(s: &State, t: &Theme) -> Vec<Line<'static>> {
             if e.changes && s.header.read_only {
                 continue;
             }
+            let desc = match s.header.cannot(e.cmd) {
+                Some(_) => format!("{} (not on this provider)", e.desc),
+                None => e.desc.to_string(),
+            };
             out.push(Line::from(vec![
                 Span::styled(format!("  {:<22}", s.keymap.label(e.cmd)), t.key()),
-                Span::raw(e.desc.to_string()),
+                Span::raw(desc),
             ]));
         }
     }

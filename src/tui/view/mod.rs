@@ -111,6 +111,9 @@ fn hint_contexts(s: &State) -> &'static [Ctx] {
 /// Whether a hinted command does something on the current screen (the
 /// footer only offers keys that work there).
 fn hint_applies(s: &State, cmd: Cmd) -> bool {
+    if s.header.cannot(cmd).is_some() {
+        return false;
+    }
     match cmd {
         Cmd::Filter => matches!(s.screen, Screen::Rooms | Screen::Members),
         Cmd::Copy => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Results),

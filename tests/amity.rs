@@ -1,0 +1,1255 @@
+//! The Amity / social.plus fake server on its own (the wire behaviour the
+//! adapter is written against), then the adapter against it on both
+//! surfaces, then the CLI.
+
+#[path = "fakes/amity.rs"]
+mod amity_fake;
+mod conformance;
+
+use amity_fake::{CoHostType, Fake, IdsFrom, NonMember, Options, RateLimitShape};
+use conformance::{ADMINS, OWNERS, ROOM, STRANGER, member_id};
+use roomwarden::config::{Config, Profile};
+use roomwarden::model::{Action, Demotion, PageRequest, Restore, Role, RoomId, Status, UserId};
+use roomwarden::ops::audit::AuditLog;
+use roomwarden::ops::plan::{Request, Verdict};
+use roomwarden::ops::{Cancel, Engine, RunOptions};
+use roomwarden::provider::sandbox::world::{self, SharedWorld, World};
+use roomwarden::provider::{Provider, build};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn test_world() -> SharedWorld {
+    let world = World::generate().shared();
+    conformance::seed(&world);
+    world
+}
+
+async fn fake_with(options: Options) -> Fake {
+    amity_fake::start(test_world(), options).await
+}
+
+fn world_role(fake: &Fake, room: &str, user: &str) -> Option<Role> {
+    world::lock(fake.world())
+        .room(&RoomId::from(room))
+        .unwrap()
+        .get(&UserId::from(user))
+        .map(|m| m.role)
+}
+
+fn profile(fake: &Fake, surface: &str, extra: &str) -> Profile {
+    let text = format!(
+        "[profiles.t]\nprovider = \"amity\"\nbase_url = \"{}\"\ntoken = \"{}\"\nsurface = \"{surface}\"\n{extra}\n",
+        fake.base_url(),
+        fake.token()
+    );
+    Config::parse(&text, std::path::Path::new("amity-test.toml"), None)
+        .unwrap()
+        .profile(None)
+        .unwrap()
+        .clone()
+}
+
+fn adapter(fake: &Fake, surface: &str) -> Arc<dyn Provider> {
+    build(&profile(fake, surface, "")).unwrap()
+}
+
+/// An engine on the profile, auditing into a temp dir.
+fn engine(fake: &Fake, surface: &str, extra: &str) -> (Engine, tempfile::TempDir) {
+    let p = profile(fake, surface, extra);
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap());
+    (Engine::new(build(&p).unwrap(), &p, Some(audit)), dir)
+}
+
+fn fast() -> RunOptions {
+    RunOptions {
+        min_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(20),
+        max_attempts: 40,
+        ..RunOptions::default()
+    }
+}
+
+async fn run(engine: &Engine, requests: Vec<Request>) -> Vec<roomwarden::model::Outcome> {
+    let plan = engine.plan(requests).await.expect("plan");
+    engine
+        .run(&plan, &fast(), &Cancel::new(), None)
+        .await
+        .outcomes
+}
+
+mod fake_server {
+    use super::*;
+    use reqwest::Method;
+
+    struct Client {
+        http: reqwest::Client,
+        base: String,
+        token: String,
+    }
+
+    impl Client {
+        fn new(fake: &Fake) -> Self {
+            Self {
+                http: reqwest::Client::new(),
+                base: fake.base_url().to_string(),
+                token: fake.token().to_string(),
+            }
+        }
+
+        async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+            let mut req = self
+                .http
+                .request(method, format!("{}{path}", self.base))
+                .bearer_auth(&self.token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let v: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, v)
+        }
+
+        async fn get(&self, path: &str) -> (u16, Value) {
+            self.call(Method::GET, path, None).await
+        }
+    }
+
+    fn enc(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_wrong_token_is_401_in_the_error_envelope() {
+        let fake = fake_with(Options::default()).await;
+        let http = reqwest::Client::new();
+        for auth in [None, Some("Bearer wrong"), Some("wrong")] {
+            let mut req = http.get(format!("{}/api/v3/channels", fake.base_url()));
+            if let Some(a) = auth {
+                req = req.header("Authorization", a);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 401);
+            let v: Value = resp.json().await.unwrap();
+            assert_eq!(v["status"], "error");
+            assert_eq!(v["code"], 400100);
+            assert_eq!(v["message"], "Unauthorized");
+        }
+        assert_eq!(fake.unauthorized(), 3);
+    }
+
+    #[tokio::test]
+    async fn channels_page_by_token_to_the_end() {
+        let fake = fake_with(Options::default()).await;
+        let c = Client::new(&fake);
+        let mut path = "/api/v3/channels?options%5Blimit%5D=2".to_string();
+        let mut ids = Vec::new();
+        let mut saw_special = false;
+        loop {
+            let (status, v) = c.get(&path).await;
+            assert_eq!(status, 200, "{v}");
+            for ch in v["channels"].as_array().unwrap() {
+                ids.push(ch["channelId"].as_str().unwrap().to_string());
+            }
+            match v["paging"]["next"].as_str() {
+                Some(t) => {
+                    saw_special |= t.contains(['+', '/', '=']);
+                    // The TS SDK sends the token alone on later pages.
+                    path = format!("/api/v3/channels?options[token]={}", enc(t));
+                }
+                None => break,
+            }
+        }
+        assert!(saw_special, "tokens carry characters that need encoding");
+        let want: Vec<String> = world::lock(fake.world())
+            .rooms()
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect();
+        assert_eq!(ids, want);
+        // Deactivated rooms are deleted channels.
+        let (_, v) = c.get("/api/v3/channels?options[limit]=100").await;
+        let archive = v["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["channelId"] == world::ARCHIVE_ROOM)
+            .unwrap();
+        assert_eq!(archive["isDeleted"], true);
+    }
+
+    #[tokio::test]
+    async fn bad_limits_and_unencoded_tokens_are_refused() {
+        let fake = fake_with(Options::default()).await;
+        let c = Client::new(&fake);
+        for l in ["0", "101", "x"] {
+            let (status, v) = c.get(&format!("/api/v3/channels?options[limit]={l}")).await;
+            assert_eq!(status, 400, "limit {l}");
+            assert_eq!(v["code"], 400000);
+        }
+        let (_, v) = c.get("/api/v3/channels?options[limit]=1").await;
+        let t = v["paging"]["next"].as_str().unwrap().to_string();
+        // Find a token with a `+` and send it raw: it reads as a space.
+        let mut t = t;
+        let mut path = format!("/api/v3/channels?options[token]={}", enc(&t));
+        while !t.contains('+') {
+            let (_, v) = c.get(&path).await;
+            t = v["paging"]["next"]
+                .as_str()
+                .expect("a token with +")
+                .to_string();
+            path = format!("/api/v3/channels?options[token]={}", enc(&t));
+        }
+        let (status, _) = c.get(&format!("/api/v3/channels?options[token]={t}")).await;
+        assert_eq!(status, 400);
+        let long = "A".repeat(1004);
+        let (status, _) = c
+            .get(&format!("/api/v3/channels?options[token]={long}"))
+            .await;
+        assert_eq!(status, 400);
+    }
+
+    #[tokio::test]
+    async fn members_carry_channel_roles_and_joined_names() {
+        let fake = fake_with(Options::default()).await;
+        let c = Client::new(&fake);
+        let mut path = format!("/api/v4/channels/{ROOM}/users?options[limit]=7");
+        let mut rows = Vec::new();
+        loop {
+            let (status, v) = c.get(&path).await;
+            assert_eq!(status, 200, "{v}");
+            let users = v["users"].as_array().unwrap();
+            for cu in v["channelUsers"].as_array().unwrap() {
+                assert_eq!(cu["membership"], "member");
+                let id = cu["userId"].as_str().unwrap().to_string();
+                let name = users
+                    .iter()
+                    .find(|u| u["userId"] == id.as_str())
+                    .and_then(|u| u["displayName"].as_str())
+                    .map(str::to_string);
+                rows.push((id, cu["roles"].clone(), name));
+            }
+            match v["paging"]["next"].as_str() {
+                Some(t) => {
+                    path = format!("/api/v4/channels/{ROOM}/users?options[token]={}", enc(t))
+                }
+                None => break,
+            }
+        }
+        assert_eq!(rows.len(), 24);
+        assert_eq!(rows[0].1, json!(["channel-owner"]));
+        assert_eq!(rows[2].1, json!(["channel-moderator"]));
+        assert_eq!(rows[4].1, json!([]));
+        assert_eq!(rows[4].2.as_deref(), Some("Member 0"));
+        // The role filter, under both spellings.
+        for key in ["roles", "role[]", "roles%5B%5D"] {
+            let (_, v) = c
+                .get(&format!(
+                    "/api/v4/channels/{ROOM}/users?{key}=channel-moderator&options[limit]=100"
+                ))
+                .await;
+            let ids: Vec<&str> = v["channelUsers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["userId"].as_str().unwrap())
+                .collect();
+            assert_eq!(ids, ADMINS, "{key}");
+        }
+        let (_, v) = c
+            .get(&format!(
+                "/api/v4/channels/{ROOM}/users?search={}",
+                member_id(3)
+            ))
+            .await;
+        assert_eq!(v["channelUsers"].as_array().unwrap().len(), 1);
+        let (status, v) = c.get("/api/v4/channels/29999999999999999/users").await;
+        assert_eq!((status, v["code"].clone()), (404, json!(400400)));
+    }
+
+    #[tokio::test]
+    async fn removal_takes_ids_from_body_or_query_and_caps_them_at_100() {
+        let fake = fake_with(Options::default()).await;
+        let c = Client::new(&fake);
+        let (status, v) = c
+            .call(
+                Method::DELETE,
+                &format!("/api/v3/channels/{ROOM}/users"),
+                Some(json!({"channelId": ROOM, "userIds": [member_id(0), STRANGER]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        let cu = v["channelUsers"].as_array().unwrap();
+        assert_eq!(cu.len(), 1, "the stranger has no membership record");
+        assert_eq!(cu[0]["userId"], member_id(0).as_str());
+        assert_eq!(cu[0]["membership"], "none");
+        assert_eq!(world_role(&fake, ROOM, &member_id(0)), None);
+
+        for q in [
+            format!("userIds={}&userIds={}", member_id(1), member_id(2)),
+            format!("userIds%5B%5D={}&userIds[]={}", member_id(3), member_id(4)),
+            format!("userIds[0]={}&userIds[1]={}", member_id(5), member_id(6)),
+        ] {
+            let (status, v) = c
+                .call(
+                    Method::DELETE,
+                    &format!("/api/v3/channels/{ROOM}/users?{q}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{q}: {v}");
+            assert_eq!(v["channelUsers"].as_array().unwrap().len(), 2, "{q}");
+        }
+        let seen = fake.seen();
+        let froms: Vec<IdsFrom> = seen.iter().map(|s| s.ids_from).collect();
+        assert_eq!(
+            froms,
+            [
+                IdsFrom::Body,
+                IdsFrom::Query,
+                IdsFrom::Query,
+                IdsFrom::Query
+            ]
+        );
+        assert!(
+            seen.iter()
+                .all(|s| s.route == amity_fake::REMOVE_CHANNEL_USERS)
+        );
+
+        let many: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
+        let (status, v) = c
+            .call(
+                Method::DELETE,
+                &format!("/api/v3/channels/{ROOM}/users"),
+                Some(json!({"userIds": many})),
+            )
+            .await;
+        assert_eq!((status, v["code"].clone()), (400, json!(400000)));
+        let (status, _) = c
+            .call(
+                Method::DELETE,
+                &format!("/api/v3/channels/{ROOM}/users"),
+                Some(json!({"userIds": []})),
+            )
+            .await;
+        assert_eq!(status, 400);
+        // A body not declared JSON is not read.
+        let resp = reqwest::Client::new()
+            .delete(format!("{}/api/v3/channels/{ROOM}/users", fake.base_url()))
+            .bearer_auth(fake.token())
+            .body(json!({"userIds": [member_id(9)]}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400);
+        assert_eq!(world_role(&fake, ROOM, &member_id(9)), Some(Role::Member));
+    }
+
+    #[tokio::test]
+    async fn non_member_switches() {
+        let fake = fake_with(Options {
+            non_member: NonMember::NoneRow,
+            ..Options::default()
+        })
+        .await;
+        let c = Client::new(&fake);
+        let path = format!("/api/v3/channels/{ROOM}/users");
+        let (_, v) = c
+            .call(Method::DELETE, &path, Some(json!({"userIds": [STRANGER]})))
+            .await;
+        assert_eq!(v["channelUsers"][0]["membership"], "none");
+
+        let fake = fake_with(Options {
+            non_member: NonMember::Reject,
+            ..Options::default()
+        })
+        .await;
+        let c = Client::new(&fake);
+        let (status, v) = c
+            .call(
+                Method::DELETE,
+                &path,
+                Some(json!({"userIds": [member_id(0), STRANGER]})),
+            )
+            .await;
+        assert_eq!((status, v["code"].clone()), (404, json!(400400)));
+        assert_eq!(world_role(&fake, ROOM, &member_id(0)), Some(Role::Member));
+    }
+
+    #[tokio::test]
+    async fn roles_are_removed_and_added_in_batches() {
+        let fake = fake_with(Options::default()).await;
+        let c = Client::new(&fake);
+        let roles = format!("/api/v3/channels/{ROOM}/users/roles");
+        let (status, v) = c
+            .call(
+                Method::DELETE,
+                &roles,
+                Some(json!({"channelId": ROOM, "role": "channel-moderator", "userIds": ADMINS})),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["channelUsers"][0]["roles"], json!([]));
+        assert_eq!(world_role(&fake, ROOM, ADMINS[1]), Some(Role::Member));
+        // The spec's query form.
+        let (status, v) = c
+            .call(
+                Method::POST,
+                &roles,
+                Some(json!({"role": "channel-moderator", "userIds": [ADMINS[0]]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["channelUsers"][0]["roles"], json!(["channel-moderator"]));
+        let (status, _) = c
+            .call(
+                Method::DELETE,
+                &format!("{roles}?role=channel-moderator&userIds={}", ADMINS[0]),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), Some(Role::Member));
+        let (status, _) = c
+            .call(
+                Method::DELETE,
+                &roles,
+                Some(json!({"userIds": [ADMINS[0]]})),
+            )
+            .await;
+        assert_eq!(status, 400, "role is required");
+        // Re-add.
+        let (status, v) = c
+            .call(
+                Method::POST,
+                &format!("/api/v3/channels/{ROOM}/users"),
+                Some(json!({"channelId": ROOM, "userIds": [STRANGER]})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(v["channelUsers"][0]["membership"], "member");
+        assert_eq!(world_role(&fake, ROOM, STRANGER), Some(Role::Member));
+    }
+
+    #[tokio::test]
+    async fn last_moderator_is_refused_with_400317_behind_a_switch() {
+        let fake = fake_with(Options {
+            last_moderator: true,
+            ..Options::default()
+        })
+        .await;
+        let c = Client::new(&fake);
+        let roles = format!("/api/v3/channels/{ROOM}/users/roles");
+        let body = |u: &str| Some(json!({"role": "channel-moderator", "userIds": [u]}));
+        let (status, _) = c.call(Method::DELETE, &roles, body(ADMINS[0])).await;
+        assert_eq!(status, 200);
+        let (status, v) = c.call(Method::DELETE, &roles, body(ADMINS[1])).await;
+        assert_eq!((status, v["code"].clone()), (400, json!(400317)));
+        assert_eq!(world_role(&fake, ROOM, ADMINS[1]), Some(Role::Admin));
+        let (status, v) = c
+            .call(
+                Method::DELETE,
+                &format!("/api/v3/channels/{ROOM}/users"),
+                Some(json!({"userIds": [ADMINS[1]]})),
+            )
+            .await;
+        assert_eq!((status, v["code"].clone()), (400, json!(400317)));
+    }
+
+    #[tokio::test]
+    async fn rate_limits_take_the_chosen_shape() {
+        for (shape, status, code) in [
+            (RateLimitShape::Spec, 429, 400311),
+            (RateLimitShape::Gateway, 429, 429000),
+            (RateLimitShape::CodeOnly, 400, 400311),
+        ] {
+            let fake = fake_with(Options {
+                rate_limit: shape,
+                retry_after_header: true,
+                ..Options::default()
+            })
+            .await;
+            {
+                let mut w = world::lock(fake.world());
+                w.faults.rate_limit_next = 1;
+                w.faults.retry_after = Some(std::time::Duration::from_millis(1500));
+            }
+            let resp = reqwest::Client::new()
+                .get(format!("{}/api/v1/rooms", fake.base_url()))
+                .bearer_auth(fake.token())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), status);
+            assert_eq!(resp.headers()["retry-after"], "2");
+            let v: Value = resp.json().await.unwrap();
+            assert_eq!(v["code"], code);
+            let (ok, _) = Client::new(&fake).get("/api/v1/rooms").await;
+            assert_eq!(ok, 200);
+        }
+    }
+
+    #[tokio::test]
+    async fn live_rooms_list_host_and_co_hosts_and_remove_one_at_a_time() {
+        let fake = fake_with(Options::default()).await;
+        let c = Client::new(&fake);
+        let mut path = "/api/v1/rooms?options[limit]=3".to_string();
+        let mut rooms = Vec::new();
+        loop {
+            let (status, v) = c.get(&path).await;
+            assert_eq!(status, 200, "{v}");
+            rooms.extend(v["rooms"].as_array().unwrap().iter().cloned());
+            match v["paging"]["next"].as_str() {
+                Some(t) => path = format!("/api/v1/rooms?options[token]={}", enc(t)),
+                None => break,
+            }
+        }
+        assert_eq!(rooms.len(), world::lock(fake.world()).rooms().len());
+        let (_, v) = c.get(&format!("/api/v1/rooms/{ROOM}")).await;
+        let room = &v["rooms"][0];
+        let parts: Vec<(String, String)> = room["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["type"].as_str().unwrap().to_string(),
+                    p["userId"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            parts[..4],
+            [
+                ("host".to_string(), OWNERS[0].to_string()),
+                ("host".to_string(), OWNERS[1].to_string()),
+                ("coHost".to_string(), ADMINS[0].to_string()),
+                ("coHost".to_string(), ADMINS[1].to_string()),
+            ]
+        );
+        assert_eq!(parts.len(), 24);
+        assert!(parts[4..].iter().all(|(t, _)| t == "user"));
+        assert_eq!(room["createdBy"], OWNERS[0]);
+        assert!(
+            v["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u["userId"] == ADMINS[0] && u["displayName"] == "Admin")
+        );
+        let participants = format!("/api/v1/rooms/{ROOM}/participants");
+        let (status, v) = c
+            .call(
+                Method::DELETE,
+                &participants,
+                Some(json!({"participantUserId": ADMINS[0]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["rooms"][0]["participants"].as_array().unwrap().len(), 23);
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), None);
+        let (status, _) = c
+            .call(
+                Method::DELETE,
+                &participants,
+                Some(json!({"participantUserId": OWNERS[0]})),
+            )
+            .await;
+        assert_eq!(status, 400, "the host stays");
+        let (status, v) = c
+            .call(
+                Method::DELETE,
+                &participants,
+                Some(json!({"participantUserId": STRANGER})),
+            )
+            .await;
+        assert_eq!((status, v["code"].clone()), (404, json!(400400)));
+        let (status, _) = c
+            .call(
+                Method::DELETE,
+                &participants,
+                Some(json!({"userIds": [ADMINS[1]]})),
+            )
+            .await;
+        assert_eq!(status, 400, "one participantUserId per call");
+    }
+
+    #[tokio::test]
+    async fn every_request_is_logged_with_its_route_and_faults_reach_it() {
+        let fake = fake_with(Options::default()).await;
+        let c = Client::new(&fake);
+        world::lock(fake.world()).faults.server_error_next = 1;
+        let (status, v) = c.get("/api/v3/channels").await;
+        assert_eq!((status, v["code"].clone()), (500, json!(500000)));
+        c.get("/api/v3/channels").await;
+        let (status, _) = c.get("/api/v2/nowhere").await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            fake.routes_used(),
+            [amity_fake::LIST_CHANNELS, amity_fake::UNKNOWN]
+        );
+        assert_eq!(
+            fake.requests(),
+            [
+                "GET /api/v3/channels",
+                "GET /api/v3/channels",
+                "GET /api/v2/nowhere"
+            ]
+        );
+        assert_eq!(world::lock(fake.world()).calls, 2);
+    }
+}
+
+mod channels {
+    use super::*;
+    use amity_fake::{ADD_CHANNEL_USERS, ADD_ROLE, GET_CHANNEL, LIST_CHANNEL_USERS, LIST_CHANNELS};
+    use amity_fake::{REMOVE_CHANNEL_USERS, REMOVE_ROLE};
+
+    const LOBBY: &str = "10000000000000001";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn removes_150_in_calls_of_at_most_100_ids_sent_as_a_json_body() {
+        let fake = fake_with(Options::default()).await;
+        let targets: Vec<UserId> = {
+            let w = world::lock(fake.world());
+            w.room(&LOBBY.into())
+                .unwrap()
+                .members()
+                .filter(|m| m.role == Role::Member)
+                .take(150)
+                .map(|m| m.user.clone())
+                .collect()
+        };
+        let (engine, _dir) = engine(&fake, "channels", "");
+        fake.clear_log();
+        let rows = run(
+            &engine,
+            targets
+                .iter()
+                .map(|u| Request::new(LOBBY, u.as_str(), Action::Remove))
+                .collect(),
+        )
+        .await;
+        assert_eq!(rows.len(), 150);
+        assert!(
+            rows.iter()
+                .all(|o| o.status == Status::Removed && o.role.is_none()),
+            "{:?}",
+            rows.iter().find(|o| o.status != Status::Removed)
+        );
+        let deletes: Vec<_> = fake
+            .seen()
+            .into_iter()
+            .filter(|s| s.route == REMOVE_CHANNEL_USERS)
+            .collect();
+        let mut sizes: Vec<usize> = deletes.iter().map(|s| s.ids).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [50, 100]);
+        assert!(deletes.iter().all(|s| s.ids_from == IdsFrom::Body));
+        assert!(world::lock(fake.world()).max_batch_seen <= 100);
+        assert_eq!(
+            world::lock(fake.world()).room(&LOBBY.into()).unwrap().len(),
+            2_350
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ninety_removals_under_30_percent_rate_limits_all_end_removed() {
+        let fake = fake_with(Options::default()).await;
+        let targets: Vec<UserId> = {
+            let w = world::lock(fake.world());
+            w.room(&LOBBY.into())
+                .unwrap()
+                .members()
+                .filter(|m| m.role == Role::Member)
+                .take(90)
+                .map(|m| m.user.clone())
+                .collect()
+        };
+        let (engine, _dir) = engine(&fake, "channels", "max_batch = 3");
+        let plan = engine
+            .plan(
+                targets
+                    .iter()
+                    .map(|u| Request::new(LOBBY, u.as_str(), Action::Remove))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+        world::lock(fake.world()).faults.rate_limit_share = 0.3;
+        let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+        assert!(
+            report.outcomes.iter().all(|o| o.status == Status::Removed),
+            "{:?}",
+            report.outcomes.iter().find(|o| o.status != Status::Removed)
+        );
+        assert_eq!(report.outcomes.len(), 90);
+        assert!(report.progress.retries > 0, "no 429 was met");
+        let refused = fake.seen().iter().filter(|s| s.status == 429).count();
+        assert!(refused > 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_rate_limit_shape_is_retried() {
+        for shape in [RateLimitShape::Gateway, RateLimitShape::CodeOnly] {
+            let fake = fake_with(Options {
+                rate_limit: shape,
+                ..Options::default()
+            })
+            .await;
+            let (engine, _dir) = engine(&fake, "channels", "");
+            let plan = engine
+                .plan(vec![Request::new(ROOM, member_id(0), Action::Remove)])
+                .await
+                .unwrap();
+            world::lock(fake.world()).faults.rate_limit_next = 2;
+            let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+            assert_eq!(report.outcomes[0].status, Status::Removed, "{shape:?}");
+            assert_eq!(report.progress.retries, 2, "{shape:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_moderator_is_demoted_and_the_last_one_is_kept_with_400317() {
+        let fake = fake_with(Options {
+            last_moderator: true,
+            ..Options::default()
+        })
+        .await;
+        let (engine, _dir) = engine(&fake, "channels", "");
+        fake.clear_log();
+        let rows = run(
+            &engine,
+            ADMINS
+                .iter()
+                .map(|a| Request::new(ROOM, *a, Action::Demote))
+                .collect(),
+        )
+        .await;
+        assert_eq!(rows[0].status, Status::Demoted, "{rows:?}");
+        assert_eq!(rows[0].role, Some(Role::Member));
+        assert_eq!(rows[1].status, Status::Skipped, "{rows:?}");
+        assert_eq!(
+            rows[1].reason.as_deref(),
+            Some("User is the last moderator of the channel.")
+        );
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), Some(Role::Member));
+        assert_eq!(world_role(&fake, ROOM, ADMINS[1]), Some(Role::Admin));
+        // One call for both (refused whole), then one per half.
+        let calls: Vec<(usize, u16)> = fake
+            .seen()
+            .iter()
+            .filter(|s| s.route == REMOVE_ROLE)
+            .map(|s| (s.ids, s.status))
+            .collect();
+        assert_eq!(calls, [(2, 400), (1, 200), (1, 400)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn demote_then_undo_gives_the_moderator_role_back() {
+        let fake = fake_with(Options::default()).await;
+        let (engine, _dir) = engine(&fake, "channels", "");
+        let rows = run(&engine, vec![Request::new(ROOM, ADMINS[0], Action::Demote)]).await;
+        assert_eq!(rows[0].status, Status::Demoted);
+        let mut back = vec![Request::new(ROOM, ADMINS[0], Action::Readd)];
+        engine.fill_readd_roles(&mut back).unwrap();
+        assert_eq!(back[0].role, Some(Role::Admin));
+        let rows = run(&engine, back).await;
+        assert_eq!(rows[0].status, Status::Readded, "{rows:?}");
+        assert_eq!(rows[0].role, Some(Role::Admin));
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), Some(Role::Admin));
+        let routes = fake.routes_used();
+        assert!(routes.contains(&ADD_CHANNEL_USERS) && routes.contains(&ADD_ROLE));
+    }
+
+    #[tokio::test]
+    async fn display_names_are_joined_from_users() {
+        let fake = fake_with(Options::default()).await;
+        let p = adapter(&fake, "channels");
+        let page = p
+            .members(&RoomId::from(ROOM), PageRequest::sized(100))
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 24);
+        assert_eq!(page.total, Some(24));
+        let name = |u: &str| {
+            page.items
+                .iter()
+                .find(|m| m.user.as_str() == u)
+                .and_then(|m| m.name.as_deref().map(str::to_string))
+        };
+        assert_eq!(name(OWNERS[0]).as_deref(), Some("Owner"));
+        assert_eq!(name(ADMINS[1]).as_deref(), Some("Admin"));
+        assert_eq!(name(&member_id(7)).as_deref(), Some("Member 7"));
+        let lobby = p
+            .members(&RoomId::from(LOBBY), PageRequest::sized(100))
+            .await
+            .unwrap();
+        let w = world::lock(fake.world());
+        let room = w.room(&LOBBY.into()).unwrap();
+        for m in &lobby.items {
+            assert_eq!(m.name, room.get(&m.user).unwrap().name, "{m:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn non_members_in_every_answer_shape() {
+        // The default: no membership record for a stranger.
+        let fake = fake_with(Options::default()).await;
+        let rows = adapter(&fake, "channels")
+            .remove(
+                &RoomId::from(ROOM),
+                &[UserId::from(member_id(0).as_str()), UserId::from(STRANGER)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[1].status, Status::AlreadyAbsent);
+
+        // A `none` record: indistinguishable from a removal (an open point).
+        let fake = fake_with(Options {
+            non_member: NonMember::NoneRow,
+            ..Options::default()
+        })
+        .await;
+        let rows = adapter(&fake, "channels")
+            .remove(&RoomId::from(ROOM), &[UserId::from(STRANGER)])
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Removed);
+
+        // The whole call refused: split until the stranger is alone.
+        let fake = fake_with(Options {
+            non_member: NonMember::Reject,
+            ..Options::default()
+        })
+        .await;
+        let users: Vec<UserId> = (0..5)
+            .map(|i| UserId::from(member_id(i).as_str()))
+            .chain([UserId::from(STRANGER)])
+            .collect();
+        let rows = adapter(&fake, "channels")
+            .remove(&RoomId::from(ROOM), &users)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 6);
+        for o in &rows {
+            let want = if o.user.as_str() == STRANGER {
+                Status::AlreadyAbsent
+            } else {
+                Status::Removed
+            };
+            assert_eq!(o.status, want, "{o:?}");
+        }
+        assert_eq!(world_role(&fake, ROOM, &member_id(4)), None);
+    }
+
+    #[tokio::test]
+    async fn the_adapter_uses_only_its_own_routes() {
+        let fake = fake_with(Options::default()).await;
+        let p = adapter(&fake, "channels");
+        let room = RoomId::from(ROOM);
+        let mut page = PageRequest::sized(3);
+        loop {
+            let got = p.rooms(page.clone()).await.unwrap();
+            match got.next {
+                Some(t) => page = page.next(t),
+                None => break,
+            }
+        }
+        p.room(&room).await.unwrap();
+        p.members(&room, PageRequest::first()).await.unwrap();
+        assert_eq!(
+            p.member(&room, &UserId::from(ADMINS[0]))
+                .await
+                .unwrap()
+                .map(|m| m.role),
+            Some(Role::Admin)
+        );
+        let staff = p.staff(&room).await.unwrap();
+        assert_eq!(staff.len(), 4);
+        p.remove(&room, &[UserId::from(member_id(1).as_str())])
+            .await
+            .unwrap();
+        p.demote(
+            &room,
+            &[Demotion {
+                user: UserId::from(ADMINS[1]),
+                role: Role::Admin,
+            }],
+        )
+        .await
+        .unwrap();
+        p.readd(
+            &room,
+            &[Restore {
+                user: UserId::from(member_id(1).as_str()),
+                role: Role::Admin,
+            }],
+        )
+        .await
+        .unwrap();
+        assert_eq!(world_role(&fake, ROOM, &member_id(1)), Some(Role::Admin));
+        let allowed = [
+            LIST_CHANNELS,
+            GET_CHANNEL,
+            LIST_CHANNEL_USERS,
+            REMOVE_CHANNEL_USERS,
+            ADD_CHANNEL_USERS,
+            ADD_ROLE,
+            REMOVE_ROLE,
+        ];
+        for s in fake.seen() {
+            assert!(allowed.contains(&s.route), "{} {}", s.method, s.path);
+            assert!(s.status < 300, "{} {} -> {}", s.method, s.path, s.status);
+        }
+        assert_eq!(fake.routes_used().len(), allowed.len());
+    }
+}
+
+mod rooms {
+    use super::*;
+    use amity_fake::{GET_ROOM, LIST_ROOMS, REMOVE_PARTICIPANT};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_host_is_kept_and_co_hosts_go_one_per_call() {
+        let fake = fake_with(Options::default()).await;
+        let (engine, _dir) = engine(&fake, "rooms", "");
+        fake.clear_log();
+        let plan = engine
+            .plan(vec![
+                Request::new(ROOM, OWNERS[0], Action::Remove),
+                Request::new(ROOM, ADMINS[0], Action::Remove),
+                Request::new(ROOM, ADMINS[1], Action::Remove),
+                Request::new(ROOM, OWNERS[1], Action::Remove),
+            ])
+            .await
+            .unwrap();
+        assert!(
+            matches!(&plan.rows[0].verdict, Verdict::Skip(w) if w.contains("owners cannot be removed")),
+            "{:?}",
+            plan.rows[0]
+        );
+        let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+        let st: Vec<Status> = report.outcomes.iter().map(|o| o.status).collect();
+        assert_eq!(
+            st,
+            [
+                Status::Skipped,
+                Status::Removed,
+                Status::Removed,
+                Status::Skipped
+            ]
+        );
+        assert_eq!(world_role(&fake, ROOM, OWNERS[0]), Some(Role::Owner));
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), None);
+        let deletes: Vec<usize> = fake
+            .seen()
+            .iter()
+            .filter(|s| s.route == REMOVE_PARTICIPANT)
+            .map(|s| s.ids)
+            .collect();
+        assert_eq!(deletes, [1, 1], "one participant per call, never the host");
+        for s in fake.seen() {
+            assert!(
+                [LIST_ROOMS, GET_ROOM, REMOVE_PARTICIPANT].contains(&s.route),
+                "{} {}",
+                s.method,
+                s.path
+            );
+        }
+
+        // Sent anyway (not through ops), the host's refusal is a skipped row.
+        let rows = adapter(&fake, "rooms")
+            .remove(&RoomId::from(ROOM), &[UserId::from(OWNERS[0])])
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Skipped, "{rows:?}");
+        assert!(rows[0].reason.as_deref().unwrap().contains("host"));
+        assert_eq!(world_role(&fake, ROOM, OWNERS[0]), Some(Role::Owner));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn demote_and_readd_are_explained_not_sent() {
+        let fake = fake_with(Options::default()).await;
+        let (engine, _dir) = engine(&fake, "rooms", "");
+        let caps = engine.capabilities();
+        assert!(!caps.can_readd && !caps.demotes());
+        fake.clear_log();
+        let plan = engine
+            .plan(vec![
+                Request::new(ROOM, ADMINS[0], Action::Demote),
+                Request::new(ROOM, member_id(1), Action::Readd),
+            ])
+            .await
+            .unwrap();
+        assert!(
+            plan.rows
+                .iter()
+                .all(|r| matches!(r.verdict, Verdict::Skip(_)))
+        );
+        let p = adapter(&fake, "rooms");
+        let rows = p
+            .readd(
+                &RoomId::from(ROOM),
+                &[Restore {
+                    user: UserId::from(ADMINS[0]),
+                    role: Role::Admin,
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Skipped);
+        assert!(rows[0].reason.as_deref().unwrap().contains("invitation"));
+        let rows = p
+            .demote(
+                &RoomId::from(ROOM),
+                &[Demotion {
+                    user: UserId::from(ADMINS[0]),
+                    role: Role::Admin,
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Skipped);
+        assert!(
+            fake.seen().iter().all(|s| s.method == "GET"),
+            "{:?}",
+            fake.requests()
+        );
+    }
+
+    #[tokio::test]
+    async fn people_roles_and_names_come_from_the_room() {
+        let fake = fake_with(Options::default()).await;
+        let p = adapter(&fake, "rooms");
+        let page = p
+            .members(&RoomId::from(ROOM), PageRequest::first())
+            .await
+            .unwrap();
+        assert_eq!(page.next, None);
+        assert_eq!(page.items.len(), 24);
+        let find = |u: &str| page.items.iter().find(|m| m.user.as_str() == u).unwrap();
+        assert_eq!(find(OWNERS[0]).role, Role::Owner);
+        assert_eq!(find(ADMINS[0]).role, Role::Admin);
+        assert_eq!(find(ADMINS[0]).name.as_deref(), Some("Admin"));
+        assert_eq!(find(&member_id(3)).name.as_deref(), Some("Member 3"));
+        assert_eq!(find(&member_id(3)).role, Role::Member);
+        let routes = fake.routes_used();
+        assert_eq!(routes, [GET_ROOM]);
+    }
+
+    #[tokio::test]
+    async fn a_host_known_only_as_creator_and_co_hosts_spelt_user() {
+        let fake = fake_with(Options {
+            host_listed: false,
+            cohost_type: CoHostType::User,
+            ..Options::default()
+        })
+        .await;
+        let p = adapter(&fake, "rooms");
+        let room = RoomId::from(ROOM);
+        let role = |m: Option<roomwarden::model::Member>| m.map(|m| m.role);
+        assert_eq!(
+            role(p.member(&room, &UserId::from(OWNERS[0])).await.unwrap()),
+            Some(Role::Owner),
+            "createdBy is the host"
+        );
+        // The spec spelling gives co-hosts no marker: they read as members
+        // (an open point of the docs).
+        assert_eq!(
+            role(p.member(&room, &UserId::from(ADMINS[0])).await.unwrap()),
+            Some(Role::Member)
+        );
+        let (_, staff) = p.room_and_staff(&room).await.unwrap();
+        assert_eq!(staff.len(), 1);
+    }
+}
+
+mod cli {
+    use super::*;
+
+    /// Runs the binary off the runtime while the fake keeps serving,
+    /// logging everything to stderr (`ROOMWARDEN_LOG=trace`, the HTTP
+    /// stack's own traces included).
+    async fn roomwarden(args: Vec<String>, token: &str) -> std::process::Output {
+        let token = token.to_string();
+        let secret = token.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
+                .args(&args)
+                .env("RW_AMITY_TEST_TOKEN", token)
+                .env("ROOMWARDEN_LOG", "trace")
+                .timeout(Duration::from_secs(60))
+                .output()
+                .expect("run roomwarden")
+        })
+        .await
+        .unwrap();
+        // Whatever the command and the answer, the token is never shown.
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !String::from_utf8_lossy(text).contains(&secret),
+                "the token was printed"
+            );
+        }
+        out
+    }
+
+    fn rows(out: &std::process::Output) -> Vec<Value> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn both_surfaces_work_and_a_bad_token_exits_3_unseen() {
+        let fake = fake_with(Options::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "default_profile = \"chat\"\n\
+                 [profiles.chat]\nprovider = \"amity\"\nbase_url = \"{0}\"\ntoken_env = \"RW_AMITY_TEST_TOKEN\"\n\
+                 [profiles.live]\nprovider = \"amity\"\nbase_url = \"{0}\"\ntoken_env = \"RW_AMITY_TEST_TOKEN\"\nsurface = \"rooms\"\n",
+                fake.base_url()
+            ),
+        )
+        .unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let base = |rest: &[&str]| -> Vec<String> {
+            let mut v = vec![
+                "--config".to_string(),
+                config.display().to_string(),
+                "--audit-log".to_string(),
+                audit.display().to_string(),
+                "--format".to_string(),
+                "jsonl".to_string(),
+            ];
+            v.extend(rest.iter().map(|s| s.to_string()));
+            v
+        };
+
+        let secret = "sEcReT-amity-admin-token-5e11";
+        for cmd in [
+            vec!["-vv", "rooms"],
+            vec!["-vv", "--profile", "live", "rooms"],
+            vec!["-vv", "remove", ROOM, "72000000000000100", "--yes"],
+            vec![
+                "-vv",
+                "--profile",
+                "live",
+                "remove",
+                ROOM,
+                "72000000000000100",
+                "--yes",
+            ],
+        ] {
+            let out = roomwarden(base(&cmd), secret).await;
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+            assert_eq!(out.status.code(), Some(3), "{cmd:?}: {stderr}");
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{stderr}"
+            );
+            assert!(stderr.contains("authentication refused"), "{stderr}");
+        }
+        let audit_text = std::fs::read_to_string(&audit).unwrap_or_default();
+        assert!(!audit_text.contains(secret));
+        assert_eq!(
+            world_role(&fake, ROOM, "72000000000000100"),
+            Some(Role::Member)
+        );
+
+        // Channels: rooms, members with names and roles, a removal.
+        let out = roomwarden(base(&["rooms"]), fake.token()).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed = rows(&out);
+        assert_eq!(listed.len(), world::lock(fake.world()).rooms().len());
+        assert!(
+            listed
+                .iter()
+                .any(|r| r["room"] == ROOM && r["members"] == 24)
+        );
+        assert!(
+            listed
+                .iter()
+                .any(|r| r["room"] == world::ARCHIVE_ROOM && r["active"] == false)
+        );
+        let out = roomwarden(base(&["members", ROOM]), fake.token()).await;
+        assert_eq!(out.status.code(), Some(0));
+        let members = rows(&out);
+        assert_eq!(members.len(), 24);
+        assert!(
+            members
+                .iter()
+                .any(|m| m["user"] == ADMINS[0] && m["role"] == "admin" && m["name"] == "Admin")
+        );
+        let out = roomwarden(
+            base(&["remove", ROOM, "72000000000000100", STRANGER, "--yes"]),
+            fake.token(),
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let changed = rows(&out);
+        assert_eq!(changed[0]["status"], "removed");
+        assert_eq!(changed[1]["status"], "already_absent");
+        assert_eq!(world_role(&fake, ROOM, "72000000000000100"), None);
+
+        // Live rooms: people, a co-host removed, the host kept, and no
+        // demote or re-add offered.
+        let out = roomwarden(base(&["--profile", "live", "members", ROOM]), fake.token()).await;
+        assert_eq!(out.status.code(), Some(0));
+        let people = rows(&out);
+        assert!(
+            people
+                .iter()
+                .any(|m| m["user"] == OWNERS[0] && m["role"] == "owner")
+        );
+        let out = roomwarden(
+            base(&[
+                "--profile",
+                "live",
+                "remove",
+                ROOM,
+                ADMINS[0],
+                OWNERS[0],
+                "--yes",
+            ]),
+            fake.token(),
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1));
+        let changed = rows(&out);
+        assert_eq!(changed[0]["status"], "removed");
+        assert_eq!(changed[1]["status"], "skipped");
+        assert_eq!(world_role(&fake, ROOM, OWNERS[0]), Some(Role::Owner));
+        for (verb, word) in [("demote", "cannot demote"), ("readd", "cannot re-add")] {
+            let out = roomwarden(
+                base(&["--profile", "live", verb, ROOM, ADMINS[1], "--yes"]),
+                fake.token(),
+            )
+            .await;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{verb}: {stderr}");
+            assert!(
+                stderr.contains(word) && stderr.contains("nothing was sent"),
+                "{stderr}"
+            );
+        }
+        let audit_text = std::fs::read_to_string(&audit).unwrap();
+        assert!(!audit_text.contains(fake.token()));
+    }
+}
