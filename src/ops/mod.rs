@@ -5,7 +5,7 @@
 
 pub mod audit;
 mod members;
-pub use members::AHEAD as MEMBER_PAGES_AHEAD;
+pub use members::{AHEAD as MEMBER_PAGES_AHEAD, Listing};
 mod limiter;
 mod pace;
 pub mod plan;
