@@ -1389,3 +1389,43 @@ async fn the_plan_says_agora_owners_can_never_be_removed() {
     assert!(report.outcomes.iter().all(|o| o.status == Status::Skipped));
     assert!(!fake.requests().iter().any(|r| r.starts_with("DELETE")));
 }
+
+/// `roomwarden members` says on standard error when the complete list and
+/// the room's member count disagree; the rows are what the list showed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_members_says_when_the_list_and_the_count_disagree() {
+    let (fake, _) = fake_with(Options {
+        count_beyond_list: 2,
+        ..Options::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_profile = \"agora\"\n[profiles.agora]\nprovider = \"agora\"\nbase_url = \"{}\"\norg = \"fake-org\"\napp = \"fake-app\"\ntoken_env = \"RW_AGORA_TEST_TOKEN\"\n",
+            fake.base_url()
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> = [
+        "--config",
+        &config.display().to_string(),
+        "--format",
+        "jsonl",
+        "members",
+        ROOM,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = roomwarden(args, fake.token()).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 24);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: agora listed 24 members but gives the room's member count as 26"),
+        "{stderr}"
+    );
+}
