@@ -13,7 +13,6 @@ mod agora_fake;
 mod amity_fake;
 #[path = "chaos/proxy.rs"]
 mod chaos;
-#[allow(dead_code)]
 mod conformance;
 #[path = "fakes/imkit.rs"]
 mod imkit_fake;

@@ -155,7 +155,7 @@ async fn members(
     });
     let mut members = Vec::new();
     let mut total = None;
-    engine
+    let listing = engine
         .stream_members(&room, |page| {
             total = page.total.or(total);
             members.extend(
@@ -169,6 +169,11 @@ async fn members(
         .map_err(|e| Failure::provider(&e))?;
     let rows: Vec<MemberRow> = members.iter().map(|m| MemberRow::new(&room, m)).collect();
     emit(out, global.format, &rows)?;
+    if engine.member_listing().is_full()
+        && let Some(note) = listing.note(engine.provider_name())
+    {
+        eprintln!("roomwarden: note: {note}");
+    }
     if !engine.member_listing().is_full() {
         eprintln!(
             "roomwarden: note: partial list: {} cannot list every member; {} known{}. \

@@ -5,8 +5,9 @@
 
 pub mod audit;
 mod members;
-pub use members::AHEAD as MEMBER_PAGES_AHEAD;
+pub use members::{AHEAD as MEMBER_PAGES_AHEAD, Listing};
 mod limiter;
+mod pace;
 pub mod plan;
 mod retry;
 mod run;
@@ -252,18 +253,34 @@ impl Engine {
             // Every action needs the staff: removes and demotes for the
             // last-owner guard and the undo record, re-adds so that putting
             // back a user who is still staff never lowers their role.
-            let looked_up = self.read(|| self.provider.room_and_staff(&req.room)).await;
+            let looked_up = self.read(|| self.provider.roster(&req.room)).await;
             let fact = match looked_up {
                 Err(e) => RoomFacts {
                     room: Err(plan::room_fact_error(e)?),
                     staff: HashMap::new(),
                     absent: Default::default(),
                 },
-                Ok((room, staff)) => RoomFacts {
-                    staff: staff.into_iter().map(|m| (m.user, m.role)).collect(),
-                    room: Ok(room),
-                    absent: Default::default(),
-                },
+                Ok(roster) => {
+                    let staff: HashMap<UserId, crate::model::Role> =
+                        roster.staff.into_iter().map(|m| (m.user, m.role)).collect();
+                    // Where the whole list was read, a target missing from
+                    // it is not in the room: no call, whatever the
+                    // provider's error texts would say.
+                    let absent = match &roster.members {
+                        Some(members) => requests
+                            .iter()
+                            .filter(|r| r.room == req.room)
+                            .filter(|r| !members.contains(&r.user) && !staff.contains_key(&r.user))
+                            .map(|r| r.user.clone())
+                            .collect(),
+                        None => Default::default(),
+                    };
+                    RoomFacts {
+                        staff,
+                        room: Ok(roster.room),
+                        absent,
+                    }
+                }
             };
             facts.insert(req.room.clone(), fact);
         }
@@ -313,6 +330,7 @@ impl Engine {
     /// guards, plans and the audit log see the same ids however typed.
     fn canonical(&self, req: &mut Request) {
         req.room = self.provider.canonical_room(&req.room);
+        req.user = self.provider.canonical_user(&req.user);
         if let std::borrow::Cow::Owned(user) = self.caps.id_fold.apply(req.user.as_str()) {
             req.user = UserId::from(user);
         }

@@ -3,7 +3,7 @@
 
 use super::Engine;
 use super::audit::{Kind, Record, new_batch_id, now_rfc3339};
-use super::limiter::Limiter;
+use super::pace::Pace;
 use super::plan::{Plan, PlanRow, Verdict};
 use super::retry::RetryClock;
 use crate::model::{Action, Demotion, Outcome, Restore, Role, RoomId, Status, UserId};
@@ -114,7 +114,7 @@ struct Call {
     room: RoomId,
     action: Action,
     rows: Vec<usize>,
-    pace: Option<Arc<Limiter>>,
+    pace: Option<Arc<Pace>>,
 }
 
 enum AttemptError {
@@ -205,10 +205,10 @@ impl Engine {
         }
         lock(&tracker).emit_progress();
 
-        let paces: HashMap<RoomId, Arc<Limiter>> = plan
+        let paces: HashMap<RoomId, Arc<Pace>> = plan
             .paced
             .iter()
-            .map(|(room, every)| (room.clone(), Arc::new(Limiter::one_per(*every))))
+            .map(|(room, every)| (room.clone(), Arc::new(Pace::new(*every))))
             .collect();
         for phase in phases(plan, &to_send) {
             let calls = self.chunk(plan, &phase, &paces);
@@ -248,12 +248,7 @@ impl Engine {
     /// Groups rows into calls: per room and action, in plan order, at most
     /// `max_batch` users per call (`max_demote_batch` for demotes, one per
     /// call in paced rooms).
-    fn chunk(
-        &self,
-        plan: &Plan,
-        rows: &[usize],
-        paces: &HashMap<RoomId, Arc<Limiter>>,
-    ) -> Vec<Call> {
+    fn chunk(&self, plan: &Plan, rows: &[usize], paces: &HashMap<RoomId, Arc<Pace>>) -> Vec<Call> {
         let mut groups: Vec<((RoomId, Action), Vec<usize>)> = Vec::new();
         let mut at: HashMap<(RoomId, Action), usize> = HashMap::new();
         for &i in rows {
@@ -376,16 +371,20 @@ impl Engine {
         let unanswered = Mutex::new(false);
         let clock = Mutex::new(RetryClock::new(self.retry));
         let attempt = || async {
+            // A paced room's turn is held until the answer, so its next
+            // change waits the interval from this one's completion.
             let gate = async {
-                if let Some(pace) = &call.pace {
-                    pace.acquire().await;
-                }
+                let turn = match &call.pace {
+                    Some(pace) => Some(pace.turn().await),
+                    None => None,
+                };
                 self.limiter.acquire().await;
+                turn
             };
-            tokio::select! {
-                _ = gate => {}
+            let turn = tokio::select! {
+                turn = gate => turn,
                 _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
-            }
+            };
             if cancel.is_cancelled() {
                 return Err(AttemptError::Cancelled);
             }
@@ -399,6 +398,9 @@ impl Engine {
             }
             tracing::debug!(room = %call.room, action = %call.action, users = users.len(), "sending");
             let answer = self.send(&call, &rows, &users).await;
+            if let Some(turn) = turn {
+                turn.done();
+            }
             {
                 let mut t = lock(tracker);
                 t.progress.in_flight -= 1;
