@@ -569,6 +569,19 @@ fn lost_answer_found(outcomes: Vec<Outcome>, lost: Option<&str>) -> Vec<Outcome>
     outcomes
         .into_iter()
         .map(|o| {
+            if o.status == Status::Failed {
+                // The provider refused the retry (e.g. "not a member"):
+                // the lost attempt may be why.
+                let why = format!(
+                    "{}; an earlier attempt may have taken effect (its answer was lost: {}): check this user in the provider, or run roomwarden resume",
+                    o.reason.as_deref().unwrap_or("failed"),
+                    lost.unwrap_or("no answer")
+                );
+                return Outcome {
+                    reason: Some(why),
+                    ..o
+                };
+            }
             if o.action == Action::Remove && o.status == Status::AlreadyAbsent {
                 let why = format!(
                     "removed: the first attempt's answer was lost ({}); the retry found the user gone",
