@@ -458,7 +458,9 @@ impl Engine {
 
         let outcomes = match result {
             Ok(outcomes) if *lock(&unanswered) => {
-                lost_answer_found(outcomes, lock(&last_error).as_deref())
+                let lost = lock(&last_error).clone();
+                let outcomes = self.confirm_lost(&call.room, outcomes).await;
+                lost_answer_found(outcomes, lost.as_deref())
             }
             Ok(outcomes) => outcomes,
             Err(AttemptError::Cancelled) => {
@@ -557,6 +559,32 @@ impl Engine {
                 ),
             })
             .collect())
+    }
+}
+
+impl Engine {
+    /// Removals that a retry after a lost answer saw refused: asks the
+    /// provider whether the user is still there, so the row tells the
+    /// truth (gone: the lost attempt removed them).
+    async fn confirm_lost(&self, room: &RoomId, outcomes: Vec<Outcome>) -> Vec<Outcome> {
+        let mut out = Vec::with_capacity(outcomes.len());
+        for o in outcomes {
+            if o.action == Action::Remove && o.status == Status::Failed {
+                self.limiter.acquire().await;
+                if let Ok(None) = self.provider.member(room, &o.user).await {
+                    out.push(Outcome {
+                        status: Status::Removed,
+                        reason: Some(
+                            "removed: the first attempt's answer was lost and the retry was refused; a lookup found the user gone".into(),
+                        ),
+                        ..o
+                    });
+                    continue;
+                }
+            }
+            out.push(o);
+        }
+        out
     }
 }
 
