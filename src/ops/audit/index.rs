@@ -17,7 +17,8 @@ use super::line::{Line, record_key};
 use super::scan::Forward;
 use super::{Kind, Record, Skipped};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -42,28 +43,76 @@ struct Covered {
     at: u64,
 }
 
-/// Intents in log order, keyed by (batch, room, user, action).
+/// An open intent: as the index keeps it, or the line just read (decoded
+/// only if it is still open at the end).
+enum Open {
+    Record(Record),
+    /// The line, and where it is (which of the files read, offset).
+    Line(Vec<u8>, usize, u64),
+}
+
+/// Intents in log order, keyed by (batch, room, user, action); closed
+/// ones are dropped at once, so the set stays as small as what is open.
 #[derive(Default)]
 struct OpenSet {
-    slots: Vec<Option<Record>>,
-    at: HashMap<String, usize>,
+    by_order: BTreeMap<u64, Open>,
+    at: HashMap<String, u64>,
+    next: u64,
 }
 
 impl OpenSet {
-    fn insert(&mut self, key: String, r: Record) {
-        if !self.at.contains_key(&key) {
-            self.at.insert(key, self.slots.len());
-            self.slots.push(Some(r));
+    fn insert(&mut self, key: &str, open: Open) {
+        if !self.at.contains_key(key) {
+            self.at.insert(key.to_string(), self.next);
+            self.by_order.insert(self.next, open);
+            self.next += 1;
         }
     }
     fn remove(&mut self, key: &str) {
         if let Some(i) = self.at.remove(key) {
-            self.slots[i] = None;
+            self.by_order.remove(&i);
         }
     }
-    fn into_vec(self) -> Vec<Record> {
-        self.slots.into_iter().flatten().collect()
+    /// The open intents; lines that turn out not to be records go to
+    /// `bad` (remembered by file id where there is one).
+    fn into_vec(
+        self,
+        files: &[LogFile],
+        marks: &mut Vec<Covered>,
+        bad: &mut Vec<Skipped>,
+    ) -> Vec<Record> {
+        let mut out = Vec::with_capacity(self.by_order.len());
+        for o in self.by_order.into_values() {
+            match o {
+                Open::Record(r) => out.push(r),
+                Open::Line(bytes, file, offset) => match Line::parse(&bytes) {
+                    Some(l) => out.push(l.into_record()),
+                    None => match files[file].id.filter(|_| marks.len() < MARKS) {
+                        Some(id) => marks.push(Covered { id, at: offset }),
+                        None => bad.push(Skipped {
+                            file: files[file].path.clone(),
+                            offset,
+                        }),
+                    },
+                },
+            }
+        }
+        out
     }
+}
+
+/// The fields that tie an intent and its result; the rest of the line is
+/// skipped unread.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    kind: Kind,
+    #[serde(borrow)]
+    batch: Cow<'a, str>,
+    #[serde(borrow)]
+    room: Cow<'a, str>,
+    #[serde(borrow)]
+    user: Cow<'a, str>,
+    action: crate::model::Action,
 }
 
 fn load(path: &Path) -> Option<Index> {
@@ -132,12 +181,12 @@ fn try_unfinished(path: &Path, use_index: bool) -> io::Result<Option<(Vec<Record
     let covered: HashMap<u64, u64> = index.files.iter().map(|c| (c.id, c.at)).collect();
     let mut open = OpenSet::default();
     for r in std::mem::take(&mut index.open) {
-        open.insert(record_key(&r), r);
+        open.insert(&record_key(&r), Open::Record(r));
     }
     let mut partial = Vec::new();
     let mut read = Vec::with_capacity(files.len());
     let mut key = String::new();
-    for f in &files {
+    for (n, f) in files.iter().enumerate() {
         let start = f.id.and_then(|id| covered.get(&id)).copied().unwrap_or(0);
         let mut lines = match Forward::open(&f.path, start) {
             Ok(l) => l,
@@ -160,7 +209,10 @@ fn try_unfinished(path: &Path, use_index: bool) -> io::Result<Option<(Vec<Record
             if line.bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match Line::parse(line.bytes) {
+            let peek = std::str::from_utf8(line.bytes)
+                .ok()
+                .and_then(|text| serde_json::from_str::<Peek<'_>>(text).ok());
+            match peek {
                 None => {
                     if let Some(id) = f.id.filter(|_| index.skipped.len() < MARKS) {
                         index.skipped.push(Covered {
@@ -174,10 +226,13 @@ fn try_unfinished(path: &Path, use_index: bool) -> io::Result<Option<(Vec<Record
                         });
                     }
                 }
-                Some(l) => {
-                    l.key_into(&mut key);
-                    match l.kind {
-                        Kind::Intent => open.insert(key.clone(), l.into_record()),
+                Some(p) => {
+                    key.clear();
+                    super::line::push_key(&mut key, &p.batch, &p.room, &p.user, p.action);
+                    match p.kind {
+                        Kind::Intent => {
+                            open.insert(&key, Open::Line(line.bytes.to_vec(), n, line.offset))
+                        }
                         Kind::Result => open.remove(&key),
                     }
                 }
@@ -188,7 +243,7 @@ fn try_unfinished(path: &Path, use_index: bool) -> io::Result<Option<(Vec<Record
         }
     }
     index.files = read;
-    index.open = open.into_vec();
+    index.open = open.into_vec(&files, &mut index.skipped, &mut partial);
     let mut skipped: Vec<Skipped> = index
         .skipped
         .iter()
@@ -201,6 +256,8 @@ fn try_unfinished(path: &Path, use_index: bool) -> io::Result<Option<(Vec<Record
         })
         .collect();
     skipped.extend(partial);
+    let order = |s: &Skipped| files.iter().position(|f| f.path == s.file);
+    skipped.sort_by_key(|s| (order(s), s.offset));
     if indexable && index.files != before {
         index
             .skipped

@@ -105,7 +105,7 @@ impl<'a> Line<'a> {
 }
 
 /// (batch, room, user, action) as one string.
-fn push_key(k: &mut String, batch: &str, room: &str, user: &str, action: Action) {
+pub(super) fn push_key(k: &mut String, batch: &str, room: &str, user: &str, action: Action) {
     for part in [batch, room, user, action.as_str()] {
         k.push_str(part);
         k.push('\u{1f}');

@@ -30,7 +30,7 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 /// The size at which the log is rotated (renamed `audit.jsonl.N`).
-pub const ROTATE_AT: u64 = 32 * 1024 * 1024;
+pub const ROTATE_AT: u64 = 16 * 1024 * 1024;
 
 /// Whether a record announces a call or reports its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

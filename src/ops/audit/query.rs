@@ -265,6 +265,19 @@ pub fn roles_before(
         }
         found.len() < wanted.len()
     })?;
+    // Results whose intent was never found (unreadable, or in a deleted
+    // file) say nothing either way: the newest known candidate wins.
+    for (pair, list) in candidates {
+        if let (false, Some(role)) = (
+            found.contains_key(&pair),
+            list.iter().find_map(|c| match c {
+                Candidate::Yes(r) => Some(*r),
+                _ => None,
+            }),
+        ) {
+            found.insert(pair, role);
+        }
+    }
     Ok((found, skipped))
 }
 

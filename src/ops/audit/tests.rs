@@ -362,3 +362,31 @@ fn a_batch_id_is_short_and_new() {
     assert_eq!(base36(35), "z");
     assert_eq!(base36(36), "10");
 }
+
+#[test]
+fn two_writers_rotating_lose_and_repeat_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    // Two processes' logs, each with its own file handle.
+    let a = AuditLog::open_rotating_at(&path, 700).unwrap();
+    let b = AuditLog::open_rotating_at(&path, 700).unwrap();
+    let mut written = Vec::new();
+    for n in 0..20 {
+        let (log, batch) = if n % 3 == 0 { (&b, "bb") } else { (&a, "ba") };
+        let u = format!("u{n}");
+        log.append(&[intent(batch, &u)], true).unwrap();
+        log.append(&[result(batch, &u)], false).unwrap();
+        written.push(u);
+    }
+    assert!(files::rotated(&path).unwrap().len() >= 5);
+    let (records, bad) = read(&path).unwrap();
+    assert_eq!(bad, 0);
+    let intents: Vec<String> = records
+        .iter()
+        .filter(|r| r.kind == Kind::Intent)
+        .map(|r| r.user.to_string())
+        .collect();
+    assert_eq!(intents, written, "each once, in order");
+    assert!(records.iter().all(|r| r.profile == "p"), "all joined");
+    assert!(open_intents(&path).unwrap().0.is_empty());
+}
