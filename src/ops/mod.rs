@@ -9,6 +9,7 @@ pub use members::{AHEAD as MEMBER_PAGES_AHEAD, Listing};
 mod limiter;
 mod pace;
 pub mod plan;
+pub mod resume;
 mod retry;
 mod run;
 pub mod tickets;
@@ -374,30 +375,36 @@ impl Engine {
     }
 
     /// Fills in, for `readd` requests without a role, the role the audit log
-    /// recorded when this profile removed the user from that room.
-    pub fn fill_readd_roles(&self, requests: &mut [Request]) -> std::io::Result<()> {
+    /// recorded before this profile last removed (or demoted) the user in
+    /// that room. Reads the log from the end and stops once every user is
+    /// found; returns the unreadable lines it skipped, for a warning.
+    pub fn fill_readd_roles(
+        &self,
+        requests: &mut [Request],
+    ) -> std::io::Result<Vec<audit::Skipped>> {
         let Some(log) = &self.audit else {
-            return Ok(());
+            return Ok(Vec::new());
         };
-        if !requests
-            .iter()
-            .any(|r| r.action == Action::Readd && r.role.is_none())
-        {
-            return Ok(());
-        }
-        let (records, _) = audit::read(log.path())?;
-        let mut by_room: HashMap<RoomId, HashMap<_, _>> = HashMap::new();
+        let mut wanted = std::collections::HashSet::new();
         for req in requests
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
         {
             self.canonical(req);
-            let roles = by_room.entry(req.room.clone()).or_insert_with(|| {
-                audit::removed_roles(&records, &self.profile, self.provider.name(), &req.room)
-            });
-            req.role = roles.get(&req.user).copied();
+            wanted.insert((req.room.clone(), req.user.clone()));
         }
-        Ok(())
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (roles, skipped) =
+            audit::roles_before(log.path(), &self.profile, self.provider.name(), &wanted)?;
+        for req in requests
+            .iter_mut()
+            .filter(|r| r.action == Action::Readd && r.role.is_none())
+        {
+            req.role = roles.get(&(req.room.clone(), req.user.clone())).copied();
+        }
+        Ok(skipped)
     }
 }
 

@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub max_delay: Duration,
     /// Calls in flight at most (the rate limiter has the final word).
     pub concurrency: usize,
+    /// Record under this batch id instead of a new one (`resume`: its
+    /// records then finish the batch's unfinished intents).
+    pub batch: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -40,6 +43,7 @@ impl Default for RunOptions {
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
             concurrency: 8,
+            batch: None,
         }
     }
 }
@@ -172,7 +176,7 @@ impl Engine {
         cancel: &Cancel,
         events: Option<mpsc::UnboundedSender<RunEvent>>,
     ) -> Report {
-        let batch = new_batch_id();
+        let batch = opts.batch.clone().unwrap_or_else(new_batch_id);
         let tracker = Mutex::new(Tracker {
             progress: Progress {
                 total: plan.rows.len(),
@@ -292,9 +296,12 @@ impl Engine {
             user: row.user.clone(),
             action: row.action,
             status: outcome.map(|o| o.status),
-            reason: outcome
-                .and_then(|o| o.reason.clone())
-                .or_else(|| row.note.clone()),
+            // A result's own reason is the provider's; the moderator's
+            // note is on the intent (readers join the two).
+            reason: match outcome {
+                Some(o) => o.reason.clone(),
+                None => row.note.clone(),
+            },
             ticket: row.ticket.clone(),
             batch: batch.to_string(),
             role: row.role,
