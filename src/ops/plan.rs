@@ -141,15 +141,15 @@ impl Guards {
     /// Why this user may not be touched, if a guard says so.
     pub fn refuses(&self, user: &UserId) -> Option<String> {
         let folded = self.fold.apply(user.as_str());
-        let user = &UserId::from(folded.as_ref());
-        if self.self_user.as_ref() == Some(user) {
+        let user: &str = folded.as_ref();
+        if self.self_user.as_ref().is_some_and(|s| s.as_str() == user) {
             return Some("the profile's own account (self_user)".into());
         }
         if self.protected_users.contains(user) {
             return Some("protected user (protected_users)".into());
         }
         if let Some(re) = &self.protected_pattern
-            && re.is_match(user.as_str())
+            && re.is_match(user)
         {
             return Some(format!(
                 "protected user (protected_pattern `{}`)",

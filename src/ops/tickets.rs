@@ -154,6 +154,27 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// Room ids repeat from row to row: rows of one room share one string
+/// (a million-row file names a handful of rooms).
+fn intern_room(room: &str) -> RoomId {
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashSet<RoomId>> =
+            std::cell::RefCell::new(std::collections::HashSet::new());
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(r) = seen.get(room) {
+            return r.clone();
+        }
+        if seen.len() >= 4096 {
+            seen.clear();
+        }
+        let r = RoomId::from(room);
+        seen.insert(r.clone());
+        r
+    })
+}
+
 /// A row as a request; `at` names the file and line, built only for errors.
 fn to_request(row: Row, at: impl Fn() -> String) -> Result<Request, TicketError> {
     let at = at;
@@ -180,7 +201,7 @@ fn to_request(row: Row, at: impl Fn() -> String) -> Result<Request, TicketError>
         .map_err(|e| TicketError(format!("{}: {e}", at())))?;
     let blank = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok(Request {
-        room: RoomId::from(room),
+        room: intern_room(room),
         user: UserId::from(user),
         action,
         note: blank(row.reason),
