@@ -141,6 +141,8 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     state.rooms.loading = true;
     runner.run(super::action::Effect::LoadRooms);
     let mut events = EventStream::new();
+    let mut ending = Ending::new();
+    let mut signalled: Option<u8> = None;
     let result: Result<(), String> = loop {
         if state.dirty {
             if let Err(e) = terminal.draw(|f| view::render(&state, f)) {
@@ -174,6 +176,13 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
                 None => break Ok(()),
             },
             Some(a) = rx.recv() => a,
+            code = ending.next() => {
+                // Ends like `q`: a running batch is cancelled after the
+                // call in flight, and the terminal is restored below.
+                signalled = Some(code);
+                runner.run(super::action::Effect::CancelRun);
+                break Ok(());
+            }
         };
         for e in update(&mut state, action) {
             runner.run(e);
@@ -198,12 +207,65 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
                 }
             }
         };
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), wait).await;
+        // A second signal stops waiting.
+        tokio::select! {
+            _ = tokio::time::timeout(std::time::Duration::from_secs(30), wait) => {}
+            _ = ending.next() => {}
+        }
     }
     drop(guard);
     drop(terminal);
     tracing::info!("console closed");
     result
-        .map(|()| 0)
+        .map(|()| signalled.unwrap_or(0))
         .map_err(|message| Failure { code: 1, message })
+}
+
+/// The signals that end the program (SIGTERM, SIGHUP, SIGINT and SIGQUIT
+/// sent from outside): caught so the terminal is restored as on `q`.
+struct Ending {
+    #[cfg(unix)]
+    signals: Vec<(tokio::signal::unix::Signal, u8)>,
+}
+
+impl Ending {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let kinds = [
+                (SignalKind::terminate(), 15),
+                (SignalKind::hangup(), 1),
+                (SignalKind::interrupt(), 2),
+                (SignalKind::quit(), 3),
+            ];
+            let signals = kinds
+                .into_iter()
+                .filter_map(|(k, n)| signal(k).ok().map(|s| (s, 128 + n)))
+                .collect();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves with the exit code (128 + signal number) when one arrives.
+    async fn next(&mut self) -> u8 {
+        #[cfg(unix)]
+        {
+            if self.signals.is_empty() {
+                return std::future::pending().await;
+            }
+            let waits = self.signals.iter_mut().map(|(s, code)| {
+                let code = *code;
+                Box::pin(async move {
+                    s.recv().await;
+                    code
+                })
+            });
+            futures::future::select_all(waits).await.0
+        }
+        #[cfg(not(unix))]
+        std::future::pending().await
+    }
 }
