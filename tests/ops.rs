@@ -723,3 +723,34 @@ async fn a_long_provider_wait_is_reported_in_progress() {
     }
     assert!(saw.is_some_and(|w| w >= Duration::from_secs(12)), "{saw:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_run_never_acts_on_more_users_than_were_confirmed() {
+    let p = Arc::new(Scripted::new(vec![], 10));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(7)).await.unwrap();
+    assert_eq!(plan.to_send(), 7);
+    // Five were confirmed, the plan has seven to send: nothing is sent.
+    let opts = RunOptions {
+        confirmed: Some(5),
+        ..RunOptions::default()
+    };
+    let report = engine.run(&plan, &opts, &Cancel::new(), None).await;
+    assert_eq!(p.calls.load(Ordering::SeqCst), 0, "no call was sent");
+    assert_eq!(report.outcomes.len(), 7);
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Failed);
+        let why = o.reason.as_deref().unwrap();
+        assert!(
+            why.contains("7") && why.contains("5 were confirmed"),
+            "{why}"
+        );
+    }
+    // The confirmed number (or more) goes through.
+    let opts = RunOptions {
+        confirmed: Some(7),
+        ..RunOptions::default()
+    };
+    let report = engine.run(&plan, &opts, &Cancel::new(), None).await;
+    assert!(report.outcomes.iter().all(|o| o.status == Status::Removed));
+}

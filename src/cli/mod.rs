@@ -273,9 +273,8 @@ async fn execute(
     for notice in &plan.notices {
         eprintln!("roomwarden: {notice}");
     }
-    if !opts.yes
-        && !opts.dry_run
-        && plan.to_send() > 0
+    let asked = !opts.yes && !opts.dry_run && plan.to_send() > 0;
+    if asked
         && !confirm(
             &engine,
             &plan,
@@ -285,7 +284,9 @@ async fn execute(
     {
         return Err(Failure::usage("cancelled; nothing was sent"));
     }
-    let report = run_with_progress(&engine, &plan, opts.dry_run).await;
+    // The run sends to no more users than the prompt named.
+    let confirmed = asked.then(|| plan.to_send());
+    let report = run_with_progress(&engine, &plan, opts.dry_run, confirmed).await;
     emit(out, global.format, &report.outcomes)?;
     Ok(exit_code(&report.outcomes))
 }
@@ -353,9 +354,15 @@ fn confirm(
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
-async fn run_with_progress(engine: &Engine, plan: &Plan, dry_run: bool) -> crate::ops::Report {
+async fn run_with_progress(
+    engine: &Engine,
+    plan: &Plan,
+    dry_run: bool,
+    confirmed: Option<usize>,
+) -> crate::ops::Report {
     let opts = RunOptions {
         dry_run,
+        confirmed,
         ..RunOptions::default()
     };
     let cancel = Cancel::new();

@@ -30,6 +30,10 @@ pub struct RunOptions {
     pub max_delay: Duration,
     /// Calls in flight at most (the rate limiter has the final word).
     pub concurrency: usize,
+    /// How many users the moderator confirmed. A plan with more rows to
+    /// send than this sends nothing: every such row fails, saying so.
+    /// `None` only where no number was shown (`--yes`, tests).
+    pub confirmed: Option<usize>,
 }
 
 impl Default for RunOptions {
@@ -40,6 +44,7 @@ impl Default for RunOptions {
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
             concurrency: 8,
+            confirmed: None,
         }
     }
 }
@@ -183,8 +188,18 @@ impl Engine {
         });
         let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.rows.len()];
         let mut to_send = Vec::new();
+        // Never more users than were confirmed.
+        let over = opts.confirmed.filter(|n| plan.to_send() > *n).map(|n| {
+            format!(
+                "not sent: the plan has {} users to change but only {n} were confirmed",
+                plan.to_send()
+            )
+        });
         for (i, row) in plan.rows.iter().enumerate() {
             let early = match &row.verdict {
+                Verdict::Send if over.is_some() => {
+                    Some(outcome_of(row, Status::Failed, over.clone()))
+                }
                 Verdict::Skip(why) => Some(outcome_of(row, Status::Skipped, Some(why.clone()))),
                 Verdict::Fail(why) => Some(outcome_of(row, Status::Failed, Some(why.clone()))),
                 Verdict::Absent => Some(outcome_of(

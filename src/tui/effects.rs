@@ -159,26 +159,15 @@ impl Runner {
                     let _ = tx.send(Action::Planned { seq, result });
                 });
             }
-            Effect::Run { plan, dry_run } => {
+            Effect::Run {
+                plan,
+                dry_run,
+                confirmed,
+            } => {
                 let cancel = Cancel::new();
                 self.cancel = Some(cancel.clone());
                 tokio::spawn(async move {
-                    run_plan(engine, plan, dry_run, cancel, tx).await;
-                });
-            }
-            Effect::PlanAndRun { requests, dry_run } => {
-                let cancel = Cancel::new();
-                self.cancel = Some(cancel.clone());
-                tokio::spawn(async move {
-                    match engine.plan(requests).await {
-                        Ok(plan) => {
-                            let _ = tx.send(Action::Started(plan.clone()));
-                            run_plan(engine, plan, dry_run, cancel, tx).await;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Action::RunFailed(e.to_string()));
-                        }
-                    }
+                    run_plan(engine, plan, dry_run, confirmed, cancel, tx).await;
                 });
             }
             Effect::CancelRun => {
@@ -239,6 +228,7 @@ async fn run_plan(
     engine: Arc<Engine>,
     plan: crate::ops::plan::Plan,
     dry_run: bool,
+    confirmed: usize,
     cancel: Cancel,
     tx: UnboundedSender<Action>,
 ) {
@@ -251,6 +241,7 @@ async fn run_plan(
     });
     let opts = RunOptions {
         dry_run,
+        confirmed: Some(confirmed),
         ..RunOptions::default()
     };
     let report = engine.run(&plan, &opts, &cancel, Some(etx)).await;

@@ -139,7 +139,8 @@ pub struct RoomsState {
     pub loading: bool,
 }
 
-/// "Mark all matching" on a partly loaded room: resolved at run time.
+/// "Mark all matching" on a partly loaded room: the set is read to the
+/// end before it is confirmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Predicate {
     pub query: String,
@@ -199,10 +200,10 @@ impl MembersState {
 pub enum Scope {
     Marked,
     Cursor,
-    /// All matching a filter in a partly loaded room.
+    /// All matching a filter in a partly loaded room: the popup reads the
+    /// rest of the room before it plans.
     AllMatching {
         query: String,
-        loaded: usize,
     },
     RetryFailed,
     Undo,
@@ -234,8 +235,28 @@ pub struct Confirm {
 }
 
 impl Confirm {
+    /// The number the moderator confirms: the users the plan sends to,
+    /// once it is known.
+    pub fn count(&self) -> Option<usize> {
+        match &self.planning {
+            Planning::Ready { summary, .. } => Some(summary.to_send),
+            _ => None,
+        }
+    }
+
     pub fn needs_typed_count(&self) -> bool {
-        self.targets.len() > TYPE_COUNT_ABOVE
+        self.count().is_some_and(|n| n > TYPE_COUNT_ABOVE)
+    }
+
+    /// Whether the typed text is `n`, with or without thousands separators.
+    pub fn typed_is(&self, n: usize) -> bool {
+        let digits: String = self
+            .typed
+            .chars()
+            .filter(|c| !matches!(c, ',' | '.' | '_' | '\'' | ' '))
+            .collect();
+        !digits.is_empty()
+            && digits.trim_start_matches('0') == n.to_string().trim_start_matches('0')
     }
 
     /// Takes the plan and sums it up once, so frames never walk it.
@@ -264,6 +285,14 @@ pub enum Planning {
     /// Guards are being checked.
     #[default]
     Pending,
+    /// Mark-all on a room still loading: the rest of the room is read
+    /// before the set is known and planned.
+    Resolving {
+        /// Members read so far.
+        scanned: usize,
+        /// Of those, how many are in the set.
+        matched: usize,
+    },
     /// The plan and what it comes to, worked out once when it arrived.
     Ready {
         plan: Plan,
@@ -284,17 +313,9 @@ pub struct PlanSummary {
 #[derive(Debug)]
 pub struct Batch {
     pub verb: Verb,
-    pub room: Room,
     pub progress: Progress,
     pub dry_run: bool,
     pub cancelling: bool,
-    /// Waiting for the room to finish loading before a mark-all resolves.
-    pub resolving: Option<Resolving>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Resolving {
-    pub note: Option<String>,
 }
 
 /// One row of the results screen.

@@ -202,7 +202,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
         // finish so its result reaches the audit log.
         let wait = async {
             while let Some(a) = rx.recv().await {
-                if matches!(a, Action::RunDone(_) | Action::RunFailed(_)) {
+                if matches!(a, Action::RunDone(_)) {
                     break;
                 }
             }

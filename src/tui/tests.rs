@@ -227,7 +227,7 @@ fn big_lists_filter_off_the_render_path_and_stale_results_are_dropped() {
 }
 
 #[test]
-fn mark_all_on_a_partly_loaded_room_is_a_predicate_resolved_at_run_time() {
+fn mark_all_on_a_partly_loaded_room_confirms_only_the_exact_resolved_count() {
     let mut s = members_state(5_000, false);
     press(&mut s, "/");
     typ(&mut s, "Ada");
@@ -241,15 +241,69 @@ fn mark_all_on_a_partly_loaded_room_is_a_predicate_resolved_at_run_time() {
     let excluded = user(&s, 0);
     press(&mut s, "space");
     let effects = press(&mut s, "d");
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Plan { .. })),
+        "no plan of a set still unknown"
+    );
     let p = s.popup.as_ref().unwrap();
     assert_eq!(
         p.scope,
         Scope::AllMatching {
-            query: "Ada".into(),
-            loaded: loaded_matches - 1
+            query: "Ada".into()
         }
     );
+    assert!(matches!(
+        p.planning,
+        Planning::Resolving {
+            scanned: 5_000,
+            matched: 624
+        }
+    ));
+    let text = screen_text(&s, 100, 30);
+    assert!(
+        text.contains("scanned 5,000 of ~120,000, 624 match so far"),
+        "{text}"
+    );
+    assert!(!text.contains("type 624"), "no count to type yet: {text}");
+    // Typing the loaded count and confirming does nothing.
+    typ(&mut s, "624");
+    assert!(
+        press(&mut s, "y").is_empty(),
+        "nothing runs while resolving"
+    );
+    assert!(s.popup.is_some() && s.batch.is_none());
+    // A page arrives: the count grows.
+    let more = bench::generate_members(8_000);
+    update(
+        &mut s,
+        Action::MembersPage {
+            seq: 1,
+            items: more[5_000..6_000].to_vec(),
+            total: Some(8_000),
+            done: false,
+        },
+    );
+    assert!(matches!(
+        s.popup.as_ref().unwrap().planning,
+        Planning::Resolving {
+            scanned: 6_000,
+            matched: 749
+        }
+    ));
+    // The rest of the room: the whole set is planned once every member is read.
+    let effects = update(
+        &mut s,
+        Action::MembersPage {
+            seq: 1,
+            items: more[6_000..].to_vec(),
+            total: Some(8_000),
+            done: true,
+        },
+    );
     let (seq, requests) = plan_effect(effects);
+    assert_eq!(requests.len(), 1_000 - 1);
+    assert!(!requests.iter().any(|r| r.user == excluded));
+    assert_eq!(s.popup.as_ref().unwrap().targets.len(), 999);
     update(
         &mut s,
         Action::Planned {
@@ -257,31 +311,41 @@ fn mark_all_on_a_partly_loaded_room_is_a_predicate_resolved_at_run_time() {
             result: Ok(send_plan(&requests)),
         },
     );
-    typ(&mut s, &(loaded_matches - 1).to_string());
+    // The old typed count does not confirm the new one.
+    assert!(press(&mut s, "y").is_empty());
+    assert!(s.status.as_ref().unwrap().text.contains("type 999"));
+    press(&mut s, "backspace backspace backspace");
+    typ(&mut s, "999");
     let effects = press(&mut s, "y");
-    assert!(effects.is_empty(), "nothing runs before the room is loaded");
-    assert_eq!(s.screen, Screen::Progress);
-    assert!(s.batch.as_ref().unwrap().resolving.is_some());
-    // The rest of the room arrives: 3,000 more, 375 of them match.
-    let more: Vec<_> = bench::generate_members(8_000).split_off(5_000);
-    let effects = update(
+    let Some(Effect::Run {
+        plan, confirmed, ..
+    }) = effects.into_iter().next()
+    else {
+        panic!("a run effect");
+    };
+    assert_eq!((plan.rows.len(), confirmed), (999, 999));
+}
+
+#[test]
+fn the_typed_count_takes_thousands_separators() {
+    let mut s = members_state(1_200, true);
+    press(&mut s, "ctrl-a");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    update(
         &mut s,
-        Action::MembersPage {
-            seq: 1,
-            items: more,
-            total: Some(8_000),
-            done: true,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
         },
     );
-    let requests = effects
-        .into_iter()
-        .find_map(|e| match e {
-            Effect::PlanAndRun { requests, .. } => Some(requests),
-            _ => None,
-        })
-        .expect("plan and run once loaded");
-    assert_eq!(requests.len(), 1_000 - 1);
-    assert!(!requests.iter().any(|r| r.user == excluded));
+    typ(&mut s, "1,200");
+    assert!(matches!(
+        press(&mut s, "y").as_slice(),
+        [Effect::Run {
+            confirmed: 1_200,
+            ..
+        }]
+    ));
 }
 
 #[test]
@@ -351,7 +415,7 @@ fn confirm_is_two_steps_and_runs_only_after_the_plan() {
     press(&mut s, "enter t");
     assert!(s.popup.as_ref().unwrap().dry_run);
     let effects = press(&mut s, "enter");
-    let Some(Effect::Run { plan, dry_run }) = effects.into_iter().next() else {
+    let Some(Effect::Run { plan, dry_run, .. }) = effects.into_iter().next() else {
         panic!("a run effect");
     };
     assert!(dry_run);

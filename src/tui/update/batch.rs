@@ -43,7 +43,6 @@ pub(super) fn request(s: &mut State, verb: Verb) -> Vec<Effect> {
         let scope = match &ms.predicate {
             Some(p) if !ms.complete => Scope::AllMatching {
                 query: p.query.clone(),
-                loaded: targets.len(),
             },
             _ => Scope::Marked,
         };
@@ -61,8 +60,88 @@ pub(super) fn request(s: &mut State, verb: Verb) -> Vec<Effect> {
             .count();
         targets.len().saturating_sub(visible_marked)
     };
+    if matches!(scope, Scope::AllMatching { .. }) {
+        // The set is not known until every member is read: no count to
+        // confirm yet, and no plan.
+        let scanned = ms.store.len();
+        let matched = targets.len();
+        let effects = open_popup(s, verb, scope, room, vec![], hidden, vec![], false);
+        if let Some(p) = s.popup.as_mut() {
+            p.planning = Planning::Resolving { scanned, matched };
+        }
+        return effects
+            .into_iter()
+            .filter(|e| !matches!(e, Effect::Plan { .. }))
+            .collect();
+    }
     let requests = to_requests(&room.id, &targets, verb);
     open_popup(s, verb, scope, room, targets, hidden, requests, false)
+}
+
+/// Whether a loaded member is in the mark-all set: marked, or matching
+/// the predicate and not unmarked by hand.
+fn in_set(ms: &MembersState, q: Option<&Query>, m: &crate::model::Member) -> bool {
+    !ms.gone.contains(&m.user)
+        && (ms.marks.contains(&m.user)
+            || (q.is_some_and(|q| q.matches(m))
+                && !ms
+                    .predicate
+                    .as_ref()
+                    .is_some_and(|p| p.except.contains(&m.user))))
+}
+
+/// A page arrived while the popup reads the rest of the room for a
+/// mark-all: counts the new members `from..`, and once the room is
+/// complete, fixes the set and plans it.
+pub(super) fn resolving_page(s: &mut State, from: usize) -> Vec<Effect> {
+    if !s
+        .popup
+        .as_ref()
+        .is_some_and(|p| matches!(p.planning, Planning::Resolving { .. }))
+    {
+        return vec![];
+    }
+    let ms = &s.members;
+    let q = ms.predicate.as_ref().map(|p| Query::parse(&p.query));
+    let more = ms
+        .store
+        .iter_from(from)
+        .filter(|(_, m)| in_set(ms, q.as_ref(), m))
+        .count();
+    let scanned = ms.store.len();
+    let complete = ms.complete;
+    let Some(p) = s.popup.as_mut() else {
+        return vec![];
+    };
+    if let Planning::Resolving { matched, .. } = p.planning {
+        p.planning = Planning::Resolving {
+            scanned,
+            matched: matched + more,
+        };
+    }
+    if !complete {
+        return vec![];
+    }
+    let targets: Vec<Target> = ms
+        .store
+        .iter_from(0)
+        .map(|(_, m)| m)
+        .filter(|m| in_set(ms, q.as_ref(), m))
+        .map(|m| Target {
+            user: m.user.clone(),
+            name: m.name.clone(),
+            role: ms.role_of(&m.user, m.role),
+        })
+        .collect();
+    let requests = to_requests(&p.room.id, &targets, p.verb);
+    p.targets = targets;
+    p.planning = Planning::Pending;
+    // A count typed before the set was known confirms nothing.
+    p.typed.clear();
+    vec![Effect::Plan {
+        seq: p.seq,
+        requests,
+    }]
 }
 
 pub(super) fn to_requests(room: &RoomId, targets: &[Target], verb: Verb) -> Vec<Request> {
@@ -196,8 +275,8 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
     let Some(p) = s.popup.as_ref() else {
         return vec![];
     };
-    match &p.planning {
-        Planning::Ready { .. } => {}
+    let n = match &p.planning {
+        Planning::Ready { summary, .. } => summary.to_send,
         Planning::Failed(_) => {
             info(s, "planning failed; Esc closes");
             return vec![];
@@ -206,12 +285,26 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
             info(s, "still checking guards…");
             return vec![];
         }
+        Planning::Resolving { .. } => {
+            info(
+                s,
+                "still reading the room: the matching set is not known yet, so there is nothing to confirm",
+            );
+            return vec![];
+        }
+    };
+    if n == 0 && !p.dry_run {
+        info(
+            s,
+            "nothing to send: every target was refused or is not in the room; Esc closes",
+        );
+        return vec![];
     }
-    if p.needs_typed_count() && p.typed.trim() != p.targets.len().to_string() {
+    if p.needs_typed_count() && !p.typed_is(n) {
         // A prompt, not an error: it must not outlive the popup.
         info(
             s,
-            format!("type {} (the number of users) to confirm", p.targets.len()),
+            format!("type {} (the number of users) to confirm", num(n)),
         );
         return vec![];
     }
@@ -227,25 +320,17 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
             row.note = note.clone();
         }
     }
-    let resolving = matches!(p.scope, Scope::AllMatching { .. }) && !s.members.complete;
     s.batch = Some(Batch {
         verb: p.verb,
-        room: p.room.clone(),
         progress: crate::ops::Progress {
             total: plan.rows.len(),
             ..Default::default()
         },
         dry_run: p.dry_run,
         cancelling: false,
-        resolving: resolving.then_some(Resolving { note: note.clone() }),
     });
     if s.screen != Screen::Progress {
         go(s, Screen::Progress);
-    }
-    if resolving {
-        // Marks and the predicate stay until the room is loaded.
-        info(s, "loading the rest of the room to resolve the mark-all…");
-        return vec![];
     }
     if matches!(p.scope, Scope::Marked | Scope::AllMatching { .. }) {
         clear_marks(s);
@@ -254,41 +339,8 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
     vec![Effect::Run {
         plan,
         dry_run: p.dry_run,
+        confirmed: n,
     }]
-}
-
-/// Resolves a mark-all predicate once the room is fully loaded.
-pub(super) fn resolve_predicate(s: &mut State, note: Option<String>) -> Vec<Effect> {
-    let Some(b) = s.batch.as_ref() else {
-        return vec![];
-    };
-    let (verb, room, dry_run) = (b.verb, b.room.clone(), b.dry_run);
-    let ms = &s.members;
-    let pred = ms.predicate.clone();
-    let q = pred.as_ref().map(|p| Query::parse(&p.query));
-    let targets: Vec<Target> = ms
-        .store
-        .iter_from(0)
-        .map(|(_, m)| m)
-        .filter(|m| !ms.gone.contains(&m.user))
-        .filter(|m| {
-            ms.marks.contains(&m.user)
-                || (q.as_ref().is_some_and(|q| q.matches(m))
-                    && !pred.as_ref().is_some_and(|p| p.except.contains(&m.user)))
-        })
-        .map(|m| Target {
-            user: m.user.clone(),
-            name: m.name.clone(),
-            role: ms.role_of(&m.user, m.role),
-        })
-        .collect();
-    clear_marks(s);
-    let mut requests = to_requests(&room.id, &targets, verb);
-    for r in &mut requests {
-        r.note = note.clone();
-    }
-    info(s, format!("resolved {} targets", num(requests.len())));
-    vec![Effect::PlanAndRun { requests, dry_run }]
 }
 
 pub(super) fn start_results(s: &mut State, plan: &Plan, room: Room, dry_run: bool) {

@@ -96,7 +96,7 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
                         except: Default::default(),
                     });
                     format!(
-                        "marked {} loaded so far{}; the rest of the room is resolved when the batch runs",
+                        "marked {} loaded so far{}; d/D read the rest of the room before confirming",
                         num(n),
                         filter_note(&q)
                     )
@@ -256,12 +256,6 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         Cmd::CancelBatch => {
             if let Some(b) = s.batch.as_mut() {
                 b.cancelling = true;
-                if b.resolving.is_some() {
-                    s.batch = None;
-                    leave_progress(s);
-                    info(s, "cancelled before anything was sent");
-                    return vec![];
-                }
                 info(s, "cancelling after the call in flight…");
                 return vec![Effect::CancelRun];
             }

@@ -152,11 +152,8 @@ pub(super) fn members_page(
     if done {
         ms.loading = false;
         ms.complete = true;
-        if let Some(Resolving { note }) = s.batch.as_mut().and_then(|b| b.resolving.take()) {
-            return resolve_predicate(s, note);
-        }
     }
-    vec![]
+    resolving_page(s, from)
 }
 
 pub(super) fn refresh(s: &mut State) -> Vec<Effect> {

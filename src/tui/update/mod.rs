@@ -55,9 +55,14 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             if seq == s.members.load_gen {
                 s.members.loading = false;
                 error(s, format!("members: {e} (ctrl-r retries)"));
-                if s.batch.as_ref().is_some_and(|b| b.resolving.is_some()) {
-                    s.batch = None;
-                    leave_progress(s);
+                if let Some(p) = s
+                    .popup
+                    .as_mut()
+                    .filter(|p| matches!(p.planning, Planning::Resolving { .. }))
+                {
+                    p.planning = Planning::Failed(format!(
+                        "the rest of the room could not be read ({e}), so the matching set is not known; Esc, then ctrl-r to reload"
+                    ));
                 }
             }
             vec![]
@@ -99,15 +104,6 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::Started(plan) => {
-            if let Some(b) = s.batch.as_mut() {
-                b.progress.total = plan.rows.len();
-                let room = b.room.clone();
-                let dry = b.dry_run;
-                start_results(s, &plan, room, dry);
-            }
-            vec![]
-        }
         Action::Run(RunEvent::Progress(p)) => {
             if let Some(b) = s.batch.as_mut() {
                 b.progress = p;
@@ -121,12 +117,6 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             vec![]
         }
         Action::RunDone(report) => run_done(s, report),
-        Action::RunFailed(e) => {
-            s.batch = None;
-            leave_progress(s);
-            error(s, format!("batch not run: {e}"));
-            vec![]
-        }
         Action::AuditLoaded(r) => {
             s.audit.loading = false;
             match r {
@@ -261,7 +251,7 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
             return vec![];
         }
         match k.code {
-            KeyCode::Char(c) if c.is_ascii_digit() && !k.ctrl => {
+            KeyCode::Char(c) if (c.is_ascii_digit() || c == ',' || c == '.') && !k.ctrl => {
                 p.typed.push(c);
                 return vec![];
             }
@@ -382,12 +372,6 @@ fn go(s: &mut State, screen: Screen) {
     if s.screen != screen {
         s.back.push(s.screen);
         s.screen = screen;
-    }
-}
-
-fn leave_progress(s: &mut State) {
-    if s.screen == Screen::Progress {
-        s.screen = s.back.pop().unwrap_or(Screen::Members);
     }
 }
 

@@ -50,11 +50,10 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
     let what = match &p.scope {
         Scope::Cursor => format!("{verb} the user at the cursor (nothing is marked)"),
         Scope::Marked => format!("{verb} {} marked {users}", num(n)),
-        Scope::AllMatching { query, loaded } => format!(
-            "{verb} all matching `{query}`: {} loaded so far, the rest of ~{} members resolved when the batch runs",
-            num(*loaded),
-            num(p.room.member_count.unwrap_or(0) as usize)
-        ),
+        Scope::AllMatching { query } => match &p.planning {
+            Planning::Resolving { .. } => format!("{verb} all matching `{query}`"),
+            _ => format!("{verb} all {} {users} matching `{query}`", num(n)),
+        },
         Scope::RetryFailed => format!("Retry {} failed {users} ({})", num(n), p.verb),
         Scope::Undo => format!("Undo: re-add {} removed {users} with their roles", num(n)),
     };
@@ -92,8 +91,29 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
             }
         }
         Planning::Pending => lines.push(Line::styled("checking guards…", t.dim())),
+        Planning::Resolving { scanned, matched } => {
+            let total = s_total(p, *scanned);
+            lines.push(Line::styled(
+                format!(
+                    "reading the room: scanned {} of ~{}, {} match so far",
+                    num(*scanned),
+                    num(total),
+                    num(*matched)
+                ),
+                t.warn(),
+            ));
+            lines.push(Line::styled(
+                "confirming opens once every member is read, with the exact count",
+                t.dim(),
+            ));
+        }
     }
     lines
+}
+
+/// The room's announced size, never below what was read.
+fn s_total(p: &Confirm, scanned: usize) -> usize {
+    (p.room.member_count.unwrap_or(0) as usize).max(scanned)
 }
 
 pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
@@ -194,9 +214,9 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     } else {
         vec![reason, Line::from(dry)]
     };
-    if p.needs_typed_count() {
+    if let Some(count) = p.count().filter(|_| p.needs_typed_count()) {
         bottom.push(Line::from(vec![
-            Span::styled(format!("type {} to confirm: ", n), t.warn()),
+            Span::styled(format!("type {} to confirm: ", num(count)), t.warn()),
             Span::styled(p.typed.clone(), t.cursor()),
             Span::raw("▏"),
         ]));
