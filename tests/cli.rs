@@ -687,3 +687,34 @@ fn the_example_config_parses() {
         ]
     );
 }
+
+#[test]
+fn a_room_that_cannot_be_read_is_one_error_not_failed_rows() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args([
+            "remove",
+            "19999999999999999",
+            "71000000000122502",
+            "71000000000122503",
+            "--yes",
+            "--format",
+            "jsonl",
+        ])
+        .assert()
+        .code(3);
+    let o = out.get_output();
+    assert!(
+        o.stdout.is_empty(),
+        "no rows: {:?}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("could not read room 19999999999999999") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert!(err.contains("again"), "says a retry may help: {err}");
+    assert!(!env.audit().exists() || std::fs::read_to_string(env.audit()).unwrap().is_empty());
+}

@@ -304,6 +304,14 @@ async fn a_room_lookup_that_keeps_failing_fails_its_rows_and_sends_nothing() {
     let p = Arc::new(s);
     let (down, dir) = engine(p.clone());
     let plan = down.plan(removals(3)).await.expect("a 5xx is not exit 3");
+    // The faces are told what could not be read; it is no guard.
+    assert_eq!(plan.unread.len(), 1, "{:?}", plan.unread);
+    assert!(
+        plan.unread[0].contains("server error 503"),
+        "{:?}",
+        plan.unread
+    );
+    assert_eq!(plan.guarded(), 0);
     let report = down
         .run(&plan, &RunOptions::default(), &Cancel::new(), None)
         .await;

@@ -270,6 +270,16 @@ async fn execute(
         .plan(requests)
         .await
         .map_err(|e| Failure::provider(&e))?;
+    if !plan.unread.is_empty() {
+        // A lookup the plan needs failed: an error, never a guard.
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "could not read {}; nothing was sent. Run the command again to retry",
+                plan.unread.join("; ")
+            ),
+        });
+    }
     for notice in &plan.notices {
         eprintln!("roomwarden: {notice}");
     }

@@ -270,13 +270,16 @@ impl Engine {
         if !self.caps.members.is_full() {
             self.look_up_targets(&requests, &mut facts).await?;
         }
-        Ok(plan::build(
-            requests,
-            &self.caps,
-            &self.guards,
-            &facts,
-            |u| self.provider.validate_user(u),
-        ))
+        let mut unread: Vec<String> = facts
+            .iter()
+            .filter_map(|(id, f)| f.room.as_ref().err().map(|why| format!("room {id}: {why}")))
+            .collect();
+        unread.sort();
+        let mut plan = plan::build(requests, &self.caps, &self.guards, &facts, |u| {
+            self.provider.validate_user(u)
+        });
+        plan.unread = unread;
+        Ok(plan)
     }
 
     /// Refuses, before anything is read or sent, a request whose room or

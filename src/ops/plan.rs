@@ -73,6 +73,10 @@ pub struct Plan {
     pub notices: Vec<String>,
     /// Requests dropped as duplicates.
     pub duplicates: usize,
+    /// Lookups the plan needed that failed ("room R: why"): their rows
+    /// fail, and the faces stop before sending anything, offering a retry.
+    /// Never a guard.
+    pub unread: Vec<String>,
 }
 
 impl Plan {
@@ -80,6 +84,14 @@ impl Plan {
         self.rows
             .iter()
             .filter(|r| r.verdict == Verdict::Send)
+            .count()
+    }
+
+    /// Rows a guard refused.
+    pub fn guarded(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Skip(_)))
             .count()
     }
 

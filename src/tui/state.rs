@@ -232,6 +232,10 @@ pub struct Confirm {
     pub dry_run: bool,
     pub typed: String,
     pub scroll: usize,
+    /// What was asked to plan, so a failed lookup can be retried.
+    pub requests: Vec<crate::ops::plan::Request>,
+    /// Roles of the re-adds are filled from the audit log (undo).
+    pub undo: bool,
 }
 
 impl Confirm {
@@ -264,7 +268,12 @@ impl Confirm {
         let to_send = plan.to_send();
         let summary = PlanSummary {
             to_send,
-            refused: plan.rows.len() - to_send,
+            refused: plan.guarded(),
+            absent: plan
+                .rows
+                .iter()
+                .filter(|r| r.verdict == crate::ops::plan::Verdict::Absent)
+                .count(),
             eta: plan.eta(caps),
         };
         self.planning = Planning::Ready { plan, summary };
@@ -305,7 +314,10 @@ pub enum Planning {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlanSummary {
     pub to_send: usize,
+    /// Rows a guard refused (never lookups that failed).
     pub refused: usize,
+    /// Rows a lookup found not in the room (nothing to send).
+    pub absent: usize,
     pub eta: std::time::Duration,
 }
 

@@ -1299,3 +1299,65 @@ fn an_error_stays_until_dismissed_while_messages_ride_along() {
     assert_eq!(st.text, "exported 1 rows");
     assert_eq!(s.screen, Screen::Members, "that Esc only dismissed");
 }
+
+#[test]
+fn a_failed_lookup_is_an_error_with_a_retry_never_a_guard() {
+    let mut s = members_state(30, true);
+    press(&mut s, "space space space");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    let mut plan = send_plan(&requests);
+    let why = "sandbox GET /rooms/10000000000000002: server error 503";
+    for row in &mut plan.rows {
+        row.verdict = Verdict::Fail(why.into());
+    }
+    plan.unread = vec![format!("room 10000000000000002: {why}")];
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(plan),
+        },
+    );
+    let text = screen_text(&s, 100, 30);
+    assert!(!text.contains("refused by guards"), "{text}");
+    assert!(
+        text.contains("could not read room 10000000000000002"),
+        "{text}"
+    );
+    assert!(text.contains("ctrl-r"), "a retry is offered: {text}");
+    assert!(press(&mut s, "y").is_empty(), "nothing to confirm");
+    // ctrl-r plans the same requests again.
+    let (again, retried) = plan_effect(press(&mut s, "ctrl-r"));
+    assert!(again > seq);
+    assert_eq!(retried, requests);
+    update(
+        &mut s,
+        Action::Planned {
+            seq: again,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    assert!(matches!(
+        press(&mut s, "y").as_slice(),
+        [Effect::Run { confirmed: 3, .. }]
+    ));
+}
+
+#[test]
+fn guards_count_only_guard_refusals() {
+    let mut s = members_state(30, true);
+    press(&mut s, "space space space");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    let mut plan = send_plan(&requests);
+    plan.rows[0].verdict = Verdict::Skip("last owner of the room".into());
+    plan.rows[1].verdict = Verdict::Absent;
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(plan),
+        },
+    );
+    let text = screen_text(&s, 100, 30);
+    assert!(text.contains("1 to send · 1 refused by guards"), "{text}");
+}

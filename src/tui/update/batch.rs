@@ -134,6 +134,7 @@ pub(super) fn resolving_page(s: &mut State, from: usize) -> Vec<Effect> {
         })
         .collect();
     let requests = to_requests(&p.room.id, &targets, p.verb);
+    p.requests = requests.clone();
     p.targets = targets;
     p.planning = Planning::Pending;
     // A count typed before the set was known confirms nothing.
@@ -180,8 +181,32 @@ pub(super) fn open_popup(
         dry_run: false,
         typed: String::new(),
         scroll: 0,
+        requests: requests.clone(),
+        undo,
     });
     if undo {
+        vec![Effect::PlanUndo { seq, requests }]
+    } else {
+        vec![Effect::Plan { seq, requests }]
+    }
+}
+
+/// `ctrl-r` in the popup after a failed lookup: plans the same requests again.
+pub(super) fn replan(s: &mut State) -> Vec<Effect> {
+    s.plan_gen += 1;
+    let seq = s.plan_gen;
+    let Some(p) = s
+        .popup
+        .as_mut()
+        .filter(|p| matches!(p.planning, Planning::Failed(_)))
+    else {
+        return vec![];
+    };
+    p.seq = seq;
+    p.planning = Planning::Pending;
+    let requests = p.requests.clone();
+    info(s, "reading again…");
+    if s.popup.as_ref().is_some_and(|p| p.undo) {
         vec![Effect::PlanUndo { seq, requests }]
     } else {
         vec![Effect::Plan { seq, requests }]

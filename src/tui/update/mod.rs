@@ -98,8 +98,17 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Planned { seq, result } => {
             if let Some(p) = s.popup.as_mut().filter(|p| p.seq == seq) {
                 match result {
+                    Ok(plan) if !plan.unread.is_empty() => {
+                        p.planning = Planning::Failed(format!(
+                            "could not read {}; nothing was sent",
+                            plan.unread.join("; ")
+                        ))
+                    }
                     Ok(plan) => p.set_plan(plan, &s.header.caps),
-                    Err(e) => p.planning = Planning::Failed(e),
+                    Err(e) => {
+                        p.planning =
+                            Planning::Failed(format!("could not plan: {e}; nothing was sent"))
+                    }
                 }
             }
             vec![]
@@ -263,6 +272,9 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         return match s.keymap.resolve(None, k, &[Ctx::Popup]) {
             Resolved::Cmd(cmd) => on_cmd(s, cmd),
+            _ if s.keymap.resolve(None, k, &[Ctx::Global]) == Resolved::Cmd(Cmd::Refresh) => {
+                replan(s)
+            }
             _ => vec![],
         };
     }

@@ -43,7 +43,7 @@ fn truncate(text: &str, w: usize) -> String {
 /// What the popup says above its target list. `compact` (a small
 /// terminal) drops the room line, which the header shows, and keeps each
 /// guard notice to one line, so the target list still fits.
-fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'static>> {
+fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'static>> {
     let verb = capitalised(p.verb.as_str());
     let n = p.targets.len();
     let users = if n == 1 { "user" } else { "users" };
@@ -76,10 +76,25 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
         ));
     }
     match &p.planning {
-        Planning::Failed(e) => lines.push(Line::styled(format!("planning failed: {e}"), t.error())),
+        Planning::Failed(e) => {
+            lines.push(Line::styled(e.clone(), t.error()));
+            lines.push(Line::styled(
+                format!(
+                    "{} reads it again · {} closes",
+                    s.keymap.label(Cmd::Refresh),
+                    s.keymap.label(Cmd::Cancel)
+                ),
+                t.dim(),
+            ));
+        }
         Planning::Ready { plan, summary: sum } => {
+            let absent = if sum.absent > 0 {
+                format!(" · {} not in the room", num(sum.absent))
+            } else {
+                String::new()
+            };
             lines.push(Line::from(format!(
-                "{} to send · {} refused by guards · about {}",
+                "{} to send · {} refused by guards{absent} · about {}",
                 num(sum.to_send),
                 num(sum.refused),
                 human_duration(sum.eta)
@@ -127,14 +142,14 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     };
     let typed = usize::from(p.needs_typed_count());
     // Reason, dry run, [typed count], keys; the list header; two borders.
-    let mut lines = info_lines(p, t, false, inner_w);
+    let mut lines = info_lines(s, p, t, false, inner_w);
     let want = wrapped(&lines) + 1 + n.min(12) + 3 + typed + 2;
     let max_h = body.height.saturating_sub(1) as usize;
     // On a small terminal the popup takes the whole body and packs its
     // lines so at least a few targets stay in view.
     let compact = want > max_h && n > 0;
     let (fixed_below, height) = if compact {
-        lines = info_lines(p, t, true, inner_w);
+        lines = info_lines(s, p, t, true, inner_w);
         (1 + typed, body.height)
     } else {
         (3 + typed, want.min(max_h) as u16)
