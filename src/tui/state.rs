@@ -341,6 +341,24 @@ pub struct ResultRow {
     /// `None` while pending.
     pub status: Option<Status>,
     pub reason: Option<String>,
+    /// The role to restore on undo: set when the batch chain removed or
+    /// demoted this user (the role before its first change), cleared when
+    /// the user was re-added.
+    pub undo_role: Option<Role>,
+}
+
+impl ResultRow {
+    /// Failed, or cancelled before it was sent: `t` retries it.
+    pub fn retryable(&self) -> bool {
+        match self.status {
+            Some(Status::Failed) => true,
+            Some(Status::Skipped) => self
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("cancelled")),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -356,6 +374,9 @@ pub struct ResultsState {
     /// by `update` so a frame never walks every row.
     pub not_ok: usize,
     pub pending: usize,
+    /// Row of the running plan -> row of this screen (a retry or undo
+    /// updates the rows of its users in place).
+    pub map: Vec<usize>,
 }
 
 impl ResultsState {
@@ -370,7 +391,9 @@ impl ResultsState {
             pos: Pos::default(),
             not_ok: 0,
             pending: 0,
+            map: Vec::new(),
         };
+        r.map = (0..r.rows.len()).collect();
         r.recount();
         r.refresh_view();
         r

@@ -1361,3 +1361,126 @@ fn guards_count_only_guard_refusals() {
     let text = screen_text(&s, 100, 30);
     assert!(text.contains("1 to send · 1 refused by guards"), "{text}");
 }
+
+#[test]
+fn retry_and_undo_keep_one_results_screen_per_chain() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space space");
+    let effects = press(&mut s, "d");
+    let first = plan_and_confirm(&mut s, effects);
+    done(
+        &mut s,
+        &first,
+        &[
+            (Status::Removed, None),
+            (Status::Failed, Some("boom")),
+            (Status::Removed, None),
+        ],
+    );
+    assert_eq!(s.screen, Screen::Results);
+    let back = s.back.clone();
+    // Retry the failed row: the same results screen, its row updated.
+    let effects = press(&mut s, "t");
+    let retry = plan_and_confirm(&mut s, effects);
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].user, first[1].user);
+    update(
+        &mut s,
+        Action::Run(RunEvent::Row {
+            index: 0,
+            outcome: Outcome {
+                room: retry[0].room.clone(),
+                user: retry[0].user.clone(),
+                action: Verb::Remove,
+                status: Status::Removed,
+                reason: None,
+                role: None,
+            },
+        }),
+    );
+    assert_eq!(
+        s.results.as_ref().unwrap().rows[1].status,
+        Some(Status::Removed),
+        "a row event of the retry lands on that user's row"
+    );
+    done(&mut s, &retry, &[(Status::Removed, None)]);
+    assert_eq!(s.screen, Screen::Results);
+    assert_eq!(s.back, back, "no second results screen to back out of");
+    let r = s.results.as_ref().unwrap();
+    assert_eq!(r.rows.len(), 3);
+    assert!(r.rows.iter().all(|row| row.status == Some(Status::Removed)));
+    // Undo covers every user the chain removed, the original batch's too.
+    let effects = press(&mut s, "u");
+    let undo = plan_and_confirm(&mut s, effects);
+    let mut undone: Vec<_> = undo.iter().map(|r| r.user.clone()).collect();
+    undone.sort();
+    let mut all: Vec<_> = first.iter().map(|r| r.user.clone()).collect();
+    all.sort();
+    assert_eq!(undone, all);
+    done(&mut s, &undo, &[(Status::Readded, None); 3]);
+    assert_eq!(s.back, back);
+    let r = s.results.as_ref().unwrap();
+    assert_eq!(r.rows.len(), 3);
+    assert!(r.rows.iter().all(|row| row.status == Some(Status::Readded)));
+    press(&mut s, "esc");
+    assert_eq!(s.screen, Screen::Members, "one Esc leaves the chain");
+    // Nothing left to undo.
+    press(&mut s, "R u");
+    assert!(s.popup.is_none());
+}
+
+#[test]
+fn retry_takes_failed_and_cancelled_rows() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space space");
+    let effects = press(&mut s, "d");
+    let first = plan_and_confirm(&mut s, effects);
+    done(
+        &mut s,
+        &first,
+        &[
+            (Status::Removed, None),
+            (Status::Skipped, Some("cancelled")),
+            (Status::Failed, Some("boom")),
+        ],
+    );
+    let (_, retry) = plan_effect(press(&mut s, "t"));
+    let users: Vec<_> = retry.iter().map(|r| r.user.clone()).collect();
+    assert_eq!(users, vec![first[1].user.clone(), first[2].user.clone()]);
+}
+
+#[test]
+fn marks_clear_only_for_users_whose_change_went_through() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space space");
+    // A dry run keeps every mark.
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    press(&mut s, "t y");
+    done(&mut s, &requests, &[(Status::DryRun, None); 3]);
+    assert_eq!(s.members.marks.len(), 3, "marks stay after a dry run");
+    // The real run: one removed, one failed, one cancelled.
+    press(&mut s, "esc");
+    assert_eq!(s.screen, Screen::Members);
+    let effects = press(&mut s, "d");
+    let again = plan_and_confirm(&mut s, effects);
+    assert_eq!(again.len(), 3, "no need to mark again");
+    done(
+        &mut s,
+        &again,
+        &[
+            (Status::Removed, None),
+            (Status::Failed, Some("boom")),
+            (Status::Skipped, Some("cancelled")),
+        ],
+    );
+    let marks = &s.members.marks;
+    assert_eq!(marks.len(), 2, "{marks:?}");
+    assert!(!marks.contains(&again[0].user));
+}

@@ -217,13 +217,9 @@ pub(super) fn retry_failed(s: &mut State) -> Vec<Effect> {
     let Some(r) = &s.results else {
         return vec![];
     };
-    let failed: Vec<_> = r
-        .rows
-        .iter()
-        .filter(|row| row.status == Some(Status::Failed))
-        .collect();
+    let failed: Vec<_> = r.rows.iter().filter(|row| row.retryable()).collect();
     if failed.is_empty() {
-        info(s, "no failed rows to retry");
+        info(s, "no failed or cancelled rows to retry");
         return vec![];
     }
     let verb = failed[0].verb;
@@ -254,36 +250,31 @@ pub(super) fn undo(s: &mut State) -> Vec<Effect> {
     let Some(r) = &s.results else {
         return vec![];
     };
-    if r.dry_run {
-        info(s, "that was a dry run: nothing to undo");
-        return vec![];
-    }
-    // Removed users come back, demoted ones get their role back: both are a
-    // re-add with the role the row had before.
-    let undoable =
-        |status: Option<Status>| matches!(status, Some(Status::Removed | Status::Demoted));
-    let targets: Vec<Target> = r
+    // Every user the chain removed or demoted and has not put back: a
+    // re-add with the role the user had before.
+    let rows: Vec<&ResultRow> = r
         .rows
         .iter()
-        .filter(|row| undoable(row.status))
+        .filter(|row| row.undo_role.is_some())
+        .collect();
+    if rows.is_empty() {
+        if r.dry_run {
+            info(s, "that was a dry run: nothing to undo");
+        } else {
+            info(s, "no removed or demoted users to undo");
+        }
+        return vec![];
+    }
+    let targets: Vec<Target> = rows
+        .iter()
         .map(|row| Target {
             user: row.user.clone(),
             name: row.name.clone(),
-            role: row.role.unwrap_or(crate::model::Role::Member),
+            role: row.undo_role.unwrap_or(crate::model::Role::Member),
         })
         .collect();
-    if targets.is_empty() {
-        info(s, "no removed or demoted users to undo");
-        return vec![];
-    }
     let room = r.room.clone();
-    let mut requests = to_requests(&room.id, &targets, Verb::Readd);
-    for (req, row) in requests
-        .iter_mut()
-        .zip(r.rows.iter().filter(|row| undoable(row.status)))
-    {
-        req.role = row.role;
-    }
+    let requests = to_requests(&room.id, &targets, Verb::Readd);
     open_popup(
         s,
         Verb::Readd,
@@ -354,13 +345,23 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
         dry_run: p.dry_run,
         cancelling: false,
     });
-    if s.screen != Screen::Progress {
+    // A retry or an undo continues the results screen it came from: the
+    // progress screen takes its place instead of stacking another.
+    let chain = matches!(p.scope, Scope::RetryFailed | Scope::Undo);
+    if s.screen == Screen::Results && chain {
+        s.screen = Screen::Progress;
+    } else if s.screen != Screen::Progress {
         go(s, Screen::Progress);
     }
-    if matches!(p.scope, Scope::Marked | Scope::AllMatching { .. }) {
-        clear_marks(s);
+    if matches!(p.scope, Scope::AllMatching { .. }) {
+        // The resolved set becomes plain marks; they clear user by user as
+        // changes go through.
+        s.members.predicate = None;
+        s.members
+            .marks
+            .extend(p.targets.iter().map(|t| t.user.clone()));
     }
-    start_results(s, &plan, p.room, p.dry_run);
+    start_results(s, &plan, p.room, p.dry_run, chain);
     vec![Effect::Run {
         plan,
         dry_run: p.dry_run,
@@ -368,7 +369,7 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
     }]
 }
 
-pub(super) fn start_results(s: &mut State, plan: &Plan, room: Room, dry_run: bool) {
+pub(super) fn start_results(s: &mut State, plan: &Plan, room: Room, dry_run: bool, chain: bool) {
     let mut names: std::collections::HashMap<crate::model::UserId, Option<std::sync::Arc<str>>> =
         plan.rows.iter().map(|r| (r.user.clone(), None)).collect();
     if s.members.room.as_ref().map(|r| &r.id) == Some(&room.id) {
@@ -378,18 +379,42 @@ pub(super) fn start_results(s: &mut State, plan: &Plan, room: Room, dry_run: boo
             }
         }
     }
-    let rows: Vec<ResultRow> = plan
-        .rows
-        .iter()
-        .map(|r| ResultRow {
-            user: r.user.clone(),
-            name: names.get(&r.user).cloned().flatten(),
-            verb: r.action,
-            role: r.role,
-            status: None,
-            reason: None,
-        })
-        .collect();
+    let new_row = |r: &crate::ops::plan::PlanRow| ResultRow {
+        user: r.user.clone(),
+        name: names.get(&r.user).cloned().flatten(),
+        verb: r.action,
+        role: r.role,
+        status: None,
+        reason: None,
+        undo_role: None,
+    };
+    if chain && let Some(res) = s.results.as_mut().filter(|res| res.room.id == room.id) {
+        // The chain's rows: each user's latest status.
+        let mut at: std::collections::HashMap<crate::model::UserId, usize> = res
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (row.user.clone(), i))
+            .collect();
+        res.map.clear();
+        for pr in &plan.rows {
+            let i = *at.entry(pr.user.clone()).or_insert_with(|| {
+                res.rows.push(new_row(pr));
+                res.rows.len() - 1
+            });
+            let row = &mut res.rows[i];
+            row.verb = pr.action;
+            row.role = pr.role;
+            row.status = None;
+            row.reason = None;
+            res.map.push(i);
+        }
+        res.dry_run = dry_run;
+        res.recount();
+        res.refresh_view();
+        return;
+    }
+    let rows: Vec<ResultRow> = plan.rows.iter().map(new_row).collect();
     s.results = Some(ResultsState::new(String::new(), room, dry_run, rows));
 }
 
@@ -398,12 +423,38 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
     let dry_run = batch.as_ref().is_some_and(|b| b.dry_run);
     if let Some(r) = s.results.as_mut() {
         r.batch = report.batch.clone();
-        for (row, o) in r.rows.iter_mut().zip(&report.outcomes) {
+        for (i, o) in report.outcomes.iter().enumerate() {
+            let Some(row) = r.map.get(i).and_then(|at| r.rows.get_mut(*at)) else {
+                continue;
+            };
             row.status = Some(o.status);
             row.reason = o.reason.clone();
+            match o.status {
+                Status::Removed | Status::Demoted => {
+                    row.undo_role = row.undo_role.or(row.role);
+                }
+                Status::Readded => row.undo_role = None,
+                _ => {}
+            }
         }
         r.recount();
         r.refresh_view();
+    }
+    // Marks clear only for users whose change went through.
+    if !dry_run
+        && s.members
+            .room
+            .as_ref()
+            .is_some_and(|r| r.id == report_room(&report))
+    {
+        for o in &report.outcomes {
+            if matches!(
+                o.status,
+                Status::Removed | Status::Demoted | Status::Readded | Status::AlreadyAbsent
+            ) {
+                s.members.marks.remove(&o.user);
+            }
+        }
     }
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     let mut readded = false;
@@ -424,7 +475,7 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
                     if let Some(role) = o.role.or_else(|| {
                         s.results
                             .as_ref()
-                            .and_then(|r| r.rows.get(i))
+                            .and_then(|r| r.map.get(i).and_then(|at| r.rows.get(*at)))
                             .filter(|row| row.user == o.user)
                             .and_then(|row| row.role)
                     }) {
@@ -497,4 +548,13 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
         ),
     );
     effects
+}
+
+/// The room of a run's rows (the console runs one room at a time).
+fn report_room(report: &crate::ops::Report) -> RoomId {
+    report
+        .outcomes
+        .first()
+        .map(|o| o.room.clone())
+        .unwrap_or_else(|| RoomId::from(""))
 }

@@ -120,8 +120,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Run(RunEvent::Row { index, outcome }) => {
-            if let Some(r) = s.results.as_mut() {
-                r.set(index, outcome.status, outcome.reason);
+            if let Some(r) = s.results.as_mut()
+                && let Some(at) = r.map.get(index).copied()
+            {
+                r.set(at, outcome.status, outcome.reason);
             }
             vec![]
         }
