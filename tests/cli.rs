@@ -718,3 +718,50 @@ fn a_room_that_cannot_be_read_is_one_error_not_failed_rows() {
     assert!(err.contains("again"), "says a retry may help: {err}");
     assert!(!env.audit().exists() || std::fs::read_to_string(env.audit()).unwrap().is_empty());
 }
+
+#[test]
+fn readd_puts_back_only_users_this_tool_took_out_unless_forced() {
+    let env = Env::new();
+    let spam = "10000000000000006";
+    // Never in the room, never removed: refused, saying how to force it.
+    let out = env
+        .cmd()
+        .args(["readd", spam, "nobody", "--yes", "--format", "jsonl"])
+        .assert()
+        .code(1);
+    let rows = jsonl(&out.get_output().stdout);
+    assert_eq!(rows[0]["status"], "skipped", "{rows:?}");
+    let why = rows[0]["reason"].as_str().unwrap();
+    assert!(why.contains("audit") && why.contains("--force"), "{why}");
+    // --force re-adds anyway; the role it had is not known, and the audit
+    // says so instead of guessing.
+    let out = env
+        .cmd()
+        .args([
+            "readd", spam, "nobody", "--yes", "--force", "--format", "jsonl",
+        ])
+        .stdout_ok();
+    assert_eq!(jsonl(&out)[0]["status"], "readded");
+    let log = std::fs::read_to_string(env.audit()).unwrap();
+    let readd: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["action"] == "readd")
+        .collect();
+    assert!(!readd.is_empty());
+    assert!(readd.iter().all(|r| r["role"].is_null()), "{readd:?}");
+
+    // A removal that finds the user gone records no role.
+    env.cmd()
+        .args(["remove", spam, "ghost-1", "--yes"])
+        .assert()
+        .success();
+    let log = std::fs::read_to_string(env.audit()).unwrap();
+    let result: Value = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["user"] == "ghost-1" && r["kind"] == "result")
+        .unwrap();
+    assert_eq!(result["status"], "already_absent");
+    assert!(result["role"].is_null(), "{result}");
+}

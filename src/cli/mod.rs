@@ -263,13 +263,19 @@ async fn execute(
             engine.provider_name()
         )));
     }
-    engine
-        .fill_readd_roles(&mut requests)
+    let unrecorded = engine
+        .fill_readd_roles_from(&audit_path(global)?, &mut requests)
         .map_err(|e| Failure::usage(format!("reading the audit log for re-add roles: {e}")))?;
-    let plan = engine
+    let mut plan = engine
         .plan(requests)
         .await
         .map_err(|e| Failure::provider(&e))?;
+    if !opts.force {
+        plan.refuse_readds(
+            &unrecorded,
+            "no audit record of roomwarden removing or demoting this user here; --force re-adds anyway",
+        );
+    }
     if !plan.unread.is_empty() {
         // A lookup the plan needs failed: an error, never a guard.
         return Err(Failure {

@@ -359,19 +359,34 @@ impl Engine {
     }
 
     /// Fills in, for `readd` requests without a role, the role the audit log
-    /// recorded when this profile removed the user from that room.
-    pub fn fill_readd_roles(&self, requests: &mut [Request]) -> std::io::Result<()> {
-        let Some(log) = &self.audit else {
-            return Ok(());
-        };
+    /// recorded when this profile removed or demoted the user in that room.
+    /// Returns the requests it found no such record for.
+    pub fn fill_readd_roles(
+        &self,
+        requests: &mut [Request],
+    ) -> std::io::Result<Vec<(RoomId, UserId)>> {
+        match &self.audit {
+            Some(log) => self.fill_readd_roles_from(log.path(), requests),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// [`Engine::fill_readd_roles`] from the audit log at `path` (a dry run
+    /// reads the log without opening it for writing).
+    pub fn fill_readd_roles_from(
+        &self,
+        path: &std::path::Path,
+        requests: &mut [Request],
+    ) -> std::io::Result<Vec<(RoomId, UserId)>> {
         if !requests
             .iter()
             .any(|r| r.action == Action::Readd && r.role.is_none())
         {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let (records, _) = audit::read(log.path())?;
+        let (records, _) = audit::read(path)?;
         let mut by_room: HashMap<RoomId, HashMap<_, _>> = HashMap::new();
+        let mut unrecorded = Vec::new();
         for req in requests
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
@@ -381,8 +396,11 @@ impl Engine {
                 audit::removed_roles(&records, &self.profile, self.provider.name(), &req.room)
             });
             req.role = roles.get(&req.user).copied();
+            if req.role.is_none() {
+                unrecorded.push((req.room.clone(), req.user.clone()));
+            }
         }
-        Ok(())
+        Ok(unrecorded)
     }
 }
 

@@ -87,6 +87,27 @@ impl Plan {
             .count()
     }
 
+    /// Refuses the re-adds of these (room, user) pairs with `why`.
+    pub fn refuse_readds(&mut self, pairs: &[(RoomId, UserId)], why: &str) {
+        if pairs.is_empty() {
+            return;
+        }
+        let pairs: HashSet<&(RoomId, UserId)> = pairs.iter().collect();
+        let mut n = 0;
+        for row in &mut self.rows {
+            if row.action == Action::Readd
+                && row.verdict == Verdict::Send
+                && pairs.contains(&(row.room.clone(), row.user.clone()))
+            {
+                row.verdict = Verdict::Skip(why.to_string());
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.notices.push(format!("{n} skipped: {why}"));
+        }
+    }
+
     /// Rows a guard refused.
     pub fn guarded(&self) -> usize {
         self.rows
@@ -219,7 +240,8 @@ pub fn build(
             None => fact.and_then(|f| f.staff.get(&req.user).copied()),
         };
         let role = match req.action {
-            Action::Readd => Some(req.role.unwrap_or(Role::Member)),
+            // Unknown stays unknown (the audit says so); sent as a member.
+            Action::Readd => req.role,
             _ => Some(current.unwrap_or(Role::Member)),
         };
         let known_absent = !after.contains_key(&key)

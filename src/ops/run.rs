@@ -317,7 +317,11 @@ impl Engine {
                 .or_else(|| row.note.clone()),
             ticket: row.ticket.clone(),
             batch: batch.to_string(),
-            role: row.role,
+            // A user found gone had no role in the room: none is recorded.
+            role: match outcome.map(|o| o.status) {
+                Some(Status::AlreadyAbsent) => None,
+                _ => row.role,
+            },
         }
     }
 
