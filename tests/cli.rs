@@ -765,3 +765,28 @@ fn readd_puts_back_only_users_this_tool_took_out_unless_forced() {
     assert_eq!(result["status"], "already_absent");
     assert!(result["role"].is_null(), "{result}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_audit_log_that_cannot_be_written_is_exit_2_with_one_message() {
+    let env = Env::new();
+    let out = env
+        .home
+        .binary()
+        .args(["--audit-log", "/dev/full", "--format", "jsonl"])
+        .args(["remove", "10000000000000006", "71000000000122597", "--yes"])
+        .assert()
+        .code(2);
+    let o = out.get_output();
+    assert!(
+        o.stdout.is_empty(),
+        "no rows: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("/dev/full") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one message: {err}");
+}

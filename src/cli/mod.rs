@@ -303,6 +303,14 @@ async fn execute(
     // The run sends to no more users than the prompt named.
     let confirmed = asked.then(|| plan.to_send());
     let report = run_with_progress(&engine, &plan, opts.dry_run, confirmed).await;
+    if let Some(e) = &report.local_error
+        && report.progress.calls == 0
+    {
+        // Stopped by a problem on this machine before anything was sent.
+        return Err(Failure::usage(format!(
+            "{e}; nothing was sent (pass --audit-log FILE somewhere writable)"
+        )));
+    }
     emit(out, global.format, &report.outcomes)?;
     Ok(exit_code(&report.outcomes))
 }

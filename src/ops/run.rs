@@ -113,6 +113,9 @@ pub struct Report {
     pub batch: String,
     pub outcomes: Vec<Outcome>,
     pub progress: Progress,
+    /// A problem on this machine that stopped the run (the audit log
+    /// cannot be written): no call was sent after it.
+    pub local_error: Option<String>,
 }
 
 struct Call {
@@ -129,6 +132,7 @@ enum AttemptError {
 
 struct Tracker {
     progress: Progress,
+    local_error: Option<String>,
     started: Instant,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
 }
@@ -185,6 +189,7 @@ impl Engine {
             },
             started: Instant::now(),
             events,
+            local_error: None,
         });
         let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.rows.len()];
         let mut to_send = Vec::new();
@@ -257,6 +262,7 @@ impl Engine {
             batch,
             outcomes,
             progress,
+            local_error: lock(&tracker).local_error.take(),
         }
     }
 
@@ -378,6 +384,9 @@ impl Engine {
                     "not sent: the audit log {} cannot be written: {e}",
                     audit.path().display()
                 );
+                // A local problem: nothing more is sent in this run.
+                lock(tracker).local_error.get_or_insert_with(|| why.clone());
+                cancel.cancel();
                 return call
                     .rows
                     .iter()

@@ -540,6 +540,7 @@ fn run_events_fill_results_and_removed_users_leave_the_list() {
             batch: "b1".into(),
             outcomes: vec![o(0, Status::Removed), o(1, Status::Failed)],
             progress: Progress::default(),
+            local_error: None,
         }),
     );
     assert_eq!(s.screen, Screen::Results);
@@ -786,6 +787,7 @@ fn screens() -> Vec<(&'static str, State)> {
                 })
                 .collect(),
             progress: Progress::default(),
+            local_error: None,
         }),
     );
     // The failed row: the lines under the table show its reason in full.
@@ -948,6 +950,7 @@ fn done_with_roles(
                 })
                 .collect(),
             progress: Progress::default(),
+            local_error: None,
         }),
     );
 }

@@ -421,6 +421,7 @@ pub(super) fn start_results(s: &mut State, plan: &Plan, room: Room, dry_run: boo
 pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect> {
     let batch = s.batch.take();
     let dry_run = batch.as_ref().is_some_and(|b| b.dry_run);
+    let local_error = report.local_error.clone();
     if let Some(r) = s.results.as_mut() {
         r.batch = report.batch.clone();
         for (i, o) in report.outcomes.iter().enumerate() {
@@ -547,6 +548,9 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
             summary.join(", ")
         ),
     );
+    if let Some(e) = local_error {
+        error(s, format!("batch stopped: {e}"));
+    }
     effects
 }
 
