@@ -18,6 +18,8 @@ pub enum Action {
     /// Mouse wheel (only with `--mouse`): positive scrolls down.
     Scroll(i32),
     Resize(u16, u16),
+    /// A second went by (plain messages expire).
+    Tick,
     RoomsLoaded(Result<Vec<Room>, String>),
     /// One page of the room being loaded (`seq` names the load).
     MembersPage {

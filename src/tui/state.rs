@@ -100,7 +100,22 @@ pub struct StatusLine {
     /// The latest plain message while an error is up: shown after it, and
     /// left on the line once the error is dismissed.
     pub note: Option<String>,
+    /// The tick count when the plain message (or note) was set: it goes
+    /// `INFO_TICKS` later, or at the next key.
+    pub born: u64,
+    /// What an error reports, so it goes when that works again.
+    pub about: Option<ErrorAbout>,
 }
+
+/// What an error on the status line is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorAbout {
+    Rooms,
+    Members,
+}
+
+/// Ticks (seconds) a plain message stays.
+pub const INFO_TICKS: u64 = 4;
 
 /// Cursor and first visible row of a list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -464,6 +479,8 @@ pub struct State {
     pub results: Option<ResultsState>,
     pub audit: AuditState,
     pub help_pos: Pos,
+    /// Seconds ticked since start (messages expire by it).
+    pub ticks: u64,
     /// Asking "quit while a batch runs?".
     pub ask_quit: bool,
     pub quit: bool,
@@ -493,6 +510,7 @@ impl State {
             results: None,
             audit: AuditState::default(),
             help_pos: Pos::default(),
+            ticks: 0,
             ask_quit: false,
             quit: false,
             size: (100, 30),

@@ -142,6 +142,9 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     runner.run(super::action::Effect::LoadRooms);
     let mut events = EventStream::new();
     let mut ending = Ending::new();
+    // Plain messages on the status line expire by this tick.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signalled: Option<u8> = None;
     let result: Result<(), String> = loop {
         if state.dirty {
@@ -176,6 +179,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
                 None => break Ok(()),
             },
             Some(a) = rx.recv() => a,
+            _ = tick.tick() => Action::Tick,
             code = ending.next() => {
                 // Ends like `q`: a running batch is cancelled after the
                 // call in flight, and the terminal is restored below.

@@ -1295,11 +1295,9 @@ fn an_error_stays_until_dismissed_while_messages_ride_along() {
         },
     );
     assert!(s.status.as_ref().unwrap().error);
-    // Esc dismisses the error and leaves the latest message.
+    // Esc dismisses the error; the message rode along and goes with the key.
     press(&mut s, "esc");
-    let st = s.status.clone().unwrap();
-    assert!(!st.error);
-    assert_eq!(st.text, "exported 1 rows");
+    assert!(s.status.is_none(), "{:?}", s.status);
     assert_eq!(s.screen, Screen::Members, "that Esc only dismissed");
 }
 
@@ -1486,4 +1484,64 @@ fn marks_clear_only_for_users_whose_change_went_through() {
     let marks = &s.members.marks;
     assert_eq!(marks.len(), 2, "{marks:?}");
     assert!(!marks.contains(&again[0].user));
+}
+
+#[test]
+fn messages_expire_and_errors_stay_until_what_they_report_works() {
+    let mut s = members_state(10, true);
+    // A message goes after a few seconds…
+    press(&mut s, "space");
+    press(&mut s, "d esc");
+    assert_eq!(
+        s.status.as_ref().unwrap().text,
+        "cancelled; nothing was sent"
+    );
+    for _ in 0..3 {
+        update(&mut s, Action::Tick);
+    }
+    assert!(s.status.is_some(), "still shown after 3 s");
+    update(&mut s, Action::Tick);
+    assert!(s.status.is_none(), "gone after 4 s");
+    // …or at the next action: it never reaches the next batch's progress.
+    press(&mut s, "d esc");
+    assert!(s.status.is_some());
+    let effects = press(&mut s, "d");
+    plan_and_confirm(&mut s, effects);
+    assert_eq!(s.screen, Screen::Progress);
+    let text = screen_text(&s, 100, 30);
+    assert!(!text.contains("cancelled; nothing was sent"), "{text}");
+
+    // An error stays through keys and time, until a reload works.
+    let mut s = members_state(10, true);
+    update(
+        &mut s,
+        Action::MembersFailed {
+            seq: 1,
+            error: "agora: connection reset".into(),
+        },
+    );
+    press(&mut s, "j j");
+    for _ in 0..10 {
+        update(&mut s, Action::Tick);
+    }
+    assert!(s.status.as_ref().unwrap().error);
+    let effects = press(&mut s, "ctrl-r");
+    let Some(Effect::LoadMembers { seq, .. }) = effects.into_iter().next() else {
+        panic!("a reload");
+    };
+    assert!(s.status.as_ref().unwrap().error, "not before it worked");
+    update(
+        &mut s,
+        Action::MembersPage {
+            seq,
+            items: bench::generate_members(10),
+            total: Some(10),
+            done: true,
+        },
+    );
+    assert!(
+        s.status.as_ref().is_none_or(|st| !st.error),
+        "{:?}",
+        s.status
+    );
 }

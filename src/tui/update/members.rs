@@ -133,6 +133,13 @@ pub(super) fn members_page(
         return vec![];
     }
     let from = ms.store.len();
+    if s.status
+        .as_ref()
+        .is_some_and(|st| st.about == Some(ErrorAbout::Members))
+    {
+        resolved(s, ErrorAbout::Members);
+    }
+    let ms = &mut s.members;
     if !ms.gone.is_empty() {
         ms.gone_loaded += items.iter().filter(|m| ms.gone.contains(&m.user)).count();
     }

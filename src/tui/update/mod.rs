@@ -29,12 +29,18 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 .flat_map(|_| on_cmd(s, cmd))
                 .collect()
         }
+        Action::Tick => {
+            s.ticks += 1;
+            s.dirty = expire(s, |born, now| now >= born + INFO_TICKS);
+            vec![]
+        }
         Action::Resize(w, h) => {
             s.size = (w, h);
             clamp_all(s);
             vec![]
         }
         Action::RoomsLoaded(Ok(rooms)) => {
+            resolved(s, ErrorAbout::Rooms);
             s.rooms.rooms = rooms;
             s.rooms.loading = false;
             refilter_rooms(s);
@@ -42,7 +48,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         }
         Action::RoomsLoaded(Err(e)) => {
             s.rooms.loading = false;
-            error(s, format!("rooms: {e}"));
+            error_about(s, format!("rooms: {e} (ctrl-r retries)"), ErrorAbout::Rooms);
             vec![]
         }
         Action::MembersPage {
@@ -54,7 +60,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::MembersFailed { seq, error: e } => {
             if seq == s.members.load_gen {
                 s.members.loading = false;
-                error(s, format!("members: {e} (ctrl-r retries)"));
+                error_about(
+                    s,
+                    format!("members: {e} (ctrl-r retries)"),
+                    ErrorAbout::Members,
+                );
                 if let Some(p) = s
                     .popup
                     .as_mut()
@@ -171,15 +181,21 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     }
 }
 
-/// A plain message. An error on the status line stays until `Esc`
-/// dismisses it; the message then rides along after it.
+/// A plain message: it goes after `INFO_TICKS` seconds or at the next
+/// key. An error on the status line stays until `Esc` dismisses it (or
+/// what it reports works again); the message then rides along after it.
 fn info(s: &mut State, text: impl Into<String>) {
     let text = text.into();
+    let born = s.ticks;
     match s.status.as_mut() {
-        Some(st) if st.error => st.note = Some(text),
+        Some(st) if st.error => {
+            st.note = Some(text);
+            st.born = born;
+        }
         _ => {
             s.status = Some(StatusLine {
                 text,
+                born,
                 ..StatusLine::default()
             })
         }
@@ -190,8 +206,41 @@ fn error(s: &mut State, text: impl Into<String>) {
     s.status = Some(StatusLine {
         text: text.into(),
         error: true,
-        note: None,
+        ..StatusLine::default()
     });
+}
+
+fn error_about(s: &mut State, text: impl Into<String>, about: ErrorAbout) {
+    error(s, text);
+    if let Some(st) = s.status.as_mut() {
+        st.about = Some(about);
+    }
+}
+
+/// What an error reported works again: the error goes.
+fn resolved(s: &mut State, about: ErrorAbout) {
+    if s.status.as_ref().is_some_and(|st| st.about == Some(about)) {
+        let note = s.status.take().and_then(|st| st.note);
+        s.status = note.map(|text| StatusLine {
+            text,
+            born: s.ticks,
+            ..StatusLine::default()
+        });
+    }
+}
+
+/// Drops the plain message (or an error's note) when `gone(born, now)`;
+/// returns whether anything went.
+fn expire(s: &mut State, gone: impl Fn(u64, u64) -> bool) -> bool {
+    let now = s.ticks;
+    match s.status.as_mut() {
+        Some(st) if st.error => st.note.take_if(|_| gone(st.born, now)).is_some(),
+        Some(st) if gone(st.born, now) => {
+            s.status = None;
+            true
+        }
+        _ => false,
+    }
 }
 
 fn clamp_all(s: &mut State) {
@@ -212,6 +261,8 @@ fn contexts(s: &State) -> &'static [Ctx] {
 }
 
 fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
+    // A plain message lasts until the next key.
+    let expired = expire(s, |_, _| true);
     let km = &s.keymap;
     if s.too_small() {
         if let Resolved::Cmd(Cmd::Quit) = km.resolve(None, k, &[Ctx::Global]) {
@@ -320,11 +371,11 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         Resolved::Cmd(cmd) => on_cmd(s, cmd),
         Resolved::Pending => {
             s.pending_key = Some(k);
-            s.dirty = false;
+            s.dirty = expired;
             vec![]
         }
         Resolved::None => {
-            s.dirty = false;
+            s.dirty = expired;
             vec![]
         }
     }
@@ -401,6 +452,7 @@ fn back(s: &mut State) -> Vec<Effect> {
             .and_then(|st| st.note)
             .map(|text| StatusLine {
                 text,
+                born: s.ticks,
                 ..StatusLine::default()
             });
         return vec![];
