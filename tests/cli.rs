@@ -790,3 +790,37 @@ fn an_audit_log_that_cannot_be_written_is_exit_2_with_one_message() {
     );
     assert_eq!(err.lines().count(), 1, "one message: {err}");
 }
+
+#[test]
+fn jsonl_rows_stream_out_as_they_finish() {
+    let env = Env::new();
+    // One removal per call at two calls a second: 40 users take ~20 s.
+    let cfg = env.config(
+        "[profiles.slow]\nprovider = \"sandbox\"\nmax_batch = 1\nrate_limit_per_sec = 2\n",
+        0o600,
+    );
+    let users: Vec<String> = (0..40).map(|i| format!("{}", 71000000000122600u64 + i)).collect();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roomwarden"));
+    cmd.env_remove("ROOMWARDEN_CONFIG")
+        .env("HOME", env.home.dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--audit-log")
+        .arg(env.audit())
+        .args(["--format", "jsonl", "remove", "10000000000000006"])
+        .args(&users)
+        .arg("--yes")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(still_running, "the first row came only at the end");
+    let row: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(row["user"], users[0].as_str());
+    assert_eq!(row["status"], "removed");
+}

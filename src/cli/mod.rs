@@ -2,6 +2,7 @@
 
 pub mod args;
 mod output;
+mod stream;
 
 use crate::config::Config;
 use crate::model::{Action, Outcome, Role, Status};
@@ -302,7 +303,9 @@ async fn execute(
     }
     // The run sends to no more users than the prompt named.
     let confirmed = asked.then(|| plan.to_send());
-    let report = run_with_progress(&engine, &plan, opts.dry_run, confirmed).await;
+    let streamed = stream::RowStream::new(global.format);
+    let streaming = streamed.is_some();
+    let report = run_with_progress(&engine, &plan, opts.dry_run, confirmed, out, streamed).await?;
     if let Some(e) = &report.local_error
         && report.progress.calls == 0
     {
@@ -311,7 +314,9 @@ async fn execute(
             "{e}; nothing was sent (pass --audit-log FILE somewhere writable)"
         )));
     }
-    emit(out, global.format, &report.outcomes)?;
+    if !streaming {
+        emit(out, global.format, &report.outcomes)?;
+    }
     Ok(exit_code(&report.outcomes))
 }
 
@@ -378,12 +383,25 @@ fn confirm(
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
+/// What the progress printer passes on to the row writer.
+enum Fwd {
+    Row(usize, Outcome),
+    /// The first call was answered.
+    Sent,
+}
+
+/// Runs the plan, showing progress on stderr; with `rows`, writes each
+/// row to `out` as it finishes (held back until the first call is
+/// answered, so a run stopped by a local problem before sending prints
+/// none).
 async fn run_with_progress(
     engine: &Engine,
     plan: &Plan,
     dry_run: bool,
     confirmed: Option<usize>,
-) -> crate::ops::Report {
+    out: &mut dyn Write,
+    mut rows: Option<stream::RowStream>,
+) -> Result<crate::ops::Report, Failure> {
     let opts = RunOptions {
         dry_run,
         confirmed,
@@ -392,9 +410,21 @@ async fn run_with_progress(
     let cancel = Cancel::new();
     let show = io::stderr().is_terminal() && !dry_run;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (fwd, mut fwd_rx) = tokio::sync::mpsc::unbounded_channel::<Fwd>();
     let printer = tokio::spawn(async move {
         let mut told: Option<std::time::Duration> = None;
+        let mut sent = false;
         while let Some(ev) = rx.recv().await {
+            match &ev {
+                RunEvent::Row { index, outcome } => {
+                    let _ = fwd.send(Fwd::Row(*index, outcome.clone()));
+                }
+                RunEvent::Progress(p) if p.calls > 0 && !sent => {
+                    sent = true;
+                    let _ = fwd.send(Fwd::Sent);
+                }
+                RunEvent::Progress(_) => {}
+            }
             // A long wait the provider asked for is said once, terminal or not.
             if let RunEvent::Progress(p) = &ev
                 && p.waiting.is_some()
@@ -429,10 +459,52 @@ async fn run_with_progress(
             }
         }
     });
-    let report = engine.run(plan, &opts, &cancel, Some(tx)).await;
+    let run = engine.run(plan, &opts, &cancel, Some(tx));
+    tokio::pin!(run);
+    // Rows print in plan order, each as soon as every row before it has.
+    let mut held: std::collections::BTreeMap<usize, Outcome> = Default::default();
+    let mut next = 0;
+    let mut flowing = false;
+    let mut take = |f: Fwd, out: &mut dyn Write| -> Result<(), Failure> {
+        match f {
+            Fwd::Row(i, o) => {
+                held.insert(i, o);
+            }
+            Fwd::Sent => flowing = true,
+        }
+        while flowing && let Some(o) = held.remove(&next) {
+            next += 1;
+            if let Some(Err(e)) = rows.as_mut().map(|r| r.row(out, &o))
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("stdout: {e}"),
+                });
+            }
+        }
+        Ok(())
+    };
+    let report = loop {
+        tokio::select! {
+            report = &mut run => break report,
+            Some(f) = fwd_rx.recv() => take(f, out)?,
+        }
+    };
     watcher.abort();
     let _ = printer.await;
-    report
+    while let Ok(f) = fwd_rx.try_recv() {
+        take(f, out)?;
+    }
+    let stopped_early = report.local_error.is_some() && report.progress.calls == 0;
+    if !stopped_early {
+        // Every row, in case one ended without an event.
+        for (i, o) in report.outcomes.iter().enumerate() {
+            take(Fwd::Row(i, o.clone()), out)?;
+        }
+        take(Fwd::Sent, out)?;
+    }
+    Ok(report)
 }
 
 /// The status words of CLI.md in one place, for tests and docs.
