@@ -799,7 +799,9 @@ fn jsonl_rows_stream_out_as_they_finish() {
         "[profiles.slow]\nprovider = \"sandbox\"\nmax_batch = 1\nrate_limit_per_sec = 2\n",
         0o600,
     );
-    let users: Vec<String> = (0..40).map(|i| format!("{}", 71000000000122600u64 + i)).collect();
+    let users: Vec<String> = (0..40)
+        .map(|i| format!("{}", 71000000000122600u64 + i))
+        .collect();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roomwarden"));
     cmd.env_remove("ROOMWARDEN_CONFIG")
         .env("HOME", env.home.dir.path())

@@ -287,6 +287,11 @@ async fn execute(
             ),
         });
     }
+    if let Some(me) = &plan.own_account {
+        eprintln!(
+            "roomwarden: WARNING: your own account {me} (self_user) is among the users; it is kept out of this run"
+        );
+    }
     for notice in &plan.notices {
         eprintln!("roomwarden: {notice}");
     }

@@ -73,6 +73,9 @@ pub struct Plan {
     pub notices: Vec<String>,
     /// Requests dropped as duplicates.
     pub duplicates: usize,
+    /// The profile's own account (`self_user`), when it is among the
+    /// requests: kept out, and shown as a warning of its own.
+    pub own_account: Option<UserId>,
     /// Lookups the plan needed that failed ("room R: why"): their rows
     /// fail, and the faces stop before sending anything, offering a retry.
     /// Never a guard.
@@ -171,6 +174,12 @@ impl Guards {
         }
     }
 
+    /// Whether `user` is the profile's own account.
+    pub fn is_self(&self, user: &UserId) -> bool {
+        let folded = self.fold.apply(user.as_str());
+        self.self_user.as_ref().map(UserId::as_str) == Some(folded.as_ref())
+    }
+
     /// Why this user may not be touched, if a guard says so.
     pub fn refuses(&self, user: &UserId) -> Option<String> {
         let folded = self.fold.apply(user.as_str());
@@ -257,7 +266,10 @@ pub fn build(
             &mut owners_left,
             &validate,
         );
-        if let Verdict::Skip(why) = &verdict {
+        if guards.is_self(&req.user) {
+            // A warning of its own, not one more guard line.
+            plan.own_account = Some(req.user.clone());
+        } else if let Verdict::Skip(why) = &verdict {
             *guard_counts.entry(why.clone()).or_default() += 1;
         }
         if verdict == Verdict::Send {
@@ -509,6 +521,12 @@ mod tests {
         let v = verdicts(&plan);
         assert_eq!(v.len(), 5);
         assert!(matches!(v[0].1, Verdict::Skip(w) if w.contains("self_user")));
+        assert_eq!(plan.own_account, Some(UserId::from("me")));
+        assert!(
+            !plan.notices.iter().any(|n| n.contains("self_user")),
+            "{:?}",
+            plan.notices
+        );
         assert!(matches!(v[1].1, Verdict::Skip(w) if w.contains("protected_users")));
         assert!(matches!(v[2].1, Verdict::Skip(w) if w.contains("^svc-")));
         assert!(matches!(v[3].1, Verdict::Skip(w) if w.contains("spaces are not allowed")));

@@ -1545,3 +1545,34 @@ fn messages_expire_and_errors_stay_until_what_they_report_works() {
         s.status
     );
 }
+
+#[test]
+fn the_own_account_is_a_banner_above_the_guards() {
+    let mut s = members_state(30, true);
+    press(&mut s, "space space space");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    let mut plan = send_plan(&requests);
+    plan.rows[1].verdict = Verdict::Skip("the profile's own account (self_user)".into());
+    plan.rows[2].verdict = Verdict::Skip("last owner of the room".into());
+    plan.own_account = Some(requests[1].user.clone());
+    plan.notices = vec!["1 skipped: last owner of the room".into()];
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(plan),
+        },
+    );
+    let text = screen_text(&s, 100, 30);
+    let lines: Vec<&str> = text.lines().collect();
+    let banner = lines
+        .iter()
+        .position(|l| l.contains("YOUR OWN ACCOUNT") && l.contains(requests[1].user.as_str()))
+        .unwrap_or_else(|| panic!("a banner: {text}"));
+    let guard = lines
+        .iter()
+        .position(|l| l.contains("1 skipped: last owner"))
+        .unwrap();
+    assert!(banner < guard, "above the guards: {text}");
+    insta::assert_snapshot!("confirm_own_account", text);
+}

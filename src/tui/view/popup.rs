@@ -58,6 +58,14 @@ fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec
         Scope::Undo => format!("Undo: re-add {} removed {users} with their roles", num(n)),
     };
     let mut lines = vec![Line::styled(what, t.title())];
+    if let Some(me) = p.plan().and_then(|pl| pl.own_account.as_ref()) {
+        lines.push(Line::styled(
+            format!(
+                " ⚠ YOUR OWN ACCOUNT {me} (self_user) is among the targets: it is kept out of this batch "
+            ),
+            t.error().add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+    }
     if !compact {
         lines.push(Line::from(format!("room {} ({})", p.room.name, p.room.id)));
     }
