@@ -826,3 +826,31 @@ fn jsonl_rows_stream_out_as_they_finish() {
     assert_eq!(row["user"], users[0].as_str());
     assert_eq!(row["status"], "removed");
 }
+
+#[test]
+fn every_command_checks_the_keys_table() {
+    let env = Env::new();
+    let profile = "[profiles.s]\nprovider = \"sandbox\"\n";
+    let unknown = env.config(&format!("{profile}[keys]\nexplode = \"e\"\n"), 0o600);
+    for args in [vec!["rooms"], vec!["profiles"], vec!["audit"]] {
+        let out = env
+            .cmd()
+            .arg("--config")
+            .arg(&unknown)
+            .args(&args)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains("explode"), "{args:?}: {err}");
+    }
+    let taken = env.config(&format!("{profile}[keys]\nremove = \"j\"\n"), 0o600);
+    let out = env
+        .cmd()
+        .arg("--config")
+        .arg(&taken)
+        .arg("rooms")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("`remove") && err.contains("`down`"), "{err}");
+}

@@ -23,6 +23,9 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let Some(command) = cli.command else {
         return Err(Failure::usage("no command given"));
     };
+    // `[keys]` is checked by every command, not only by the console.
+    let config = Config::load(global.config.as_deref())?;
+    crate::tui::check_keys(&config.keys).map_err(Failure::usage)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     let code = match command {
         Command::Profiles => profiles(&global, &mut out)?,
