@@ -474,6 +474,8 @@ pub struct State {
     pub popup: Option<Confirm>,
     /// The `:` line while typing.
     pub command: Option<String>,
+    /// Tab completion of the `:` line: what was typed, and the next match.
+    pub completion: Option<(String, usize)>,
     pub status: Option<StatusLine>,
     pub batch: Option<Batch>,
     pub results: Option<ResultsState>,
@@ -505,6 +507,7 @@ impl State {
             members: MembersState::default(),
             popup: None,
             command: None,
+            completion: None,
             status: None,
             batch: None,
             results: None,

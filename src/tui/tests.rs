@@ -1576,3 +1576,75 @@ fn the_own_account_is_a_banner_above_the_guards() {
     assert!(banner < guard, "above the guards: {text}");
     insta::assert_snapshot!("confirm_own_account", text);
 }
+
+#[test]
+fn room_command_takes_an_id_or_a_name_with_completion() {
+    let open = |line: &str| {
+        let mut s = members_state(10, true);
+        s.rooms.rooms.push(Room {
+            id: "10000000000000009".into(),
+            name: "Trading Desk".into(),
+            member_count: Some(12),
+            active: true,
+        });
+        s.screen = Screen::Rooms;
+        s.back.clear();
+        press(&mut s, ":");
+        typ(&mut s, line);
+        let effects = press(&mut s, "enter");
+        let opened = effects
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::LoadMembers { room, .. } => Some(room.to_string()),
+                _ => None,
+            })
+            .or_else(|| {
+                // The room already open: shown again without a reload.
+                (s.screen == Screen::Members)
+                    .then(|| s.members.room.as_ref().unwrap().id.to_string())
+            });
+        (s, opened)
+    };
+    assert_eq!(
+        open("room 10000000000000001").1.as_deref(),
+        Some("10000000000000001")
+    );
+    assert_eq!(open("room lobby").1.as_deref(), Some("10000000000000001"));
+    assert_eq!(open("room LOBBY").1.as_deref(), Some("10000000000000001"));
+    assert_eq!(open("room town").1.as_deref(), Some("10000000000000002"));
+    assert_eq!(
+        open("room tsq").1.as_deref(),
+        Some("10000000000000002"),
+        "fuzzy"
+    );
+    assert_eq!(
+        open("room trading desk").1.as_deref(),
+        Some("10000000000000009"),
+        "names with spaces"
+    );
+    // Several match: say which, open none.
+    let (s, opened) = open("room ar");
+    assert_eq!(opened, None);
+    let st = s.status.clone().unwrap();
+    assert!(
+        st.text.contains("town-square") && st.text.contains("archive-2023"),
+        "{st:?}"
+    );
+    // `:room` alone opens the room list.
+    let mut s = members_state(10, true);
+    press(&mut s, ":");
+    typ(&mut s, "room");
+    press(&mut s, "enter");
+    assert_eq!(s.screen, Screen::Rooms);
+    // Tab completes the name, and again cycles.
+    let mut s = members_state(10, true);
+    press(&mut s, ":");
+    typ(&mut s, "room ar");
+    press(&mut s, "tab");
+    let first = s.command.clone().unwrap();
+    press(&mut s, "tab");
+    let second = s.command.clone().unwrap();
+    let mut both = vec![first, second];
+    both.sort();
+    assert_eq!(both, ["room archive-2023", "room town-square"]);
+}

@@ -277,28 +277,18 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
     let mut words = line.split_whitespace();
     match (words.next(), words.next()) {
         (Some("q" | "quit" | "q!"), None) => on_cmd(s, Cmd::Quit),
-        (Some("room"), Some(id)) => {
-            if let Some(why) = crate::model::id_problem(id) {
-                error(
-                    s,
-                    format!("room id `{}` cannot be used: {why}", id.escape_debug()),
-                );
-                return vec![];
-            }
-            let found = s.rooms.rooms.iter().find(|r| r.id.as_str() == id).cloned();
-            match found {
-                Some(room) => {
-                    if s.screen != Screen::Rooms && s.screen != Screen::Members {
-                        s.screen = Screen::Rooms;
-                        s.back.clear();
-                    }
-                    open_room(s, room)
-                }
-                None => {
-                    info(s, format!("looking up room {id}…"));
-                    vec![Effect::FindRoom(RoomId::from(id))]
-                }
-            }
+        (Some("room"), None) => {
+            // The room list.
+            s.screen = Screen::Rooms;
+            s.back.clear();
+            vec![]
+        }
+        (Some("room"), Some(first)) => {
+            let query: String = std::iter::once(first)
+                .chain(words)
+                .collect::<Vec<_>>()
+                .join(" ");
+            room_command(s, &query)
         }
         (Some("profile"), Some(name)) => {
             if s.batch.is_some() {
@@ -323,7 +313,7 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
             error(
                 s,
                 format!(
-                    "unknown command `:{}`; try :room ID, :add ID..., :profile NAME, :audit, :q",
+                    "unknown command `:{}`; try :room ID or NAME, :add ID..., :profile NAME, :audit, :q",
                     line.escape_debug()
                 ),
             );
@@ -368,4 +358,120 @@ fn add_ids(s: &mut State, ids: &[&str]) -> Vec<Effect> {
         seq: s.members.load_gen,
         users,
     }]
+}
+
+/// Rooms matching a typed id or name, best first: the exact id or name,
+/// then names starting with it, containing it, and holding its letters in
+/// order (fuzzy). Case does not matter.
+pub(super) fn room_matches<'a>(rooms: &'a [Room], query: &str) -> Vec<&'a Room> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return rooms.iter().collect();
+    }
+    let rank = |r: &Room| -> Option<u8> {
+        let name = r.name.to_lowercase();
+        let id = r.id.as_str().to_lowercase();
+        if id == q || name == q {
+            Some(0)
+        } else if name.starts_with(&q) || id.starts_with(&q) {
+            Some(1)
+        } else if name.contains(&q) {
+            Some(2)
+        } else {
+            let mut letters = name.chars();
+            q.chars()
+                .filter(|c| !c.is_whitespace())
+                .all(|c| letters.any(|n| n == c))
+                .then_some(3)
+        }
+    };
+    let mut found: Vec<(u8, usize, &Room)> = rooms
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| rank(r).map(|k| (k, i, r)))
+        .collect();
+    found.sort_by_key(|(k, i, _)| (*k, *i));
+    // An exact match is the answer, whatever else is close.
+    if found.first().is_some_and(|(k, _, _)| *k == 0) {
+        found.truncate(1);
+    }
+    found.into_iter().map(|(_, _, r)| r).collect()
+}
+
+/// `:room ID or NAME`: opens the one room it names; several close matches
+/// are listed; an id the list does not have is looked up.
+fn room_command(s: &mut State, query: &str) -> Vec<Effect> {
+    let found: Vec<Room> = room_matches(&s.rooms.rooms, query)
+        .into_iter()
+        .cloned()
+        .collect();
+    match found.as_slice() {
+        [room] => {
+            if s.screen != Screen::Rooms && s.screen != Screen::Members {
+                s.screen = Screen::Rooms;
+                s.back.clear();
+            }
+            open_room(s, room.clone())
+        }
+        [] => {
+            if query.contains(char::is_whitespace) {
+                error(s, format!("no room is called `{}`", query.escape_debug()));
+                return vec![];
+            }
+            if let Some(why) = crate::model::id_problem(query) {
+                error(
+                    s,
+                    format!("room id `{}` cannot be used: {why}", query.escape_debug()),
+                );
+                return vec![];
+            }
+            info(
+                s,
+                format!("no listed room matches; looking up room id {query}…"),
+            );
+            vec![Effect::FindRoom(RoomId::from(query))]
+        }
+        several => {
+            let names: Vec<&str> = several.iter().take(5).map(|r| r.name.as_str()).collect();
+            let more = several.len().saturating_sub(names.len());
+            error(
+                s,
+                format!(
+                    "{} rooms match `{query}`: {}{}; type more of the name, or Tab to complete",
+                    num(several.len()),
+                    names.join(", "),
+                    if more > 0 {
+                        format!(" and {} more", num(more))
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+            vec![]
+        }
+    }
+}
+
+/// Tab on the `:` line: completes `room NAME` (again: the next match).
+pub(super) fn complete_command(s: &mut State) {
+    let Some(line) = s.command.clone() else {
+        return;
+    };
+    let Some(arg) = line.strip_prefix("room ").or(line.strip_prefix("room")) else {
+        return;
+    };
+    let (query, at) = s
+        .completion
+        .clone()
+        .unwrap_or_else(|| (arg.trim().to_string(), 0));
+    let names: Vec<String> = room_matches(&s.rooms.rooms, &query)
+        .into_iter()
+        .map(|r| r.name.clone())
+        .collect();
+    if names.is_empty() {
+        info(s, format!("no room matches `{query}`"));
+        return;
+    }
+    s.command = Some(format!("room {}", names[at % names.len()]));
+    s.completion = Some((query, at + 1));
 }

@@ -287,6 +287,11 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
     {
         return on_cmd(s, Cmd::Quit);
     }
+    if k.code == KeyCode::Tab && s.command.is_some() {
+        complete_command(s);
+        return vec![];
+    }
+    s.completion = None;
     if let Some(line) = s.command.as_mut() {
         match k.code {
             KeyCode::Enter => {
