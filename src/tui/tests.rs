@@ -1648,3 +1648,29 @@ fn room_command_takes_an_id_or_a_name_with_completion() {
     both.sort();
     assert_eq!(both, ["room archive-2023", "room town-square"]);
 }
+
+#[test]
+fn filter_prefix_matches_roles_clears_with_ctrl_u_and_shows_its_end() {
+    let mut s = members_state(1_000, true);
+    press(&mut s, "/");
+    typ(&mut s, "role:adm");
+    assert_eq!(
+        s.members.view.len(),
+        6,
+        "role names match by prefix while typing"
+    );
+    press(&mut s, "ctrl-u");
+    assert!(s.members.filter.text.is_empty());
+    assert!(s.members.filter.editing, "still typing");
+    assert_eq!(s.members.view.len(), 1_000);
+    let long = "a very long filter that goes on and on past the edge of the screen zzz-end";
+    typ(&mut s, long);
+    let text = screen_text(&s, 60, 15);
+    let line = text.lines().nth(14).unwrap();
+    assert!(line.contains("zzz-end▏"), "the cursor end shows: {line}");
+    // Ctrl-U clears the command line too.
+    press(&mut s, "esc :");
+    typ(&mut s, "room lob");
+    press(&mut s, "ctrl-u");
+    assert_eq!(s.command.as_deref(), Some(""));
+}

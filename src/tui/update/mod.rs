@@ -299,6 +299,7 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
                 return run_command(s, &line);
             }
             KeyCode::Esc => s.command = None,
+            KeyCode::Char('u') if k.ctrl => line.clear(),
             KeyCode::Backspace if line.pop().is_none() => s.command = None,
             KeyCode::Char(c) if !k.ctrl => line.push(c),
             _ => {}
@@ -312,6 +313,7 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
                 KeyCode::Backspace => {
                     p.reason.pop();
                 }
+                KeyCode::Char('u') if k.ctrl => p.reason.clear(),
                 KeyCode::Char(c) if !k.ctrl => p.reason.push(c),
                 _ => {}
             }
@@ -346,6 +348,10 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
             }
             KeyCode::Backspace => {
                 f.text.pop();
+                return refilter(s);
+            }
+            KeyCode::Char('u') if k.ctrl => {
+                f.text.clear();
                 return refilter(s);
             }
             KeyCode::Char(c) if !k.ctrl => {

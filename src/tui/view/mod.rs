@@ -179,12 +179,21 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             Span::raw("▏"),
         ])
     } else if let Some(fi) = editing_filter(s) {
-        Line::from(vec![
-            Span::styled("/", t.key()),
-            Span::raw(fi.to_string()),
-            Span::raw("▏"),
-            Span::styled("  Enter keeps · Esc clears", t.dim()),
-        ])
+        // The end being typed stays in view: a long filter shows its tail.
+        let hint = "  Enter keeps · Esc clears · ctrl-u empties";
+        let room = (area.width as usize).saturating_sub(2);
+        let n = fi.chars().count();
+        let shown = if n > room {
+            let tail: String = fi.chars().skip(n + 1 - room).collect();
+            format!("…{tail}")
+        } else {
+            fi.to_string()
+        };
+        let mut spans = vec![Span::styled("/", t.key()), Span::raw(shown), Span::raw("▏")];
+        if n + 2 + hint.chars().count() <= area.width as usize {
+            spans.push(Span::styled(hint, t.dim()));
+        }
+        Line::from(spans)
     } else if let Some(st) = &s.status {
         if st.error {
             let mut spans = vec![
