@@ -237,14 +237,14 @@ keymap_table! {
     Top "top" List ["g g", "home"] "first row" false false;
     Bottom "bottom" List ["G", "end"] "last row" false false;
     Open "open" Rooms ["enter", "l", "right"] "open the room" false true;
-    Back "back" Global ["esc", "h", "left"] "back one layer (popup, filter, range, marks, screen)" false true;
+    Back "back" Global ["esc", "h", "left"] "back one layer (popup, filter, range, screen); marks stay" false true;
     Mark "mark" Members ["space"] "mark / unmark and move down" true true;
     Visual "visual" Members ["v"] "start / end a visual range" true true;
     ExtendDown "extend_down" Members ["shift-down"] "extend the range down" true false;
     ExtendUp "extend_up" Members ["shift-up"] "extend the range up" true false;
     MarkAll "mark_all" Members ["ctrl-a"] "mark all matching the filter" true true;
     Invert "invert" Members ["*"] "invert marks" true false;
-    ClearMarks "clear_marks" Members ["ctrl-\\"] "clear marks" true false;
+    ClearMarks "clear_marks" Members ["ctrl-\\"] "clear marks (again: bring them back)" true false;
     AddIds "add_ids" Members ["a"] "add user ids to work on (looked up, then marked; paste works)" true false;
     Filter "filter" List ["/"] "filter (id, name, role:admin)" false true;
     Command "command" Global [":"] "command (:room ID, :profile NAME, :audit, :q)" false true;

@@ -181,6 +181,8 @@ pub struct MembersState {
     pub total_hint: Option<u64>,
     pub marks: HashSet<UserId>,
     pub predicate: Option<Predicate>,
+    /// The marks `ctrl-\\` cleared last, for bringing them back once.
+    pub cleared: Option<(HashSet<UserId>, Option<Predicate>)>,
     /// Visual range anchor (a view position).
     pub visual: Option<usize>,
     /// Users removed by a batch of this session.

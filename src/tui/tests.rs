@@ -376,12 +376,29 @@ fn esc_backs_out_one_layer_at_a_time() {
     assert!(s.members.visual.is_some());
     press(&mut s, "esc");
     assert!(s.members.visual.is_none(), "then the range");
-    assert!(!s.members.marks.is_empty());
-    press(&mut s, "esc");
-    assert!(s.members.marks.is_empty(), "then the marks");
-    assert_eq!(s.screen, Screen::Members);
+    let marks = s.members.marks.clone();
+    assert!(!marks.is_empty());
     press(&mut s, "esc");
     assert_eq!(s.screen, Screen::Rooms, "then the screen");
+    assert_eq!(s.members.marks, marks, "Esc never discards marks");
+}
+
+#[test]
+fn ctrl_backslash_clears_marks_says_how_many_and_undoes_once() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space space");
+    press(&mut s, "ctrl-\\");
+    assert!(s.members.marks.is_empty());
+    let st = s.status.clone().unwrap();
+    assert!(st.text.contains("cleared 3 marks"), "{st:?}");
+    assert!(st.text.contains("ctrl-\\"), "says how to undo: {st:?}");
+    press(&mut s, "ctrl-\\");
+    assert_eq!(s.members.marks.len(), 3, "brought back");
+    assert!(s.status.clone().unwrap().text.contains("restored 3 marks"));
+    // With nothing marked and nothing to bring back, it says so.
+    let mut s = members_state(10, true);
+    press(&mut s, "ctrl-\\");
+    assert!(s.status.clone().unwrap().text.contains("nothing is marked"));
 }
 
 #[test]
@@ -1276,14 +1293,17 @@ fn an_error_stays_until_dismissed_while_messages_ride_along() {
     press(&mut s, "space ctrl-\\");
     let st = s.status.clone().unwrap();
     assert!(st.error && st.text.contains("connection reset"), "{st:?}");
-    assert_eq!(st.note.as_deref(), Some("marks cleared"));
+    assert_eq!(
+        st.note.as_deref(),
+        Some("cleared 1 mark (ctrl-\\ brings it back)")
+    );
     let line = screen_text(&s, 100, 30)
         .lines()
         .nth(29)
         .unwrap()
         .to_string();
     assert!(
-        line.contains("connection reset") && line.contains("marks cleared"),
+        line.contains("connection reset") && line.contains("cleared 1 mark"),
         "{line}"
     );
     // A status from an effect (an export) does not replace it either.

@@ -137,8 +137,25 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         }
         Cmd::ClearMarks => {
             if s.screen == Screen::Members {
-                clear_marks(s);
-                info(s, "marks cleared");
+                let ms = &mut s.members;
+                let n = ms.marks.len();
+                if n > 0 || ms.predicate.is_some() {
+                    ms.cleared = Some((std::mem::take(&mut ms.marks), ms.predicate.take()));
+                    ms.visual = None;
+                    let key = s.keymap.label(Cmd::ClearMarks);
+                    let what = if n == 1 { "it" } else { "them" };
+                    info(
+                        s,
+                        format!("cleared {} ({key} brings {what} back)", plural(n, "mark")),
+                    );
+                } else if let Some((marks, predicate)) = ms.cleared.take() {
+                    let n = marks.len();
+                    ms.marks = marks;
+                    ms.predicate = predicate;
+                    info(s, format!("restored {}", plural(n, "mark")));
+                } else {
+                    info(s, "nothing is marked");
+                }
             }
         }
         Cmd::Filter => match s.screen {
@@ -474,4 +491,13 @@ pub(super) fn complete_command(s: &mut State) {
     }
     s.command = Some(format!("room {}", names[at % names.len()]));
     s.completion = Some((query, at + 1));
+}
+
+/// "1 mark", "3 marks", "1,200 marks".
+pub(super) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{} {word}s", num(n))
+    }
 }

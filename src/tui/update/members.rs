@@ -29,12 +29,6 @@ pub(super) fn commit_range(s: &mut State) -> usize {
     n
 }
 
-pub(super) fn clear_marks(s: &mut State) {
-    s.members.marks.clear();
-    s.members.predicate = None;
-    s.members.visual = None;
-}
-
 pub(super) fn refilter(s: &mut State) -> Vec<Effect> {
     match s.screen {
         Screen::Rooms => {

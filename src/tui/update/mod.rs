@@ -482,11 +482,7 @@ fn back(s: &mut State) -> Vec<Effect> {
                 s.members.visual = None;
                 return vec![];
             }
-            if !s.members.marks.is_empty() || s.members.predicate.is_some() {
-                clear_marks(s);
-                info(s, "marks cleared");
-                return vec![];
-            }
+            // Marks stay: only ctrl-\ clears them.
         }
         Screen::Progress => return vec![],
         _ => {}
