@@ -114,6 +114,10 @@ pub enum ErrorAbout {
     Members,
 }
 
+/// Most lines a wrapped status message takes (and never over a third of
+/// the screen).
+pub const STATUS_MAX_LINES: usize = 6;
+
 /// Ticks (seconds) a plain message stays.
 pub const INFO_TICKS: u64 = 4;
 
@@ -530,10 +534,38 @@ impl State {
         self.size.0 < MIN_W || self.size.1 < MIN_H
     }
 
-    /// Data rows a full-screen table shows: header line, two footer lines,
-    /// two borders and the column header are taken.
+    /// Data rows a full-screen table shows: header line, the footer hints,
+    /// the status line(s), two borders and the column header are taken.
     pub fn list_height(&self) -> usize {
-        (self.size.1 as usize).saturating_sub(6).max(1)
+        (self.size.1 as usize)
+            .saturating_sub(5 + self.status_height())
+            .max(1)
+    }
+
+    /// Lines the status line takes: a long message wraps, up to
+    /// `STATUS_MAX_LINES`.
+    pub fn status_height(&self) -> usize {
+        self.status_height_at(self.size.0, self.size.1)
+    }
+
+    /// [`State::status_height`] on a screen of `width` × `height`.
+    pub fn status_height_at(&self, width: u16, height: u16) -> usize {
+        let w = (width as usize).max(1);
+        let len = match &self.status {
+            Some(st) if self.command.is_none() => {
+                let mut n = st.text.chars().count();
+                if st.error {
+                    n += "error: ".len() + "  (Esc dismisses)".len();
+                }
+                if let Some(note) = &st.note {
+                    n += 2 + note.chars().count();
+                }
+                n
+            }
+            _ => 0,
+        };
+        let most = STATUS_MAX_LINES.min(height as usize / 3).max(1);
+        len.div_ceil(w).clamp(1, most)
     }
 
     /// Data rows of a screen's list: the results screen keeps

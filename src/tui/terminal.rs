@@ -109,7 +109,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
             Ok((Arc::new(engine), header))
         })
     };
-    let export_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let export_dir = session.config.export_dir();
 
     // Enter the terminal. `try_init` installs a panic hook that restores
     // raw mode and the main screen; ours also drops the mouse capture.

@@ -1297,11 +1297,12 @@ fn an_error_stays_until_dismissed_while_messages_ride_along() {
         st.note.as_deref(),
         Some("cleared 1 mark (ctrl-\\ brings it back)")
     );
+    // The status line wraps onto the last lines of the screen.
     let line = screen_text(&s, 100, 30)
         .lines()
-        .nth(29)
-        .unwrap()
-        .to_string();
+        .skip(28)
+        .collect::<Vec<_>>()
+        .join("");
     assert!(
         line.contains("connection reset") && line.contains("cleared 1 mark"),
         "{line}"
@@ -1693,4 +1694,66 @@ fn filter_prefix_matches_roles_clears_with_ctrl_u_and_shows_its_end() {
     typ(&mut s, "room lob");
     press(&mut s, "ctrl-u");
     assert_eq!(s.command.as_deref(), Some(""));
+}
+
+#[test]
+fn long_messages_wrap_and_the_popup_uses_the_width_it_has() {
+    let mut s = resized(members_state(10, true), 60, 15);
+    let path = "/home/moderator/.local/share/roomwarden/exports/roomwarden-results-20250102T030405.123Z-4242.csv";
+    update(
+        &mut s,
+        Action::Status {
+            text: format!("exported 3 rows to {path} (+ .jsonl)"),
+            error: false,
+        },
+    );
+    let flat = |text: &str| -> String { text.lines().collect::<Vec<_>>().join("") };
+    let text = screen_text(&s, 60, 15);
+    assert!(flat(&text).contains(path), "the whole path: {text}");
+    // The cursor row stays in view above a taller status line.
+    press(&mut s, "G");
+    update(
+        &mut s,
+        Action::Status {
+            text: format!("exported 3 rows to {path} (+ .jsonl)"),
+            error: false,
+        },
+    );
+    let text = screen_text(&s, 60, 15);
+    assert!(text.contains("Bram Lind 9"), "{text}");
+    assert!(flat(&text).contains(path), "{text}");
+    let hint = "(ctrl-r retries)";
+    update(
+        &mut s,
+        Action::MembersFailed {
+            seq: 1,
+            error: "symphony GET /pod/v2/room/abc/membership/list: server error 503 (the pod is under maintenance, try again in a few minutes)".into(),
+        },
+    );
+    let text = screen_text(&s, 60, 15);
+    assert!(flat(&text).contains(hint), "{text}");
+
+    // The popup: guard reasons in full at 100 columns.
+    let mut s = members_state(30, true);
+    press(&mut s, "space");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    let mut plan = send_plan(&requests);
+    let why = "owners cannot be removed on this provider; transfer ownership in the provider's console first";
+    plan.rows[0].verdict = Verdict::Skip(why.into());
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(plan),
+        },
+    );
+    let text = screen_text(&s, 120, 30);
+    let inside: String = text
+        .lines()
+        .map(|l| l.split('│').nth(2).unwrap_or("").trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(inside.contains(why), "{text}");
+    let top = text.lines().find(|l| l.contains("┌ remove")).unwrap();
+    assert!(top.chars().filter(|c| *c == '─').count() > 100, "{top}");
 }

@@ -32,11 +32,18 @@ pub fn render(s: &State, f: &mut Frame) {
         return;
     }
     let t = theme(s);
+    // A long status message wraps onto more lines (the state's list
+    // heights count them too, as `status_height` of the state's size).
+    let status_h = if editing_filter(s).is_some() {
+        1
+    } else {
+        s.status_height_at(area.width, area.height) as u16
+    };
     let [head, body, hints, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(status_h),
     ])
     .areas(area);
     header(s, &t, f, head);
@@ -210,7 +217,31 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     } else {
         Line::from("")
     };
-    f.render_widget(line, area);
+    f.render_widget(Paragraph::new(hard_wrap(line, area.width as usize)), area);
+}
+
+/// Cuts a line into lines of `width` characters, keeping each span's
+/// style (the state counts status lines the same way).
+fn hard_wrap(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    let mut out: Vec<Line<'static>> = vec![Line::default()];
+    let mut used = 0;
+    for span in line.spans {
+        let mut rest: Vec<char> = span.content.chars().collect();
+        while !rest.is_empty() {
+            if used == width {
+                out.push(Line::default());
+                used = 0;
+            }
+            let take = (width - used).min(rest.len());
+            let part: String = rest.drain(..take).collect();
+            used += take;
+            if let Some(l) = out.last_mut() {
+                l.spans.push(Span::styled(part, span.style));
+            }
+        }
+    }
+    out
 }
 
 fn editing_filter(s: &State) -> Option<&str> {

@@ -14,7 +14,13 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 /// The visible window `offset..offset+height` of a list of `len` rows.
 fn window(pos: &Pos, len: usize, height: usize) -> std::ops::Range<usize> {
-    let start = pos.offset.min(len);
+    let height = height.max(1);
+    // The cursor row stays in view even when the area is shorter than the
+    // list height the cursor was kept in (a wrapped status line).
+    let start = pos
+        .offset
+        .max((pos.cursor + 1).saturating_sub(height))
+        .min(len);
     start..(start + height).min(len)
 }
 
