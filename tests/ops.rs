@@ -762,3 +762,30 @@ async fn a_run_never_acts_on_more_users_than_were_confirmed() {
     let report = engine.run(&plan, &opts, &Cancel::new(), None).await;
     assert!(report.outcomes.iter().all(|o| o.status == Status::Removed));
 }
+
+#[tokio::test(start_paused = true)]
+async fn guard_refusals_are_audited_with_their_ticket() {
+    let p = Arc::new(Scripted::new(vec![], 10));
+    let (engine, dir) = engine(p.clone());
+    let mut requests = removals(2);
+    // The room's only owner: a guard refuses it.
+    requests.push(Request::new("room", "owner", Action::Remove));
+    for r in &mut requests {
+        r.ticket = Some("T-9".into());
+    }
+    let plan = engine.plan(requests).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert_eq!(report.outcomes[2].status, Status::Skipped);
+    let (records, _) = audit::read(&dir.path().join("audit.jsonl")).unwrap();
+    let skipped: Vec<_> = records
+        .iter()
+        .filter(|r| r.status == Some(Status::Skipped))
+        .collect();
+    assert_eq!(skipped.len(), 1, "{records:?}");
+    assert_eq!(skipped[0].user.as_str(), "owner");
+    assert_eq!(skipped[0].ticket.as_deref(), Some("T-9"));
+    assert_eq!(skipped[0].kind, Kind::Result);
+    assert!(skipped[0].reason.as_deref().unwrap().contains("owner"));
+}

@@ -223,6 +223,28 @@ impl Engine {
                 None => to_send.push(i),
             }
         }
+        // Rows a guard refused are audited too, so a ticket's skipped rows
+        // can be traced. A dry run writes nothing.
+        if let Some(audit) = self.audit.as_ref().filter(|_| !opts.dry_run) {
+            let refused: Vec<Record> = plan
+                .rows
+                .iter()
+                .zip(&outcomes)
+                .filter(|(row, _)| matches!(row.verdict, Verdict::Skip(_)))
+                .filter_map(|(row, o)| {
+                    o.as_ref()
+                        .map(|o| self.record(row, Kind::Result, &batch, Some(o)))
+                })
+                .collect();
+            if !refused.is_empty()
+                && let Err(e) = audit.append(&refused, false)
+            {
+                tracing::error!(
+                    "audit log {}: cannot write the refused rows: {e}",
+                    audit.path().display()
+                );
+            }
+        }
         lock(&tracker).emit_progress();
 
         let paces: HashMap<RoomId, Arc<Limiter>> = plan

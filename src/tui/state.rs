@@ -461,6 +461,9 @@ impl ResultsState {
 pub struct AuditState {
     /// Newest first.
     pub records: Vec<Record>,
+    /// Indices into `records` after the filter.
+    pub view: Vec<u32>,
+    pub filter: FilterInput,
     pub pos: Pos,
     pub loading: bool,
     pub error: Option<String>,
@@ -487,6 +490,8 @@ pub struct State {
     pub results: Option<ResultsState>,
     pub audit: AuditState,
     pub help_pos: Pos,
+    /// The local time zone's offset, for showing audit times.
+    pub utc_offset: time::UtcOffset,
     /// Seconds ticked since start (messages expire by it).
     pub ticks: u64,
     /// Asking "quit while a batch runs?".
@@ -520,6 +525,7 @@ impl State {
             audit: AuditState::default(),
             help_pos: Pos::default(),
             ticks: 0,
+            utc_offset: time::UtcOffset::UTC,
             ask_quit: false,
             quit: false,
             size: (100, 30),
@@ -572,7 +578,9 @@ impl State {
     /// `DETAIL_LINES` under its table for the full reason of the cursor row.
     pub fn height_of(&self, screen: Screen) -> usize {
         match screen {
-            Screen::Results => self.list_height().saturating_sub(DETAIL_LINES).max(1),
+            Screen::Results | Screen::Audit => {
+                self.list_height().saturating_sub(DETAIL_LINES).max(1)
+            }
             _ => self.list_height(),
         }
     }

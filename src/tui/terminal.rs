@@ -92,6 +92,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     tracing::info!(profile = engine.profile(), "console started");
     let header = header_for(&engine, session.profile.common.accent.as_deref());
     let mut state = State::new(header, keymap, no_color(global.no_color));
+    state.utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
 
     let switch: SwitchFn = {
         let config = session.config.clone();

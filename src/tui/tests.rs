@@ -1208,10 +1208,8 @@ fn footer_hints_fit_the_width_keep_help_and_offer_only_working_keys() {
         .nth(28)
         .unwrap()
         .to_string();
-    assert!(
-        !hints.contains("/ filter") && !hints.contains("y copy"),
-        "{hints}"
-    );
+    assert!(hints.contains("/ filter"), "the audit filters: {hints}");
+    assert!(!hints.contains("y copy"), "{hints}");
     assert!(!hints.contains("R results"), "no batch yet: {hints}");
     press(&mut s, "?");
     let hints = screen_text(&s, 100, 30)
@@ -1756,4 +1754,81 @@ fn long_messages_wrap_and_the_popup_uses_the_width_it_has() {
     assert!(inside.contains(why), "{text}");
     let top = text.lines().find(|l| l.contains("┌ remove")).unwrap();
     assert!(top.chars().filter(|c| *c == '─').count() > 100, "{top}");
+}
+
+fn audit_record(
+    user: &str,
+    ticket: Option<&str>,
+    status: Option<Status>,
+    reason: Option<&str>,
+) -> Record {
+    Record {
+        ts: "2025-01-02T03:04:05Z".into(),
+        kind: if status.is_some() {
+            Kind::Result
+        } else {
+            Kind::Intent
+        },
+        operator: "mod".into(),
+        profile: "prod-eu".into(),
+        provider: "sandbox".into(),
+        room: "10000000000000002".into(),
+        user: user.into(),
+        action: Verb::Remove,
+        status,
+        reason: reason.map(str::to_string),
+        ticket: ticket.map(str::to_string),
+        batch: "20250102T030405.123Z-4242".into(),
+        role: Some(Role::Member),
+    }
+}
+
+#[test]
+fn the_audit_screen_shows_full_times_its_columns_and_filters() {
+    let mut s = members_state(10, true);
+    s.utc_offset = time::UtcOffset::from_hms(2, 0, 0).unwrap();
+    press(&mut s, "A");
+    update(
+        &mut s,
+        Action::AuditLoaded(Ok(vec![
+            audit_record("71000000000000009", Some("T-77"), None, None),
+            audit_record(
+                "71000000000000009",
+                Some("T-77"),
+                Some(Status::Removed),
+                None,
+            ),
+            audit_record(
+                "71000000000000001",
+                Some("T-78"),
+                Some(Status::Skipped),
+                Some("last owner of the room"),
+            ),
+        ])),
+    );
+    let text = screen_text(&s, 160, 30);
+    assert!(
+        text.contains("2025-01-02 05:04:05"),
+        "local time in full: {text}"
+    );
+    for col in ["PROFILE", "TICKET", "BATCH"] {
+        assert!(text.contains(col), "{col}: {text}");
+    }
+    assert!(text.contains("prod-eu") && text.contains("T-78"));
+    assert!(text.contains("20250102T030405.123Z-4242"), "{text}");
+    // `/` filters: by ticket here.
+    press(&mut s, "/");
+    typ(&mut s, "t-78");
+    press(&mut s, "enter");
+    assert_eq!(s.audit.view.len(), 1);
+    let text = screen_text(&s, 160, 30);
+    assert!(
+        text.contains("last owner of the room") && !text.contains("T-77"),
+        "{text}"
+    );
+    // Esc clears the filter first.
+    press(&mut s, "esc");
+    assert_eq!(s.audit.view.len(), 3);
+    assert_eq!(s.screen, Screen::Audit);
+    insta::assert_snapshot!("audit_columns_100x30", screen_text(&s, 100, 30));
 }

@@ -161,6 +161,7 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         Cmd::Filter => match s.screen {
             Screen::Rooms => s.rooms.filter.editing = true,
             Screen::Members => s.members.filter.editing = true,
+            Screen::Audit => s.audit.filter.editing = true,
             _ => s.dirty = false,
         },
         Cmd::Command => s.command = Some(String::new()),

@@ -148,8 +148,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 }
                 Err(e) => s.audit.error = Some(e),
             }
-            let h = s.list_height();
-            s.audit.pos.clamp(s.audit.records.len(), h);
+            refilter_audit(s);
             vec![]
         }
         Action::ProfileSwitched(Ok(header)) => {
@@ -247,7 +246,8 @@ fn clamp_all(s: &mut State) {
     let h = s.list_height();
     s.rooms.pos.clamp(s.rooms.view.len(), h);
     s.members.pos.clamp(s.members.view.len(), h);
-    s.audit.pos.clamp(s.audit.records.len(), h);
+    let ah = s.height_of(Screen::Audit);
+    s.audit.pos.clamp(s.audit.view.len(), ah);
     let rh = s.height_of(Screen::Results);
     if let Some(r) = s.results.as_mut() {
         r.pos.clamp(r.view.len(), rh);
@@ -396,6 +396,7 @@ fn editing_filter(s: &mut State) -> Option<&mut FilterInput> {
     match s.screen {
         Screen::Rooms if s.rooms.filter.editing => Some(&mut s.rooms.filter),
         Screen::Members if s.members.filter.editing => Some(&mut s.members.filter),
+        Screen::Audit if s.audit.filter.editing => Some(&mut s.audit.filter),
         _ => None,
     }
 }
@@ -409,7 +410,7 @@ fn list_len_of(s: &State, screen: Screen) -> usize {
         Screen::Rooms => s.rooms.view.len(),
         Screen::Members => s.members.view.len(),
         Screen::Results => s.results.as_ref().map_or(0, |r| r.view.len()),
-        Screen::Audit => s.audit.records.len(),
+        Screen::Audit => s.audit.view.len(),
         // Help scrolls by its first line: the last page starts at
         // `lines - height`, so `k` scrolls back at once from the bottom.
         Screen::Help => {
@@ -483,6 +484,10 @@ fn back(s: &mut State) -> Vec<Effect> {
                 return vec![];
             }
             // Marks stay: only ctrl-\ clears them.
+        }
+        Screen::Audit if !s.audit.filter.text.is_empty() || s.audit.filter.editing => {
+            s.audit.filter = FilterInput::default();
+            return refilter(s);
         }
         Screen::Progress => return vec![],
         _ => {}

@@ -122,7 +122,7 @@ fn hint_applies(s: &State, cmd: Cmd) -> bool {
         return false;
     }
     match cmd {
-        Cmd::Filter => matches!(s.screen, Screen::Rooms | Screen::Members),
+        Cmd::Filter => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Audit),
         Cmd::Copy => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Results),
         Cmd::Results => s.results.is_some() && s.screen != Screen::Results,
         Cmd::Help => s.screen != Screen::Help,
@@ -248,6 +248,7 @@ fn editing_filter(s: &State) -> Option<&str> {
     match s.screen {
         Screen::Rooms if s.rooms.filter.editing => Some(&s.rooms.filter.text),
         Screen::Members if s.members.filter.editing => Some(&s.members.filter.text),
+        Screen::Audit if s.audit.filter.editing => Some(&s.audit.filter.text),
         _ => None,
     }
 }
