@@ -1832,3 +1832,64 @@ fn the_audit_screen_shows_full_times_its_columns_and_filters() {
     assert_eq!(s.screen, Screen::Audit);
     insta::assert_snapshot!("audit_columns_100x30", screen_text(&s, 100, 30));
 }
+
+#[test]
+fn a_deactivated_room_says_so_and_offers_no_changes() {
+    let mut s = members_state(10, true);
+    s.members.room.as_mut().unwrap().active = false;
+    let text = screen_text(&s, 100, 30);
+    assert!(text.to_lowercase().contains("deactivated"), "{text}");
+    let footer = text.lines().nth(28).unwrap();
+    assert!(
+        !footer.contains("d remove") && !footer.contains("D demote"),
+        "{footer}"
+    );
+    assert!(press(&mut s, "d").is_empty());
+    assert!(press(&mut s, "D").is_empty());
+    assert!(s.popup.is_none());
+    assert!(s.status.clone().unwrap().text.contains("deactivated"));
+}
+
+#[test]
+fn the_count_to_type_is_the_count_sent_and_nothing_to_send_never_confirms() {
+    let mut s = members_state(99, true);
+    press(&mut s, "ctrl-a");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    let mut plan = send_plan(&requests);
+    plan.rows[0].verdict = Verdict::Skip("last owner of the room".into());
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(plan),
+        },
+    );
+    let text = screen_text(&s, 100, 30);
+    assert!(text.contains("type 98 to confirm"), "{text}");
+    typ(&mut s, "99");
+    assert!(press(&mut s, "y").is_empty(), "99 is not what is sent");
+    press(&mut s, "backspace backspace");
+    typ(&mut s, "98");
+    assert!(matches!(
+        press(&mut s, "y").as_slice(),
+        [Effect::Run { confirmed: 98, .. }]
+    ));
+
+    // All refused: nothing to confirm, dry run or not.
+    let mut s = members_state(10, true);
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    let mut plan = send_plan(&requests);
+    plan.rows[0].verdict = Verdict::Skip("last owner of the room".into());
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(plan),
+        },
+    );
+    assert!(press(&mut s, "y").is_empty());
+    assert!(s.status.clone().unwrap().text.contains("nothing to send"));
+    press(&mut s, "t");
+    assert!(press(&mut s, "y").is_empty());
+    assert!(s.popup.is_some());
+}

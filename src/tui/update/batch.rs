@@ -9,6 +9,16 @@ pub(super) fn request(s: &mut State, verb: Verb) -> Vec<Effect> {
     let Some(room) = s.members.room.clone() else {
         return vec![];
     };
+    if !room.active {
+        info(
+            s,
+            format!(
+                "room {} is deactivated: its membership is locked, so nothing can be removed or demoted",
+                room.name
+            ),
+        );
+        return vec![];
+    }
     if s.members.visual.is_some() {
         commit_range(s);
     }
@@ -309,7 +319,7 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
             return vec![];
         }
     };
-    if n == 0 && !p.dry_run {
+    if n == 0 {
         info(
             s,
             "nothing to send: every target was refused or is not in the room; Esc closes",

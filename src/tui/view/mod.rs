@@ -126,6 +126,8 @@ fn hint_applies(s: &State, cmd: Cmd) -> bool {
         Cmd::Copy => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Results),
         Cmd::Results => s.results.is_some() && s.screen != Screen::Results,
         Cmd::Help => s.screen != Screen::Help,
+        // A deactivated room's membership is locked.
+        Cmd::Remove | Cmd::Demote => s.members.room.as_ref().is_none_or(|r| r.active),
         _ => true,
     }
 }

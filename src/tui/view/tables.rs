@@ -124,6 +124,13 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let loaded = m.store.len();
     let mut title = vec![Span::styled(" members ", t.title())];
     title.push(Span::raw(format!("{} ", count(m.view.len(), m.total()))));
+    if m.room.as_ref().is_some_and(|r| !r.active) {
+        title.push(Span::styled(
+            " DEACTIVATED: membership is locked, nothing can be removed or demoted ",
+            t.warn(),
+        ));
+        title.push(Span::raw(" "));
+    }
     if !m.filter.text.is_empty() {
         title.push(Span::styled(format!("/{} ", m.filter.text), t.key()));
         if m.filter_pending {
