@@ -325,6 +325,11 @@ async fn execute(
     if !streaming {
         emit(out, global.format, &report.outcomes)?;
     }
+    eprintln!(
+        "roomwarden: {}done: {}",
+        if opts.dry_run { "dry run " } else { "" },
+        summary(&report.outcomes)
+    );
     Ok(exit_code(&report.outcomes))
 }
 
@@ -343,6 +348,44 @@ fn cannot(caps: &crate::provider::Capabilities, requests: &[Request]) -> Option<
         );
     }
     None
+}
+
+/// "120,000".
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "1 user", "1,200 users".
+fn users(n: usize) -> String {
+    if n == 1 {
+        "1 user".into()
+    } else {
+        format!("{} users", thousands(n))
+    }
+}
+
+/// What the rows came to, every status counted ("3 removed, 1 failed").
+pub fn summary(outcomes: &[Outcome]) -> String {
+    let parts: Vec<String> = STATUSES
+        .iter()
+        .filter_map(|st| {
+            let n = outcomes.iter().filter(|o| o.status == *st).count();
+            (n > 0).then(|| format!("{} {st}", thousands(n)))
+        })
+        .collect();
+    if parts.is_empty() {
+        "no rows".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// 0 when every row ended well, 1 when one failed or was skipped.
@@ -372,11 +415,21 @@ fn confirm(
     }
     let what: Vec<String> = by_action
         .iter()
-        .map(|(a, n)| format!("{a} {n} user(s)"))
+        .map(|(a, n)| format!("{a} {}", users(*n)))
         .collect();
+    let rooms: std::collections::BTreeSet<&str> = plan
+        .rows
+        .iter()
+        .filter(|r| r.verdict == crate::ops::plan::Verdict::Send)
+        .map(|r| r.room.as_str())
+        .collect();
+    let room = match rooms.len() {
+        1 => format!("in room {}", rooms.iter().next().copied().unwrap_or("")),
+        n => format!("in {} rooms", thousands(n)),
+    };
     let _ = write!(
         prompt,
-        "About to {} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
+        "About to {} {room} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
         what.join(", "),
         engine.profile(),
         engine.provider_name(),
@@ -531,6 +584,21 @@ mod tests {
     use super::*;
     use crate::config::Profile;
 
+    #[test]
+    fn the_summary_counts_every_status_with_separators() {
+        let o = |status| Outcome {
+            room: "r".into(),
+            user: "u".into(),
+            action: Action::Remove,
+            status,
+            reason: None,
+            role: None,
+        };
+        let mut rows = vec![o(Status::Failed), o(Status::Skipped)];
+        rows.extend((0..1200).map(|_| o(Status::Removed)));
+        assert_eq!(summary(&rows), "1,200 removed, 1 failed, 1 skipped");
+    }
+
     #[tokio::test]
     async fn the_prompt_says_what_and_only_yes_goes_on() {
         let profile = Profile::builtin_sandbox();
@@ -551,7 +619,9 @@ mod tests {
         let (yes, prompt) = ask("y\n");
         assert!(yes);
         assert!(
-            prompt.starts_with("About to remove 2 user(s) with profile `sandbox` (sandbox at ")
+            prompt.starts_with(
+                "About to remove 2 users in room 10000000000000003 with profile `sandbox` (sandbox at "
+            )
                 && prompt.ends_with("Continue? [y/N] "),
             "{prompt}"
         );

@@ -278,11 +278,16 @@ async fn load_members(engine: Arc<Engine>, room: RoomId, seq: u64, tx: Unbounded
 /// readable on a narrow terminal.
 pub fn export_message(rows: usize, csv: &std::path::Path, jsonl: &std::path::Path) -> String {
     let same_stem = csv.with_extension("") == jsonl.with_extension("");
+    let rows = if rows == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{} rows", super::format::num(rows))
+    };
     if same_stem {
-        format!("exported {rows} rows to {} (+ .jsonl)", csv.display())
+        format!("exported {rows} to {} (+ .jsonl)", csv.display())
     } else {
         format!(
-            "exported {rows} rows to {} and {}",
+            "exported {rows} to {} and {}",
             csv.display(),
             jsonl.display()
         )
@@ -363,6 +368,7 @@ mod tests {
         );
         let m = super::export_message(1, Path::new("/a/x.csv"), Path::new("/b/y.jsonl"));
         assert!(m.contains("/a/x.csv") && m.contains("/b/y.jsonl"), "{m}");
+        assert!(m.starts_with("exported 1 row to"), "{m}");
     }
 
     #[test]

@@ -227,7 +227,11 @@ pub enum Scope {
         query: String,
     },
     RetryFailed,
-    Undo,
+    /// Undo: re-add the removed users, give the demoted ones their role back.
+    Undo {
+        removed: usize,
+        demoted: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -250,6 +254,8 @@ pub struct Confirm {
     pub planning: Planning,
     pub reason: String,
     pub editing_reason: bool,
+    /// The reason before this edit: `Esc` in the editor goes back to it.
+    pub reason_before: String,
     pub dry_run: bool,
     pub typed: String,
     pub scroll: usize,

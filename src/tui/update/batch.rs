@@ -188,6 +188,7 @@ pub(super) fn open_popup(
         planning: Planning::Pending,
         reason: String::new(),
         editing_reason: false,
+        reason_before: String::new(),
         dry_run: false,
         typed: String::new(),
         scroll: 0,
@@ -285,10 +286,12 @@ pub(super) fn undo(s: &mut State) -> Vec<Effect> {
         .collect();
     let room = r.room.clone();
     let requests = to_requests(&room.id, &targets, Verb::Readd);
+    let removed = rows.iter().filter(|row| row.verb == Verb::Remove).count();
+    let demoted = rows.len() - removed;
     open_popup(
         s,
         Verb::Readd,
-        Scope::Undo,
+        Scope::Undo { removed, demoted },
         room,
         targets,
         0,
@@ -357,7 +360,7 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
     });
     // A retry or an undo continues the results screen it came from: the
     // progress screen takes its place instead of stacking another.
-    let chain = matches!(p.scope, Scope::RetryFailed | Scope::Undo);
+    let chain = matches!(p.scope, Scope::RetryFailed | Scope::Undo { .. });
     if s.screen == Screen::Results && chain {
         s.screen = Screen::Progress;
     } else if s.screen != Screen::Progress {
@@ -518,7 +521,10 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
     if let Some(room) = s.members.room.as_mut() {
         apply(room);
     }
-    let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(k, n)| format!("{} {k}", num(*n)))
+        .collect();
     let mut effects = vec![];
     let ms = &mut s.members;
     ms.gone_loaded = if ms.gone.is_empty() {

@@ -237,6 +237,9 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
             if s.screen != Screen::Help {
                 s.help_pos = Pos::default();
                 go(s, Screen::Help);
+            } else if let Some(prev) = s.back.pop() {
+                // `?` again closes help.
+                s.screen = prev;
             }
         }
         Cmd::Quit => {
@@ -264,6 +267,7 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         Cmd::Reason => {
             if let Some(p) = s.popup.as_mut() {
                 p.editing_reason = true;
+                p.reason_before = p.reason.clone();
             }
         }
         Cmd::DryRun => {
@@ -370,7 +374,7 @@ fn add_ids(s: &mut State, ids: &[&str]) -> Vec<Effect> {
             users.push(u);
         }
     }
-    info(s, format!("looking up {} user(s)…", users.len()));
+    info(s, format!("looking up {}…", plural(users.len(), "user")));
     vec![Effect::LookUp {
         room,
         seq: s.members.load_gen,

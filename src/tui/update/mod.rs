@@ -309,7 +309,12 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
     if let Some(p) = s.popup.as_mut() {
         if p.editing_reason {
             match k.code {
-                KeyCode::Enter | KeyCode::Esc => p.editing_reason = false,
+                KeyCode::Enter => p.editing_reason = false,
+                KeyCode::Esc => {
+                    // Esc drops this edit; Enter keeps it.
+                    p.editing_reason = false;
+                    p.reason = std::mem::take(&mut p.reason_before);
+                }
                 KeyCode::Backspace => {
                     p.reason.pop();
                 }

@@ -125,7 +125,14 @@ fn hint_applies(s: &State, cmd: Cmd) -> bool {
         Cmd::Filter => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Audit),
         Cmd::Copy => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Results),
         Cmd::Results => s.results.is_some() && s.screen != Screen::Results,
-        Cmd::Help => s.screen != Screen::Help,
+        // Back only where there is something to back out of.
+        Cmd::Back => {
+            !s.back.is_empty()
+                || match s.screen {
+                    Screen::Rooms => !s.rooms.filter.text.is_empty(),
+                    _ => true,
+                }
+        }
         // A deactivated room's membership is locked.
         Cmd::Remove | Cmd::Demote => s.members.room.as_ref().is_none_or(|r| r.active),
         _ => true,
@@ -137,7 +144,14 @@ fn hint_applies(s: &State, cmd: Cmd) -> bool {
 /// "Keybindings: ?"), so the rest is one key away.
 fn footer_hints(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let mut items: Vec<(String, String)> = Vec::new();
-    let mut help = None;
+    // Every footer ends with the help key, whatever the screen's contexts.
+    // (The popup answers only its own keys.)
+    let mut help = s
+        .keymap
+        .keys_of(Cmd::Help)
+        .first()
+        .filter(|_| s.popup.is_none())
+        .map(|k| (k.to_string(), "help".to_string()));
     for ctx in hint_contexts(s) {
         for e in TABLE.iter().filter(|e| e.ctx == *ctx && e.hint) {
             if (e.changes && s.header.read_only) || !hint_applies(s, e.cmd) {

@@ -55,7 +55,20 @@ fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec
             _ => format!("{verb} all {} {users} matching `{query}`", num(n)),
         },
         Scope::RetryFailed => format!("Retry {} failed {users} ({})", num(n), p.verb),
-        Scope::Undo => format!("Undo: re-add {} removed {users} with their roles", num(n)),
+        Scope::Undo { removed, demoted } => {
+            let people = |k: usize| if k == 1 { "user" } else { "users" };
+            let re_add = format!("re-add {} removed {}", num(*removed), people(*removed));
+            let give = format!(
+                "give {} demoted {} their roles back",
+                num(*demoted),
+                people(*demoted)
+            );
+            match (*removed, *demoted) {
+                (_, 0) => format!("Undo: {re_add} with their roles"),
+                (0, _) => format!("Undo: {give}"),
+                _ => format!("Undo: {re_add} and {give}"),
+            }
+        }
     };
     let mut lines = vec![Line::styled(what, t.title())];
     if let Some(me) = p.plan().and_then(|pl| pl.own_account.as_ref()) {

@@ -223,8 +223,9 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     };
     let mut title = vec![Span::styled(" results ", t.title())];
     title.push(Span::raw(format!(
-        "{} rows · {} not ok ",
+        "{} {} · {} not ok ",
         num(r.rows.len()),
+        if r.rows.len() == 1 { "row" } else { "rows" },
         num(r.not_ok)
     )));
     if r.pending > 0 {
