@@ -742,10 +742,9 @@ fn readd_puts_back_only_users_this_tool_took_out_unless_forced() {
         ])
         .stdout_ok();
     assert_eq!(jsonl(&out)[0]["status"], "readded");
-    let log = std::fs::read_to_string(env.audit()).unwrap();
-    let readd: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let out = env.cmd().args(["audit", "--format", "jsonl"]).stdout_ok();
+    let readd: Vec<Value> = jsonl(&out)
+        .into_iter()
         .filter(|r| r["action"] == "readd")
         .collect();
     assert!(!readd.is_empty());
@@ -756,10 +755,9 @@ fn readd_puts_back_only_users_this_tool_took_out_unless_forced() {
         .args(["remove", spam, "ghost-1", "--yes"])
         .assert()
         .success();
-    let log = std::fs::read_to_string(env.audit()).unwrap();
-    let result: Value = log
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let out = env.cmd().args(["audit", "--format", "jsonl"]).stdout_ok();
+    let result: Value = jsonl(&out)
+        .into_iter()
         .find(|r| r["user"] == "ghost-1" && r["kind"] == "result")
         .unwrap();
     assert_eq!(result["status"], "already_absent");

@@ -173,6 +173,79 @@ impl Row for Record {
     }
 }
 
+/// Rows of a table whose column widths come from its first rows.
+const TABLE_SAMPLE: usize = 1000;
+
+/// Writes rows as they come, in `format`, holding none but (for a table)
+/// the first [`TABLE_SAMPLE`], whose widths align the rest.
+pub fn stream_rows<R: Row>(
+    out: &mut dyn Write,
+    format: Format,
+    rows: impl Iterator<Item = io::Result<R>>,
+) -> io::Result<()> {
+    let mut rows = rows.peekable();
+    match format {
+        Format::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *out, &r?)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(R::HEADERS)?;
+            for r in rows {
+                w.write_record(r?.csv_cells())?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let mut first = Vec::new();
+            while first.len() < TABLE_SAMPLE {
+                match rows.next() {
+                    Some(r) => first.push(r?),
+                    None => break,
+                }
+            }
+            let widths = table_widths(&first);
+            let mut line = table_line(&widths);
+            let headers: Vec<String> = R::HEADERS.iter().map(|h| h.to_uppercase()).collect();
+            line(out, &headers)?;
+            for r in &first {
+                line(out, &r.cells())?;
+            }
+            for r in rows {
+                line(out, &r?.cells())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn table_widths<R: Row>(rows: &[R]) -> Vec<usize> {
+    let mut widths: Vec<usize> = R::HEADERS.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row.cells()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    widths
+}
+
+fn table_line(widths: &[usize]) -> impl FnMut(&mut dyn Write, &[String]) -> io::Result<()> + '_ {
+    move |out, row| {
+        let last = row.len().saturating_sub(1);
+        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+            if i == last {
+                writeln!(out, "{c}")?;
+            } else {
+                write!(out, "{c:<w$}  ")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes rows in `format`. Tables are aligned; jsonl and csv keep the
 /// field names of CLI.md.
 pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io::Result<()> {

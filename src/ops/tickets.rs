@@ -109,8 +109,8 @@ fn parse_jsonl(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
         if line.trim().is_empty() {
             continue;
         }
-        let at = format!("ticket file {name}, line {}", n + 1);
-        let row: JsonRow = serde_json::from_str(line).map_err(|e| json_error(&at, &e))?;
+        let at = || format!("ticket file {name}, line {}", n + 1);
+        let row: JsonRow = serde_json::from_str(line).map_err(|e| json_error(&at(), &e))?;
         let row = Row {
             room: row.room,
             user: row.user,
@@ -118,7 +118,7 @@ fn parse_jsonl(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
             reason: row.reason,
             ticket: row.ticket,
         };
-        out.push(to_request(row, &at)?);
+        out.push(to_request(row, at)?);
     }
     Ok(out)
 }
@@ -144,46 +144,77 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
             "ticket file {name}, line 1: unknown column `{extra}`; expected room,user,action[,reason][,ticket]"
         )));
     }
-    // The line a record starts on. The csv reader's own count leaves out
-    // blank lines, and its byte offset points before them: step over them.
-    let bytes = text.as_bytes();
-    let line_at = |pos: Option<&csv::Position>| {
-        let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
-        while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
-            at += 1;
-        }
-        bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
-    };
+    let mut lines = LineCounter::new(text.as_bytes());
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
             TicketError(format!(
                 "ticket file {name}, line {}: {e}",
-                line_at(e.position())
+                lines.line_at(e.position())
             ))
         })?;
-        let at = format!("ticket file {name}, line {}", line_at(record.position()));
+        let line = lines.line_at(record.position());
+        let at = || format!("ticket file {name}, line {line}");
         let row: Row = record
             .deserialize(Some(&headers))
-            .map_err(|e| TicketError(format!("{at}: {e}")))?;
-        out.push(to_request(row, &at)?);
+            .map_err(|e| TicketError(format!("{}: {e}", at())))?;
+        out.push(to_request(row, at)?);
     }
     Ok(out)
 }
 
-fn to_request(row: Row, at: &str) -> Result<Request, TicketError> {
+/// The line a CSV record starts on, counted forward from the previous
+/// record (records come in order), so a file is read in linear time. The
+/// csv reader's own count leaves out blank lines, and its byte offset points
+/// before them: step over them.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    fn line_at(&mut self, pos: Option<&csv::Position>) -> usize {
+        let bytes = self.bytes;
+        let mut to = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
+        while to < bytes.len() && matches!(bytes[to], b'\r' | b'\n') {
+            to += 1;
+        }
+        if to < self.at {
+            // Never expected (records come in order): count afresh.
+            self.at = 0;
+            self.line = 1;
+        }
+        self.line += bytes[self.at..to].iter().filter(|b| **b == b'\n').count();
+        self.at = to;
+        self.line
+    }
+}
+
+/// A row as a request; `at` names the file and line, built only for errors.
+fn to_request(row: Row, at: impl Fn() -> String) -> Result<Request, TicketError> {
+    let at = at;
     let room = row.room.trim();
     let user = row.user.trim();
     if room.is_empty() {
-        return Err(TicketError(format!("{at}: `room` is empty")));
+        return Err(TicketError(format!("{}: `room` is empty", at())));
     }
     if user.is_empty() {
-        return Err(TicketError(format!("{at}: `user` is empty")));
+        return Err(TicketError(format!("{}: `user` is empty", at())));
     }
     for (what, id) in [("room", room), ("user", user)] {
         if let Some(why) = crate::model::id_problem(id) {
             return Err(TicketError(format!(
-                "{at}: {what} id `{}` cannot be used: {why}",
+                "{}: {what} id `{}` cannot be used: {why}",
+                at(),
                 id.escape_debug()
             )));
         }
@@ -191,7 +222,7 @@ fn to_request(row: Row, at: &str) -> Result<Request, TicketError> {
     let action: Action = row
         .action
         .parse()
-        .map_err(|e| TicketError(format!("{at}: {e}")))?;
+        .map_err(|e| TicketError(format!("{}: {e}", at())))?;
     let blank = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok(Request {
         room: RoomId::from(room),
