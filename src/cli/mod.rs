@@ -559,7 +559,11 @@ pub(super) async fn run_with_progress(
             if let (true, RunEvent::Progress(p)) = (show, ev) {
                 eprint!(
                     "\r\x1b[2K{}/{} done, {} in flight, {:.1} calls/s, {} retries",
-                    p.done, p.total, p.in_flight, p.calls_per_sec, p.retries
+                    thousands(p.done),
+                    thousands(p.total),
+                    p.in_flight,
+                    p.calls_per_sec,
+                    thousands(usize::try_from(p.retries).unwrap_or(usize::MAX))
                 );
             }
         }
