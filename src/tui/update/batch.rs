@@ -204,6 +204,17 @@ pub(super) fn open_popup(
 
 /// `ctrl-r` in the popup after a failed lookup: plans the same requests again.
 pub(super) fn replan(s: &mut State) -> Vec<Effect> {
+    if s.popup
+        .as_ref()
+        .is_some_and(|p| matches!(p.scope, Scope::AllMatching { .. }) && p.requests.is_empty())
+    {
+        // The room itself did not finish loading: that is what to retry.
+        info(
+            s,
+            "the room did not finish loading: Esc, then ctrl-r reloads it",
+        );
+        return vec![];
+    }
     s.plan_gen += 1;
     let seq = s.plan_gen;
     let Some(p) = s
