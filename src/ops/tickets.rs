@@ -36,6 +36,45 @@ struct Row {
     ticket: Option<String>,
 }
 
+/// A JSON Lines row: ids may also be JSON numbers (Symphony's user ids
+/// are int64), taken digit for digit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonRow {
+    #[serde(deserialize_with = "id_text")]
+    room: String,
+    #[serde(deserialize_with = "id_text")]
+    user: String,
+    action: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+/// An id given as a string, or as a whole JSON number written out exactly.
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+        serde_json::Value::Number(n) => Err(D::Error::custom(format!(
+            "the id {n} is not a whole number that can be read exactly; write it as a string (\"...\")"
+        ))),
+        _ => Err(D::Error::custom("an id must be a string or a whole number")),
+    }
+}
+
+/// A JSON error without serde's "at line 1 column N" (each row is one
+/// line, and the file's line is named already): the column comes first.
+fn json_error(at: &str, e: &serde_json::Error) -> TicketError {
+    let text = e.to_string();
+    let text = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(head, _)| head);
+    TicketError(format!("{at}, column {}: {text}", e.column()))
+}
+
 /// Reads a ticket file from disk.
 pub fn load(path: &Path) -> Result<Vec<Request>, TicketError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -71,8 +110,14 @@ fn parse_jsonl(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
             continue;
         }
         let at = || format!("ticket file {name}, line {}", n + 1);
-        let row: Row =
-            serde_json::from_str(line).map_err(|e| TicketError(format!("{}: {e}", at())))?;
+        let row: JsonRow = serde_json::from_str(line).map_err(|e| json_error(&at(), &e))?;
+        let row = Row {
+            room: row.room,
+            user: row.user,
+            action: row.action,
+            reason: row.reason,
+            ticket: row.ticket,
+        };
         out.push(to_request(row, at)?);
     }
     Ok(out)
@@ -267,6 +312,38 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("t.csv, line 4: `user` is empty"), "{e}");
+    }
+
+    #[test]
+    fn json_ids_may_be_numbers_taken_digit_for_digit() {
+        let r = parse(
+            "{\"room\":\"abc\",\"user\":71000000000122597,\"action\":\"remove\"}\n",
+            "t.jsonl",
+        )
+        .unwrap();
+        assert_eq!(r[0].user.as_str(), "71000000000122597");
+        let e = parse(
+            "{\"room\":\"abc\",\"user\":1.5,\"action\":\"remove\"}\n",
+            "t.jsonl",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 1") && e.contains("write it as a string"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_json_error_names_the_line_and_column_once() {
+        let e = parse(
+            "{\"room\":\"1\",\"user\":\"u\",\"action\":\"remove\"}\n{\"room\":\"1\",\"user\":\"u\",\"action\":\"remove\",}\n",
+            "t.jsonl",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("ticket file t.jsonl, line 2, column"), "{e}");
+        assert!(!e.contains("at line"), "{e}");
     }
 
     #[test]
