@@ -9,6 +9,7 @@ use crate::ops::audit;
 use crate::ops::plan::{Plan, Request, human_duration};
 use crate::ops::{Cancel, Engine, RunEvent, RunOptions, tickets};
 use crate::session::{Session, audit_path};
+use crate::text;
 use args::{Change, ChangeOpts, Command, Format, Global, RoleArg};
 use output::{MemberRow, ProfileRow, RoomRow, write_rows};
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -36,11 +37,11 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
             emit(&mut out, global.format, &rows)?;
             if engine.capabilities().rooms == crate::provider::RoomListing::Configured {
-                eprintln!(
-                    "roomwarden: note: {} cannot list rooms; these are the profile's configured rooms and rooms seen. \
+                say(&format!(
+                    "note: {} cannot list rooms; these are the profile's configured rooms and rooms seen. \
                      Any room id works in members, remove, demote and readd.",
                     engine.provider_name()
-                );
+                ));
             }
             0
         }
@@ -63,6 +64,12 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     };
     flush(&mut out)?;
     Ok(code)
+}
+
+/// A message on stderr, its untrusted parts (ids, paths, provider text)
+/// with control characters escaped.
+fn say(message: &str) {
+    eprintln!("roomwarden: {}", text::escape(message));
 }
 
 fn flush(out: &mut dyn Write) -> Result<(), Failure> {
@@ -116,10 +123,10 @@ fn audit_cmd(
     let (records, torn) = audit::read(&path)
         .map_err(|e| Failure::usage(format!("audit log {} cannot be read: {e}", path.display())))?;
     if torn > 0 {
-        eprintln!(
-            "roomwarden: {torn} unreadable line(s) in {} skipped (a write cut short?)",
+        say(&format!(
+            "{torn} unreadable line(s) in {} skipped (a write cut short?)",
             path.display()
-        );
+        ));
     }
     let mut rows = if unfinished {
         audit::unfinished(&records)
@@ -130,10 +137,10 @@ fn audit_cmd(
         rows.drain(..rows.len().saturating_sub(n));
     }
     if unfinished && !rows.is_empty() {
-        eprintln!(
-            "roomwarden: {} call(s) were announced but never answered; check these users in the provider before re-running",
+        say(&format!(
+            "{} call(s) were announced but never answered; check these users in the provider before re-running",
             rows.len()
-        );
+        ));
     }
     emit(out, global.format, &rows)?;
     Ok(0)
@@ -170,13 +177,13 @@ async fn members(
     let rows: Vec<MemberRow> = members.iter().map(|m| MemberRow::new(&room, m)).collect();
     emit(out, global.format, &rows)?;
     if !engine.member_listing().is_full() {
-        eprintln!(
-            "roomwarden: note: partial list: {} cannot list every member; {} known{}. \
+        say(&format!(
+            "note: partial list: {} cannot list every member; {} known{}. \
              Changes work on any user id: remove, demote and readd look each one up first.",
             engine.provider_name(),
             rows.len(),
             total.map_or(String::new(), |t| format!(" of ~{t}"))
-        );
+        ));
     }
     Ok(0)
 }
@@ -271,7 +278,7 @@ async fn execute(
         .await
         .map_err(|e| Failure::provider(&e))?;
     for notice in &plan.notices {
-        eprintln!("roomwarden: {notice}");
+        say(notice);
     }
     if !opts.yes
         && !opts.dry_run
@@ -336,8 +343,7 @@ fn confirm(
         .iter()
         .map(|(a, n)| format!("{a} {n} user(s)"))
         .collect();
-    let _ = write!(
-        prompt,
+    let question = format!(
         "About to {} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
         what.join(", "),
         engine.profile(),
@@ -345,6 +351,7 @@ fn confirm(
         engine.host(),
         human_duration(plan.eta(caps)),
     );
+    let _ = write!(prompt, "{}", text::escape(&question));
     let _ = prompt.flush();
     let mut answer = String::new();
     input

@@ -3,6 +3,7 @@
 use super::args::Format;
 use crate::model::{Member, Outcome, Room, RoomId};
 use crate::ops::audit::Record;
+use crate::text;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -173,8 +174,14 @@ impl Row for Record {
     }
 }
 
+/// The widest a `table` cell gets, in characters; longer ones are cut
+/// with an ellipsis (jsonl and csv keep them whole).
+pub const MAX_CELL: usize = 200;
+
 /// Writes rows in `format`. Tables are aligned; jsonl and csv keep the
-/// field names of CLI.md.
+/// field names of CLI.md. `table` and `csv` show control characters
+/// escaped (`\x1b`, see [`crate::text`]) so that no cell reaches a
+/// terminal raw or breaks a row; jsonl keeps every value exactly.
 pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io::Result<()> {
     match format {
         Format::Jsonl => {
@@ -187,12 +194,20 @@ pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(R::HEADERS)?;
             for r in rows {
-                w.write_record(r.csv_cells())?;
+                w.write_record(r.csv_cells().iter().map(|c| text::escape(c).into_owned()))?;
             }
             w.flush()?;
         }
         Format::Table => {
-            let cells: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    r.cells()
+                        .iter()
+                        .map(|c| text::cell(c, MAX_CELL).into_owned())
+                        .collect()
+                })
+                .collect();
             let mut widths: Vec<usize> = R::HEADERS.iter().map(|h| h.len()).collect();
             for row in &cells {
                 for (w, c) in widths.iter_mut().zip(row) {
@@ -202,10 +217,13 @@ pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io
             let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
                 let last = row.len().saturating_sub(1);
                 for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
+                    out.write_all(c.as_bytes())?;
                     if i == last {
-                        writeln!(out, "{c}")?;
+                        out.write_all(b"\n")?;
                     } else {
-                        write!(out, "{c:<w$}  ")?;
+                        // Padding by hand: a format width panics past 65,535.
+                        let pad = w.saturating_sub(c.chars().count()) + 2;
+                        out.write_all(" ".repeat(pad).as_bytes())?;
                     }
                 }
                 Ok(())
@@ -262,5 +280,31 @@ mod tests {
             csv(&profiles),
             "name,provider,base_url,default,read_only\ndemo,sandbox,,true,false\n"
         );
+    }
+
+    #[test]
+    fn table_and_csv_escape_controls_and_jsonl_keeps_them() {
+        let room = Room {
+            id: "r\u{1b}1".into(),
+            name: "evil\u{1b}[2J\nFAKE,ROW".into(),
+            member_count: Some(3),
+            active: true,
+        };
+        let rows = [RoomRow::new(&room)];
+        assert_eq!(
+            csv(&rows),
+            "room,name,members,active\nr\\x1b1,\"evil\\x1b[2J\\x0aFAKE,ROW\",3,true\n"
+        );
+        let mut out = Vec::new();
+        write_rows(&mut out, Format::Table, &rows).unwrap();
+        let table = String::from_utf8(out).unwrap();
+        assert_eq!(
+            table,
+            "ROOM    NAME                     MEMBERS  ACTIVE\n\
+             r\\x1b1  evil\\x1b[2J\\x0aFAKE,ROW  3        yes\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(jsonl(&rows).trim()).unwrap();
+        assert_eq!(back["name"], room.name);
+        assert_eq!(back["room"], "r\u{1b}1");
     }
 }

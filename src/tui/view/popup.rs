@@ -2,6 +2,7 @@
 
 use super::theme::Theme;
 use crate::ops::plan::{Verdict, human_duration};
+use crate::text::escape;
 use crate::tui::format::num;
 use crate::tui::keymap::Cmd;
 use crate::tui::state::Planning;
@@ -51,7 +52,8 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
         Scope::Cursor => format!("{verb} the user at the cursor (nothing is marked)"),
         Scope::Marked => format!("{verb} {} marked {users}", num(n)),
         Scope::AllMatching { query, loaded } => format!(
-            "{verb} all matching `{query}`: {} loaded so far, the rest of ~{} members resolved when the batch runs",
+            "{verb} all matching `{}`: {} loaded so far, the rest of ~{} members resolved when the batch runs",
+            escape(query),
             num(*loaded),
             num(p.room.member_count.unwrap_or(0) as usize)
         ),
@@ -60,7 +62,11 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
     };
     let mut lines = vec![Line::styled(what, t.title())];
     if !compact {
-        lines.push(Line::from(format!("room {} ({})", p.room.name, p.room.id)));
+        lines.push(Line::from(format!(
+            "room {} ({})",
+            escape(&p.room.name),
+            escape(p.room.id.as_str())
+        )));
     }
     if p.hidden > 0 {
         lines.push(Line::styled(
@@ -77,7 +83,10 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
         ));
     }
     match &p.planning {
-        Planning::Failed(e) => lines.push(Line::styled(format!("planning failed: {e}"), t.error())),
+        Planning::Failed(e) => lines.push(Line::styled(
+            format!("planning failed: {}", escape(e)),
+            t.error(),
+        )),
         Planning::Ready { plan, summary: sum } => {
             lines.push(Line::from(format!(
                 "{} to send · {} refused by guards · about {}",
@@ -86,7 +95,7 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
                 human_duration(sum.eta)
             )));
             for notice in &plan.notices {
-                let text = format!("! {notice}");
+                let text = format!("! {}", escape(notice));
                 let text = if compact { truncate(&text, w) } else { text };
                 lines.push(Line::styled(text, t.warn()));
             }
@@ -141,15 +150,15 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             .filter(|r| r.user == target.user)
             .map(|r| &r.verdict);
         let (note, style) = match verdict {
-            Some(Verdict::Skip(w)) => (format!("  skip: {w}"), t.failure()),
-            Some(Verdict::Fail(w)) => (format!("  fails: {w}"), t.failure()),
+            Some(Verdict::Skip(w)) => (format!("  skip: {}", escape(w)), t.failure()),
+            Some(Verdict::Fail(w)) => (format!("  fails: {}", escape(w)), t.failure()),
             _ => (String::new(), Style::new()),
         };
         let text = format!(
             "  {} {:<6} {}{}",
-            target.user,
+            escape(target.user.as_str()),
             target.role.as_str(),
-            target.name.as_deref().unwrap_or(""),
+            escape(target.name.as_deref().unwrap_or("")),
             note
         );
         // One line per target, so the list scrolls by rows.
@@ -163,7 +172,7 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             if p.reason.is_empty() && !p.editing_reason {
                 format!("(none, {reason_key} edits)")
             } else {
-                p.reason.clone()
+                escape(&p.reason).into_owned()
             },
             if p.editing_reason {
                 t.cursor()
@@ -197,7 +206,7 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     if p.needs_typed_count() {
         bottom.push(Line::from(vec![
             Span::styled(format!("type {} to confirm: ", n), t.warn()),
-            Span::styled(p.typed.clone(), t.cursor()),
+            Span::styled(escape(&p.typed).into_owned(), t.cursor()),
             Span::raw("▏"),
         ]));
     }
