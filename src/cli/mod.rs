@@ -104,7 +104,7 @@ fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
         .map(|p| ProfileRow {
             name: &p.name,
             provider: p.provider,
-            base_url: p.common.base_url.as_deref(),
+            base_url: p.common.base_url.as_deref().map(crate::config::shown_url),
             default: default.as_deref() == Some(p.name.as_str()),
             read_only: p.common.read_only,
         })

@@ -100,7 +100,8 @@ impl Row for RoomRow<'_> {
 pub struct ProfileRow<'a> {
     pub name: &'a str,
     pub provider: &'a str,
-    pub base_url: Option<&'a str>,
+    /// Shown with any password or query as `***` ([`crate::config::shown_url`]).
+    pub base_url: Option<String>,
     pub default: bool,
     pub read_only: bool,
 }
@@ -112,7 +113,9 @@ impl Row for ProfileRow<'_> {
         vec![
             self.name.into(),
             self.provider.into(),
-            self.base_url.unwrap_or("(provider default)").into(),
+            self.base_url
+                .clone()
+                .unwrap_or_else(|| "(provider default)".into()),
             if self.default {
                 "*".into()
             } else {
@@ -129,7 +132,7 @@ impl Row for ProfileRow<'_> {
         vec![
             self.name.into(),
             self.provider.into(),
-            self.base_url.unwrap_or_default().into(),
+            self.base_url.clone().unwrap_or_default(),
             self.default.to_string(),
             self.read_only.to_string(),
         ]
