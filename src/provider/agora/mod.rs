@@ -238,11 +238,12 @@ impl Agora {
             )
             .await?;
         let mut all = env.data.map(OneOrMany::into_vec).unwrap_or_default();
-        let at = all
+        // Only the asked room's own detail: an answer about another room
+        // (or one naming none) is never taken for it.
+        let Some(at) = all
             .iter()
             .position(|d| d.id.as_deref() == Some(room.as_str()))
-            .unwrap_or(0);
-        if all.is_empty() {
+        else {
             return Err(ProviderError::new(
                 NAME,
                 op,
@@ -250,7 +251,7 @@ impl Agora {
                 format!("room {room} is not in the answer"),
             )
             .with_code("resource_not_found"));
-        }
+        };
         Ok(all.swap_remove(at))
     }
 
