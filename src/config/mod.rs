@@ -446,6 +446,20 @@ mod tests {
     }
 
     #[test]
+    fn an_invalid_base_url_is_named_without_its_password() {
+        let e = parse(
+            "[profiles.a]\nprovider = \"sandbox\"\nbase_url = \"https://u:hunter2@bad host\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("base_url") && e.contains("u:***@bad host"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
     fn shown_urls_hide_passwords_and_queries() {
         for (url, shown) in [
             ("https://a1.easemob.com", "https://a1.easemob.com"),
