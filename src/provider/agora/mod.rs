@@ -17,7 +17,11 @@
 
 mod auth;
 mod errors;
+mod fuzz;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{

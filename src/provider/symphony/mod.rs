@@ -8,8 +8,12 @@
 //! `query` (room search instead of the account's own rooms), `jumbo_pacing`.
 
 mod auth;
+mod fuzz;
 pub mod ids;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{
