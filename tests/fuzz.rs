@@ -92,8 +92,12 @@ const KEYS: &[&str] = &[
     "owner_id",
     "member_count",
     "chat_id",
-    "channelId",
     "display_name",
+    "streams",
+    "isActive",
+    "attributes",
+    "roomName",
+    "membersCount",
 ];
 
 /// Values the adapters compare against, and edge cases of numbers as text.
@@ -201,6 +205,7 @@ const SHAPES: &[&str] = &[
     r#"[{"id":"a+b/c==","active":true,"streamType":{"type":"ROOM"},"roomAttributes":{"name":"n"}}]"#,
     r#"[{"id":7215545058313,"owner":true,"isOwner":false}]"#,
     r#"{"count":1,"members":[{"user":{"userId":7215545058313,"displayName":"d","firstName":"f","lastName":"l"},"isOwner":true,"owner":false}]}"#,
+    r#"{"count":1,"streams":[{"id":"a+b/c==","isActive":true,"type":{"type":"ROOM"},"attributes":{"roomName":"n","membersCount":"3"}}]}"#,
     r#"{"format":"TEXT","message":"Member added"}"#,
     r#"{"name":"sessionToken","token":"t"}"#,
     r#"{"code":400,"message":"User is not a member"}"#,

@@ -51,6 +51,17 @@ pub enum Command {
         #[command(flatten)]
         opts: ChangeOpts,
     },
+    /// After a crash: check a batch's unfinished rows with the provider, record what it shows, finish the rest
+    Resume {
+        /// The batch id (as `audit --unfinished` shows it); default: the latest batch with unfinished rows
+        batch: Option<String>,
+        /// Check and plan, and show the rows, without recording or sending anything
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation (required when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Print audit records
     Audit {
         /// Only the last N records

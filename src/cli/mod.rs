@@ -2,6 +2,7 @@
 
 pub mod args;
 mod output;
+mod resume;
 
 use crate::config::Config;
 use crate::model::{Action, Outcome, Role, Status};
@@ -27,6 +28,11 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let code = match command {
         Command::Profiles => profiles(&global, &mut out)?,
         Command::Audit { last, unfinished } => audit_cmd(&global, last, unfinished, &mut out)?,
+        Command::Resume {
+            batch,
+            dry_run,
+            yes,
+        } => resume::resume(&global, batch, dry_run, yes, &mut out).await?,
         Command::Rooms => {
             let s = Session::load(&global)?;
             let engine = s.engine(&global, false)?;
@@ -82,7 +88,11 @@ fn flush(out: &mut dyn Write) -> Result<(), Failure> {
     }
 }
 
-fn emit<R: output::Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> Result<(), Failure> {
+pub(super) fn emit<R: output::Row>(
+    out: &mut dyn Write,
+    format: Format,
+    rows: &[R],
+) -> Result<(), Failure> {
     match write_rows(out, format, rows) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
             code: 1,
@@ -113,6 +123,20 @@ fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// Prints each unreadable line skipped in the audit log, as a warning.
+pub(super) fn warn_skipped(skipped: &[audit::Skipped]) {
+    const SHOWN: usize = 10;
+    for s in skipped.iter().take(SHOWN) {
+        say(&format!("warning: {s}"));
+    }
+    if skipped.len() > SHOWN {
+        say(&format!(
+            "warning: {} more unreadable line(s) in the audit log skipped",
+            skipped.len() - SHOWN
+        ));
+    }
+}
+
 fn audit_cmd(
     global: &Global,
     last: Option<usize>,
@@ -120,25 +144,35 @@ fn audit_cmd(
     out: &mut dyn Write,
 ) -> Result<u8, Failure> {
     let path = audit_path(global)?;
-    let (records, torn) = audit::read(&path)
-        .map_err(|e| Failure::usage(format!("audit log {} cannot be read: {e}", path.display())))?;
-    if torn > 0 {
-        say(&format!(
-            "{torn} unreadable line(s) in {} skipped (a write cut short?)",
-            path.display()
-        ));
+    let unreadable =
+        |e: io::Error| Failure::usage(format!("audit log {} cannot be read: {e}", path.display()));
+    if !unfinished && last.is_none() {
+        // Everything: streamed, never loaded.
+        let mut records = audit::records(&path).map_err(unreadable)?;
+        let written = match output::stream_rows(out, global.format, records.by_ref()) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        };
+        warn_skipped(records.skipped());
+        written.map_err(|e| Failure {
+            code: 1,
+            message: format!("audit log {}: {e}", path.display()),
+        })?;
+        return Ok(0);
     }
-    let mut rows = if unfinished {
-        audit::unfinished(&records)
+    let (mut rows, skipped) = if unfinished {
+        audit::open_intents(&path).map_err(unreadable)?
     } else {
-        records
+        audit::last(&path, last.unwrap_or(0)).map_err(unreadable)?
     };
+    warn_skipped(&skipped);
     if let Some(n) = last {
         rows.drain(..rows.len().saturating_sub(n));
     }
     if unfinished && !rows.is_empty() {
         say(&format!(
-            "{} call(s) were announced but never answered; check these users in the provider before re-running",
+            "{} call(s) were announced but never answered; check these users in the provider before re-running, \
+             or let `roomwarden resume` do it",
             rows.len()
         ));
     }
@@ -162,7 +196,7 @@ async fn members(
     });
     let mut members = Vec::new();
     let mut total = None;
-    engine
+    let listing = engine
         .stream_members(&room, |page| {
             total = page.total.or(total);
             members.extend(
@@ -176,6 +210,11 @@ async fn members(
         .map_err(|e| Failure::provider(&e))?;
     let rows: Vec<MemberRow> = members.iter().map(|m| MemberRow::new(&room, m)).collect();
     emit(out, global.format, &rows)?;
+    if engine.member_listing().is_full()
+        && let Some(note) = listing.note(engine.provider_name())
+    {
+        say(&format!("note: {note}"));
+    }
     if !engine.member_listing().is_full() {
         say(&format!(
             "note: partial list: {} cannot list every member; {} known{}. \
@@ -237,18 +276,20 @@ async fn change(
     execute(global, requests, &c.opts, out).await
 }
 
-async fn execute(
+/// The rules every change command follows before anything is looked up:
+/// a read-only profile refuses (but for a dry run), and without `--yes`
+/// standard input must be a terminal to ask on.
+pub(super) fn may_change(
+    profile: &crate::config::Profile,
     global: &Global,
-    mut requests: Vec<Request>,
-    opts: &ChangeOpts,
-    out: &mut dyn Write,
-) -> Result<u8, Failure> {
-    let s = Session::load(global)?;
-    let read_only = s.profile.common.read_only || global.read_only;
-    if read_only && !opts.dry_run {
+    dry_run: bool,
+    yes: bool,
+) -> Result<(), Failure> {
+    let read_only = profile.common.read_only || global.read_only;
+    if read_only && !dry_run {
         return Err(Failure::usage(format!(
             "profile `{}` is read-only ({}): change commands are refused; use --dry-run to preview",
-            s.profile.name,
+            profile.name,
             if global.read_only {
                 "--read-only"
             } else {
@@ -256,11 +297,22 @@ async fn execute(
             }
         )));
     }
-    if !opts.yes && !opts.dry_run && !io::stdin().is_terminal() {
+    if !yes && !dry_run && !io::stdin().is_terminal() {
         return Err(Failure::usage(
             "refusing to change anything without --yes: standard input is not a terminal, so roomwarden cannot ask",
         ));
     }
+    Ok(())
+}
+
+async fn execute(
+    global: &Global,
+    mut requests: Vec<Request>,
+    opts: &ChangeOpts,
+    out: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let s = Session::load(global)?;
+    may_change(&s.profile, global, opts.dry_run, opts.yes)?;
     let engine = s.engine(global, !opts.dry_run)?;
     engine.check_ids(&requests).map_err(Failure::usage)?;
     if let Some(why) = cannot(engine.capabilities(), &requests) {
@@ -270,9 +322,10 @@ async fn execute(
             engine.provider_name()
         )));
     }
-    engine
+    let skipped = engine
         .fill_readd_roles(&mut requests)
         .map_err(|e| Failure::usage(format!("reading the audit log for re-add roles: {e}")))?;
+    warn_skipped(&skipped);
     let plan = engine
         .plan(requests)
         .await
@@ -292,7 +345,7 @@ async fn execute(
     {
         return Err(Failure::usage("cancelled; nothing was sent"));
     }
-    let report = run_with_progress(&engine, &plan, opts.dry_run).await;
+    let report = run_with_progress(&engine, &plan, opts.dry_run, None).await;
     emit(out, global.format, &report.outcomes)?;
     Ok(exit_code(&report.outcomes))
 }
@@ -324,7 +377,7 @@ pub fn exit_code(outcomes: &[Outcome]) -> u8 {
 }
 
 /// Asks on `prompt` and reads the answer from `input`; only a yes goes on.
-fn confirm(
+pub(super) fn confirm(
     engine: &Engine,
     plan: &Plan,
     input: &mut dyn BufRead,
@@ -360,9 +413,15 @@ fn confirm(
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
-async fn run_with_progress(engine: &Engine, plan: &Plan, dry_run: bool) -> crate::ops::Report {
+pub(super) async fn run_with_progress(
+    engine: &Engine,
+    plan: &Plan,
+    dry_run: bool,
+    batch: Option<String>,
+) -> crate::ops::Report {
     let opts = RunOptions {
         dry_run,
+        batch,
         ..RunOptions::default()
     };
     let cancel = Cancel::new();

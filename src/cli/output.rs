@@ -181,6 +181,101 @@ impl Row for Record {
 /// with an ellipsis (jsonl and csv keep them whole).
 pub const MAX_CELL: usize = 200;
 
+/// Rows of a table whose column widths come from its first rows.
+const TABLE_SAMPLE: usize = 1000;
+
+/// A row's `table` cells as shown: control characters escaped (`\x1b`,
+/// see [`crate::text`]) and cut at [`MAX_CELL`].
+fn shown_cells<R: Row>(r: &R) -> Vec<String> {
+    r.cells()
+        .iter()
+        .map(|c| text::cell(c, MAX_CELL).into_owned())
+        .collect()
+}
+
+/// A row's `csv` record: control characters escaped, so that a record is
+/// one line; the writer quotes as RFC 4180 says.
+fn csv_record<R: Row>(r: &R) -> Vec<String> {
+    r.csv_cells()
+        .iter()
+        .map(|c| text::escape(c).into_owned())
+        .collect()
+}
+
+/// Writes rows as they come, in `format`, holding none but (for a table)
+/// the first [`TABLE_SAMPLE`], whose widths align the rest. `table` and
+/// `csv` show control characters escaped; jsonl keeps every value exactly.
+pub fn stream_rows<R: Row>(
+    out: &mut dyn Write,
+    format: Format,
+    rows: impl Iterator<Item = io::Result<R>>,
+) -> io::Result<()> {
+    let mut rows = rows.peekable();
+    match format {
+        Format::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *out, &r?)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(R::HEADERS)?;
+            for r in rows {
+                w.write_record(csv_record(&r?))?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let mut first = Vec::new();
+            while first.len() < TABLE_SAMPLE {
+                match rows.next() {
+                    Some(r) => first.push(r?),
+                    None => break,
+                }
+            }
+            let widths = table_widths(&first);
+            let mut line = table_line(&widths);
+            let headers: Vec<String> = R::HEADERS.iter().map(|h| h.to_uppercase()).collect();
+            line(out, &headers)?;
+            for r in &first {
+                line(out, &shown_cells(r))?;
+            }
+            for r in rows {
+                line(out, &shown_cells(&r?))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn table_widths<R: Row>(rows: &[R]) -> Vec<usize> {
+    let mut widths: Vec<usize> = R::HEADERS.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(shown_cells(row)) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    widths
+}
+
+fn table_line(widths: &[usize]) -> impl FnMut(&mut dyn Write, &[String]) -> io::Result<()> + '_ {
+    move |out, row| {
+        let last = row.len().saturating_sub(1);
+        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+            out.write_all(c.as_bytes())?;
+            if i == last {
+                out.write_all(b"\n")?;
+            } else {
+                // Padding by hand: a format width panics past 65,535.
+                let pad = w.saturating_sub(c.chars().count()) + 2;
+                out.write_all(" ".repeat(pad).as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes rows in `format`. Tables are aligned; jsonl and csv keep the
 /// field names of CLI.md. `table` and `csv` show control characters
 /// escaped (`\x1b`, see [`crate::text`]) so that no cell reaches a
@@ -197,44 +292,17 @@ pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(R::HEADERS)?;
             for r in rows {
-                w.write_record(r.csv_cells().iter().map(|c| text::escape(c).into_owned()))?;
+                w.write_record(csv_record(r))?;
             }
             w.flush()?;
         }
         Format::Table => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    r.cells()
-                        .iter()
-                        .map(|c| text::cell(c, MAX_CELL).into_owned())
-                        .collect()
-                })
-                .collect();
-            let mut widths: Vec<usize> = R::HEADERS.iter().map(|h| h.len()).collect();
-            for row in &cells {
-                for (w, c) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(c.chars().count());
-                }
-            }
-            let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
-                let last = row.len().saturating_sub(1);
-                for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
-                    out.write_all(c.as_bytes())?;
-                    if i == last {
-                        out.write_all(b"\n")?;
-                    } else {
-                        // Padding by hand: a format width panics past 65,535.
-                        let pad = w.saturating_sub(c.chars().count()) + 2;
-                        out.write_all(" ".repeat(pad).as_bytes())?;
-                    }
-                }
-                Ok(())
-            };
+            let widths = table_widths(rows);
+            let mut line = table_line(&widths);
             let headers: Vec<String> = R::HEADERS.iter().map(|h| h.to_uppercase()).collect();
             line(out, &headers)?;
-            for row in &cells {
-                line(out, row)?;
+            for r in rows {
+                line(out, &shown_cells(r))?;
             }
         }
     }

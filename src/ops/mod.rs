@@ -5,9 +5,11 @@
 
 pub mod audit;
 mod members;
-pub use members::AHEAD as MEMBER_PAGES_AHEAD;
+pub use members::{AHEAD as MEMBER_PAGES_AHEAD, Listing};
 mod limiter;
+mod pace;
 pub mod plan;
+pub mod resume;
 mod retry;
 mod run;
 pub mod tickets;
@@ -252,18 +254,34 @@ impl Engine {
             // Every action needs the staff: removes and demotes for the
             // last-owner guard and the undo record, re-adds so that putting
             // back a user who is still staff never lowers their role.
-            let looked_up = self.read(|| self.provider.room_and_staff(&req.room)).await;
+            let looked_up = self.read(|| self.provider.roster(&req.room)).await;
             let fact = match looked_up {
                 Err(e) => RoomFacts {
                     room: Err(plan::room_fact_error(e)?),
                     staff: HashMap::new(),
                     absent: Default::default(),
                 },
-                Ok((room, staff)) => RoomFacts {
-                    staff: staff.into_iter().map(|m| (m.user, m.role)).collect(),
-                    room: Ok(room),
-                    absent: Default::default(),
-                },
+                Ok(roster) => {
+                    let staff: HashMap<UserId, crate::model::Role> =
+                        roster.staff.into_iter().map(|m| (m.user, m.role)).collect();
+                    // Where the whole list was read, a target missing from
+                    // it is not in the room: no call, whatever the
+                    // provider's error texts would say.
+                    let absent = match &roster.members {
+                        Some(members) => requests
+                            .iter()
+                            .filter(|r| r.room == req.room)
+                            .filter(|r| !members.contains(&r.user) && !staff.contains_key(&r.user))
+                            .map(|r| r.user.clone())
+                            .collect(),
+                        None => Default::default(),
+                    };
+                    RoomFacts {
+                        staff,
+                        room: Ok(roster.room),
+                        absent,
+                    }
+                }
             };
             facts.insert(req.room.clone(), fact);
         }
@@ -313,6 +331,7 @@ impl Engine {
     /// guards, plans and the audit log see the same ids however typed.
     fn canonical(&self, req: &mut Request) {
         req.room = self.provider.canonical_room(&req.room);
+        req.user = self.provider.canonical_user(&req.user);
         if let std::borrow::Cow::Owned(user) = self.caps.id_fold.apply(req.user.as_str()) {
             req.user = UserId::from(user);
         }
@@ -356,30 +375,36 @@ impl Engine {
     }
 
     /// Fills in, for `readd` requests without a role, the role the audit log
-    /// recorded when this profile removed the user from that room.
-    pub fn fill_readd_roles(&self, requests: &mut [Request]) -> std::io::Result<()> {
+    /// recorded before this profile last removed (or demoted) the user in
+    /// that room. Reads the log from the end and stops once every user is
+    /// found; returns the unreadable lines it skipped, for a warning.
+    pub fn fill_readd_roles(
+        &self,
+        requests: &mut [Request],
+    ) -> std::io::Result<Vec<audit::Skipped>> {
         let Some(log) = &self.audit else {
-            return Ok(());
+            return Ok(Vec::new());
         };
-        if !requests
-            .iter()
-            .any(|r| r.action == Action::Readd && r.role.is_none())
-        {
-            return Ok(());
-        }
-        let (records, _) = audit::read(log.path())?;
-        let mut by_room: HashMap<RoomId, HashMap<_, _>> = HashMap::new();
+        let mut wanted = std::collections::HashSet::new();
         for req in requests
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
         {
             self.canonical(req);
-            let roles = by_room.entry(req.room.clone()).or_insert_with(|| {
-                audit::removed_roles(&records, &self.profile, self.provider.name(), &req.room)
-            });
-            req.role = roles.get(&req.user).copied();
+            wanted.insert((req.room.clone(), req.user.clone()));
         }
-        Ok(())
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (roles, skipped) =
+            audit::roles_before(log.path(), &self.profile, self.provider.name(), &wanted)?;
+        for req in requests
+            .iter_mut()
+            .filter(|r| r.action == Action::Readd && r.role.is_none())
+        {
+            req.role = roles.get(&(req.room.clone(), req.user.clone())).copied();
+        }
+        Ok(skipped)
     }
 }
 

@@ -245,7 +245,7 @@ pub fn build(
         if verdict == Verdict::Send
             && let Some(Ok(room)) = fact.map(|f| &f.room)
             && let Some(p) = caps.pacing
-            && room.member_count.unwrap_or(0) > p.above_members
+            && is_big(room, p.above_members)
         {
             plan.paced.insert(req.room.clone(), p.interval);
         }
@@ -268,9 +268,17 @@ pub fn build(
             .iter()
             .filter(|r| &r.room == room && r.verdict == Verdict::Send)
             .count();
+        let above = caps.pacing.map(|p| p.above_members).unwrap_or(0);
+        let size = match facts.get(room).map(|f| &f.room) {
+            Some(Ok(Room {
+                member_count: None, ..
+            })) => format!(
+                "room {room}: its member count could not be read, so it is treated as over {above} members"
+            ),
+            _ => format!("room {room} has over {above} members"),
+        };
         plan.notices.push(format!(
-            "room {room} has over {} members: paced at one change per {}s, {n} changes take about {}",
-            caps.pacing.map(|p| p.above_members).unwrap_or(0),
+            "{size}: paced at one change per {}s, {n} changes take about {}",
             interval.as_secs_f64(),
             human_duration(*interval * n as u32)
         ));
@@ -346,19 +354,47 @@ fn judge(
         Action::Remove => {}
     }
     if req.action == Action::Remove && current == Some(Role::Owner) && !caps.can_remove_owner {
-        return Verdict::Skip(
-            "owners cannot be removed on this provider; transfer ownership in the provider's console first"
-                .into(),
-        );
+        return Verdict::Skip(caps.owner_rule.map_or_else(
+            || {
+                "owners cannot be removed on this provider; transfer ownership in the provider's console first"
+                    .to_string()
+            },
+            str::to_string,
+        ));
     }
     if current == Some(Role::Owner) {
         let left = owners_left.entry(req.room.clone()).or_insert(0);
         if *left <= 1 {
             return Verdict::Skip("last owner of the room".into());
         }
+        if let Some(floor) = caps.owner_floor
+            && let Some(Ok(room)) = fact.map(|f| &f.room)
+            && is_big(room, floor.above_members)
+            && *left <= floor.owners
+        {
+            let size = match room.member_count {
+                Some(_) => format!("a room of over {} members", floor.above_members),
+                None => format!(
+                    "a room whose member count could not be read (treated as over {})",
+                    floor.above_members
+                ),
+            };
+            return Verdict::Skip(format!(
+                "would leave {} owner(s) in {size}; keep at least {} there ({})",
+                *left - 1,
+                floor.owners,
+                floor.source
+            ));
+        }
         *left -= 1;
     }
     Verdict::Send
+}
+
+/// Whether a room counts as big for a rule that starts above `above`
+/// members; a room whose count could not be read does (the safe side).
+fn is_big(room: &Room, above: u64) -> bool {
+    room.member_count.is_none_or(|n| n > above)
 }
 
 /// "2h 5m", "3m 20s", "12s".
@@ -642,5 +678,86 @@ mod tests {
             ..caps
         };
         assert_eq!(plan.eta(&slow), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_room_whose_size_could_not_be_read_is_paced_and_keeps_its_owners() {
+        let caps = Capabilities {
+            pacing: Some(Pacing {
+                above_members: 500,
+                interval: Duration::from_secs(3),
+            }),
+            owner_floor: Some(crate::provider::OwnerFloor {
+                above_members: 500,
+                owners: 2,
+                source: "the provider's advice",
+            }),
+            ..Capabilities::default()
+        };
+        let mut f = facts("r", true, 0, &[("o1", Role::Owner), ("o2", Role::Owner)]);
+        if let Some(RoomFacts { room: Ok(r), .. }) = f.get_mut(&RoomId::from("r")) {
+            r.member_count = None;
+        }
+        let plan = build(
+            vec![
+                Request::new("r", "u1", Action::Remove),
+                Request::new("r", "o1", Action::Remove),
+            ],
+            &caps,
+            &Guards::default(),
+            &f,
+            ok,
+        );
+        assert_eq!(
+            plan.paced.get(&RoomId::from("r")),
+            Some(&Duration::from_secs(3))
+        );
+        assert!(
+            plan.notices
+                .iter()
+                .any(|n| n.contains("member count could not be read") && n.contains("paced")),
+            "{:?}",
+            plan.notices
+        );
+        assert_eq!(
+            plan.rows[1].verdict,
+            Verdict::Skip(
+                "would leave 1 owner(s) in a room whose member count could not be read (treated as over 500); keep at least 2 there (the provider's advice)"
+                    .into()
+            )
+        );
+
+        // 500 is not over 500: neither rule applies.
+        let f = facts("r", true, 500, &[("o1", Role::Owner), ("o2", Role::Owner)]);
+        let plan = build(
+            vec![Request::new("r", "o1", Action::Remove)],
+            &caps,
+            &Guards::default(),
+            &f,
+            ok,
+        );
+        assert!(plan.paced.is_empty());
+        assert_eq!(plan.rows[0].verdict, Verdict::Send);
+    }
+
+    #[test]
+    fn a_provider_that_never_removes_owners_says_why_in_its_words() {
+        let f = facts("r", true, 10, &[("o1", Role::Owner)]);
+        let caps = Capabilities {
+            can_remove_owner: false,
+            owner_rule: Some("Agora chat-room owners can never be removed"),
+            ..Capabilities::default()
+        };
+        let plan = build(
+            vec![Request::new("r", "o1", Action::Remove)],
+            &caps,
+            &Guards::default(),
+            &f,
+            ok,
+        );
+        assert_eq!(
+            plan.rows[0].verdict,
+            Verdict::Skip("Agora chat-room owners can never be removed".into())
+        );
     }
 }

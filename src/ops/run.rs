@@ -3,7 +3,7 @@
 
 use super::Engine;
 use super::audit::{Kind, Record, new_batch_id, now_rfc3339};
-use super::limiter::Limiter;
+use super::pace::Pace;
 use super::plan::{Plan, PlanRow, Verdict};
 use super::retry::RetryClock;
 use crate::model::{Action, Demotion, Outcome, Restore, Role, RoomId, Status, UserId};
@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub max_delay: Duration,
     /// Calls in flight at most (the rate limiter has the final word).
     pub concurrency: usize,
+    /// Record under this batch id instead of a new one (`resume`: its
+    /// records then finish the batch's unfinished intents).
+    pub batch: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -40,6 +43,7 @@ impl Default for RunOptions {
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
             concurrency: 8,
+            batch: None,
         }
     }
 }
@@ -114,7 +118,7 @@ struct Call {
     room: RoomId,
     action: Action,
     rows: Vec<usize>,
-    pace: Option<Arc<Limiter>>,
+    pace: Option<Arc<Pace>>,
 }
 
 enum AttemptError {
@@ -172,7 +176,7 @@ impl Engine {
         cancel: &Cancel,
         events: Option<mpsc::UnboundedSender<RunEvent>>,
     ) -> Report {
-        let batch = new_batch_id();
+        let batch = opts.batch.clone().unwrap_or_else(new_batch_id);
         let tracker = Mutex::new(Tracker {
             progress: Progress {
                 total: plan.rows.len(),
@@ -205,10 +209,10 @@ impl Engine {
         }
         lock(&tracker).emit_progress();
 
-        let paces: HashMap<RoomId, Arc<Limiter>> = plan
+        let paces: HashMap<RoomId, Arc<Pace>> = plan
             .paced
             .iter()
-            .map(|(room, every)| (room.clone(), Arc::new(Limiter::one_per(*every))))
+            .map(|(room, every)| (room.clone(), Arc::new(Pace::new(*every))))
             .collect();
         for phase in phases(plan, &to_send) {
             let calls = self.chunk(plan, &phase, &paces);
@@ -248,12 +252,7 @@ impl Engine {
     /// Groups rows into calls: per room and action, in plan order, at most
     /// `max_batch` users per call (`max_demote_batch` for demotes, one per
     /// call in paced rooms).
-    fn chunk(
-        &self,
-        plan: &Plan,
-        rows: &[usize],
-        paces: &HashMap<RoomId, Arc<Limiter>>,
-    ) -> Vec<Call> {
+    fn chunk(&self, plan: &Plan, rows: &[usize], paces: &HashMap<RoomId, Arc<Pace>>) -> Vec<Call> {
         let mut groups: Vec<((RoomId, Action), Vec<usize>)> = Vec::new();
         let mut at: HashMap<(RoomId, Action), usize> = HashMap::new();
         for &i in rows {
@@ -297,9 +296,12 @@ impl Engine {
             user: row.user.clone(),
             action: row.action,
             status: outcome.map(|o| o.status),
-            reason: outcome
-                .and_then(|o| o.reason.clone())
-                .or_else(|| row.note.clone()),
+            // A result's own reason is the provider's; the moderator's
+            // note is on the intent (readers join the two).
+            reason: match outcome {
+                Some(o) => o.reason.clone(),
+                None => row.note.clone(),
+            },
             ticket: row.ticket.clone(),
             batch: batch.to_string(),
             role: row.role,
@@ -376,16 +378,20 @@ impl Engine {
         let unanswered = Mutex::new(false);
         let clock = Mutex::new(RetryClock::new(self.retry));
         let attempt = || async {
+            // A paced room's turn is held until the answer, so its next
+            // change waits the interval from this one's completion.
             let gate = async {
-                if let Some(pace) = &call.pace {
-                    pace.acquire().await;
-                }
+                let turn = match &call.pace {
+                    Some(pace) => Some(pace.turn().await),
+                    None => None,
+                };
                 self.limiter.acquire().await;
+                turn
             };
-            tokio::select! {
-                _ = gate => {}
+            let turn = tokio::select! {
+                turn = gate => turn,
                 _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
-            }
+            };
             if cancel.is_cancelled() {
                 return Err(AttemptError::Cancelled);
             }
@@ -399,6 +405,9 @@ impl Engine {
             }
             tracing::debug!(room = %call.room, action = %call.action, users = users.len(), "sending");
             let answer = self.send(&call, &rows, &users).await;
+            if let Some(turn) = turn {
+                turn.done();
+            }
             {
                 let mut t = lock(tracker);
                 t.progress.in_flight -= 1;
@@ -456,7 +465,9 @@ impl Engine {
 
         let outcomes = match result {
             Ok(outcomes) if *lock(&unanswered) => {
-                lost_answer_found(outcomes, lock(&last_error).as_deref())
+                let lost = lock(&last_error).clone();
+                let outcomes = self.confirm_lost(&call.room, outcomes).await;
+                lost_answer_found(outcomes, lost.as_deref())
             }
             Ok(outcomes) => outcomes,
             Err(AttemptError::Cancelled) => {
@@ -558,6 +569,32 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Removals that a retry after a lost answer saw refused: asks the
+    /// provider whether the user is still there, so the row tells the
+    /// truth (gone: the lost attempt removed them).
+    async fn confirm_lost(&self, room: &RoomId, outcomes: Vec<Outcome>) -> Vec<Outcome> {
+        let mut out = Vec::with_capacity(outcomes.len());
+        for o in outcomes {
+            if o.action == Action::Remove && o.status == Status::Failed {
+                self.limiter.acquire().await;
+                if let Ok(None) = self.provider.member(room, &o.user).await {
+                    out.push(Outcome {
+                        status: Status::Removed,
+                        reason: Some(
+                            "removed: the first attempt's answer was lost and the retry was refused; a lookup found the user gone".into(),
+                        ),
+                        ..o
+                    });
+                    continue;
+                }
+            }
+            out.push(o);
+        }
+        out
+    }
+}
+
 /// A provider-requested wait longer than this is shown while it lasts.
 const LONG_WAIT: Duration = Duration::from_secs(5);
 
@@ -567,6 +604,19 @@ fn lost_answer_found(outcomes: Vec<Outcome>, lost: Option<&str>) -> Vec<Outcome>
     outcomes
         .into_iter()
         .map(|o| {
+            if o.status == Status::Failed {
+                // The provider refused the retry (e.g. "not a member"):
+                // the lost attempt may be why.
+                let why = format!(
+                    "{}; an earlier attempt may have taken effect (its answer was lost: {}): check this user in the provider, or run roomwarden resume",
+                    o.reason.as_deref().unwrap_or("failed"),
+                    lost.unwrap_or("no answer")
+                );
+                return Outcome {
+                    reason: Some(why),
+                    ..o
+                };
+            }
             if o.action == Action::Remove && o.status == Status::AlreadyAbsent {
                 let why = format!(
                     "removed: the first attempt's answer was lost ({}); the retry found the user gone",

@@ -12,6 +12,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
+/// The audit screen shows the latest records, read from the log's end.
+pub const AUDIT_SHOWN: usize = 10_000;
+
 /// Builds the engine for another profile (`:profile NAME`).
 pub type SwitchFn = Box<dyn Fn(&str) -> Result<(Arc<Engine>, Header), String> + Send>;
 
@@ -154,7 +157,15 @@ impl Runner {
                         .then(|| engine.fill_readd_roles(&mut requests));
                     let result = match filled {
                         Some(Err(e)) => Err(format!("reading the audit log for roles: {e}")),
-                        _ => engine.plan(requests).await.map_err(|e| e.to_string()),
+                        Some(Ok(skipped)) => engine
+                            .plan(requests)
+                            .await
+                            .map(|mut plan| {
+                                plan.notices.extend(skipped.iter().map(|s| s.to_string()));
+                                plan
+                            })
+                            .map_err(|e| e.to_string()),
+                        None => engine.plan(requests).await.map_err(|e| e.to_string()),
                     };
                     let _ = tx.send(Action::Planned { seq, result });
                 });
@@ -191,8 +202,13 @@ impl Runner {
                 tokio::task::spawn_blocking(move || {
                     let r = match path {
                         None => Err("no audit log is open".to_string()),
-                        Some(p) => audit::read(&p)
-                            .map(|(recs, _)| recs)
+                        Some(p) => audit::last(&p, AUDIT_SHOWN)
+                            .map(|(recs, skipped)| {
+                                for s in &skipped {
+                                    tracing::warn!("{s}");
+                                }
+                                recs
+                            })
                             .map_err(|e| format!("{}: {e}", p.display())),
                     };
                     let _ = tx.send(Action::AuditLoaded(r));

@@ -15,7 +15,7 @@ use ratatui::crossterm::event::{
     EventStream, KeyEventKind, MouseEventKind,
 };
 use ratatui::crossterm::execute;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tracing_appender::non_blocking::WorkerGuard;
 
@@ -43,11 +43,32 @@ pub fn log_dir() -> Option<PathBuf> {
     )
 }
 
+/// Opens the console's log file for appending, readable by its owner
+/// only (0600, like the audit log): it may name rooms, users and hosts.
+pub fn open_log_file(dir: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(dir)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let file = opts.open(dir.join(LOG_FILE))?;
+        // A file made by an earlier version may be 0644.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    opts.open(dir.join(LOG_FILE))
+}
+
+/// The console's log file name, in [`log_dir`].
+pub const LOG_FILE: &str = "roomwarden.log";
+
 fn init_logging(verbose: u8) -> Option<WorkerGuard> {
     let dir = log_dir()?;
-    std::fs::create_dir_all(&dir).ok()?;
-    let appender = tracing_appender::rolling::never(&dir, "roomwarden.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let file = open_log_file(&dir).ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
     let level = match verbose {
         0 => "roomwarden=info,warn",
         1 => "roomwarden=debug,info",
@@ -206,4 +227,35 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     result
         .map(|()| 0)
         .map_err(|message| Failure { code: 1, message })
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_log_file_is_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("state/roomwarden");
+        drop(open_log_file(&fresh).unwrap());
+        assert_eq!(mode(&fresh.join(LOG_FILE)), 0o600);
+        // One left 0644 by an earlier version is made private.
+        let old = dir.path().join("old");
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join(LOG_FILE), b"earlier\n").unwrap();
+        std::fs::set_permissions(old.join(LOG_FILE), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        let mut f = open_log_file(&old).unwrap();
+        std::io::Write::write_all(&mut f, b"later\n").unwrap();
+        assert_eq!(mode(&old.join(LOG_FILE)), 0o600);
+        assert_eq!(
+            std::fs::read_to_string(old.join(LOG_FILE)).unwrap(),
+            "earlier\nlater\n"
+        );
+    }
 }

@@ -1235,3 +1235,15 @@ fn an_error_stays_until_dismissed_while_messages_ride_along() {
     assert_eq!(st.text, "exported 1 rows");
     assert_eq!(s.screen, Screen::Members, "that Esc only dismissed");
 }
+
+/// A fully loaded list whose length differs from the room's member count
+/// (a provider that repeated or skipped members while paging) says so in
+/// the title; one that agrees says nothing.
+#[test]
+fn a_complete_list_that_disagrees_with_the_room_count_says_so() {
+    let mut s = members_state(300, true);
+    assert!(!screen_text(&s, 100, 30).contains("the room says"));
+    s.members.total_hint = Some(302);
+    let text = screen_text(&s, 100, 30);
+    assert!(text.contains("listed 300, the room says 302"), "{text}");
+}

@@ -574,7 +574,7 @@ impl Provider for Nandbox {
             member_page_size: 1_000,
             page_style: PageStyle::Whole,
             pacing: None,
-            id_fold: Default::default(),
+            ..Capabilities::default()
         }
     }
 

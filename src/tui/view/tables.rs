@@ -149,6 +149,12 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             format!("loaded {} / {} ", num(loaded), total),
             t.dim(),
         ));
+    } else if let Some(n) = m.total_hint.filter(|n| *n != loaded as u64) {
+        // The whole list is in, and the room's count disagrees: say so.
+        title.push(Span::styled(
+            format!("listed {}, the room says {} ", num(loaded), num(n as usize)),
+            t.warn(),
+        ));
     }
     if !m.marks.is_empty() || m.predicate.is_some() {
         let extra = if m.predicate.is_some() { "+" } else { "" };
