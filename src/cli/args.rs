@@ -97,4 +97,8 @@ pub struct ChangeOpts {
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// readd: also re-add users the audit log has no record of roomwarden
+    /// removing or demoting (their old role is unknown: they come back as members)
+    #[arg(long)]
+    pub force: bool,
 }

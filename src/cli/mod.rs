@@ -3,6 +3,7 @@
 pub mod args;
 mod output;
 mod resume;
+mod stream;
 
 use crate::config::Config;
 use crate::model::{Action, Outcome, Role, Status};
@@ -24,6 +25,9 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let Some(command) = cli.command else {
         return Err(Failure::usage("no command given"));
     };
+    // `[keys]` is checked by every command, not only by the console.
+    let config = Config::load(global.config.as_deref())?;
+    crate::tui::check_keys(&config.keys).map_err(Failure::usage)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     let code = match command {
         Command::Profiles => profiles(&global, &mut out)?,
@@ -322,20 +326,40 @@ async fn execute(
             engine.provider_name()
         )));
     }
-    let skipped = engine
-        .fill_readd_roles(&mut requests)
+    let (unrecorded, skipped) = engine
+        .fill_readd_roles_from(&audit_path(global)?, &mut requests)
         .map_err(|e| Failure::usage(format!("reading the audit log for re-add roles: {e}")))?;
     warn_skipped(&skipped);
-    let plan = engine
+    let mut plan = engine
         .plan(requests)
         .await
         .map_err(|e| Failure::provider(&e))?;
+    if !opts.force {
+        plan.refuse_readds(
+            &unrecorded,
+            "no audit record of roomwarden removing or demoting this user here; --force re-adds anyway",
+        );
+    }
+    if !plan.unread.is_empty() {
+        // A lookup the plan needs failed: an error, never a guard.
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "could not read {}; nothing was sent. Run the command again to retry",
+                plan.unread.join("; ")
+            ),
+        });
+    }
+    if let Some(me) = &plan.own_account {
+        say(&format!(
+            "WARNING: your own account {me} (self_user) is among the users; it is kept out of this run"
+        ));
+    }
     for notice in &plan.notices {
         say(notice);
     }
-    if !opts.yes
-        && !opts.dry_run
-        && plan.to_send() > 0
+    let asked = !opts.yes && !opts.dry_run && plan.to_send() > 0;
+    if asked
         && !confirm(
             &engine,
             &plan,
@@ -345,8 +369,28 @@ async fn execute(
     {
         return Err(Failure::usage("cancelled; nothing was sent"));
     }
-    let report = run_with_progress(&engine, &plan, opts.dry_run, None).await;
-    emit(out, global.format, &report.outcomes)?;
+    // The run sends to no more users than the prompt named.
+    let confirmed = asked.then(|| plan.to_send());
+    let streamed = stream::RowStream::new(global.format);
+    let streaming = streamed.is_some();
+    let report =
+        run_with_progress(&engine, &plan, opts.dry_run, confirmed, None, out, streamed).await?;
+    if let Some(e) = &report.local_error
+        && report.progress.calls == 0
+    {
+        // Stopped by a problem on this machine before anything was sent.
+        return Err(Failure::usage(format!(
+            "{e}; nothing was sent (pass --audit-log FILE somewhere writable)"
+        )));
+    }
+    if !streaming {
+        emit(out, global.format, &report.outcomes)?;
+    }
+    eprintln!(
+        "roomwarden: {}done: {}",
+        if opts.dry_run { "dry run " } else { "" },
+        summary(&report.outcomes)
+    );
     Ok(exit_code(&report.outcomes))
 }
 
@@ -365,6 +409,44 @@ fn cannot(caps: &crate::provider::Capabilities, requests: &[Request]) -> Option<
         );
     }
     None
+}
+
+/// "120,000".
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "1 user", "1,200 users".
+fn users(n: usize) -> String {
+    if n == 1 {
+        "1 user".into()
+    } else {
+        format!("{} users", thousands(n))
+    }
+}
+
+/// What the rows came to, every status counted ("3 removed, 1 failed").
+pub fn summary(outcomes: &[Outcome]) -> String {
+    let parts: Vec<String> = STATUSES
+        .iter()
+        .filter_map(|st| {
+            let n = outcomes.iter().filter(|o| o.status == *st).count();
+            (n > 0).then(|| format!("{} {st}", thousands(n)))
+        })
+        .collect();
+    if parts.is_empty() {
+        "no rows".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// 0 when every row ended well, 1 when one failed or was skipped.
@@ -394,10 +476,20 @@ pub(super) fn confirm(
     }
     let what: Vec<String> = by_action
         .iter()
-        .map(|(a, n)| format!("{a} {n} user(s)"))
+        .map(|(a, n)| format!("{a} {}", users(*n)))
         .collect();
+    let rooms: std::collections::BTreeSet<&str> = plan
+        .rows
+        .iter()
+        .filter(|r| r.verdict == crate::ops::plan::Verdict::Send)
+        .map(|r| r.room.as_str())
+        .collect();
+    let room = match rooms.len() {
+        1 => format!("in room {}", rooms.iter().next().copied().unwrap_or("")),
+        n => format!("in {} rooms", thousands(n)),
+    };
     let question = format!(
-        "About to {} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
+        "About to {} {room} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
         what.join(", "),
         engine.profile(),
         engine.provider_name(),
@@ -413,23 +505,51 @@ pub(super) fn confirm(
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
+/// What the progress printer passes on to the row writer.
+enum Fwd {
+    Row(usize, Outcome),
+    /// The first call was answered.
+    Sent,
+}
+
+/// Runs the plan, showing progress on stderr; with `rows`, writes each
+/// row to `out` as it finishes (held back until the first call is
+/// answered, so a run stopped by a local problem before sending prints
+/// none).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run_with_progress(
     engine: &Engine,
     plan: &Plan,
     dry_run: bool,
+    confirmed: Option<usize>,
     batch: Option<String>,
-) -> crate::ops::Report {
+    out: &mut dyn Write,
+    mut rows: Option<stream::RowStream>,
+) -> Result<crate::ops::Report, Failure> {
     let opts = RunOptions {
         dry_run,
+        confirmed,
         batch,
         ..RunOptions::default()
     };
     let cancel = Cancel::new();
     let show = io::stderr().is_terminal() && !dry_run;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (fwd, mut fwd_rx) = tokio::sync::mpsc::unbounded_channel::<Fwd>();
     let printer = tokio::spawn(async move {
         let mut told: Option<std::time::Duration> = None;
+        let mut sent = false;
         while let Some(ev) = rx.recv().await {
+            match &ev {
+                RunEvent::Row { index, outcome } => {
+                    let _ = fwd.send(Fwd::Row(*index, outcome.clone()));
+                }
+                RunEvent::Progress(p) if p.calls > 0 && !sent => {
+                    sent = true;
+                    let _ = fwd.send(Fwd::Sent);
+                }
+                RunEvent::Progress(_) => {}
+            }
             // A long wait the provider asked for is said once, terminal or not.
             if let RunEvent::Progress(p) = &ev
                 && p.waiting.is_some()
@@ -446,7 +566,11 @@ pub(super) async fn run_with_progress(
             if let (true, RunEvent::Progress(p)) = (show, ev) {
                 eprint!(
                     "\r\x1b[2K{}/{} done, {} in flight, {:.1} calls/s, {} retries",
-                    p.done, p.total, p.in_flight, p.calls_per_sec, p.retries
+                    thousands(p.done),
+                    thousands(p.total),
+                    p.in_flight,
+                    p.calls_per_sec,
+                    thousands(usize::try_from(p.retries).unwrap_or(usize::MAX))
                 );
             }
         }
@@ -464,10 +588,52 @@ pub(super) async fn run_with_progress(
             }
         }
     });
-    let report = engine.run(plan, &opts, &cancel, Some(tx)).await;
+    let run = engine.run(plan, &opts, &cancel, Some(tx));
+    tokio::pin!(run);
+    // Rows print in plan order, each as soon as every row before it has.
+    let mut held: std::collections::BTreeMap<usize, Outcome> = Default::default();
+    let mut next = 0;
+    let mut flowing = false;
+    let mut take = |f: Fwd, out: &mut dyn Write| -> Result<(), Failure> {
+        match f {
+            Fwd::Row(i, o) => {
+                held.insert(i, o);
+            }
+            Fwd::Sent => flowing = true,
+        }
+        while flowing && let Some(o) = held.remove(&next) {
+            next += 1;
+            if let Some(Err(e)) = rows.as_mut().map(|r| r.row(out, &o))
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("stdout: {e}"),
+                });
+            }
+        }
+        Ok(())
+    };
+    let report = loop {
+        tokio::select! {
+            report = &mut run => break report,
+            Some(f) = fwd_rx.recv() => take(f, out)?,
+        }
+    };
     watcher.abort();
     let _ = printer.await;
-    report
+    while let Ok(f) = fwd_rx.try_recv() {
+        take(f, out)?;
+    }
+    let stopped_early = report.local_error.is_some() && report.progress.calls == 0;
+    if !stopped_early {
+        // Every row, in case one ended without an event.
+        for (i, o) in report.outcomes.iter().enumerate() {
+            take(Fwd::Row(i, o.clone()), out)?;
+        }
+        take(Fwd::Sent, out)?;
+    }
+    Ok(report)
 }
 
 /// The status words of CLI.md in one place, for tests and docs.
@@ -485,6 +651,21 @@ pub const STATUSES: [Status; 7] = [
 mod tests {
     use super::*;
     use crate::config::Profile;
+
+    #[test]
+    fn the_summary_counts_every_status_with_separators() {
+        let o = |status| Outcome {
+            room: "r".into(),
+            user: "u".into(),
+            action: Action::Remove,
+            status,
+            reason: None,
+            role: None,
+        };
+        let mut rows = vec![o(Status::Failed), o(Status::Skipped)];
+        rows.extend((0..1200).map(|_| o(Status::Removed)));
+        assert_eq!(summary(&rows), "1,200 removed, 1 failed, 1 skipped");
+    }
 
     #[tokio::test]
     async fn the_prompt_says_what_and_only_yes_goes_on() {
@@ -506,7 +687,9 @@ mod tests {
         let (yes, prompt) = ask("y\n");
         assert!(yes);
         assert!(
-            prompt.starts_with("About to remove 2 user(s) with profile `sandbox` (sandbox at ")
+            prompt.starts_with(
+                "About to remove 2 users in room 10000000000000003 with profile `sandbox` (sandbox at "
+            )
                 && prompt.ends_with("Continue? [y/N] "),
             "{prompt}"
         );

@@ -101,7 +101,8 @@ pub(super) async fn resume(
     }
     let mut rows = check.found.clone();
     if !plan.rows.is_empty() {
-        let report = run_with_progress(&engine, &plan, dry_run, Some(batch)).await;
+        let report =
+            run_with_progress(&engine, &plan, dry_run, None, Some(batch), out, None).await?;
         place(&mut rows, &check.remaining, report.outcomes);
     }
     let rows: Vec<Outcome> = rows.into_iter().flatten().collect();

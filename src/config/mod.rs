@@ -47,6 +47,9 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     /// `[keys]`: action name -> key, for the console's keymap.
     pub keys: BTreeMap<String, String>,
+    /// `export_dir`: where the console's ctrl-s writes results (else the
+    /// platform data dir's `roomwarden/exports`).
+    pub export_dir: Option<PathBuf>,
     pub source: Source,
 }
 
@@ -59,6 +62,7 @@ impl Config {
             default_profile: Some("sandbox".into()),
             profiles,
             keys: BTreeMap::new(),
+            export_dir: None,
             source: Source::BuiltIn,
         }
     }
@@ -138,6 +142,15 @@ impl Config {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(ConfigError::new(format!("config file {at}: `keys` must be a table ([keys])"))),
         };
+        let export_dir = match root.remove("export_dir") {
+            None => None,
+            Some(Value::String(d)) if !d.trim().is_empty() => Some(expand_home(d.trim())),
+            Some(_) => {
+                return Err(ConfigError::new(format!(
+                    "config file {at}: `export_dir` must be a directory path such as \"~/roomwarden-exports\""
+                )));
+            }
+        };
         let mut profiles = BTreeMap::new();
         match root.remove("profiles") {
             None => {}
@@ -160,7 +173,7 @@ impl Config {
         }
         if let Some(key) = root.keys().next() {
             return Err(ConfigError::new(format!(
-                "config file {at}: unknown top-level key `{key}`; expected default_profile, [profiles.NAME] or [keys]"
+                "config file {at}: unknown top-level key `{key}`; expected default_profile, export_dir, [profiles.NAME] or [keys]"
             )));
         }
         if profiles.is_empty() {
@@ -180,8 +193,21 @@ impl Config {
             default_profile,
             profiles,
             keys,
+            export_dir,
             source: Source::File(path.to_path_buf()),
         })
+    }
+
+    /// Where the console exports results: `export_dir`, else the platform
+    /// data dir's `roomwarden/exports`, else the current directory.
+    pub fn export_dir(&self) -> PathBuf {
+        self.export_dir
+            .clone()
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "roomwarden")
+                    .map(|d| d.data_dir().join("exports"))
+            })
+            .unwrap_or_else(|| PathBuf::from("."))
     }
 
     /// The profile to use: the named one, else `default_profile`, else the
@@ -288,6 +314,14 @@ fn literal_policy(_path: &Path) -> Option<String> {
     None
 }
 
+/// `~/x` as `$HOME/x`.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +329,22 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("test.toml"), None)
+    }
+
+    #[test]
+    fn export_dir_is_configured_or_the_platform_data_dir() {
+        let c =
+            parse("export_dir = \"/srv/exports\"\n[profiles.p]\nprovider = \"sandbox\"\n").unwrap();
+        assert_eq!(c.export_dir(), PathBuf::from("/srv/exports"));
+        let c = parse("[profiles.p]\nprovider = \"sandbox\"\n").unwrap();
+        let d = c.export_dir();
+        assert!(d.ends_with("roomwarden/exports"), "{}", d.display());
+        assert!(
+            d.is_absolute(),
+            "never the current directory: {}",
+            d.display()
+        );
+        assert!(parse("export_dir = 3\n[profiles.p]\nprovider = \"sandbox\"\n").is_err());
     }
 
     #[test]

@@ -288,13 +288,16 @@ impl Engine {
         if !self.caps.members.is_full() {
             self.look_up_targets(&requests, &mut facts).await?;
         }
-        Ok(plan::build(
-            requests,
-            &self.caps,
-            &self.guards,
-            &facts,
-            |u| self.provider.validate_user(u),
-        ))
+        let mut unread: Vec<String> = facts
+            .iter()
+            .filter_map(|(id, f)| f.room.as_ref().err().map(|why| format!("room {id}: {why}")))
+            .collect();
+        unread.sort();
+        let mut plan = plan::build(requests, &self.caps, &self.guards, &facts, |u| {
+            self.provider.validate_user(u)
+        });
+        plan.unread = unread;
+        Ok(plan)
     }
 
     /// Refuses, before anything is read or sent, a request whose room or
@@ -382,9 +385,22 @@ impl Engine {
         &self,
         requests: &mut [Request],
     ) -> std::io::Result<Vec<audit::Skipped>> {
-        let Some(log) = &self.audit else {
-            return Ok(Vec::new());
-        };
+        match &self.audit {
+            Some(log) => Ok(self.fill_readd_roles_from(log.path(), requests)?.1),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// [`Engine::fill_readd_roles`] from the audit log at `path` (a dry run
+    /// reads the log without opening it for writing). Also returns the
+    /// re-adds it found no record for: users this tool never removed or
+    /// demoted there.
+    #[allow(clippy::type_complexity)]
+    pub fn fill_readd_roles_from(
+        &self,
+        path: &std::path::Path,
+        requests: &mut [Request],
+    ) -> std::io::Result<(Vec<(RoomId, UserId)>, Vec<audit::Skipped>)> {
         let mut wanted = std::collections::HashSet::new();
         for req in requests
             .iter_mut()
@@ -394,17 +410,21 @@ impl Engine {
             wanted.insert((req.room.clone(), req.user.clone()));
         }
         if wanted.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let (roles, skipped) =
-            audit::roles_before(log.path(), &self.profile, self.provider.name(), &wanted)?;
+            audit::roles_before(path, &self.profile, self.provider.name(), &wanted)?;
+        let mut unrecorded = Vec::new();
         for req in requests
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
         {
             req.role = roles.get(&(req.room.clone(), req.user.clone())).copied();
+            if req.role.is_none() {
+                unrecorded.push((req.room.clone(), req.user.clone()));
+            }
         }
-        Ok(skipped)
+        Ok((unrecorded, skipped))
     }
 }
 

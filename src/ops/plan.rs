@@ -73,6 +73,13 @@ pub struct Plan {
     pub notices: Vec<String>,
     /// Requests dropped as duplicates.
     pub duplicates: usize,
+    /// The profile's own account (`self_user`), when it is among the
+    /// requests: kept out, and shown as a warning of its own.
+    pub own_account: Option<UserId>,
+    /// Lookups the plan needed that failed ("room R: why"): their rows
+    /// fail, and the faces stop before sending anything, offering a retry.
+    /// Never a guard.
+    pub unread: Vec<String>,
 }
 
 impl Plan {
@@ -80,6 +87,35 @@ impl Plan {
         self.rows
             .iter()
             .filter(|r| r.verdict == Verdict::Send)
+            .count()
+    }
+
+    /// Refuses the re-adds of these (room, user) pairs with `why`.
+    pub fn refuse_readds(&mut self, pairs: &[(RoomId, UserId)], why: &str) {
+        if pairs.is_empty() {
+            return;
+        }
+        let pairs: HashSet<&(RoomId, UserId)> = pairs.iter().collect();
+        let mut n = 0;
+        for row in &mut self.rows {
+            if row.action == Action::Readd
+                && row.verdict == Verdict::Send
+                && pairs.contains(&(row.room.clone(), row.user.clone()))
+            {
+                row.verdict = Verdict::Skip(why.to_string());
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.notices.push(format!("{n} skipped: {why}"));
+        }
+    }
+
+    /// Rows a guard refused.
+    pub fn guarded(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Skip(_)))
             .count()
     }
 
@@ -138,18 +174,24 @@ impl Guards {
         }
     }
 
+    /// Whether `user` is the profile's own account.
+    pub fn is_self(&self, user: &UserId) -> bool {
+        let folded = self.fold.apply(user.as_str());
+        self.self_user.as_ref().map(UserId::as_str) == Some(folded.as_ref())
+    }
+
     /// Why this user may not be touched, if a guard says so.
     pub fn refuses(&self, user: &UserId) -> Option<String> {
         let folded = self.fold.apply(user.as_str());
-        let user = &UserId::from(folded.as_ref());
-        if self.self_user.as_ref() == Some(user) {
+        let user: &str = folded.as_ref();
+        if self.self_user.as_ref().is_some_and(|s| s.as_str() == user) {
             return Some("the profile's own account (self_user)".into());
         }
         if self.protected_users.contains(user) {
             return Some("protected user (protected_users)".into());
         }
         if let Some(re) = &self.protected_pattern
-            && re.is_match(user.as_str())
+            && re.is_match(user)
         {
             return Some(format!(
                 "protected user (protected_pattern `{}`)",
@@ -207,7 +249,8 @@ pub fn build(
             None => fact.and_then(|f| f.staff.get(&req.user).copied()),
         };
         let role = match req.action {
-            Action::Readd => Some(req.role.unwrap_or(Role::Member)),
+            // Unknown stays unknown (the audit says so); sent as a member.
+            Action::Readd => req.role,
             _ => Some(current.unwrap_or(Role::Member)),
         };
         let known_absent = !after.contains_key(&key)
@@ -223,7 +266,10 @@ pub fn build(
             &mut owners_left,
             &validate,
         );
-        if let Verdict::Skip(why) = &verdict {
+        if guards.is_self(&req.user) {
+            // A warning of its own, not one more guard line.
+            plan.own_account = Some(req.user.clone());
+        } else if let Verdict::Skip(why) = &verdict {
             *guard_counts.entry(why.clone()).or_default() += 1;
         }
         if verdict == Verdict::Send {
@@ -511,6 +557,12 @@ mod tests {
         let v = verdicts(&plan);
         assert_eq!(v.len(), 5);
         assert!(matches!(v[0].1, Verdict::Skip(w) if w.contains("self_user")));
+        assert_eq!(plan.own_account, Some(UserId::from("me")));
+        assert!(
+            !plan.notices.iter().any(|n| n.contains("self_user")),
+            "{:?}",
+            plan.notices
+        );
         assert!(matches!(v[1].1, Verdict::Skip(w) if w.contains("protected_users")));
         assert!(matches!(v[2].1, Verdict::Skip(w) if w.contains("^svc-")));
         assert!(matches!(v[3].1, Verdict::Skip(w) if w.contains("spaces are not allowed")));

@@ -30,6 +30,10 @@ pub struct RunOptions {
     pub max_delay: Duration,
     /// Calls in flight at most (the rate limiter has the final word).
     pub concurrency: usize,
+    /// How many users the moderator confirmed. A plan with more rows to
+    /// send than this sends nothing: every such row fails, saying so.
+    /// `None` only where no number was shown (`--yes`, tests).
+    pub confirmed: Option<usize>,
     /// Record under this batch id instead of a new one (`resume`: its
     /// records then finish the batch's unfinished intents).
     pub batch: Option<String>,
@@ -43,6 +47,7 @@ impl Default for RunOptions {
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
             concurrency: 8,
+            confirmed: None,
             batch: None,
         }
     }
@@ -112,6 +117,9 @@ pub struct Report {
     pub batch: String,
     pub outcomes: Vec<Outcome>,
     pub progress: Progress,
+    /// A problem on this machine that stopped the run (the audit log
+    /// cannot be written): no call was sent after it.
+    pub local_error: Option<String>,
 }
 
 struct Call {
@@ -128,6 +136,7 @@ enum AttemptError {
 
 struct Tracker {
     progress: Progress,
+    local_error: Option<String>,
     started: Instant,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
 }
@@ -184,11 +193,22 @@ impl Engine {
             },
             started: Instant::now(),
             events,
+            local_error: None,
         });
         let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.rows.len()];
         let mut to_send = Vec::new();
+        // Never more users than were confirmed.
+        let over = opts.confirmed.filter(|n| plan.to_send() > *n).map(|n| {
+            format!(
+                "not sent: the plan has {} users to change but only {n} were confirmed",
+                plan.to_send()
+            )
+        });
         for (i, row) in plan.rows.iter().enumerate() {
             let early = match &row.verdict {
+                Verdict::Send if over.is_some() => {
+                    Some(outcome_of(row, Status::Failed, over.clone()))
+                }
                 Verdict::Skip(why) => Some(outcome_of(row, Status::Skipped, Some(why.clone()))),
                 Verdict::Fail(why) => Some(outcome_of(row, Status::Failed, Some(why.clone()))),
                 Verdict::Absent => Some(outcome_of(
@@ -205,6 +225,35 @@ impl Engine {
                     outcomes[i] = Some(o);
                 }
                 None => to_send.push(i),
+            }
+        }
+        // Rows a guard refused are audited too, so a ticket's skipped rows
+        // can be traced. A dry run writes nothing.
+        if let Some(audit) = self.audit.as_ref().filter(|_| !opts.dry_run) {
+            // An intent (what was asked, with the ticket) and its result
+            // (the guard's reason): nothing was sent.
+            let refused: Vec<Record> = plan
+                .rows
+                .iter()
+                .zip(&outcomes)
+                .filter(|(row, _)| matches!(row.verdict, Verdict::Skip(_)))
+                .filter_map(|(row, o)| {
+                    o.as_ref().map(|o| {
+                        [
+                            self.record(row, Kind::Intent, &batch, None),
+                            self.record(row, Kind::Result, &batch, Some(o)),
+                        ]
+                    })
+                })
+                .flatten()
+                .collect();
+            if !refused.is_empty()
+                && let Err(e) = audit.append(&refused, false)
+            {
+                tracing::error!(
+                    "audit log {}: cannot write the refused rows: {e}",
+                    audit.path().display()
+                );
             }
         }
         lock(&tracker).emit_progress();
@@ -246,6 +295,7 @@ impl Engine {
             batch,
             outcomes,
             progress,
+            local_error: lock(&tracker).local_error.take(),
         }
     }
 
@@ -304,7 +354,11 @@ impl Engine {
             },
             ticket: row.ticket.clone(),
             batch: batch.to_string(),
-            role: row.role,
+            // A user found gone had no role in the room: none is recorded.
+            role: match outcome.map(|o| o.status) {
+                Some(Status::AlreadyAbsent) => None,
+                _ => row.role,
+            },
         }
     }
 
@@ -361,6 +415,9 @@ impl Engine {
                     "not sent: the audit log {} cannot be written: {e}",
                     audit.path().display()
                 );
+                // A local problem: nothing more is sent in this run.
+                lock(tracker).local_error.get_or_insert_with(|| why.clone());
+                cancel.cancel();
                 return call
                     .rows
                     .iter()

@@ -36,6 +36,45 @@ struct Row {
     ticket: Option<String>,
 }
 
+/// A JSON Lines row: ids may also be JSON numbers (Symphony's user ids
+/// are int64), taken digit for digit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonRow {
+    #[serde(deserialize_with = "id_text")]
+    room: String,
+    #[serde(deserialize_with = "id_text")]
+    user: String,
+    action: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+/// An id given as a string, or as a whole JSON number written out exactly.
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+        serde_json::Value::Number(n) => Err(D::Error::custom(format!(
+            "the id {n} is not a whole number that can be read exactly; write it as a string (\"...\")"
+        ))),
+        _ => Err(D::Error::custom("an id must be a string or a whole number")),
+    }
+}
+
+/// A JSON error without serde's "at line 1 column N" (each row is one
+/// line, and the file's line is named already): the column comes first.
+fn json_error(at: &str, e: &serde_json::Error) -> TicketError {
+    let text = e.to_string();
+    let text = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(head, _)| head);
+    TicketError(format!("{at}, column {}: {text}", e.column()))
+}
+
 /// Reads a ticket file from disk.
 pub fn load(path: &Path) -> Result<Vec<Request>, TicketError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -72,9 +111,16 @@ fn parse_jsonl(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
         if line.trim().is_empty() {
             continue;
         }
-        let at = format!("ticket file {name}, line {}", n + 1);
-        let row: Row = serde_json::from_str(line).map_err(|e| TicketError(format!("{at}: {e}")))?;
-        out.push(to_request(row, &at)?);
+        let at = || format!("ticket file {name}, line {}", n + 1);
+        let row: JsonRow = serde_json::from_str(line).map_err(|e| json_error(&at(), &e))?;
+        let row = Row {
+            room: row.room,
+            user: row.user,
+            action: row.action,
+            reason: row.reason,
+            ticket: row.ticket,
+        };
+        out.push(to_request(row, at)?);
     }
     Ok(out)
 }
@@ -100,46 +146,98 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
             "ticket file {name}, line 1: unknown column `{extra}`; expected room,user,action[,reason][,ticket]"
         )));
     }
-    // The line a record starts on. The csv reader's own count leaves out
-    // blank lines, and its byte offset points before them: step over them.
-    let bytes = text.as_bytes();
-    let line_at = |pos: Option<&csv::Position>| {
-        let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
-        while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
-            at += 1;
-        }
-        bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
-    };
+    let mut lines = LineCounter::new(text.as_bytes());
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
             TicketError(format!(
                 "ticket file {name}, line {}: {e}",
-                line_at(e.position())
+                lines.line_at(e.position())
             ))
         })?;
-        let at = format!("ticket file {name}, line {}", line_at(record.position()));
+        let line = lines.line_at(record.position());
+        let at = || format!("ticket file {name}, line {line}");
         let row: Row = record
             .deserialize(Some(&headers))
-            .map_err(|e| TicketError(format!("{at}: {e}")))?;
-        out.push(to_request(row, &at)?);
+            .map_err(|e| TicketError(format!("{}: {e}", at())))?;
+        out.push(to_request(row, at)?);
     }
     Ok(out)
 }
 
-fn to_request(row: Row, at: &str) -> Result<Request, TicketError> {
+/// The line a CSV record starts on, counted forward from the previous
+/// record (records come in order), so a file is read in linear time. The
+/// csv reader's own count leaves out blank lines, and its byte offset points
+/// before them: step over them.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    fn line_at(&mut self, pos: Option<&csv::Position>) -> usize {
+        let bytes = self.bytes;
+        let mut to = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
+        while to < bytes.len() && matches!(bytes[to], b'\r' | b'\n') {
+            to += 1;
+        }
+        if to < self.at {
+            // Never expected (records come in order): count afresh.
+            self.at = 0;
+            self.line = 1;
+        }
+        self.line += bytes[self.at..to].iter().filter(|b| **b == b'\n').count();
+        self.at = to;
+        self.line
+    }
+}
+
+/// Room ids repeat from row to row: rows of one room share one string
+/// (a million-row file names a handful of rooms).
+fn intern_room(room: &str) -> RoomId {
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashSet<RoomId>> =
+            std::cell::RefCell::new(std::collections::HashSet::new());
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(r) = seen.get(room) {
+            return r.clone();
+        }
+        if seen.len() >= 4096 {
+            seen.clear();
+        }
+        let r = RoomId::from(room);
+        seen.insert(r.clone());
+        r
+    })
+}
+
+/// A row as a request; `at` names the file and line, built only for errors.
+fn to_request(row: Row, at: impl Fn() -> String) -> Result<Request, TicketError> {
+    let at = at;
     let room = row.room.trim();
     let user = row.user.trim();
     if room.is_empty() {
-        return Err(TicketError(format!("{at}: `room` is empty")));
+        return Err(TicketError(format!("{}: `room` is empty", at())));
     }
     if user.is_empty() {
-        return Err(TicketError(format!("{at}: `user` is empty")));
+        return Err(TicketError(format!("{}: `user` is empty", at())));
     }
     for (what, id) in [("room", room), ("user", user)] {
         if let Some(why) = crate::model::id_problem(id) {
             return Err(TicketError(format!(
-                "{at}: {what} id `{}` cannot be used: {why}",
+                "{}: {what} id `{}` cannot be used: {why}",
+                at(),
                 id.escape_debug()
             )));
         }
@@ -147,10 +245,10 @@ fn to_request(row: Row, at: &str) -> Result<Request, TicketError> {
     let action: Action = row
         .action
         .parse()
-        .map_err(|e| TicketError(format!("{at}: {e}")))?;
+        .map_err(|e| TicketError(format!("{}: {e}", at())))?;
     let blank = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok(Request {
-        room: RoomId::from(room),
+        room: intern_room(room),
         user: UserId::from(user),
         action,
         note: blank(row.reason),
@@ -216,6 +314,38 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("t.csv, line 4: `user` is empty"), "{e}");
+    }
+
+    #[test]
+    fn json_ids_may_be_numbers_taken_digit_for_digit() {
+        let r = parse(
+            "{\"room\":\"abc\",\"user\":71000000000122597,\"action\":\"remove\"}\n",
+            "t.jsonl",
+        )
+        .unwrap();
+        assert_eq!(r[0].user.as_str(), "71000000000122597");
+        let e = parse(
+            "{\"room\":\"abc\",\"user\":1.5,\"action\":\"remove\"}\n",
+            "t.jsonl",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 1") && e.contains("write it as a string"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_json_error_names_the_line_and_column_once() {
+        let e = parse(
+            "{\"room\":\"1\",\"user\":\"u\",\"action\":\"remove\"}\n{\"room\":\"1\",\"user\":\"u\",\"action\":\"remove\",}\n",
+            "t.jsonl",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("ticket file t.jsonl, line 2, column"), "{e}");
+        assert!(!e.contains("at line"), "{e}");
     }
 
     #[test]

@@ -170,26 +170,15 @@ impl Runner {
                     let _ = tx.send(Action::Planned { seq, result });
                 });
             }
-            Effect::Run { plan, dry_run } => {
+            Effect::Run {
+                plan,
+                dry_run,
+                confirmed,
+            } => {
                 let cancel = Cancel::new();
                 self.cancel = Some(cancel.clone());
                 tokio::spawn(async move {
-                    run_plan(engine, plan, dry_run, cancel, tx).await;
-                });
-            }
-            Effect::PlanAndRun { requests, dry_run } => {
-                let cancel = Cancel::new();
-                self.cancel = Some(cancel.clone());
-                tokio::spawn(async move {
-                    match engine.plan(requests).await {
-                        Ok(plan) => {
-                            let _ = tx.send(Action::Started(plan.clone()));
-                            run_plan(engine, plan, dry_run, cancel, tx).await;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Action::RunFailed(e.to_string()));
-                        }
-                    }
+                    run_plan(engine, plan, dry_run, confirmed, cancel, tx).await;
                 });
             }
             Effect::CancelRun => {
@@ -255,6 +244,7 @@ async fn run_plan(
     engine: Arc<Engine>,
     plan: crate::ops::plan::Plan,
     dry_run: bool,
+    confirmed: usize,
     cancel: Cancel,
     tx: UnboundedSender<Action>,
 ) {
@@ -267,6 +257,7 @@ async fn run_plan(
     });
     let opts = RunOptions {
         dry_run,
+        confirmed: Some(confirmed),
         ..RunOptions::default()
     };
     let report = engine.run(&plan, &opts, &cancel, Some(etx)).await;
@@ -303,11 +294,16 @@ async fn load_members(engine: Arc<Engine>, room: RoomId, seq: u64, tx: Unbounded
 /// readable on a narrow terminal.
 pub fn export_message(rows: usize, csv: &std::path::Path, jsonl: &std::path::Path) -> String {
     let same_stem = csv.with_extension("") == jsonl.with_extension("");
+    let rows = if rows == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{} rows", super::format::num(rows))
+    };
     if same_stem {
-        format!("exported {rows} rows to {} (+ .jsonl)", csv.display())
+        format!("exported {rows} to {} (+ .jsonl)", csv.display())
     } else {
         format!(
-            "exported {rows} rows to {} and {}",
+            "exported {rows} to {} and {}",
             csv.display(),
             jsonl.display()
         )
@@ -388,6 +384,7 @@ mod tests {
         );
         let m = super::export_message(1, Path::new("/a/x.csv"), Path::new("/b/y.jsonl"));
         assert!(m.contains("/a/x.csv") && m.contains("/b/y.jsonl"), "{m}");
+        assert!(m.starts_with("exported 1 row to"), "{m}");
     }
 
     #[test]

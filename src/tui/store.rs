@@ -74,9 +74,21 @@ impl Query {
         let mut role = None;
         let mut words = Vec::new();
         for w in s.split_whitespace() {
-            match w.strip_prefix("role:").map(str::parse::<Role>) {
-                Some(Ok(r)) => role = Some(r),
-                _ => words.push(w.to_lowercase()),
+            let Some(p) = w.strip_prefix("role:").map(str::to_lowercase) else {
+                words.push(w.to_lowercase());
+                continue;
+            };
+            // `role:` alone narrows nothing yet; `role:adm` is admin (role
+            // names match by prefix, so the list follows the typing).
+            if p.is_empty() {
+                continue;
+            }
+            match [Role::Owner, Role::Admin, Role::Member]
+                .into_iter()
+                .find(|r| r.as_str().starts_with(&p))
+            {
+                Some(r) => role = Some(r),
+                None => words.push(w.to_lowercase()),
             }
         }
         Self {

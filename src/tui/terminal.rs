@@ -113,6 +113,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     tracing::info!(profile = engine.profile(), "console started");
     let header = header_for(&engine, session.profile.common.accent.as_deref());
     let mut state = State::new(header, keymap, no_color(global.no_color));
+    state.utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
 
     let switch: SwitchFn = {
         let config = session.config.clone();
@@ -130,7 +131,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
             Ok((Arc::new(engine), header))
         })
     };
-    let export_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let export_dir = session.config.export_dir();
 
     // Enter the terminal. `try_init` installs a panic hook that restores
     // raw mode and the main screen; ours also drops the mouse capture.
@@ -162,6 +163,11 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     state.rooms.loading = true;
     runner.run(super::action::Effect::LoadRooms);
     let mut events = EventStream::new();
+    let mut ending = Ending::new();
+    // Plain messages on the status line expire by this tick.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut signalled: Option<u8> = None;
     let result: Result<(), String> = loop {
         if state.dirty {
             if let Err(e) = terminal.draw(|f| view::render(&state, f)) {
@@ -195,6 +201,14 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
                 None => break Ok(()),
             },
             Some(a) = rx.recv() => a,
+            _ = tick.tick() => Action::Tick,
+            code = ending.next() => {
+                // Ends like `q`: a running batch is cancelled after the
+                // call in flight, and the terminal is restored below.
+                signalled = Some(code);
+                runner.run(super::action::Effect::CancelRun);
+                break Ok(());
+            }
         };
         for e in update(&mut state, action) {
             runner.run(e);
@@ -214,19 +228,72 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
         // finish so its result reaches the audit log.
         let wait = async {
             while let Some(a) = rx.recv().await {
-                if matches!(a, Action::RunDone(_) | Action::RunFailed(_)) {
+                if matches!(a, Action::RunDone(_)) {
                     break;
                 }
             }
         };
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), wait).await;
+        // A second signal stops waiting.
+        tokio::select! {
+            _ = tokio::time::timeout(std::time::Duration::from_secs(30), wait) => {}
+            _ = ending.next() => {}
+        }
     }
     drop(guard);
     drop(terminal);
     tracing::info!("console closed");
     result
-        .map(|()| 0)
+        .map(|()| signalled.unwrap_or(0))
         .map_err(|message| Failure { code: 1, message })
+}
+
+/// The signals that end the program (SIGTERM, SIGHUP, SIGINT and SIGQUIT
+/// sent from outside): caught so the terminal is restored as on `q`.
+struct Ending {
+    #[cfg(unix)]
+    signals: Vec<(tokio::signal::unix::Signal, u8)>,
+}
+
+impl Ending {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let kinds = [
+                (SignalKind::terminate(), 15),
+                (SignalKind::hangup(), 1),
+                (SignalKind::interrupt(), 2),
+                (SignalKind::quit(), 3),
+            ];
+            let signals = kinds
+                .into_iter()
+                .filter_map(|(k, n)| signal(k).ok().map(|s| (s, 128 + n)))
+                .collect();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves with the exit code (128 + signal number) when one arrives.
+    async fn next(&mut self) -> u8 {
+        #[cfg(unix)]
+        {
+            if self.signals.is_empty() {
+                return std::future::pending().await;
+            }
+            let waits = self.signals.iter_mut().map(|(s, code)| {
+                let code = *code;
+                Box::pin(async move {
+                    s.recv().await;
+                    code
+                })
+            });
+            futures::future::select_all(waits).await.0
+        }
+        #[cfg(not(unix))]
+        std::future::pending().await
+    }
 }
 
 #[cfg(all(test, unix))]

@@ -71,6 +71,7 @@ fn the_status_line_shows_escapes() {
         text: format!("agora: 500 {ESC}boom"),
         error: true,
         note: Some(format!("note{ESC}")),
+        ..StatusLine::default()
     });
     let text = screen_text(&s, 120, 30);
     assert!(text.contains(&format!("500 {SHOWN}boom")), "{text}");
@@ -113,6 +114,7 @@ fn the_popup_results_and_audit_show_escapes() {
                 })
                 .collect(),
             progress: Progress::default(),
+            local_error: None,
         }),
     );
     let results = screen_text(&s, 120, 30);

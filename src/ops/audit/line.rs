@@ -135,7 +135,8 @@ pub(super) fn join(result: &mut Record, intent: &Record) {
     if result.reason.is_none() {
         result.reason = intent.reason.clone();
     }
-    if result.role.is_none() {
+    // A user found already gone had no role there: it stays unknown.
+    if result.role.is_none() && result.status != Some(crate::model::Status::AlreadyAbsent) {
         result.role = intent.role;
     }
 }
