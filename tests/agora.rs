@@ -1569,3 +1569,33 @@ async fn cli_members_says_when_the_list_and_the_count_disagree() {
         "{stderr}"
     );
 }
+
+/// A detail answer that does not name the asked room is "not found", never
+/// another room's detail taken for it.
+#[tokio::test]
+async fn a_detail_answer_for_another_room_is_not_found() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|| async {
+        axum::Json(serde_json::json!({
+            "data": [{"id": "99999", "name": "someone else's room", "owner": "u9",
+                      "affiliations_count": 1, "affiliations": [{"owner": "u9"}]}]
+        }))
+    });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let provider = build(
+        &parse_profile(&format!(
+            "base_url = \"http://{addr}\"\norg = \"o\"\napp = \"a\"\ntoken = \"t\""
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let e = provider.room(&RoomId::from("12345")).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("12345"), "{e}");
+    let e = provider.staff(&RoomId::from("12345")).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+    server.abort();
+}

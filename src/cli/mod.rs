@@ -11,6 +11,7 @@ use crate::ops::audit;
 use crate::ops::plan::{Plan, Request, human_duration};
 use crate::ops::{Cancel, Engine, RunEvent, RunOptions, tickets};
 use crate::session::{Session, audit_path};
+use crate::text;
 use args::{Change, ChangeOpts, Command, Format, Global, RoleArg};
 use output::{MemberRow, ProfileRow, RoomRow, write_rows};
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -46,11 +47,11 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
             emit(&mut out, global.format, &rows)?;
             if engine.capabilities().rooms == crate::provider::RoomListing::Configured {
-                eprintln!(
-                    "roomwarden: note: {} cannot list rooms; these are the profile's configured rooms and rooms seen. \
+                say(&format!(
+                    "note: {} cannot list rooms; these are the profile's configured rooms and rooms seen. \
                      Any room id works in members, remove, demote and readd.",
                     engine.provider_name()
-                );
+                ));
             }
             0
         }
@@ -73,6 +74,12 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     };
     flush(&mut out)?;
     Ok(code)
+}
+
+/// A message on stderr, its untrusted parts (ids, paths, provider text)
+/// with control characters escaped.
+fn say(message: &str) {
+    eprintln!("roomwarden: {}", text::escape(message));
 }
 
 fn flush(out: &mut dyn Write) -> Result<(), Failure> {
@@ -111,7 +118,7 @@ fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
         .map(|p| ProfileRow {
             name: &p.name,
             provider: p.provider,
-            base_url: p.common.base_url.as_deref(),
+            base_url: p.common.base_url.as_deref().map(crate::config::shown_url),
             default: default.as_deref() == Some(p.name.as_str()),
             read_only: p.common.read_only,
         })
@@ -124,13 +131,13 @@ fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
 pub(super) fn warn_skipped(skipped: &[audit::Skipped]) {
     const SHOWN: usize = 10;
     for s in skipped.iter().take(SHOWN) {
-        eprintln!("roomwarden: warning: {s}");
+        say(&format!("warning: {s}"));
     }
     if skipped.len() > SHOWN {
-        eprintln!(
-            "roomwarden: warning: {} more unreadable line(s) in the audit log skipped",
+        say(&format!(
+            "warning: {} more unreadable line(s) in the audit log skipped",
             skipped.len() - SHOWN
-        );
+        ));
     }
 }
 
@@ -167,11 +174,11 @@ fn audit_cmd(
         rows.drain(..rows.len().saturating_sub(n));
     }
     if unfinished && !rows.is_empty() {
-        eprintln!(
-            "roomwarden: {} call(s) were announced but never answered; check these users in the provider before re-running, \
+        say(&format!(
+            "{} call(s) were announced but never answered; check these users in the provider before re-running, \
              or let `roomwarden resume` do it",
             rows.len()
-        );
+        ));
     }
     emit(out, global.format, &rows)?;
     Ok(0)
@@ -210,16 +217,16 @@ async fn members(
     if engine.member_listing().is_full()
         && let Some(note) = listing.note(engine.provider_name())
     {
-        eprintln!("roomwarden: note: {note}");
+        say(&format!("note: {note}"));
     }
     if !engine.member_listing().is_full() {
-        eprintln!(
-            "roomwarden: note: partial list: {} cannot list every member; {} known{}. \
+        say(&format!(
+            "note: partial list: {} cannot list every member; {} known{}. \
              Changes work on any user id: remove, demote and readd look each one up first.",
             engine.provider_name(),
             rows.len(),
             total.map_or(String::new(), |t| format!(" of ~{t}"))
-        );
+        ));
     }
     Ok(0)
 }
@@ -344,12 +351,12 @@ async fn execute(
         });
     }
     if let Some(me) = &plan.own_account {
-        eprintln!(
-            "roomwarden: WARNING: your own account {me} (self_user) is among the users; it is kept out of this run"
-        );
+        say(&format!(
+            "WARNING: your own account {me} (self_user) is among the users; it is kept out of this run"
+        ));
     }
     for notice in &plan.notices {
-        eprintln!("roomwarden: {notice}");
+        say(notice);
     }
     let asked = !opts.yes && !opts.dry_run && plan.to_send() > 0;
     if asked
@@ -481,8 +488,7 @@ pub(super) fn confirm(
         1 => format!("in room {}", rooms.iter().next().copied().unwrap_or("")),
         n => format!("in {} rooms", thousands(n)),
     };
-    let _ = write!(
-        prompt,
+    let question = format!(
         "About to {} {room} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
         what.join(", "),
         engine.profile(),
@@ -490,6 +496,7 @@ pub(super) fn confirm(
         engine.host(),
         human_duration(plan.eta(caps)),
     );
+    let _ = write!(prompt, "{}", text::escape(&question));
     let _ = prompt.flush();
     let mut answer = String::new();
     input

@@ -87,8 +87,10 @@ pub fn load(path: &Path) -> Result<Vec<Request>, TicketError> {
 }
 
 /// Parses ticket text; JSON Lines when the first non-blank line starts
-/// with `{`, CSV otherwise.
+/// with `{`, CSV otherwise. A leading byte-order mark (as some editors
+/// and spreadsheets write) is skipped.
 pub fn parse(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let rows = if first.trim_start().starts_with('{') {
         parse_jsonl(text, name)?
@@ -352,5 +354,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.csv, line 1: unknown column `note`"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_in_both_formats() {
+        let jsonl = "\u{feff}{\"room\":\"1\",\"user\":\"u1\",\"action\":\"remove\"}\n";
+        let csv = "\u{feff}room,user,action\n1,u1,remove\n";
+        let a = parse(jsonl, "t.jsonl").unwrap();
+        assert_eq!(a, parse(csv, "t.csv").unwrap());
+        assert_eq!((a[0].room.as_str(), a[0].user.as_str()), ("1", "u1"));
     }
 }

@@ -94,7 +94,7 @@ fn user(s: &State, view_pos: usize) -> UserId {
     s.members.store.get(i).unwrap().user.clone()
 }
 
-fn send_plan(requests: &[Request]) -> Plan {
+pub(super) fn send_plan(requests: &[Request]) -> Plan {
     Plan {
         rows: requests
             .iter()
@@ -114,7 +114,7 @@ fn send_plan(requests: &[Request]) -> Plan {
 }
 
 /// The plan effect's sequence number and requests.
-fn plan_effect(effects: Vec<Effect>) -> (u64, Vec<Request>) {
+pub(super) fn plan_effect(effects: Vec<Effect>) -> (u64, Vec<Request>) {
     effects
         .into_iter()
         .find_map(|e| match e {

@@ -24,7 +24,11 @@
 
 mod auth;
 mod errors;
+mod fuzz;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{
@@ -248,11 +252,12 @@ impl Agora {
             )
             .await?;
         let mut all = env.data.map(OneOrMany::into_vec).unwrap_or_default();
-        let at = all
+        // Only the asked room's own detail: an answer about another room
+        // (or one naming none) is never taken for it.
+        let Some(at) = all
             .iter()
             .position(|d| d.id.as_deref() == Some(room.as_str()))
-            .unwrap_or(0);
-        if all.is_empty() {
+        else {
             return Err(ProviderError::new(
                 NAME,
                 op,
@@ -260,7 +265,7 @@ impl Agora {
                 format!("room {room} is not in the answer"),
             )
             .with_code("resource_not_found"));
-        }
+        };
         Ok(all.swap_remove(at))
     }
 

@@ -23,8 +23,12 @@
 //!   so nothing is assumed and nothing is done twice.
 
 mod conn;
+mod fuzz;
 mod known;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{

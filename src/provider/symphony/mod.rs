@@ -9,8 +9,12 @@
 //! a room list), `jumbo_pacing`, `min_owners`.
 
 mod auth;
+mod fuzz;
 pub mod ids;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{

@@ -10,6 +10,7 @@ pub mod theme;
 use super::format::num;
 use super::keymap::{Cmd, Ctx, TABLE};
 use super::state::{MIN_H, MIN_W, Screen, State};
+use crate::text::escape;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -84,14 +85,18 @@ fn too_small(f: &mut Frame, area: Rect) {
 fn header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let h = &s.header;
     let mut spans = vec![
-        Span::styled(format!(" {} ", h.profile), t.badge()),
+        Span::styled(format!(" {} ", escape(&h.profile)), t.badge()),
         Span::raw(" "),
     ];
     if h.read_only {
         spans.push(Span::styled(" RO ", t.read_only()));
         spans.push(Span::raw(" "));
     }
-    spans.push(Span::raw(format!("{} · {}", h.provider, h.host)));
+    spans.push(Span::raw(format!(
+        "{} · {}",
+        escape(&h.provider),
+        escape(&h.host)
+    )));
     if let Some(room) = &s.members.room
         && matches!(
             s.screen,
@@ -100,7 +105,7 @@ fn header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     {
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(
-            format!("{} ({})", room.name, room.id),
+            format!("{} ({})", escape(&room.name), escape(room.id.as_str())),
             t.title(),
         ));
     }
@@ -198,13 +203,14 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let line = if let Some(c) = &s.command {
         Line::from(vec![
             Span::styled(":", t.key()),
-            Span::raw(c.clone()),
+            Span::raw(escape(c).into_owned()),
             Span::raw("▏"),
         ])
     } else if let Some(fi) = editing_filter(s) {
         // The end being typed stays in view: a long filter shows its tail.
         let hint = "  Enter keeps · Esc clears · ctrl-u empties";
         let room = (area.width as usize).saturating_sub(2);
+        let fi = escape(fi);
         let n = fi.chars().count();
         let shown = if n > room {
             let tail: String = fi.chars().skip(n + 1 - room).collect();
@@ -220,15 +226,15 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     } else if let Some(st) = &s.status {
         if st.error {
             let mut spans = vec![
-                Span::styled(format!("error: {}", st.text), t.error()),
+                Span::styled(format!("error: {}", escape(&st.text)), t.error()),
                 Span::styled("  (Esc dismisses)", t.dim()),
             ];
             if let Some(note) = &st.note {
-                spans.push(Span::raw(format!("  {note}")));
+                spans.push(Span::raw(format!("  {}", escape(note))));
             }
             Line::from(spans)
         } else {
-            Line::from(st.text.clone())
+            Line::from(escape(&st.text).into_owned())
         }
     } else {
         Line::from("")

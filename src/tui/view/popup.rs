@@ -2,6 +2,7 @@
 
 use super::theme::Theme;
 use crate::ops::plan::{Verdict, human_duration};
+use crate::text::escape;
 use crate::tui::format::num;
 use crate::tui::keymap::Cmd;
 use crate::tui::state::Planning;
@@ -51,8 +52,8 @@ fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec
         Scope::Cursor => format!("{verb} the user at the cursor (nothing is marked)"),
         Scope::Marked => format!("{verb} {} marked {users}", num(n)),
         Scope::AllMatching { query } => match &p.planning {
-            Planning::Resolving { .. } => format!("{verb} all matching `{query}`"),
-            _ => format!("{verb} all {} {users} matching `{query}`", num(n)),
+            Planning::Resolving { .. } => format!("{verb} all matching `{}`", escape(query)),
+            _ => format!("{verb} all {} {users} matching `{}`", num(n), escape(query)),
         },
         Scope::RetryFailed => format!("Retry {} failed {users} ({})", num(n), p.verb),
         Scope::Undo { removed, demoted } => {
@@ -74,13 +75,18 @@ fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec
     if let Some(me) = p.plan().and_then(|pl| pl.own_account.as_ref()) {
         lines.push(Line::styled(
             format!(
-                " ⚠ YOUR OWN ACCOUNT {me} (self_user) is among the targets: it is kept out of this batch "
+                " ⚠ YOUR OWN ACCOUNT {} (self_user) is among the targets: it is kept out of this batch ",
+                escape(me.as_str())
             ),
             t.error().add_modifier(ratatui::style::Modifier::REVERSED),
         ));
     }
     if !compact {
-        lines.push(Line::from(format!("room {} ({})", p.room.name, p.room.id)));
+        lines.push(Line::from(format!(
+            "room {} ({})",
+            escape(&p.room.name),
+            escape(p.room.id.as_str())
+        )));
     }
     if p.hidden > 0 {
         lines.push(Line::styled(
@@ -98,7 +104,7 @@ fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec
     }
     match &p.planning {
         Planning::Failed(e) => {
-            lines.push(Line::styled(e.clone(), t.error()));
+            lines.push(Line::styled(escape(e).into_owned(), t.error()));
             lines.push(Line::styled(
                 format!(
                     "{} reads it again · {} closes",
@@ -121,7 +127,7 @@ fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec
                 human_duration(sum.eta)
             )));
             for notice in &plan.notices {
-                let text = format!("! {notice}");
+                let text = format!("! {}", escape(notice));
                 let text = if compact { truncate(&text, w) } else { text };
                 lines.push(Line::styled(text, t.warn()));
             }
@@ -210,15 +216,15 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             .filter(|r| r.user == target.user)
             .map(|r| &r.verdict);
         let (note, style) = match verdict {
-            Some(Verdict::Skip(w)) => (format!("  skip: {w}"), t.failure()),
-            Some(Verdict::Fail(w)) => (format!("  fails: {w}"), t.failure()),
+            Some(Verdict::Skip(w)) => (format!("  skip: {}", escape(w)), t.failure()),
+            Some(Verdict::Fail(w)) => (format!("  fails: {}", escape(w)), t.failure()),
             _ => (String::new(), Style::new()),
         };
         let text = format!(
             "  {} {:<6} {}{}",
-            target.user,
+            escape(target.user.as_str()),
             target.role.as_str(),
-            target.name.as_deref().unwrap_or(""),
+            escape(target.name.as_deref().unwrap_or("")),
             note
         );
         if compact {
@@ -286,7 +292,7 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             if p.reason.is_empty() && !p.editing_reason {
                 format!("(none, {reason_key} edits)")
             } else {
-                p.reason.clone()
+                escape(&p.reason).into_owned()
             },
             if p.editing_reason {
                 t.cursor()
@@ -320,7 +326,7 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     if let Some(count) = p.count().filter(|_| p.needs_typed_count()) {
         bottom.push(Line::from(vec![
             Span::styled(format!("type {} to confirm: ", num(count)), t.warn()),
-            Span::styled(p.typed.clone(), t.cursor()),
+            Span::styled(escape(&p.typed).into_owned(), t.cursor()),
             Span::raw("▏"),
         ]));
     }

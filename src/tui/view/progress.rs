@@ -54,7 +54,8 @@ pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         "current: {}",
         p.current
             .as_ref()
-            .map_or("–".to_string(), |u| u.to_string())
+            .map_or("–".to_string(), |u| crate::text::escape(u.as_str())
+                .into_owned())
     )));
     if let Some(w) = p.waiting {
         lines.push(Line::styled(

@@ -4,6 +4,7 @@
 use super::count;
 use super::theme::Theme;
 use crate::model::Status;
+use crate::text::escape;
 use crate::tui::format::num;
 use crate::tui::state::{DETAIL_LINES, Pos, State};
 use ratatui::Frame;
@@ -68,7 +69,10 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         count(r.view.len(), r.rooms.len())
     )));
     if !r.filter.text.is_empty() {
-        title.push(Span::styled(format!("/{} ", r.filter.text), t.key()));
+        title.push(Span::styled(
+            format!("/{} ", escape(&r.filter.text)),
+            t.key(),
+        ));
     }
     if r.loading {
         title.push(Span::styled("loading… ", t.dim()));
@@ -89,8 +93,8 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             };
             Some(
                 Row::new(vec![
-                    Cell::from(room.name.clone()),
-                    Cell::from(room.id.to_string()),
+                    Cell::from(escape(&room.name)),
+                    Cell::from(escape(room.id.as_str())),
                     Cell::from(room.member_count.map_or("?".into(), |n| num(n as usize))),
                     Cell::from(if room.active { "active" } else { "deactivated" }),
                 ])
@@ -132,7 +136,10 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         title.push(Span::raw(" "));
     }
     if !m.filter.text.is_empty() {
-        title.push(Span::styled(format!("/{} ", m.filter.text), t.key()));
+        title.push(Span::styled(
+            format!("/{} ", escape(&m.filter.text)),
+            t.key(),
+        ));
         if m.filter_pending {
             title.push(Span::styled("filtering… ", t.dim()));
         }
@@ -194,8 +201,8 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 Row::new(vec![
                     Cell::from(gutter),
                     Cell::from(m.role_of(&mem.user, mem.role).as_str()),
-                    Cell::from(mem.user.as_str()),
-                    Cell::from(mem.name.as_deref().unwrap_or("")),
+                    Cell::from(escape(mem.user.as_str())),
+                    Cell::from(escape(mem.name.as_deref().unwrap_or(""))),
                 ])
                 .style(style),
             )
@@ -270,12 +277,12 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             let mut cells = vec![
                 Cell::from(row.verb.as_str()),
                 Cell::from(row.status.map_or("pending", |s| s.as_str())),
-                Cell::from(row.user.as_str()),
+                Cell::from(escape(row.user.as_str())),
             ];
             if with_name {
-                cells.push(Cell::from(row.name.as_deref().unwrap_or("")));
+                cells.push(Cell::from(escape(row.name.as_deref().unwrap_or(""))));
             }
-            cells.push(Cell::from(row.reason.as_deref().unwrap_or("")));
+            cells.push(Cell::from(escape(row.reason.as_deref().unwrap_or(""))));
             Some(Row::new(cells).style(style))
         })
         .collect();
@@ -308,15 +315,18 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         .get(r.pos.cursor)
         .and_then(|i| r.rows.get(*i as usize))
         .map(|row| {
-            let mut spans = vec![Span::styled(row.user.to_string(), t.key())];
+            let mut spans = vec![Span::styled(
+                escape(row.user.as_str()).into_owned(),
+                t.key(),
+            )];
             if let Some(n) = &row.name {
-                spans.push(Span::raw(format!(" {n}")));
+                spans.push(Span::raw(format!(" {}", escape(n))));
             }
             let status = row.status.map_or("pending", |s| s.as_str());
             spans.push(Span::raw(format!(" · {} {status}", row.verb)));
             if let Some(reason) = &row.reason {
                 spans.push(Span::raw(": "));
-                spans.push(Span::raw(reason.clone()));
+                spans.push(Span::raw(escape(reason).into_owned()));
             }
             Line::from(spans)
         })
@@ -358,13 +368,16 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         )),
     ];
     if !a.filter.text.is_empty() {
-        title.push(Span::styled(format!("/{} ", a.filter.text), t.key()));
+        title.push(Span::styled(
+            format!("/{} ", escape(&a.filter.text)),
+            t.key(),
+        ));
     }
     if a.loading {
         title.push(Span::styled("loading… ", t.dim()));
     }
     if let Some(e) = &a.error {
-        title.push(Span::styled(format!("{e} "), t.error()));
+        title.push(Span::styled(format!("{} ", escape(e)), t.error()));
     }
     let outer = block(t, title);
     let inner = outer.inner(area);
@@ -421,10 +434,12 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             }
             let mut cells: Vec<Cell> = shown
                 .iter()
-                .map(|(_, _, cell)| Cell::from(cell(r, s.utc_offset)))
+                .map(|(_, _, cell)| Cell::from(escape(&cell(r, s.utc_offset)).into_owned()))
                 .collect();
             if with_reason {
-                cells.push(Cell::from(r.reason.clone().unwrap_or_default()));
+                cells.push(Cell::from(
+                    escape(r.reason.as_deref().unwrap_or("")).into_owned(),
+                ));
             }
             Some(Row::new(cells).style(style))
         })
@@ -476,7 +491,7 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             if let Some(reason) = &r.reason {
                 text.push_str(&format!(": {reason}"));
             }
-            Line::from(text)
+            Line::from(escape(&text).into_owned())
         })
         .unwrap_or_default();
     let rule = Block::new().borders(Borders::TOP).border_style(t.border());
