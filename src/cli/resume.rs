@@ -28,10 +28,10 @@ pub(super) async fn resume(
                 path.display()
             )));
         }
-        eprintln!(
-            "roomwarden: nothing to resume: every call in {} got its result",
+        super::say(&format!(
+            "nothing to resume: every call in {} got its result",
             path.display()
-        );
+        ));
         return Ok(0);
     };
     let config = Config::load(global.config.as_deref())?;
@@ -58,11 +58,11 @@ pub(super) async fn resume(
     may_change(&profile, global, dry_run, yes)?;
     let session = Session { config, profile };
     let engine = session.engine(global, !dry_run)?;
-    eprintln!(
-        "roomwarden: resuming batch {batch}: {} unfinished row(s); asking {} about each user",
+    super::say(&format!(
+        "resuming batch {batch}: {} unfinished row(s); asking {} about each user",
         intents.len(),
         engine.provider_name()
-    );
+    ));
     let check = engine
         .check_unfinished(batch.clone(), intents)
         .await
@@ -72,14 +72,19 @@ pub(super) async fn resume(
         .plan(requests)
         .await
         .map_err(|e| Failure::provider(&e))?;
-    eprintln!(
-        "roomwarden: {} done already (recorded), {} to finish, {} could not be checked (left unfinished)",
-        check.found.iter().flatten().count() - check.unchecked.len(),
+    super::say(&format!(
+        "{} done already (recorded), {} to finish, {} could not be checked (left unfinished)",
+        check
+            .found
+            .iter()
+            .flatten()
+            .count()
+            .saturating_sub(check.unchecked.len()),
         check.remaining.len(),
         check.unchecked.len()
-    );
+    ));
     for notice in &plan.notices {
-        eprintln!("roomwarden: {notice}");
+        super::say(notice);
     }
     if !yes
         && !dry_run
