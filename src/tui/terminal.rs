@@ -162,53 +162,15 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     state.rooms.loading = true;
     runner.run(super::action::Effect::LoadRooms);
     let mut events = EventStream::new();
-    let result: Result<(), String> = loop {
-        if state.dirty {
-            if let Err(e) = terminal.draw(|f| view::render(&state, f)) {
-                break Err(format!("drawing: {e}"));
-            }
-            state.dirty = false;
-        }
-        if state.quit {
-            break Ok(());
-        }
-        let action = tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
-                    // Esc typed just before a key reaches us as Alt+key.
-                    if let Some(esc) = Key::alt_prefix(&k) {
-                        for e in update(&mut state, Action::Key(esc)) {
-                            runner.run(e);
-                        }
-                    }
-                    Action::Key(Key::from_event(&k))
-                }
-                Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
-                Some(Ok(Event::Paste(text))) => Action::Paste(text),
-                Some(Ok(Event::Mouse(m))) => match m.kind {
-                    MouseEventKind::ScrollDown => Action::Scroll(3),
-                    MouseEventKind::ScrollUp => Action::Scroll(-3),
-                    _ => continue,
-                },
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => break Err(format!("reading the terminal: {e}")),
-                None => break Ok(()),
-            },
-            Some(a) = rx.recv() => a,
-        };
-        for e in update(&mut state, action) {
-            runner.run(e);
-        }
-        // Coalesce whatever else is waiting into one frame.
-        let mut n = 0;
-        while n < 256 {
-            let Ok(a) = rx.try_recv() else { break };
-            for e in update(&mut state, a) {
-                runner.run(e);
-            }
-            n += 1;
-        }
-    };
+    let result = run_loop(
+        &mut terminal,
+        &mut state,
+        &mut runner,
+        &mut rx,
+        &mut events,
+        |_| {},
+    )
+    .await;
     if state.batch.is_some() {
         // Quitting mid-batch: the run was cancelled; let the call in flight
         // finish so its result reaches the audit log.
@@ -227,6 +189,73 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     result
         .map(|()| 0)
         .map_err(|message| Failure { code: 1, message })
+}
+
+/// The console's loop: draws a frame when the state changed, waits for a
+/// terminal event or an effect's answer, applies it and whatever else is
+/// waiting (one frame for all of them), and goes round until `quit` or
+/// the end of the events. `drawn` sees the state after each frame (the
+/// input-latency benchmark times keys with it; the console passes a no-op).
+pub(super) async fn run_loop<B, S>(
+    terminal: &mut ratatui::Terminal<B>,
+    state: &mut State,
+    runner: &mut Runner,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
+    events: &mut S,
+    mut drawn: impl FnMut(&State),
+) -> Result<(), String>
+where
+    B: ratatui::backend::Backend,
+    S: futures::Stream<Item = std::io::Result<Event>> + Unpin,
+{
+    loop {
+        if state.dirty {
+            if let Err(e) = terminal.draw(|f| view::render(state, f)) {
+                break Err(format!("drawing: {e}"));
+            }
+            state.dirty = false;
+            drawn(state);
+        }
+        if state.quit {
+            break Ok(());
+        }
+        let action = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
+                    // Esc typed just before a key reaches us as Alt+key.
+                    if let Some(esc) = Key::alt_prefix(&k) {
+                        for e in update(state, Action::Key(esc)) {
+                            runner.run(e);
+                        }
+                    }
+                    Action::Key(Key::from_event(&k))
+                }
+                Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(Event::Paste(text))) => Action::Paste(text),
+                Some(Ok(Event::Mouse(m))) => match m.kind {
+                    MouseEventKind::ScrollDown => Action::Scroll(3),
+                    MouseEventKind::ScrollUp => Action::Scroll(-3),
+                    _ => continue,
+                },
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => break Err(format!("reading the terminal: {e}")),
+                None => break Ok(()),
+            },
+            Some(a) = rx.recv() => a,
+        };
+        for e in update(state, action) {
+            runner.run(e);
+        }
+        // Coalesce whatever else is waiting into one frame.
+        let mut n = 0;
+        while n < 256 {
+            let Ok(a) = rx.try_recv() else { break };
+            for e in update(state, a) {
+                runner.run(e);
+            }
+            n += 1;
+        }
+    }
 }
 
 #[cfg(all(test, unix))]
