@@ -32,11 +32,13 @@ pub enum Action {
         seq: u64,
         error: String,
     },
-    /// A background filter's result over members `0..upto`.
+    /// A background filter's result over members `0..upto`, and how many
+    /// of those are users a batch removed.
     Filtered {
         seq: u64,
         view: Vec<u32>,
         upto: usize,
+        gone_loaded: usize,
     },
     RoomFound(Result<Room, String>),
     Planned {

@@ -9,6 +9,7 @@ use crate::ops::{Cancel, Engine, RunOptions, audit};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
@@ -28,6 +29,8 @@ pub struct Runner {
     export_dir: PathBuf,
     /// Forwards the provider's membership events, where it has them.
     listener: Option<JoinHandle<()>>,
+    /// The latest background filter asked for: older scans stop early.
+    filter_latest: Arc<AtomicU64>,
 }
 
 impl Runner {
@@ -45,6 +48,7 @@ impl Runner {
             switch,
             export_dir,
             listener: None,
+            filter_latest: Arc::new(AtomicU64::new(0)),
         }
         .listening()
     }
@@ -134,12 +138,28 @@ impl Runner {
                 query,
                 gone,
             } => {
+                // Typing a filter asks for one scan per key: a scan that a
+                // newer one replaced stops at its next page, so only the
+                // latest keeps the cores busy. Between pages the scan
+                // yields, so the console's loop, when it has a key to
+                // show, gets a core within a page's work (on two cores
+                // the scan otherwise holds both).
+                self.filter_latest.store(seq, Ordering::SeqCst);
+                let latest = self.filter_latest.clone();
                 tokio::task::spawn_blocking(move || {
-                    let view = store::filter(&snapshot, 0, &query, &gone);
+                    let current = || {
+                        std::thread::yield_now();
+                        latest.load(Ordering::SeqCst) == seq
+                    };
+                    let Some(view) = store::filter_while(&snapshot, 0, &query, &gone, &current)
+                    else {
+                        return;
+                    };
                     let _ = tx.send(Action::Filtered {
                         seq,
                         view,
                         upto: snapshot.len(),
+                        gone_loaded: store::count_gone(&snapshot, 0, &gone),
                     });
                 });
             }

@@ -164,65 +164,18 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     runner.run(super::action::Effect::LoadRooms);
     let mut events = EventStream::new();
     let mut ending = Ending::new();
-    // Plain messages on the status line expire by this tick.
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut signalled: Option<u8> = None;
-    let result: Result<(), String> = loop {
-        if state.dirty {
-            if let Err(e) = terminal.draw(|f| view::render(&state, f)) {
-                break Err(format!("drawing: {e}"));
-            }
-            state.dirty = false;
-        }
-        if state.quit {
-            break Ok(());
-        }
-        let action = tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
-                    // Esc typed just before a key reaches us as Alt+key.
-                    if let Some(esc) = Key::alt_prefix(&k) {
-                        for e in update(&mut state, Action::Key(esc)) {
-                            runner.run(e);
-                        }
-                    }
-                    Action::Key(Key::from_event(&k))
-                }
-                Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
-                Some(Ok(Event::Paste(text))) => Action::Paste(text),
-                Some(Ok(Event::Mouse(m))) => match m.kind {
-                    MouseEventKind::ScrollDown => Action::Scroll(3),
-                    MouseEventKind::ScrollUp => Action::Scroll(-3),
-                    _ => continue,
-                },
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => break Err(format!("reading the terminal: {e}")),
-                None => break Ok(()),
-            },
-            Some(a) = rx.recv() => a,
-            _ = tick.tick() => Action::Tick,
-            code = ending.next() => {
-                // Ends like `q`: a running batch is cancelled after the
-                // call in flight, and the terminal is restored below.
-                signalled = Some(code);
-                runner.run(super::action::Effect::CancelRun);
-                break Ok(());
-            }
-        };
-        for e in update(&mut state, action) {
-            runner.run(e);
-        }
-        // Coalesce whatever else is waiting into one frame.
-        let mut n = 0;
-        while n < 256 {
-            let Ok(a) = rx.try_recv() else { break };
-            for e in update(&mut state, a) {
-                runner.run(e);
-            }
-            n += 1;
-        }
-    };
+    let result = run_loop(
+        &mut terminal,
+        &mut state,
+        &mut runner,
+        &mut rx,
+        &mut events,
+        &mut ending,
+        |_| {},
+    )
+    .await;
+    let signalled = result.as_ref().ok().copied().flatten();
+    let result = result.map(|_| ());
     if state.batch.is_some() {
         // Quitting mid-batch: the run was cancelled; let the call in flight
         // finish so its result reaches the audit log.
@@ -249,12 +202,24 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
 
 /// The signals that end the program (SIGTERM, SIGHUP, SIGINT and SIGQUIT
 /// sent from outside): caught so the terminal is restored as on `q`.
-struct Ending {
+pub(super) struct Ending {
     #[cfg(unix)]
     signals: Vec<(tokio::signal::unix::Signal, u8)>,
 }
 
 impl Ending {
+    /// No signals: for a loop driven by a test or a benchmark.
+    pub(super) fn none() -> Self {
+        #[cfg(unix)]
+        {
+            Self {
+                signals: Vec::new(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
     fn new() -> Self {
         #[cfg(unix)]
         {
@@ -293,6 +258,84 @@ impl Ending {
         }
         #[cfg(not(unix))]
         std::future::pending().await
+    }
+}
+
+/// The console's loop: draws a frame when the state changed, waits for a
+/// terminal event or an effect's answer, applies it and whatever else is
+/// waiting (one frame for all of them), and goes round until `quit` or
+/// the end of the events. `drawn` sees the state after each frame (the
+/// input-latency benchmark times keys with it; the console passes a no-op).
+pub(super) async fn run_loop<B, S>(
+    terminal: &mut ratatui::Terminal<B>,
+    state: &mut State,
+    runner: &mut Runner,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
+    events: &mut S,
+    ending: &mut Ending,
+    mut drawn: impl FnMut(&State),
+) -> Result<Option<u8>, String>
+where
+    B: ratatui::backend::Backend,
+    S: futures::Stream<Item = std::io::Result<Event>> + Unpin,
+{
+    // Plain messages on the status line expire by this tick.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if state.dirty {
+            if let Err(e) = terminal.draw(|f| view::render(state, f)) {
+                break Err(format!("drawing: {e}"));
+            }
+            state.dirty = false;
+            drawn(state);
+        }
+        if state.quit {
+            break Ok(None);
+        }
+        let action = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
+                    // Esc typed just before a key reaches us as Alt+key.
+                    if let Some(esc) = Key::alt_prefix(&k) {
+                        for e in update(state, Action::Key(esc)) {
+                            runner.run(e);
+                        }
+                    }
+                    Action::Key(Key::from_event(&k))
+                }
+                Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(Event::Paste(text))) => Action::Paste(text),
+                Some(Ok(Event::Mouse(m))) => match m.kind {
+                    MouseEventKind::ScrollDown => Action::Scroll(3),
+                    MouseEventKind::ScrollUp => Action::Scroll(-3),
+                    _ => continue,
+                },
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => break Err(format!("reading the terminal: {e}")),
+                None => break Ok(None),
+            },
+            Some(a) = rx.recv() => a,
+            _ = tick.tick() => Action::Tick,
+            code = ending.next() => {
+                // Ends like `q`: a running batch is cancelled after the
+                // call in flight, and the terminal is restored by the caller.
+                runner.run(super::action::Effect::CancelRun);
+                break Ok(Some(code));
+            }
+        };
+        for e in update(state, action) {
+            runner.run(e);
+        }
+        // Coalesce whatever else is waiting into one frame.
+        let mut n = 0;
+        while n < 256 {
+            let Ok(a) = rx.try_recv() else { break };
+            for e in update(state, a) {
+                runner.run(e);
+            }
+            n += 1;
+        }
     }
 }
 

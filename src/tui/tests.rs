@@ -202,6 +202,7 @@ fn big_lists_filter_off_the_render_path_and_stale_results_are_dropped() {
             seq: old,
             view: vec![1],
             upto: 30_000,
+            gone_loaded: 0,
         },
     );
     assert_eq!(s.members.view.len(), 30_000, "a stale result is dropped");
@@ -219,6 +220,7 @@ fn big_lists_filter_off_the_render_path_and_stale_results_are_dropped() {
             seq: new,
             view,
             upto: 30_000,
+            gone_loaded: 0,
         },
     );
     assert!(!s.members.filter_pending);
@@ -937,9 +939,9 @@ fn plan_and_confirm(s: &mut State, effects: Vec<Effect>) -> Vec<Request> {
     requests
 }
 
-fn done(s: &mut State, requests: &[Request], statuses: &[(Status, Option<&str>)]) {
+fn done(s: &mut State, requests: &[Request], statuses: &[(Status, Option<&str>)]) -> Vec<Effect> {
     let roles = vec![None; statuses.len()];
-    done_with_roles(s, requests, statuses, &roles);
+    done_with_roles(s, requests, statuses, &roles)
 }
 
 /// Ends the run with these rows, each with the role after the provider reported.
@@ -948,7 +950,7 @@ fn done_with_roles(
     requests: &[Request],
     statuses: &[(Status, Option<&str>)],
     roles: &[Option<Role>],
-) {
+) -> Vec<Effect> {
     update(
         s,
         Action::RunDone(Report {
@@ -969,7 +971,7 @@ fn done_with_roles(
             progress: Progress::default(),
             local_error: None,
         }),
-    );
+    )
 }
 
 #[test]
@@ -1065,7 +1067,15 @@ fn filter_changes_keep_the_cursor_on_the_same_user() {
     };
     let view = super::store::filter(&store, 0, &query, &gone);
     let upto = store.len();
-    update(&mut s, Action::Filtered { seq, view, upto });
+    update(
+        &mut s,
+        Action::Filtered {
+            seq,
+            view,
+            upto,
+            gone_loaded: 0,
+        },
+    );
     let now = s.members.view[s.members.pos.cursor];
     assert!(now >= at, "{now} >= {at}");
     assert!(s.members.view.binary_search(&at).is_err() || now == at);
@@ -1115,6 +1125,56 @@ fn the_title_total_leaves_out_removed_members_and_undo_brings_them_back() {
     assert_eq!(s.members.total(), 11);
     assert_eq!(s.members.view.len(), 11);
     assert_eq!(s.rooms.rooms[1].member_count, Some(120_000), "and the undo");
+}
+
+/// In a room over `SYNC_FILTER_MAX` the end of a removal does not read
+/// every loaded member on the console's thread: the view without the
+/// removed users, and the title's count, come from a background filter.
+#[test]
+fn a_removal_in_a_big_room_is_taken_out_of_the_view_by_a_background_filter() {
+    let n = SYNC_FILTER_MAX + 1_000;
+    let mut s = members_state(n, true);
+    press(&mut s, "space space");
+    let effects = press(&mut s, "d");
+    let requests = plan_and_confirm(&mut s, effects);
+    let effects = done(
+        &mut s,
+        &requests,
+        &[(Status::Removed, None), (Status::Removed, None)],
+    );
+    assert!(s.members.filter_pending, "the old view stays meanwhile");
+    assert_eq!(s.members.view.len(), n);
+    let Some(Effect::Filter {
+        seq,
+        store,
+        query,
+        gone,
+    }) = effects.into_iter().last()
+    else {
+        panic!("a background filter");
+    };
+    let view = super::store::filter(&store, 0, &query, &gone);
+    let gone_loaded = super::store::count_gone(&store, 0, &gone);
+    assert_eq!(gone_loaded, 2);
+    update(
+        &mut s,
+        Action::Filtered {
+            seq,
+            view,
+            upto: store.len(),
+            gone_loaded,
+        },
+    );
+    assert!(!s.members.filter_pending);
+    assert_eq!(s.members.view.len(), n - 2);
+    assert_eq!(s.members.total(), n - 2);
+    let shown: Vec<&UserId> = s
+        .members
+        .view
+        .iter()
+        .map(|i| &s.members.store.get(*i).unwrap().user)
+        .collect();
+    assert!(requests.iter().all(|r| !shown.contains(&&r.user)));
 }
 
 #[test]

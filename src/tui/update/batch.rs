@@ -483,6 +483,7 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
     }
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     let mut readded = false;
+    let mut gone_changed = false;
     // Members each room gained (+) or lost (-), for the rooms list.
     let mut delta: std::collections::HashMap<RoomId, i64> = Default::default();
     for (i, o) in report.outcomes.iter().enumerate() {
@@ -493,7 +494,7 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
         if s.members.room.as_ref().is_some_and(|r| r.id == o.room) {
             match o.status {
                 Status::Removed | Status::AlreadyAbsent if o.action == Verb::Remove => {
-                    s.members.gone.insert(o.user.clone());
+                    gone_changed |= s.members.gone.insert(o.user.clone());
                 }
                 Status::Readded => {
                     // The provider's role after; else the one restored.
@@ -507,6 +508,7 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
                         s.members.roles.insert(o.user.clone(), role);
                     }
                     let back = s.members.gone.remove(&o.user);
+                    gone_changed |= back;
                     if back {
                         *delta.entry(o.room.clone()).or_default() += 1;
                     }
@@ -537,16 +539,16 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
         .map(|(k, n)| format!("{} {k}", num(*n)))
         .collect();
     let mut effects = vec![];
-    let ms = &mut s.members;
-    ms.gone_loaded = if ms.gone.is_empty() {
-        0
-    } else {
-        ms.store
-            .iter_from(0)
-            .filter(|(_, m)| ms.gone.contains(&m.user))
-            .count()
-    };
-    if !s.members.gone.is_empty() {
+    if s.members.store.len() > SYNC_FILTER_MAX {
+        // A big room: the view without the removed users, and their count,
+        // come from a background filter (reading every loaded member here
+        // would hold the console up for tens of milliseconds per million).
+        if gone_changed {
+            effects = refilter_members(s);
+        }
+    } else if !s.members.gone.is_empty() {
+        let ms = &mut s.members;
+        ms.gone_loaded = store::count_gone(&ms.store, 0, &ms.gone);
         let gone = &s.members.gone;
         let store = &s.members.store;
         s.members
@@ -557,6 +559,8 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
         if s.members.filter_pending {
             effects = refilter_members(s);
         }
+    } else {
+        s.members.gone_loaded = 0;
     }
     if readded && effects.is_empty() {
         // Re-added users come back into the list.

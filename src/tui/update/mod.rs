@@ -77,7 +77,12 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::Filtered { seq, view, upto } => {
+        Action::Filtered {
+            seq,
+            view,
+            upto,
+            gone_loaded,
+        } => {
             let m = &mut s.members;
             if seq != m.filter_gen {
                 return vec![];
@@ -86,6 +91,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             m.view = view;
             let q = Query::parse(&m.filter.text);
             m.view.extend(store::filter(&m.store, upto, &q, &m.gone));
+            m.gone_loaded = gone_loaded + store::count_gone(&m.store, upto, &m.gone);
             m.filter_pending = false;
             keep_cursor_on(&m.view, &mut m.pos, at);
             let h = s.list_height();
