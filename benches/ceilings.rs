@@ -111,7 +111,7 @@ impl Ceiling {
         let floor_rate = self.users as f64 / self.floor.as_secs_f64();
         println!("{}", self.name);
         println!(
-            "  run: {} users in {} calls, {:.2} s ({:.0} users/s), {} not ok; plan before it {:.2} s",
+            "  run: {} users in {} calls, {:.2} s ({:.1} users/s), {} not ok; plan before it {:.2} s",
             self.users,
             self.calls,
             self.run.as_secs_f64(),
@@ -120,7 +120,7 @@ impl Ceiling {
             self.plan.as_secs_f64()
         );
         println!(
-            "  floor: {:.2} s ({:.0} users/s); run / floor = {:.2}x; plan + run / floor = {:.2}x (target <= 1.2x)",
+            "  floor: {:.2} s ({:.1} users/s); run / floor = {:.2}x; plan + run / floor = {:.2}x (target <= 1.2x)",
             self.floor.as_secs_f64(),
             floor_rate,
             self.run.as_secs_f64() / self.floor.as_secs_f64(),
