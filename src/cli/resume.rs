@@ -63,8 +63,15 @@ pub(super) async fn resume(
         intents.len(),
         engine.provider_name()
     ));
+    let pairs = intents
+        .iter()
+        .map(|r| (r.room.clone(), r.user.clone()))
+        .collect();
+    let (history, skipped) = audit::history(&path, &pairs)
+        .map_err(|e| Failure::usage(format!("audit log {} cannot be read: {e}", path.display())))?;
+    warn_skipped(&skipped);
     let check = engine
-        .check_unfinished(batch.clone(), intents)
+        .check_unfinished(batch.clone(), intents, &history)
         .await
         .map_err(|e| Failure::provider(&e))?;
     let requests = check.remaining.iter().map(|(_, r)| r.clone()).collect();

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 pub use limiter::Limiter;
 use members::WholeLists;
-pub use run::{Cancel, Progress, Report, RunEvent, RunOptions};
+pub use run::{Cancel, MAY_HAVE_ACTED, Progress, Report, RunEvent, RunOptions, may_have_acted};
 
 /// How long a call is retried, and the longest wait a provider may ask for.
 #[derive(Clone, Copy, Debug)]

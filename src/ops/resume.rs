@@ -37,12 +37,54 @@ fn outcome(r: &Record, status: Status, reason: String) -> Outcome {
     }
 }
 
+/// The batch of another call the log shows made `r`'s user leave the room
+/// (so `r`'s own call did not): the newest finished result about the user
+/// before `r`'s intent says removed or already absent, or a removal of
+/// another batch after it says removed. `history` is the log's records
+/// about the user, in log order.
+fn gone_by_another(r: &Record, history: &[Record]) -> Option<String> {
+    let same = |h: &Record| h.room == r.room && h.user == r.user;
+    let at = history.iter().rposition(|h| {
+        h.kind == Kind::Intent && same(h) && h.batch == r.batch && h.action == r.action
+    })?;
+    let finished = |h: &&Record| {
+        h.kind == Kind::Result
+            && same(h)
+            && h.status
+                .is_some_and(|st| !crate::ops::may_have_acted(st, h.reason.as_deref()))
+    };
+    let later = history[at + 1..].iter().filter(finished).find(|h| {
+        h.batch != r.batch && h.action == Action::Remove && h.status == Some(Status::Removed)
+    });
+    if let Some(h) = later {
+        return Some(h.batch.clone());
+    }
+    let before = history[..at]
+        .iter()
+        .rev()
+        .filter(finished)
+        .find(|h| matches!(h.action, Action::Remove | Action::Readd))?;
+    (before.action == Action::Remove
+        && matches!(before.status, Some(Status::Removed | Status::AlreadyAbsent)))
+    .then(|| before.batch.clone())
+}
+
 /// What `member` says about an intent: `Some` if the change is done (or
-/// moot), `None` if it is still to do.
-fn judge(r: &Record, now: Option<&Member>) -> Option<Outcome> {
+/// moot), `None` if it is still to do. A user gone by another call ends
+/// `already_absent`: this call cannot have removed them.
+fn judge(r: &Record, now: Option<&Member>, history: &[Record]) -> Option<Outcome> {
     let seen = |what: &str| format!("resume: {what} (asked the provider; nothing sent)");
     match (r.action, now) {
-        (Action::Remove, None) => Some(outcome(r, Status::Removed, seen("not in the room"))),
+        (Action::Remove, None) => Some(match gone_by_another(r, history) {
+            Some(batch) => outcome(
+                r,
+                Status::AlreadyAbsent,
+                seen(&format!(
+                    "not in the room, and the audit log shows batch {batch} took them out, not this call"
+                )),
+            ),
+            None => outcome(r, Status::Removed, seen("not in the room")),
+        }),
         (Action::Remove, Some(_)) => None,
         (Action::Demote, None) => Some(outcome(
             r,
@@ -68,10 +110,15 @@ impl Engine {
     /// Asks the provider about each unfinished intent of `batch`. Errors
     /// only when the provider cannot be used at all (auth refused,
     /// unreachable); another failed lookup leaves that row unchecked.
+    ///
+    /// `history` is what the log holds about these users (in log order,
+    /// [`super::audit::history`]): it tells a removal this batch's crashed
+    /// call made from one another call made.
     pub async fn check_unfinished(
         &self,
         batch: String,
         intents: Vec<Record>,
+        history: &[Record],
     ) -> Result<Resumption, ProviderError> {
         let mut found = Vec::with_capacity(intents.len());
         let mut remaining = Vec::new();
@@ -88,7 +135,7 @@ impl Engine {
                     )));
                 }
                 Ok(m) => {
-                    let judged = judge(r, m.as_ref());
+                    let judged = judge(r, m.as_ref(), history);
                     if judged.is_none() {
                         remaining.push((
                             i,
