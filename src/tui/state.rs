@@ -2,6 +2,7 @@
 
 use super::keymap::{Cmd, Ctx, Key, Keymap};
 use super::store::MemberStore;
+use super::view::theme::Palette;
 use crate::model::{Action as Verb, Role, Room, Status, UserId};
 use crate::ops::Progress;
 use crate::ops::audit::Record;
@@ -71,6 +72,8 @@ pub struct Header {
     pub host: String,
     pub read_only: bool,
     pub accent: Color,
+    /// The profile's colour theme (`theme`).
+    pub theme: &'static Palette,
     /// What the provider can do, with the profile's limits applied.
     pub caps: Capabilities,
 }
@@ -156,6 +159,45 @@ pub struct RoomsState {
     pub pos: Pos,
     pub filter: FilterInput,
     pub loading: bool,
+    pub sort: RoomSort,
+}
+
+/// The order of the rooms screen; the sort key cycles through them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoomSort {
+    /// As the provider lists them.
+    #[default]
+    Listed,
+    MostMembers,
+    FewestMembers,
+}
+
+impl RoomSort {
+    pub fn next(self) -> Self {
+        match self {
+            RoomSort::Listed => RoomSort::MostMembers,
+            RoomSort::MostMembers => RoomSort::FewestMembers,
+            RoomSort::FewestMembers => RoomSort::Listed,
+        }
+    }
+
+    /// What the rooms title shows, when sorted.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            RoomSort::Listed => None,
+            RoomSort::MostMembers => Some("by members ↓"),
+            RoomSort::FewestMembers => Some("by members ↑"),
+        }
+    }
+
+    /// The status message when the order changes.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RoomSort::Listed => "rooms as the provider lists them",
+            RoomSort::MostMembers => "rooms by member count, most first (unknown counts last)",
+            RoomSort::FewestMembers => "rooms by member count, fewest first (unknown counts last)",
+        }
+    }
 }
 
 /// "Mark all matching" on a partly loaded room: the set is read to the
@@ -592,24 +634,21 @@ impl State {
     }
 }
 
-/// The accent colour for a profile: the configured one, else one derived
-/// from the profile name so every profile looks different.
-pub fn accent_for(profile: &str, configured: Option<&str>) -> Color {
+/// The accent colour for a profile: the configured one, else one of the
+/// theme's accents derived from the profile name so every profile looks
+/// different.
+pub fn accent_for(profile: &str, configured: Option<&str>, theme: &Palette) -> Color {
     if let Some(c) = configured.and_then(parse_color) {
         return c;
     }
-    const PALETTE: [Color; 6] = [
-        Color::Cyan,
-        Color::Magenta,
-        Color::Green,
-        Color::Yellow,
-        Color::Blue,
-        Color::LightRed,
-    ];
     let h = profile
         .bytes()
         .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
-    PALETTE[h as usize % PALETTE.len()]
+    theme
+        .accents
+        .get(h as usize % theme.accents.len().max(1))
+        .copied()
+        .unwrap_or(Color::Cyan)
 }
 
 /// A colour name or `#rrggbb`.

@@ -20,7 +20,8 @@ fn header(read_only: bool) -> Header {
         provider: "sandbox".into(),
         host: "in-memory".into(),
         read_only,
-        accent: accent_for("sandbox", None),
+        accent: accent_for("sandbox", None, view::theme::Palette::named("dark")),
+        theme: view::theme::Palette::named("dark"),
         caps: crate::provider::Provider::capabilities(&crate::provider::sandbox::Sandbox::new(
             crate::provider::sandbox::world::World::empty().shared(),
         )),

@@ -102,6 +102,15 @@ pub(super) fn refilter_rooms(s: &mut State) {
         })
         .map(|(i, _)| i as u32)
         .collect();
+    // Rooms whose count is unknown go last, whichever the direction.
+    let count = |i: &u32| r.rooms.get(*i as usize).and_then(|room| room.member_count);
+    match r.sort {
+        RoomSort::Listed => {}
+        RoomSort::MostMembers => r
+            .view
+            .sort_by_key(|i| (count(i).is_none(), std::cmp::Reverse(count(i)))),
+        RoomSort::FewestMembers => r.view.sort_by_key(|i| (count(i).is_none(), count(i))),
+    }
     keep_cursor_on(&r.view, &mut r.pos, at);
     let h = s.list_height();
     s.rooms.pos.clamp(s.rooms.view.len(), h);

@@ -163,6 +163,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             s.members = MembersState::default();
             s.rooms = RoomsState {
                 loading: true,
+                sort: s.rooms.sort,
                 ..RoomsState::default()
             };
             s.results = None;

@@ -21,6 +21,7 @@ pub fn theme(s: &State) -> Theme {
     Theme {
         no_color: s.no_color,
         accent: s.header.accent,
+        palette: s.header.theme,
     }
 }
 

@@ -74,6 +74,9 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             t.key(),
         ));
     }
+    if let Some(sort) = r.sort.label() {
+        title.push(Span::styled(format!("{sort} "), t.key()));
+    }
     if r.loading {
         title.push(Span::styled("loading… ", t.dim()));
     }
