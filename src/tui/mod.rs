@@ -12,6 +12,7 @@ pub mod bench;
 mod effects;
 mod format;
 mod keymap;
+mod rates;
 mod state;
 mod store;
 mod terminal;
@@ -22,6 +23,8 @@ mod view;
 mod tests;
 #[cfg(test)]
 mod tests_hostile;
+#[cfg(test)]
+mod tests_look;
 #[cfg(test)]
 mod tests_partial;
 

@@ -1,6 +1,7 @@
 //! The console's whole state. Only `update` changes it; `view` reads it.
 
 use super::keymap::{Cmd, Ctx, Key, Keymap};
+use super::rates::{Rates, Tally};
 use super::store::MemberStore;
 use super::view::theme::Palette;
 use crate::model::{Action as Verb, Role, Room, Status, UserId};
@@ -21,6 +22,8 @@ pub const TYPE_COUNT_ABOVE: usize = 50;
 /// Lines under the results table that show the cursor row in full (a
 /// rule and two wrapped lines).
 pub const DETAIL_LINES: usize = 3;
+/// Lines above the results table: the outcome bar.
+pub const OUTCOME_LINES: usize = 1;
 /// Lists longer than this are filtered on a blocking task.
 pub const SYNC_FILTER_MAX: usize = 20_000;
 
@@ -395,6 +398,8 @@ pub struct PlanSummary {
 pub struct Batch {
     pub verb: Verb,
     pub progress: Progress,
+    /// Calls and retries per second so far, for the sparklines.
+    pub rates: Rates,
     pub dry_run: bool,
     pub cancelling: bool,
 }
@@ -443,6 +448,8 @@ pub struct ResultsState {
     /// by `update` so a frame never walks every row.
     pub not_ok: usize,
     pub pending: usize,
+    /// Rows per status, for the outcome bar (kept like the counts above).
+    pub tally: Tally,
     /// Row of the running plan -> row of this screen (a retry or undo
     /// updates the rows of its users in place).
     pub map: Vec<usize>,
@@ -460,6 +467,7 @@ impl ResultsState {
             pos: Pos::default(),
             not_ok: 0,
             pending: 0,
+            tally: Tally::default(),
             map: Vec::new(),
         };
         r.map = (0..r.rows.len()).collect();
@@ -475,6 +483,10 @@ impl ResultsState {
             .filter(|x| x.status.is_some_and(|s| !s.is_ok()))
             .count();
         self.pending = self.rows.iter().filter(|x| x.status.is_none()).count();
+        self.tally = Tally::default();
+        for row in &self.rows {
+            self.tally.add(row.status);
+        }
     }
 
     /// Sets one row's outcome, keeping the counts.
@@ -490,6 +502,8 @@ impl ResultsState {
         if !status.is_ok() {
             self.not_ok += 1;
         }
+        self.tally.take(row.status);
+        self.tally.add(Some(status));
         row.status = Some(status);
         row.reason = reason;
     }
@@ -626,9 +640,11 @@ impl State {
     /// `DETAIL_LINES` under its table for the full reason of the cursor row.
     pub fn height_of(&self, screen: Screen) -> usize {
         match screen {
-            Screen::Results | Screen::Audit => {
-                self.list_height().saturating_sub(DETAIL_LINES).max(1)
-            }
+            Screen::Results => self
+                .list_height()
+                .saturating_sub(DETAIL_LINES + OUTCOME_LINES)
+                .max(1),
+            Screen::Audit => self.list_height().saturating_sub(DETAIL_LINES).max(1),
             _ => self.list_height(),
         }
     }

@@ -205,20 +205,6 @@ impl Theme {
     pub fn retries(&self) -> Style {
         self.fg(self.palette.retries)
     }
-
-    /// A segment of the results' outcome bar (its glyph tells the statuses
-    /// apart without colour).
-    pub fn outcome(&self, ok: bool, failed: bool, quiet: bool) -> Style {
-        if failed {
-            self.fg(self.palette.failure)
-        } else if quiet {
-            self.dim()
-        } else if ok {
-            self.success()
-        } else {
-            self.fg(self.palette.warn)
-        }
-    }
 }
 
 #[cfg(test)]
