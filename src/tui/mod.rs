@@ -13,6 +13,8 @@ mod effects;
 mod format;
 mod keymap;
 mod rates;
+#[cfg(any(test, feature = "bench"))]
+pub mod screenshots;
 mod state;
 mod store;
 mod terminal;
