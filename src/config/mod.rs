@@ -47,6 +47,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     /// `[keys]`: action name -> key, for the console's keymap.
     pub keys: BTreeMap<String, String>,
+    /// `theme`: the console's colour theme for profiles that name none.
+    pub theme: Option<String>,
     /// `export_dir`: where the console's ctrl-s writes results (else the
     /// platform data dir's `roomwarden/exports`).
     pub export_dir: Option<PathBuf>,
@@ -62,6 +64,7 @@ impl Config {
             default_profile: Some("sandbox".into()),
             profiles,
             keys: BTreeMap::new(),
+            theme: None,
             export_dir: None,
             source: Source::BuiltIn,
         }
@@ -131,16 +134,10 @@ impl Config {
                 )));
             }
         };
-        let keys = match root.remove("keys") {
-            None => BTreeMap::new(),
-            Some(Value::Table(t)) => t
-                .into_iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k, s)),
-                    _ => Err(ConfigError::new(format!("config file {at}: [keys] `{k}` must be a string such as \"x\" or \"ctrl-x\""))),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(ConfigError::new(format!("config file {at}: `keys` must be a table ([keys])"))),
+        let keys = keys_table(root.remove("keys"), &format!("config file {at}"))?;
+        let theme = match root.remove("theme") {
+            None => None,
+            Some(v) => Some(theme_name(&v, &format!("config file {at}: `theme`"))?),
         };
         let export_dir = match root.remove("export_dir") {
             None => None,
@@ -173,7 +170,7 @@ impl Config {
         }
         if let Some(key) = root.keys().next() {
             return Err(ConfigError::new(format!(
-                "config file {at}: unknown top-level key `{key}`; expected default_profile, export_dir, [profiles.NAME] or [keys]"
+                "config file {at}: unknown top-level key `{key}`; expected default_profile, export_dir, theme, [profiles.NAME] or [keys]"
             )));
         }
         if profiles.is_empty() {
@@ -193,6 +190,7 @@ impl Config {
             default_profile,
             profiles,
             keys,
+            theme,
             export_dir,
             source: Source::File(path.to_path_buf()),
         })
@@ -208,6 +206,17 @@ impl Config {
                     .map(|d| d.data_dir().join("exports"))
             })
             .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The console theme of a profile: its `theme`, else the config's,
+    /// else the default (`dark`).
+    pub fn theme_of<'a>(&'a self, profile: &'a Profile) -> &'a str {
+        profile
+            .common
+            .theme
+            .as_deref()
+            .or(self.theme.as_deref())
+            .unwrap_or(crate::assets::DEFAULT_THEME)
     }
 
     /// The profile to use: the named one, else `default_profile`, else the
@@ -235,6 +244,59 @@ impl Config {
                 names()
             ))
         })
+    }
+}
+
+/// A `[keys]` table (action name -> keys). `at` names where it is.
+fn keys_table(v: Option<Value>, at: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    match v {
+        None => Ok(BTreeMap::new()),
+        Some(Value::Table(t)) => t
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                _ => Err(ConfigError::new(format!(
+                    "{at}: [keys] `{k}` must be a string such as \"x\" or \"ctrl-x\""
+                ))),
+            })
+            .collect(),
+        Some(_) => Err(ConfigError::new(format!(
+            "{at}: `keys` must be a table ([keys])"
+        ))),
+    }
+}
+
+/// Reads a document holding only a `[keys]` table, as in a config file
+/// (the embedded default bindings, `assets/keys.toml`). `origin` names it.
+pub fn parse_keys(text: &str, origin: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut root: Table = toml::from_str(text).map_err(|e| {
+        ConfigError::new(format!(
+            "{origin} is not valid TOML{}: {}",
+            syntax_place(text, e.span()),
+            e.message()
+        ))
+    })?;
+    let keys = keys_table(root.remove("keys"), origin)?;
+    match root.keys().next() {
+        Some(k) => Err(ConfigError::new(format!(
+            "{origin}: unknown key `{k}`; expected only [keys]"
+        ))),
+        None => Ok(keys),
+    }
+}
+
+/// A `theme` value: one of the embedded themes. `key` names where it is.
+pub(crate) fn theme_name(v: &Value, key: &str) -> Result<String, ConfigError> {
+    let names = crate::assets::theme_names();
+    match v.as_str() {
+        Some(name) if crate::assets::theme(name).is_some() => Ok(name.to_string()),
+        Some(name) => Err(ConfigError::new(format!(
+            "{key} = \"{}\" is not a theme; use one of {names}",
+            crate::text::escape(name)
+        ))),
+        None => Err(ConfigError::new(format!(
+            "{key} must be a theme name, one of {names}"
+        ))),
     }
 }
 
@@ -345,6 +407,63 @@ mod tests {
             d.display()
         );
         assert!(parse("export_dir = 3\n[profiles.p]\nprovider = \"sandbox\"\n").is_err());
+    }
+
+    #[test]
+    fn theme_is_per_profile_with_a_global_default() {
+        let c = parse(
+            "theme = \"light\"\n[profiles.a]\nprovider = \"sandbox\"\n\
+             [profiles.b]\nprovider = \"sandbox\"\ntheme = \"high-contrast\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.theme_of(c.profile(Some("a")).unwrap()), "light");
+        assert_eq!(c.theme_of(c.profile(Some("b")).unwrap()), "high-contrast");
+        let c = parse("[profiles.a]\nprovider = \"sandbox\"\n").unwrap();
+        assert_eq!(c.theme_of(c.profile(None).unwrap()), "dark");
+        let c = Config::builtin();
+        assert_eq!(c.theme_of(c.profile(None).unwrap()), "dark");
+    }
+
+    #[test]
+    fn an_unknown_theme_names_the_key_the_value_and_the_themes() {
+        for (text, place) in [
+            (
+                "[profiles.a]\nprovider = \"sandbox\"\ntheme = \"solarized\"\n",
+                "profile `a`: key `theme` = \"solarized\"",
+            ),
+            (
+                "theme = \"solarized\"\n[profiles.a]\nprovider = \"sandbox\"\n",
+                "test.toml: `theme` = \"solarized\"",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(place), "{e}");
+            assert!(e.contains("dark, light, high-contrast"), "{e}");
+        }
+        let e = parse("[profiles.a]\nprovider = \"sandbox\"\ntheme = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`theme` must be a theme name, one of dark, light, high-contrast"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn keys_documents_read_like_the_config_section() {
+        let k = parse_keys("[keys]\nremove = \"x\"\n", "k.toml").unwrap();
+        assert_eq!(k.get("remove").map(String::as_str), Some("x"));
+        let e = parse_keys("[keys]\nremove = 1\n", "k.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("k.toml: [keys] `remove` must be a string"),
+            "{e}"
+        );
+        let e = parse_keys("colour = 1\n", "k.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key `colour`"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub mod bench;
 mod effects;
 mod format;
 mod keymap;
+mod rates;
+#[cfg(any(test, feature = "bench"))]
+pub mod screenshots;
 mod state;
 mod store;
 mod terminal;
@@ -22,6 +25,8 @@ mod view;
 mod tests;
 #[cfg(test)]
 mod tests_hostile;
+#[cfg(test)]
+mod tests_look;
 #[cfg(test)]
 mod tests_partial;
 
