@@ -55,6 +55,49 @@ pub struct Config {
     pub source: Source,
 }
 
+/// What named the config file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Named {
+    /// `--config FILE`.
+    Flag,
+    /// `ROOMWARDEN_CONFIG`.
+    Env,
+    /// The platform config dir's `roomwarden/config.toml`.
+    Default,
+}
+
+impl Named {
+    /// The flag or variable, or `default`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Named::Flag => "--config",
+            Named::Env => "ROOMWARDEN_CONFIG",
+            Named::Default => "default",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Named::Default => "the default location",
+            other => other.as_str(),
+        }
+    }
+}
+
+/// Where the config file is, by the lookup order, and what named it. The
+/// default location may not exist (then the built-in sandbox is used);
+/// `None` when there is no home directory to find it in.
+pub fn locate(explicit: Option<&Path>) -> Option<(PathBuf, Named)> {
+    if let Some(path) = explicit {
+        return Some((path.to_path_buf(), Named::Flag));
+    }
+    if let Some(path) = std::env::var_os("ROOMWARDEN_CONFIG").filter(|p| !p.is_empty()) {
+        return Some((PathBuf::from(path), Named::Env));
+    }
+    directories::ProjectDirs::from("", "", "roomwarden")
+        .map(|dirs| (dirs.config_dir().join("config.toml"), Named::Default))
+}
+
 impl Config {
     /// The config with only the built-in sandbox profile.
     pub fn builtin() -> Self {
@@ -72,19 +115,11 @@ impl Config {
 
     /// Finds and loads the config by the documented lookup order.
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
-        if let Some(path) = explicit {
-            return Self::load_file(path, "--config");
+        match locate(explicit) {
+            Some((path, Named::Default)) if !path.exists() => Ok(Self::builtin()),
+            Some((path, named)) => Self::load_file(&path, named.describe()),
+            None => Ok(Self::builtin()),
         }
-        if let Some(path) = std::env::var_os("ROOMWARDEN_CONFIG").filter(|p| !p.is_empty()) {
-            return Self::load_file(Path::new(&path), "ROOMWARDEN_CONFIG");
-        }
-        if let Some(dirs) = directories::ProjectDirs::from("", "", "roomwarden") {
-            let path = dirs.config_dir().join("config.toml");
-            if path.exists() {
-                return Self::load_file(&path, "the default location");
-            }
-        }
-        Ok(Self::builtin())
     }
 
     fn load_file(path: &Path, named_by: &str) -> Result<Self, ConfigError> {

@@ -31,6 +31,7 @@ mod tests_look;
 mod tests_partial;
 
 pub use terminal::console;
+pub use terminal::{LOG_FILE, log_dir};
 
 /// Checks `[keys]` from a config file: the error a bad entry gives.
 pub fn check_keys(keys: &std::collections::BTreeMap<String, String>) -> Result<(), String> {

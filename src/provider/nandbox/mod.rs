@@ -593,6 +593,12 @@ impl Provider for Nandbox {
         Some(self.shared.events.subscribe())
     }
 
+    /// The rooms are the profile's, so listing them proves nothing: the
+    /// session is opened instead (`TOKEN_AUTH_OK` accepts the token).
+    async fn check(&self) -> Result<(), ProviderError> {
+        self.conn.ensure_open().await
+    }
+
     /// The configured chats, then chats seen, each read with `getChat`.
     async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError> {
         const OP: &str = "rooms";
