@@ -11,7 +11,9 @@ use roomwarden::model::{
 use roomwarden::ops::audit::{self, AuditLog, Kind};
 use roomwarden::ops::plan::Request;
 use roomwarden::ops::{Cancel, Engine, RunEvent, RunOptions};
-use roomwarden::provider::{Capabilities, ErrorKind, Provider, ProviderError, Quota};
+use roomwarden::provider::{
+    CallCost, Capabilities, Cost, ErrorKind, Provider, ProviderError, Quota,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,6 +45,10 @@ struct Scripted {
     log: Mutex<Vec<String>>,
     /// Users the server has removed: a later removal finds them absent.
     gone: Mutex<std::collections::HashSet<UserId>>,
+    quota: Quota,
+    call_cost: CallCost,
+    /// When each change call arrived (tokio's clock).
+    sent_at: Mutex<Vec<tokio::time::Instant>>,
 }
 
 impl Scripted {
@@ -58,6 +64,9 @@ impl Scripted {
             room_error: None,
             log: Mutex::new(Vec::new()),
             gone: Mutex::new(Default::default()),
+            quota: Quota::per_second(1000.0),
+            call_cost: CallCost::ONE,
+            sent_at: Mutex::new(Vec::new()),
         }
     }
 
@@ -81,7 +90,8 @@ impl Provider for Scripted {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             max_batch: self.max_batch,
-            quota: Quota::per_second(1000.0),
+            quota: self.quota,
+            call_cost: self.call_cost,
             rooms_quota: Some(Quota::per_second(5.0)),
             ..Capabilities::default()
         }
@@ -129,6 +139,10 @@ impl Provider for Scripted {
     }
     async fn remove(&self, room: &RoomId, users: &[UserId]) -> Result<Vec<Outcome>, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.sent_at
+            .lock()
+            .unwrap()
+            .push(tokio::time::Instant::now());
         self.note("remove", users.iter().map(|u| u.to_string()));
         self.batches.lock().unwrap().push(users.len());
         self.entered.notify_one();
@@ -788,4 +802,39 @@ async fn guard_refusals_are_audited_with_their_ticket() {
     assert_eq!(skipped[0].ticket.as_deref(), Some("T-9"));
     assert_eq!(skipped[0].kind, Kind::Result);
     assert!(skipped[0].reason.as_deref().unwrap().contains("owner"));
+}
+
+/// IMKit's removal is two requests (a read of the room, then the call):
+/// a provider that says a call costs two gets half as many calls out of
+/// its quota, so that the requests stay within it.
+#[tokio::test(start_paused = true)]
+async fn a_call_costing_two_requests_takes_two_of_the_quota() {
+    let mut p = Scripted::new(vec![], 1);
+    p.quota = Quota::new(10, Duration::from_secs(60));
+    p.call_cost = CallCost {
+        remove: Cost {
+            fixed: 2,
+            per_staff: 0,
+        },
+        ..CallCost::ONE
+    };
+    let p = Arc::new(p);
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(12)).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert!(report.outcomes.iter().all(|o| o.status == Status::Removed));
+    let at = p.sent_at.lock().unwrap().clone();
+    assert_eq!(at.len(), 12);
+    for (i, start) in at.iter().enumerate() {
+        let within = at[i..]
+            .iter()
+            .filter(|t| **t < *start + Duration::from_secs(60))
+            .count();
+        assert!(
+            within * 2 <= 10,
+            "{within} calls of two requests within a minute from call {i}: over 10 requests"
+        );
+    }
 }

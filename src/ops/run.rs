@@ -434,6 +434,13 @@ impl Engine {
         // dropped connection, 5xx): a later answer must be read in its light.
         let unanswered = Mutex::new(false);
         let clock = Mutex::new(RetryClock::new(self.retry));
+        // Requests this call takes from the quota (more than one where the
+        // adapter reads before it writes).
+        let staff = rows
+            .iter()
+            .filter(|r| matches!(r.role, Some(Role::Owner | Role::Admin)))
+            .count();
+        let cost = self.caps.call_cost.of(call.action).of(staff);
         let attempt = || async {
             // A paced room's turn is held until the answer, so its next
             // change waits the interval from this one's completion.
@@ -442,7 +449,9 @@ impl Engine {
                     Some(pace) => Some(pace.turn().await),
                     None => None,
                 };
-                self.limiter.acquire().await;
+                for _ in 0..cost {
+                    self.limiter.acquire().await;
+                }
                 turn
             };
             let turn = tokio::select! {

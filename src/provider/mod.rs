@@ -133,6 +133,55 @@ pub struct Pacing {
     pub interval: Duration,
 }
 
+/// Requests one change call sends, as the provider's quota counts them:
+/// `fixed` per call plus `per_staff` for each owner or admin in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cost {
+    pub fixed: u32,
+    pub per_staff: u32,
+}
+
+impl Cost {
+    /// One request per call, whoever is in it.
+    pub const ONE: Cost = Cost {
+        fixed: 1,
+        per_staff: 0,
+    };
+
+    /// The requests of a call with `staff` owners or admins among its users.
+    pub fn of(&self, staff: usize) -> u32 {
+        let staff = u32::try_from(staff).unwrap_or(u32::MAX);
+        self.fixed
+            .saturating_add(self.per_staff.saturating_mul(staff))
+            .max(1)
+    }
+}
+
+/// What each kind of change call costs against the quota (IMKit reads the
+/// room before each change and sets admin roles one by one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallCost {
+    pub remove: Cost,
+    pub demote: Cost,
+    pub readd: Cost,
+}
+
+impl CallCost {
+    pub const ONE: CallCost = CallCost {
+        remove: Cost::ONE,
+        demote: Cost::ONE,
+        readd: Cost::ONE,
+    };
+
+    pub fn of(&self, action: Action) -> &Cost {
+        match action {
+            Action::Remove => &self.remove,
+            Action::Demote => &self.demote,
+            Action::Readd => &self.readd,
+        }
+    }
+}
+
 /// A provider's advice to keep more than one owner in big rooms (Symphony:
 /// rooms over 500 members keep at least two owners).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +214,9 @@ pub struct Capabilities {
     pub can_readd: bool,
     /// Calls per period, for every call of the profile.
     pub quota: Quota,
+    /// Requests each change call takes from `quota` (one, unless the
+    /// adapter sends more than one request per change).
+    pub call_cost: CallCost,
     /// A lower limit for listing rooms, where the provider documents one
     /// (Agora: 50/s); it applies on top of `quota`.
     pub rooms_quota: Option<Quota>,
@@ -205,6 +257,7 @@ impl Default for Capabilities {
             has_admins: true,
             can_readd: true,
             quota: Quota::per_second(10.0),
+            call_cost: CallCost::ONE,
             rooms_quota: None,
             max_in_flight: 8,
             member_page_size: 100,

@@ -34,7 +34,8 @@ use crate::model::{
 };
 use crate::provider::http;
 use crate::provider::{
-    Capabilities, ErrorKind, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
+    CallCost, Capabilities, Cost, ErrorKind, KeySpec, PageStyle, Provider, ProviderError,
+    ProviderSpec, Quota,
 };
 use async_trait::async_trait;
 use auth::Auth;
@@ -381,6 +382,23 @@ impl Provider for Imkit {
             has_admins: true,
             can_readd: true,
             quota: QUOTA,
+            // Every change reads the room first; a demote reads it again
+            // after, replaces `managers` once and sets each admin's role;
+            // a re-add sets each restored admin's role after the add.
+            call_cost: CallCost {
+                remove: Cost {
+                    fixed: 2,
+                    per_staff: 0,
+                },
+                demote: Cost {
+                    fixed: 3,
+                    per_staff: 1,
+                },
+                readd: Cost {
+                    fixed: 1,
+                    per_staff: 1,
+                },
+            },
             member_page_size: MEMBER_PAGE,
             page_style: PageStyle::Whole,
             ..Capabilities::default()
