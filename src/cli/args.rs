@@ -51,15 +51,27 @@ pub enum Command {
         #[command(flatten)]
         opts: ChangeOpts,
     },
-    /// Print audit records
-    Audit {
-        /// Only the last N records
-        #[arg(long, value_name = "N")]
-        last: Option<usize>,
-        /// Only intents that never got a result (after a crash)
-        #[arg(long)]
-        unfinished: bool,
-    },
+    /// Print audit records (every operator's, in team mode)
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct AuditArgs {
+    /// Only the last N records
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Only intents that never got a result (after a crash)
+    #[arg(long)]
+    pub unfinished: bool,
+    /// Only records of this operator (the `operator` name or the OS user)
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+    /// Only records of this ticket
+    #[arg(long, value_name = "REF")]
+    pub ticket: Option<String>,
+    /// Only records of this batch (one run)
+    #[arg(long, value_name = "ID")]
+    pub batch: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -5,11 +5,11 @@ mod output;
 
 use crate::config::Config;
 use crate::model::{Action, Outcome, Role, Status};
-use crate::ops::audit;
 use crate::ops::plan::{Plan, Request, human_duration};
+use crate::ops::store::Query;
 use crate::ops::{Cancel, Engine, RunEvent, RunOptions, tickets};
-use crate::session::{Session, audit_path};
-use args::{Change, ChangeOpts, Command, Format, Global, RoleArg};
+use crate::session::{Session, open_store};
+use args::{AuditArgs, Change, ChangeOpts, Command, Format, Global, RoleArg};
 use output::{MemberRow, ProfileRow, RoomRow, write_rows};
 use std::io::{self, BufRead, IsTerminal, Write};
 
@@ -25,10 +25,10 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     let code = match command {
         Command::Profiles => profiles(&global, &mut out)?,
-        Command::Audit { last, unfinished } => audit_cmd(&global, last, unfinished, &mut out)?,
+        Command::Audit(a) => audit_cmd(&global, a, &mut out).await?,
         Command::Rooms => {
             let s = Session::load(&global)?;
-            let engine = s.engine(&global, false)?;
+            let engine = s.engine(&global, false).await?;
             let rooms = engine
                 .all_rooms()
                 .await
@@ -106,30 +106,22 @@ fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn audit_cmd(
-    global: &Global,
-    last: Option<usize>,
-    unfinished: bool,
-    out: &mut dyn Write,
-) -> Result<u8, Failure> {
-    let path = audit_path(global)?;
-    let (records, torn) = audit::read(&path)
-        .map_err(|e| Failure::usage(format!("audit log {} cannot be read: {e}", path.display())))?;
-    if torn > 0 {
-        eprintln!(
-            "roomwarden: {torn} unreadable line(s) in {} skipped (a write cut short?)",
-            path.display()
-        );
-    }
-    let mut rows = if unfinished {
-        audit::unfinished(&records)
-    } else {
-        records
+async fn audit_cmd(global: &Global, a: AuditArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let config = Config::load(global.config.as_deref())?;
+    let store = open_store(&config, global).await?;
+    let query = Query {
+        last: a.last,
+        unfinished: a.unfinished,
+        operator: a.operator,
+        ticket: a.ticket,
+        batch: a.batch,
     };
-    if let Some(n) = last {
-        rows.drain(..rows.len().saturating_sub(n));
+    let found = store.find(&query).await?;
+    for note in &found.notes {
+        eprintln!("roomwarden: {note}");
     }
-    if unfinished && !rows.is_empty() {
+    let rows = found.records;
+    if a.unfinished && !rows.is_empty() {
         eprintln!(
             "roomwarden: {} call(s) were announced but never answered; check these users in the provider before re-running",
             rows.len()
@@ -146,7 +138,7 @@ async fn members(
     out: &mut dyn Write,
 ) -> Result<u8, Failure> {
     let s = Session::load(global)?;
-    let engine = s.engine(global, false)?;
+    let engine = s.engine(global, false).await?;
     let room = crate::model::RoomId::from(room);
     let want = role.map(|r| match r {
         RoleArg::Owner => Role::Owner,
@@ -254,7 +246,7 @@ async fn execute(
             "refusing to change anything without --yes: standard input is not a terminal, so roomwarden cannot ask",
         ));
     }
-    let engine = s.engine(global, !opts.dry_run)?;
+    let engine = s.engine(global, !opts.dry_run).await?;
     engine.check_ids(&requests).map_err(Failure::usage)?;
     if let Some(why) = cannot(engine.capabilities(), &requests) {
         return Err(Failure::usage(format!(
@@ -263,9 +255,11 @@ async fn execute(
             engine.provider_name()
         )));
     }
-    engine
-        .fill_readd_roles(&mut requests)
-        .map_err(|e| Failure::usage(format!("reading the audit log for re-add roles: {e}")))?;
+    engine.fill_readd_roles(&mut requests).await.map_err(|e| {
+        let mut f = Failure::from(e);
+        f.message = format!("reading the audit store for re-add roles: {}", f.message);
+        f
+    })?;
     let plan = engine
         .plan(requests)
         .await

@@ -6,6 +6,7 @@
 
 mod profile;
 mod secret;
+mod team;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +15,7 @@ use toml::{Table, Value};
 
 use profile::parse_profile;
 pub use profile::{Common, Profile};
+pub use team::Team;
 
 /// A config problem; the message says what is wrong and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     /// `[keys]`: action name -> key, for the console's keymap.
     pub keys: BTreeMap<String, String>,
+    /// Team mode: the shared PostgreSQL store and the operator's name.
+    pub team: Team,
     pub source: Source,
 }
 
@@ -59,6 +63,7 @@ impl Config {
             default_profile: Some("sandbox".into()),
             profiles,
             keys: BTreeMap::new(),
+            team: Team::default(),
             source: Source::BuiltIn,
         }
     }
@@ -120,6 +125,7 @@ impl Config {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(ConfigError::new(format!("config file {at}: `keys` must be a table ([keys])"))),
         };
+        let team = Team::take(&mut root, &at.to_string(), literal_refused.clone())?;
         let mut profiles = BTreeMap::new();
         match root.remove("profiles") {
             None => {}
@@ -142,7 +148,8 @@ impl Config {
         }
         if let Some(key) = root.keys().next() {
             return Err(ConfigError::new(format!(
-                "config file {at}: unknown top-level key `{key}`; expected default_profile, [profiles.NAME] or [keys]"
+                "config file {at}: unknown top-level key `{key}`; expected default_profile, {}, [profiles.NAME] or [keys]",
+                team::KEYS.join(", ")
             )));
         }
         if profiles.is_empty() {
@@ -162,6 +169,7 @@ impl Config {
             default_profile,
             profiles,
             keys,
+            team,
             source: Source::File(path.to_path_buf()),
         })
     }

@@ -5,6 +5,8 @@
 
 pub mod audit;
 mod members;
+pub mod queue;
+pub mod store;
 pub use members::AHEAD as MEMBER_PAGES_AHEAD;
 mod limiter;
 pub mod plan;
@@ -22,6 +24,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use store::AuditStore;
 
 pub use limiter::Limiter;
 use members::WholeLists;
@@ -53,7 +56,7 @@ impl RetryPolicy {
     }
 }
 
-/// One profile's provider with its limits, guards and audit log.
+/// One profile's provider with its limits, guards and audit store.
 pub struct Engine {
     provider: Arc<dyn Provider>,
     caps: Capabilities,
@@ -61,7 +64,7 @@ pub struct Engine {
     /// The provider's lower limit for listing rooms, if it has one.
     rooms_limiter: Option<Arc<Limiter>>,
     guards: Guards,
-    audit: Option<Arc<AuditLog>>,
+    audit: Option<Arc<dyn AuditStore>>,
     profile: String,
     operator: String,
     read_only: bool,
@@ -80,6 +83,15 @@ impl Engine {
         provider: Arc<dyn Provider>,
         profile: &Profile,
         audit: Option<Arc<AuditLog>>,
+    ) -> Self {
+        Self::with_store(provider, profile, audit.map(|l| l as Arc<dyn AuditStore>))
+    }
+
+    /// An engine writing to any audit store (the file, or PostgreSQL).
+    pub fn with_store(
+        provider: Arc<dyn Provider>,
+        profile: &Profile,
+        audit: Option<Arc<dyn AuditStore>>,
     ) -> Self {
         let mut caps = provider.capabilities();
         if let Some(b) = profile.common.max_batch {
@@ -138,8 +150,20 @@ impl Engine {
         &self.guards
     }
 
-    pub fn audit_log(&self) -> Option<&Arc<AuditLog>> {
+    /// Where this engine's intents and results go.
+    pub fn audit_store(&self) -> Option<&Arc<dyn AuditStore>> {
         self.audit.as_ref()
+    }
+
+    /// Records are signed with this name instead of the OS user (the
+    /// `operator` config key).
+    pub fn set_operator(&mut self, operator: impl Into<String>) {
+        self.operator = operator.into();
+    }
+
+    /// The name records are signed with.
+    pub fn operator(&self) -> &str {
+        &self.operator
     }
 
     /// A read through the rate limit, retried like a change.
@@ -355,29 +379,35 @@ impl Engine {
         Ok(())
     }
 
-    /// Fills in, for `readd` requests without a role, the role the audit log
-    /// recorded when this profile removed the user from that room.
-    pub fn fill_readd_roles(&self, requests: &mut [Request]) -> std::io::Result<()> {
+    /// Fills in, for `readd` requests without a role, the role the audit
+    /// store recorded before this profile last removed (or demoted) the
+    /// user in that room.
+    pub async fn fill_readd_roles(
+        &self,
+        requests: &mut [Request],
+    ) -> Result<(), store::StoreError> {
         let Some(log) = &self.audit else {
             return Ok(());
         };
-        if !requests
-            .iter()
-            .any(|r| r.action == Action::Readd && r.role.is_none())
-        {
-            return Ok(());
-        }
-        let (records, _) = audit::read(log.path())?;
-        let mut by_room: HashMap<RoomId, HashMap<_, _>> = HashMap::new();
+        let mut wanted = std::collections::HashSet::new();
         for req in requests
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
         {
             self.canonical(req);
-            let roles = by_room.entry(req.room.clone()).or_insert_with(|| {
-                audit::removed_roles(&records, &self.profile, self.provider.name(), &req.room)
-            });
-            req.role = roles.get(&req.user).copied();
+            wanted.insert((req.room.clone(), req.user.clone()));
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let roles = log
+            .roles_before(&self.profile, self.provider.name(), &wanted)
+            .await?;
+        for req in requests
+            .iter_mut()
+            .filter(|r| r.action == Action::Readd && r.role.is_none())
+        {
+            req.role = roles.get(&(req.room.clone(), req.user.clone())).copied();
         }
         Ok(())
     }

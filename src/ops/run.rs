@@ -126,6 +126,8 @@ struct Tracker {
     progress: Progress,
     started: Instant,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
+    /// Set when the audit store failed: nothing more is sent.
+    audit_down: Option<String>,
 }
 
 impl Tracker {
@@ -180,6 +182,7 @@ impl Engine {
             },
             started: Instant::now(),
             events,
+            audit_down: None,
         });
         let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.rows.len()];
         let mut to_send = Vec::new();
@@ -224,8 +227,10 @@ impl Engine {
                 t.emit_progress();
             }
         }
-        if let Some(audit) = &self.audit {
-            let _ = audit.sync();
+        if let Some(audit) = &self.audit
+            && let Err(e) = audit.sync().await
+        {
+            tracing::error!("{e}");
         }
         self.forget_whole();
         let outcomes = outcomes
@@ -316,22 +321,6 @@ impl Engine {
         tracker: &Mutex<Tracker>,
     ) -> Vec<(usize, Outcome)> {
         let rows: Vec<&PlanRow> = call.rows.iter().map(|&i| &plan.rows[i]).collect();
-        let finish = |outcomes: Vec<Outcome>| -> Vec<(usize, Outcome)> {
-            if let Some(audit) = &self.audit {
-                let records: Vec<Record> = rows
-                    .iter()
-                    .zip(&outcomes)
-                    .map(|(row, o)| self.record(row, Kind::Result, batch, Some(o)))
-                    .collect();
-                if let Err(e) = audit.append(&records, false) {
-                    tracing::error!(
-                        "audit log {}: cannot write results: {e}",
-                        audit.path().display()
-                    );
-                }
-            }
-            call.rows.iter().copied().zip(outcomes).collect()
-        };
         let all = |status: Status, reason: String| -> Vec<Outcome> {
             rows.iter()
                 .map(|r| outcome_of(r, status, Some(reason.clone())))
@@ -350,15 +339,23 @@ impl Engine {
                 .collect();
         }
         if let Some(audit) = &self.audit {
-            let intents: Vec<Record> = rows
-                .iter()
-                .map(|r| self.record(r, Kind::Intent, batch, None))
-                .collect();
-            if let Err(e) = audit.append(&intents, true) {
-                let why = format!(
-                    "not sent: the audit log {} cannot be written: {e}",
-                    audit.path().display()
-                );
+            let down = lock(tracker).audit_down.clone();
+            let written = match down {
+                Some(why) => Err(why),
+                None => {
+                    let intents: Vec<Record> = rows
+                        .iter()
+                        .map(|r| self.record(r, Kind::Intent, batch, None))
+                        .collect();
+                    audit.append(&intents, true).await.map_err(|e| {
+                        let why = e.to_string();
+                        lock(tracker).audit_down.get_or_insert(why.clone());
+                        why
+                    })
+                }
+            };
+            if let Err(e) = written {
+                let why = format!("not sent: the intent could not be recorded ({e})");
                 return call
                     .rows
                     .iter()
@@ -493,7 +490,22 @@ impl Engine {
                 all(Status::Failed, why)
             }
         };
-        finish(outcomes)
+        if let Some(audit) = &self.audit {
+            let records: Vec<Record> = rows
+                .iter()
+                .zip(&outcomes)
+                .map(|(row, o)| self.record(row, Kind::Result, batch, Some(o)))
+                .collect();
+            if let Err(e) = audit.append(&records, false).await {
+                // The call went out: its intent stays unfinished for
+                // `audit --unfinished`, and nothing more is sent.
+                tracing::error!("cannot write results: {e}");
+                lock(tracker)
+                    .audit_down
+                    .get_or_insert_with(|| e.to_string());
+            }
+        }
+        call.rows.iter().copied().zip(outcomes).collect()
     }
 
     /// One provider call; the answer is matched back to the call's rows.

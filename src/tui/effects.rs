@@ -5,7 +5,7 @@ use super::action::{Action, Effect};
 use super::state::Header;
 use super::store;
 use crate::model::{Outcome, RoomId};
-use crate::ops::{Cancel, Engine, RunOptions, audit};
+use crate::ops::{Cancel, Engine, RunOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -148,13 +148,14 @@ impl Runner {
             }
             Effect::PlanUndo { seq, mut requests } => {
                 tokio::spawn(async move {
-                    let filled = requests
-                        .iter()
-                        .any(|r| r.role.is_none())
-                        .then(|| engine.fill_readd_roles(&mut requests));
+                    let filled = if requests.iter().any(|r| r.role.is_none()) {
+                        engine.fill_readd_roles(&mut requests).await
+                    } else {
+                        Ok(())
+                    };
                     let result = match filled {
-                        Some(Err(e)) => Err(format!("reading the audit log for roles: {e}")),
-                        _ => engine.plan(requests).await.map_err(|e| e.to_string()),
+                        Err(e) => Err(format!("reading the audit store for roles: {e}")),
+                        Ok(()) => engine.plan(requests).await.map_err(|e| e.to_string()),
                     };
                     let _ = tx.send(Action::Planned { seq, result });
                 });
@@ -186,14 +187,20 @@ impl Runner {
                     c.cancel();
                 }
             }
-            Effect::LoadAudit => {
-                let path = engine.audit_log().map(|l| l.path().to_path_buf());
-                tokio::task::spawn_blocking(move || {
-                    let r = match path {
-                        None => Err("no audit log is open".to_string()),
-                        Some(p) => audit::read(&p)
-                            .map(|(recs, _)| recs)
-                            .map_err(|e| format!("{}: {e}", p.display())),
+            Effect::LoadAudit(query) => {
+                tokio::spawn(async move {
+                    let r = match engine.audit_store() {
+                        None => Err("no audit store is open".to_string()),
+                        Some(store) => store
+                            .find(&query)
+                            .await
+                            .map(|found| {
+                                for note in &found.notes {
+                                    tracing::warn!("{note}");
+                                }
+                                found.records
+                            })
+                            .map_err(|e| e.to_string()),
                     };
                     let _ = tx.send(Action::AuditLoaded(r));
                 });

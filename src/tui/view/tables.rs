@@ -314,6 +314,10 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         Span::styled(" audit ", t.title()),
         Span::raw(format!("{} records, newest first ", num(a.records.len()))),
     ];
+    let filter = a.filter.describe();
+    if !filter.is_empty() {
+        title.push(Span::styled(format!("{filter} "), t.dim()));
+    }
     if a.loading {
         title.push(Span::styled("loading… ", t.dim()));
     }
@@ -338,6 +342,7 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             Some(
                 Row::new(vec![
                     Cell::from(r.ts.as_str()),
+                    Cell::from(r.operator.as_str()),
                     Cell::from(r.action.as_str()),
                     Cell::from(status),
                     Cell::from(r.user.as_str()),
@@ -353,9 +358,12 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         f,
         area,
         block(t, title),
-        &["TIME", "ACTION", "STATUS", "USER ID", "ROOM", "REASON"],
+        &[
+            "TIME", "OPERATOR", "ACTION", "STATUS", "USER ID", "ROOM", "REASON",
+        ],
         &[
             Constraint::Length(20),
+            Constraint::Length(10),
             Constraint::Length(7),
             Constraint::Length(14),
             Constraint::Length(17),

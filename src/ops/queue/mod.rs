@@ -1,0 +1,1 @@
+//! The shared ticket queue (team mode).
