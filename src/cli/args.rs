@@ -53,6 +53,37 @@ pub enum Command {
     },
     /// Print audit records (every operator's, in team mode)
     Audit(AuditArgs),
+    /// The shared ticket queue of team mode (needs audit_url)
+    #[command(subcommand)]
+    Queue(QueueCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCommand {
+    /// Enqueue a ticket file's rows (checked as `apply` checks them: a bad row refuses the file)
+    Push {
+        file: PathBuf,
+        /// Why, for rows without a reason of their own
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Ticket reference, for rows without one
+        #[arg(long, value_name = "REF")]
+        ticket: Option<String>,
+    },
+    /// Claim and run queued rows of this profile until the queue is empty
+    Work {
+        /// Keep waiting for new rows instead of exiting when the queue is empty
+        #[arg(long)]
+        follow: bool,
+        /// Rows per claim (default: four provider batches)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        chunk: Option<u32>,
+        /// This worker's name (default: host, process id, random suffix)
+        #[arg(long, value_name = "NAME")]
+        worker: Option<String>,
+    },
+    /// Row counts by state, by ticket and by worker
+    Status,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod output;
+mod queue;
 
 use crate::config::Config;
 use crate::model::{Action, Outcome, Role, Status};
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let code = match command {
         Command::Profiles => profiles(&global, &mut out)?,
         Command::Audit(a) => audit_cmd(&global, a, &mut out).await?,
+        Command::Queue(q) => queue::run(&global, q, &mut out).await?,
         Command::Rooms => {
             let s = Session::load(&global)?;
             let engine = s.engine(&global, false).await?;
@@ -75,7 +77,7 @@ fn flush(out: &mut dyn Write) -> Result<(), Failure> {
     }
 }
 
-fn emit<R: output::Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> Result<(), Failure> {
+pub(crate) fn emit<R: output::Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> Result<(), Failure> {
     match write_rows(out, format, rows) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
             code: 1,
@@ -287,7 +289,7 @@ async fn execute(
 /// Why none of the requests can be done, when they all ask for an action
 /// the provider cannot do at all (a demote or re-add on a provider without
 /// one); a mixed ticket file goes on, its rows skipped with the reason.
-fn cannot(caps: &crate::provider::Capabilities, requests: &[Request]) -> Option<String> {
+pub(crate) fn cannot(caps: &crate::provider::Capabilities, requests: &[Request]) -> Option<String> {
     let all = |a: Action| !requests.is_empty() && requests.iter().all(|r| r.action == a);
     if all(Action::Demote) && !caps.demotes() {
         return Some("this provider cannot demote users".into());

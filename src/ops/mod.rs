@@ -28,7 +28,7 @@ use store::AuditStore;
 
 pub use limiter::Limiter;
 use members::WholeLists;
-pub use run::{Cancel, Progress, Report, RunEvent, RunOptions};
+pub use run::{Cancel, NOT_SENT_UNAUDITED, Progress, Report, RunEvent, RunOptions};
 
 /// How long a call is retried, and the longest wait a provider may ask for.
 #[derive(Clone, Copy, Debug)]
@@ -118,6 +118,15 @@ impl Engine {
             profile: profile.name.clone(),
             operator: audit::operator(),
             read_only: profile.common.read_only,
+        }
+    }
+
+    /// Takes `1/n` of the profile's rate limit from now on: `n` queue
+    /// workers of this profile are alive and share it.
+    pub fn set_rate_share(&self, n: u32) {
+        self.limiter.set_share(n);
+        if let Some(rooms) = &self.rooms_limiter {
+            rooms.set_share(n);
         }
     }
 
@@ -335,7 +344,7 @@ impl Engine {
 
     /// The provider's one spelling of a request's room and user, so that
     /// guards, plans and the audit log see the same ids however typed.
-    fn canonical(&self, req: &mut Request) {
+    pub(crate) fn canonical(&self, req: &mut Request) {
         req.room = self.provider.canonical_room(&req.room);
         if let std::borrow::Cow::Owned(user) = self.caps.id_fold.apply(req.user.as_str()) {
             req.user = UserId::from(user);

@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub max_delay: Duration,
     /// Calls in flight at most (the rate limiter has the final word).
     pub concurrency: usize,
+    /// Record under this batch id instead of a new one (`resume`: its
+    /// records then finish the batch's unfinished intents).
+    pub batch: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -40,6 +43,7 @@ impl Default for RunOptions {
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
             concurrency: 8,
+            batch: None,
         }
     }
 }
@@ -174,7 +178,7 @@ impl Engine {
         cancel: &Cancel,
         events: Option<mpsc::UnboundedSender<RunEvent>>,
     ) -> Report {
-        let batch = new_batch_id();
+        let batch = opts.batch.clone().unwrap_or_else(new_batch_id);
         let tracker = Mutex::new(Tracker {
             progress: Progress {
                 total: plan.rows.len(),
@@ -355,7 +359,7 @@ impl Engine {
                 }
             };
             if let Err(e) = written {
-                let why = format!("not sent: the intent could not be recorded ({e})");
+                let why = format!("{NOT_SENT_UNAUDITED} ({e})");
                 return call
                     .rows
                     .iter()
@@ -569,6 +573,10 @@ impl Engine {
             .collect())
     }
 }
+
+/// How the reason of a row starts when its call was never sent because
+/// its intent could not be recorded (the audit store failed).
+pub const NOT_SENT_UNAUDITED: &str = "not sent: the intent could not be recorded";
 
 /// A provider-requested wait longer than this is shown while it lasts.
 const LONG_WAIT: Duration = Duration::from_secs(5);

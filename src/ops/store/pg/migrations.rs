@@ -65,7 +65,7 @@ CREATE TABLE queue_pushes (
 CREATE TABLE queue_rows (
     id            bigserial PRIMARY KEY,
     push_id       bigint NOT NULL REFERENCES queue_pushes (id),
-    line          integer NOT NULL,
+    position      integer NOT NULL,
     profile       text NOT NULL,
     room          text NOT NULL,
     user_id       text NOT NULL,
