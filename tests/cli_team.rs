@@ -53,5 +53,8 @@ fn a_password_in_the_audit_url_flag_is_refused() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("audit_password_env") && !stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        stderr.contains("audit_password_env") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
 }

@@ -91,18 +91,32 @@ async fn push_refuses_a_bad_file_whole_then_one_worker_drains_the_queue() {
     let out = roomwarden(&iso, &cfg, &["queue", "push", bad.to_str().unwrap()]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("line 3") && stderr.contains("explode"), "{stderr}");
+    assert!(
+        stderr.contains("line 3") && stderr.contains("explode"),
+        "{stderr}"
+    );
 
     let good = iso.path("good.csv");
     ticket_file(&good, 0..2, 150);
     let out = roomwarden(&iso, &cfg, &["queue", "push", good.to_str().unwrap()]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let status = |out: &std::process::Output| -> Vec<serde_json::Value> { common::jsonl(&out.stdout) };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status =
+        |out: &std::process::Output| -> Vec<serde_json::Value> { common::jsonl(&out.stdout) };
     let out = roomwarden(&iso, &cfg, &["queue", "status", "--format", "jsonl"]).await;
     let rows = status(&out);
     assert_eq!(rows[0]["by"], "state");
-    assert_eq!(rows[0]["queued"], 300, "the bad file queued nothing: {rows:?}");
-    assert!(rows.iter().any(|r| r["by"] == "ticket" && r["key"] == "T-1" && r["queued"] == 150));
+    assert_eq!(
+        rows[0]["queued"], 300,
+        "the bad file queued nothing: {rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["by"] == "ticket" && r["key"] == "T-1" && r["queued"] == 150)
+    );
 
     let out = roomwarden(
         &iso,
@@ -110,14 +124,25 @@ async fn push_refuses_a_bad_file_whole_then_one_worker_drains_the_queue() {
         &["queue", "work", "--worker", "solo", "--format", "jsonl"],
     )
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let done = common::jsonl(&out.stdout);
     assert_eq!(done.len(), 300);
-    assert!(done.iter().all(|r| r["status"] == "removed"), "{:?}", done[0]);
+    assert!(
+        done.iter().all(|r| r["status"] == "removed"),
+        "{:?}",
+        done[0]
+    );
 
     let out = roomwarden(&iso, &cfg, &["queue", "status", "--format", "jsonl"]).await;
     let rows = status(&out);
-    assert_eq!((rows[0]["queued"].clone(), rows[0]["done"].clone()), (0.into(), 300.into()));
+    assert_eq!(
+        (rows[0]["queued"].clone(), rows[0]["done"].clone()),
+        (0.into(), 300.into())
+    );
     let solo = rows
         .iter()
         .find(|r| r["by"] == "worker" && r["key"] == "solo")
@@ -129,7 +154,15 @@ async fn push_refuses_a_bad_file_whole_then_one_worker_drains_the_queue() {
     let out = roomwarden(
         &iso,
         &cfg,
-        &["audit", "--operator", "queue-tester", "--ticket", "T-1", "--format", "jsonl"],
+        &[
+            "audit",
+            "--operator",
+            "queue-tester",
+            "--ticket",
+            "T-1",
+            "--format",
+            "jsonl",
+        ],
     )
     .await;
     let records = common::jsonl(&out.stdout);
@@ -185,9 +218,16 @@ async fn mid_chunk(db: &tokio_postgres::Client, worker: &mut Worker) {
             return;
         }
         if let Ok(Some(status)) = worker.child.try_wait() {
-            panic!("worker {} ended ({status}) before it could be killed mid-chunk", worker.name);
+            panic!(
+                "worker {} ended ({status}) before it could be killed mid-chunk",
+                worker.name
+            );
         }
-        assert!(Instant::now() < deadline, "worker {} never got mid-chunk", worker.name);
+        assert!(
+            Instant::now() < deadline,
+            "worker {} never got mid-chunk",
+            worker.name
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -198,7 +238,11 @@ async fn wait_exit(worker: &mut Worker) -> std::process::ExitStatus {
         if let Some(status) = worker.child.try_wait().unwrap() {
             return status;
         }
-        assert!(Instant::now() < deadline, "worker {} did not finish", worker.name);
+        assert!(
+            Instant::now() < deadline,
+            "worker {} did not finish",
+            worker.name
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -224,7 +268,11 @@ async fn three_workers_drain_30000_rows_once_each_within_the_rate_limit_one_kill
     let file = iso.path("wave.csv");
     ticket_file(&file, 0..30, 1_000);
     let out = roomwarden(&iso, &cfg, &["queue", "push", file.to_str().unwrap()]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let db = sql(&url).await;
 
     let started = Instant::now();
@@ -256,7 +304,10 @@ async fn three_workers_drain_30000_rows_once_each_within_the_rate_limit_one_kill
         .unwrap();
     assert_eq!(row.get::<_, i64>(0), 30_000);
     assert_eq!(row.get::<_, i64>(1), 30_000, "every row done and removed");
-    assert!(row.get::<_, i64>(2) >= 1, "the killed worker's rows were taken over");
+    assert!(
+        row.get::<_, i64>(2) >= 1,
+        "the killed worker's rows were taken over"
+    );
 
     // The fake saw each user in exactly one removal call.
     let mut sent: HashMap<String, usize> = HashMap::new();
@@ -268,11 +319,19 @@ async fn three_workers_drain_30000_rows_once_each_within_the_rate_limit_one_kill
     }
     assert_eq!(sent.len(), 30_000, "every user was sent");
     let twice: Vec<_> = sent.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "sent more than once: {:?}", &twice[..twice.len().min(5)]);
+    assert!(
+        twice.is_empty(),
+        "sent more than once: {:?}",
+        &twice[..twice.len().min(5)]
+    );
     {
         let w = roomwarden::provider::sandbox::world::lock(fake.world());
         for i in 0..30 {
-            assert_eq!(w.room(&room_id(i).into()).unwrap().len(), 1, "only the owner left");
+            assert_eq!(
+                w.room(&room_id(i).into()).unwrap().len(),
+                1,
+                "only the owner left"
+            );
         }
     }
 
@@ -285,10 +344,17 @@ async fn three_workers_drain_30000_rows_once_each_within_the_rate_limit_one_kill
         )
         .await
         .unwrap();
-    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (30_000, 30_000));
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, i64>(1)),
+        (30_000, 30_000)
+    );
     let out = roomwarden(&iso, &cfg, &["audit", "--unfinished", "--format", "jsonl"]).await;
     assert!(out.status.success());
-    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     // Removal calls within the profile's limit in every one-second window
     // (as they arrived: a little slack for the trip), and on average.
@@ -312,10 +378,20 @@ async fn three_workers_drain_30000_rows_once_each_within_the_rate_limit_one_kill
         })
         .max()
         .unwrap();
-    assert!(most <= RATE + RATE / 10 + 2, "{most} removal calls within one second");
-    let span = deletes.last().unwrap().duration_since(deletes[0]).as_secs_f64();
+    assert!(
+        most <= RATE + RATE / 10 + 2,
+        "{most} removal calls within one second"
+    );
+    let span = deletes
+        .last()
+        .unwrap()
+        .duration_since(deletes[0])
+        .as_secs_f64();
     let avg = deletes.len() as f64 / span.max(1.0);
-    assert!(avg <= RATE as f64, "{avg:.1} removal calls per second on average");
+    assert!(
+        avg <= RATE as f64,
+        "{avg:.1} removal calls per second on average"
+    );
     eprintln!(
         "3 workers, one killed twice: 30,000 rows in {:.1} s ({:.0} rows/s; {} removal calls, busiest second {most}, limit {RATE}/s)",
         took.as_secs_f64(),

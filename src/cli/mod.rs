@@ -77,7 +77,11 @@ fn flush(out: &mut dyn Write) -> Result<(), Failure> {
     }
 }
 
-pub(crate) fn emit<R: output::Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> Result<(), Failure> {
+pub(crate) fn emit<R: output::Row>(
+    out: &mut dyn Write,
+    format: Format,
+    rows: &[R],
+) -> Result<(), Failure> {
     match write_rows(out, format, rows) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
             code: 1,

@@ -22,7 +22,11 @@ async fn team(s: &Session, global: &Global) -> Result<Arc<PgStore>, Failure> {
     })
 }
 
-pub async fn run(global: &Global, command: QueueCommand, out: &mut dyn Write) -> Result<u8, Failure> {
+pub async fn run(
+    global: &Global,
+    command: QueueCommand,
+    out: &mut dyn Write,
+) -> Result<u8, Failure> {
     let s = Session::load(global)?;
     let lease = s
         .config
@@ -30,7 +34,11 @@ pub async fn run(global: &Global, command: QueueCommand, out: &mut dyn Write) ->
         .queue_lease_secs
         .map_or(queue::DEFAULT_LEASE, Duration::from_secs);
     match command {
-        QueueCommand::Push { file, reason, ticket } => {
+        QueueCommand::Push {
+            file,
+            reason,
+            ticket,
+        } => {
             if s.profile.common.read_only || global.read_only {
                 return Err(Failure::usage(format!(
                     "profile `{}` is read-only: its queue takes no rows",
@@ -56,8 +64,8 @@ pub async fn run(global: &Global, command: QueueCommand, out: &mut dyn Write) ->
                 )));
             }
             let pg = team(&s, global).await?;
-            let pushed = queue::push(&pg, &s.profile.name, &file.display().to_string(), &requests)
-                .await?;
+            let pushed =
+                queue::push(&pg, &s.profile.name, &file.display().to_string(), &requests).await?;
             eprintln!(
                 "roomwarden: queued {} row(s) of {} for profile `{}` (push {})",
                 pushed.rows,
@@ -98,7 +106,9 @@ pub async fn run(global: &Global, command: QueueCommand, out: &mut dyn Write) ->
             let ctrl_c = cancel.clone();
             let watcher = tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("\nroomwarden: stopping after the calls in flight (ctrl-c again to abort)");
+                    eprintln!(
+                        "\nroomwarden: stopping after the calls in flight (ctrl-c again to abort)"
+                    );
                     ctrl_c.cancel();
                     if tokio::signal::ctrl_c().await.is_ok() {
                         std::process::exit(130);

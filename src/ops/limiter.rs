@@ -200,7 +200,11 @@ mod tests {
                 .count();
             assert!(in_window <= 100, "{in_window} calls within 1 s from {t:?}");
         }
-        assert!(start.elapsed() <= Duration::from_secs(4), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() <= Duration::from_secs(4),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -109,7 +109,10 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
                 lines.line_at(e.position())
             ))
         })?;
-        let at = format!("ticket file {name}, line {}", lines.line_at(record.position()));
+        let at = format!(
+            "ticket file {name}, line {}",
+            lines.line_at(record.position())
+        );
         let row: Row = record
             .deserialize(Some(&headers))
             .map_err(|e| TicketError(format!("{at}: {e}")))?;

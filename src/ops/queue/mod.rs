@@ -42,7 +42,13 @@ pub async fn push(
         .query_one(
             "INSERT INTO queue_pushes (file, profile, rows, operator, host)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[&file, &profile, &rows, &pg.origin().operator, &pg.origin().host],
+            &[
+                &file,
+                &profile,
+                &rows,
+                &pg.origin().operator,
+                &pg.origin().host,
+            ],
         )
         .await
         .map_err(|e| pg.error(e))?
@@ -61,7 +67,9 @@ pub async fn push(
          FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
               WITH ORDINALITY AS t(room, user_id, action, reason, ticket, n)
          ORDER BY t.n",
-        &[&push_id, &profile, &rooms, &users, &actions, &reasons, &tickets],
+        &[
+            &push_id, &profile, &rooms, &users, &actions, &reasons, &tickets,
+        ],
     )
     .await
     .map_err(|e| pg.error(e))?;

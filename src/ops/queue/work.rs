@@ -288,7 +288,10 @@ async fn claim(
 }
 
 /// What the earlier batches of taken-over rows recorded.
-async fn past(pg: &PgStore, batches: Vec<String>) -> Result<HashMap<(String, Key), Past>, StoreError> {
+async fn past(
+    pg: &PgStore,
+    batches: Vec<String>,
+) -> Result<HashMap<(String, Key), Past>, StoreError> {
     let mut past: HashMap<(String, Key), Past> = HashMap::new();
     if batches.is_empty() {
         return Ok(past);
@@ -334,7 +337,9 @@ fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
 /// out: `Some` if it is done, `None` if it is still to do.
 fn judge(action: Action, before: Option<Role>, now: Option<&Member>) -> Option<(Status, String)> {
     let seen = |what: &str| {
-        format!("{what}: found so when taking the row over from a stopped worker (asked the provider; nothing sent)")
+        format!(
+            "{what}: found so when taking the row over from a stopped worker (asked the provider; nothing sent)"
+        )
     };
     match (action, now) {
         (Action::Remove, None) => Some((Status::Removed, seen("not in the room"))),
@@ -493,8 +498,7 @@ async fn run_chunk(
             && o.reason
                 .as_deref()
                 .is_some_and(|r| r.starts_with(NOT_SENT_UNAUDITED));
-        let cancelled = o.status == Status::Skipped
-            && o.reason.as_deref() == Some("cancelled");
+        let cancelled = o.status == Status::Skipped && o.reason.as_deref() == Some("cancelled");
         if unsent || cancelled {
             again.push(c.id);
         } else {
