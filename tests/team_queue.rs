@@ -184,7 +184,9 @@ fn spawn_worker(iso: &Isolated, config: &Path, name: &str) -> Worker {
         .env("XDG_STATE_HOME", iso.path("xdg-state"))
         .arg("--config")
         .arg(config)
-        .args(["queue", "work", "--format", "jsonl", "--worker", name])
+        .args([
+            "queue", "work", "--format", "jsonl", "--chunk", "240", "--worker", name,
+        ])
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(iso.path(&format!("{name}.out"))).unwrap())
         .stderr(std::fs::File::create(iso.path(&format!("{name}.err"))).unwrap());

@@ -75,7 +75,7 @@ pub enum QueueCommand {
         /// Keep waiting for new rows instead of exiting when the queue is empty
         #[arg(long)]
         follow: bool,
-        /// Rows per claim (default: four provider batches)
+        /// Rows per claim (default: ten provider batches)
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
         chunk: Option<u32>,
         /// This worker's name (default: host, process id, random suffix)

@@ -96,7 +96,7 @@ pub async fn run(
             let engine =
                 s.engine_with(&s.profile, global, Some(pg.clone() as Arc<dyn AuditStore>))?;
             let opts = WorkOptions {
-                chunk: chunk.map_or(engine.capabilities().max_batch.max(1) * 4, |c| c as usize),
+                chunk: chunk.map_or(engine.capabilities().max_batch.max(1) * 10, |c| c as usize),
                 lease,
                 follow,
                 worker,

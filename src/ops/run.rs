@@ -342,6 +342,27 @@ impl Engine {
                 })
                 .collect();
         }
+        // The first attempt's turn under the rate limit comes before its
+        // intent is written, so that an intent means "about to be sent",
+        // not "waiting in line" (fewer calls to check after a crash).
+        let gate = || async {
+            if let Some(pace) = &call.pace {
+                pace.acquire().await;
+            }
+            self.limiter.acquire().await;
+        };
+        let first_gate_passed = tokio::select! {
+            _ = gate() => true,
+            _ = cancel.cancelled() => false,
+        };
+        if !first_gate_passed || cancel.is_cancelled() {
+            return call
+                .rows
+                .iter()
+                .copied()
+                .zip(all(Status::Skipped, "cancelled".into()))
+                .collect();
+        }
         if let Some(audit) = &self.audit {
             let down = lock(tracker).audit_down.clone();
             let written = match down {
@@ -376,16 +397,13 @@ impl Engine {
         // dropped connection, 5xx): a later answer must be read in its light.
         let unanswered = Mutex::new(false);
         let clock = Mutex::new(RetryClock::new(self.retry));
+        let first = std::sync::atomic::AtomicBool::new(true);
         let attempt = || async {
-            let gate = async {
-                if let Some(pace) = &call.pace {
-                    pace.acquire().await;
+            if !first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                tokio::select! {
+                    _ = gate() => {}
+                    _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
                 }
-                self.limiter.acquire().await;
-            };
-            tokio::select! {
-                _ = gate => {}
-                _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
             }
             if cancel.is_cancelled() {
                 return Err(AttemptError::Cancelled);

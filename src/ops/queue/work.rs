@@ -3,7 +3,7 @@
 //! records each row's result.
 //!
 //! - Leases: a claimed row is the worker's until `lease_until`, which every
-//!   heartbeat (each third of the lease) pushes forward. A worker killed
+//!   heartbeat (each third of the lease, at most 2 s apart) pushes forward. A worker killed
 //!   mid-chunk stops beating; its rows are claimed again after the lease.
 //! - Taking over: the row remembers the batch its last worker ran it
 //!   under. If that batch recorded a result, the result stands; if it
@@ -11,9 +11,9 @@
 //!   is asked first (`Engine::member`) and the row is sent again only if
 //!   it is not done. The old intent is then closed with a result record.
 //! - Rate: workers of one profile share its rate limit; each takes `1/n`,
-//!   `n` being the live workers (recent heartbeats). A new worker waits
-//!   one heartbeat period before its first claim, so the others have
-//!   slowed down by then.
+//!   `n` being the live workers (recent heartbeats). A new worker that is
+//!   not alone waits one and a half heartbeat periods before its first
+//!   claim, so the others have slowed down by then.
 
 use super::{StoreError, action, reason, word};
 use crate::model::{Action, Member, Outcome, Role, RoomId, Status, UserId};
@@ -45,7 +45,7 @@ pub struct WorkOptions {
 impl Default for WorkOptions {
     fn default() -> Self {
         Self {
-            chunk: 240,
+            chunk: 600,
             lease: super::DEFAULT_LEASE,
             follow: false,
             poll: Duration::from_secs(2),
@@ -90,8 +90,10 @@ impl From<StoreError> for WorkError {
 struct Claimed {
     id: i64,
     request: Request,
-    /// The batch and worker of the previous claim, if the row was taken over.
-    before: Option<(String, String)>,
+    /// The batches of earlier claims, oldest first (empty unless the row
+    /// was taken over), and the worker of the last one.
+    history: Vec<String>,
+    old_worker: String,
 }
 
 /// What an earlier batch recorded about a row.
@@ -122,8 +124,9 @@ pub async fn work(
     });
     let profile = engine.profile().to_string();
     register(pg, &id, &profile).await?;
-    engine.set_rate_share(beat(pg, &id, &profile, opts.lease).await?);
-    let every = (opts.lease / 3).max(Duration::from_millis(100));
+    let live = beat(pg, &id, &profile, opts.lease).await?;
+    engine.set_rate_share(live);
+    let every = heartbeat_period(opts.lease);
     let beating = async {
         loop {
             tokio::time::sleep(every).await;
@@ -134,10 +137,13 @@ pub async fn work(
         }
     };
     let draining = async {
-        // Let the other workers see this one and take their smaller share.
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = cancel.cancelled() => {}
+        // Let the other workers see this one and take their smaller share
+        // first (their next heartbeat); a worker alone starts at once.
+        if live > 1 {
+            tokio::select! {
+                _ = tokio::time::sleep(every + every / 2) => {}
+                _ = cancel.cancelled() => {}
+            }
         }
         let mut report = WorkReport {
             worker: id.clone(),
@@ -170,6 +176,12 @@ pub async fn work(
     };
     let _ = stop(pg, &id).await;
     result
+}
+
+/// How often a worker beats: a third of the lease, at most every 2 s (so
+/// that the others learn of a new worker soon).
+fn heartbeat_period(lease: Duration) -> Duration {
+    (lease / 3).clamp(Duration::from_millis(100), Duration::from_secs(2))
 }
 
 async fn register(pg: &PgStore, id: &str, profile: &str) -> Result<(), StoreError> {
@@ -258,10 +270,12 @@ async fn claim(
                  FOR UPDATE SKIP LOCKED)
              UPDATE queue_rows q
              SET state = 'claimed', worker = $3, batch = $4, claims = q.claims + 1,
+                 past_batches = CASE WHEN picked.old_batch IS NULL THEN q.past_batches
+                                     ELSE q.past_batches || picked.old_batch END,
                  lease_until = now() + $5 * interval '1 second'
              FROM picked WHERE q.id = picked.id
              RETURNING q.id, q.room, q.user_id, q.action, q.reason, q.ticket,
-                       picked.old_batch, picked.old_worker",
+                       q.past_batches, picked.old_worker",
             &[&profile, &limit, &id, &batch, &secs],
         )
         .await
@@ -270,7 +284,7 @@ async fn claim(
         .iter()
         .map(|r| {
             let act: String = r.get(3);
-            let old_batch: Option<String> = r.get(6);
+            let history: Vec<String> = r.get(6);
             let old_worker: Option<String> = r.get(7);
             Ok(Claimed {
                 id: r.get(0),
@@ -279,7 +293,8 @@ async fn claim(
                     ticket: r.get(5),
                     ..Request::new(r.get::<_, String>(1), r.get::<_, String>(2), action(&act)?)
                 },
-                before: old_batch.map(|b| (b, old_worker.unwrap_or_default())),
+                history,
+                old_worker: old_worker.unwrap_or_default(),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -385,7 +400,7 @@ async fn run_chunk(
     let key = |r: &Request| (r.room.clone(), r.user.clone(), r.action);
     let mut batches: Vec<String> = claimed
         .iter()
-        .filter_map(|c| c.before.as_ref().map(|(b, _)| b.clone()))
+        .flat_map(|c| c.history.iter().cloned())
         .collect();
     batches.sort();
     batches.dedup();
@@ -395,27 +410,21 @@ async fn run_chunk(
     let mut settled: Vec<Option<Outcome>> = vec![None; claimed.len()];
     let mut closing: Vec<Record> = Vec::new();
     for (i, (c, req)) in claimed.iter().zip(&requests).enumerate() {
-        let Some((old_batch, old_worker)) = &c.before else {
-            continue;
-        };
-        let Some(p) = past.get(&(old_batch.clone(), key(req))) else {
-            continue;
-        };
-        if let Some((status, why)) = &p.result {
-            let why = why.clone().unwrap_or_default();
-            settled[i] = Some(outcome(
-                req,
-                *status,
-                format!("{why} (recorded by worker {old_worker}, batch {old_batch})")
-                    .trim_start()
-                    .to_string(),
-            ));
-            continue;
+        let old_worker = &c.old_worker;
+        // What each earlier claim recorded: a result, or an intent left open.
+        let mut result: Option<(&String, &(Status, Option<String>))> = None;
+        let mut open: Vec<(&String, Option<Role>)> = Vec::new();
+        for b in &c.history {
+            let Some(p) = past.get(&(b.clone(), key(req))) else {
+                continue;
+            };
+            match (&p.result, p.intent) {
+                (Some(r), _) => result = Some((b, r)),
+                (None, Some(role)) => open.push((b, role)),
+                (None, None) => {}
+            }
         }
-        let Some(role_before) = p.intent else {
-            continue;
-        };
-        let close = |status: Status, why: String| Record {
+        let close = |old_batch: &String, role: Option<Role>, status: Status, why: String| Record {
             ts: now_rfc3339(),
             kind: Kind::Result,
             operator: engine.operator().to_string(),
@@ -428,7 +437,29 @@ async fn run_chunk(
             reason: Some(why),
             ticket: req.ticket.clone(),
             batch: old_batch.clone(),
-            role: role_before,
+            role,
+        };
+        if let Some((done_in, (status, why))) = result {
+            let why = why.clone().unwrap_or_default();
+            settled[i] = Some(outcome(
+                req,
+                *status,
+                format!("{why} (recorded in batch {done_in})")
+                    .trim_start()
+                    .to_string(),
+            ));
+            for (b, role) in open {
+                closing.push(close(
+                    b,
+                    role,
+                    Status::Skipped,
+                    format!("superseded: the row was finished in batch {done_in}"),
+                ));
+            }
+            continue;
+        }
+        let Some(&(_, role_before)) = open.first() else {
+            continue;
         };
         match engine.member(&req.room, &req.user).await {
             Err(e) if e.is_unavailable() => {
@@ -436,6 +467,7 @@ async fn run_chunk(
                 return Err(WorkError::Provider(e));
             }
             Err(e) => {
+                // The intents stay open: whether the call went out is unknown.
                 let why = format!(
                     "could not check whether stopped worker {old_worker}'s call went through ({e}); nothing sent: push the row again after checking"
                 );
@@ -443,13 +475,30 @@ async fn run_chunk(
             }
             Ok(now) => match judge(req.action, role_before, now.as_ref()) {
                 Some((status, why)) => {
-                    closing.push(close(status, why.clone()));
+                    // Which call did it cannot be known: the latest intent
+                    // gets the result, earlier ones are superseded by it.
+                    let (last, earlier) = open.split_last().unwrap_or((&open[0], &[]));
+                    for (b, role) in earlier {
+                        closing.push(close(
+                            b,
+                            *role,
+                            Status::Skipped,
+                            format!("superseded by the later claim in batch {}", last.0),
+                        ));
+                    }
+                    closing.push(close(last.0, last.1, status, why.clone()));
                     settled[i] = Some(outcome(req, status, why));
                 }
-                None => closing.push(close(
-                    Status::Skipped,
-                    format!("not done by stopped worker {old_worker}; taken over and sent again in batch {batch}"),
-                )),
+                None => {
+                    for (b, role) in &open {
+                        closing.push(close(
+                            b,
+                            *role,
+                            Status::Skipped,
+                            format!("not done by stopped worker {old_worker}; taken over and sent again in batch {batch}"),
+                        ));
+                    }
+                }
             },
         }
     }

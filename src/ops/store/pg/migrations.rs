@@ -75,6 +75,7 @@ CREATE TABLE queue_rows (
     state         text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'claimed', 'done')),
     worker        text,
     batch         text,
+    past_batches  text[] NOT NULL DEFAULT '{}',
     claims        integer NOT NULL DEFAULT 0,
     lease_until   timestamptz,
     status        text,
