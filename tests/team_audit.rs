@@ -342,3 +342,24 @@ async fn the_database_going_away_mid_run_stops_sending_and_leaves_rows_unfinishe
     assert_eq!(removed.len(), sent * 60);
     assert!(unfinished.iter().all(|r| removed.contains(&r.user)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_require_is_honoured_and_a_server_without_tls_is_refused() {
+    let Some(cluster) = pg::Cluster::start() else {
+        return;
+    };
+    // The default (prefer) talks plain to a server that offers no TLS.
+    team::store(&cluster.url(), "alice").await;
+    let e = match roomwarden::ops::store::pg::PgStore::connect(roomwarden::ops::store::pg::PgSpec {
+        url: format!("{}?sslmode=require", cluster.url()),
+        password: None,
+        origin: roomwarden::ops::store::pg::Origin::here(None),
+    })
+    .await
+    {
+        Ok(_) => panic!("connected without TLS under sslmode=require"),
+        Err(e) => e,
+    };
+    assert!(e.unavailable, "{e}");
+    assert!(e.message.contains("TLS"), "{e}");
+}

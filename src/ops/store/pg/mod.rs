@@ -1,17 +1,17 @@
 //! PostgreSQL as the shared store of a team (`audit_url`): the append-only
 //! audit table and the ticket queue, through tokio-postgres with a
-//! deadpool connection pool. The schema is created and migrated on first
+//! deadpool connection pool, over TLS (rustls) where the server offers it. The schema is created and migrated on first
 //! use ([`migrations`]).
 
 mod audit;
 mod migrations;
+mod tls;
 
 use super::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use secrecy::{ExposeSecret, SecretString};
 use std::str::FromStr;
 use std::time::Duration;
-use tokio_postgres::NoTls;
 use tokio_postgres::config::Host;
 
 pub use migrations::SCHEMA_VERSION;
@@ -113,13 +113,19 @@ impl PgStore {
             cfg.application_name("roomwarden");
         }
         let describe = describe(&cfg);
-        let manager = Manager::from_config(
-            cfg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        // Unix sockets never carry TLS (the server does not offer it there).
+        let plain = cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable
+            || cfg.get_hosts().iter().all(|h| !matches!(h, Host::Tcp(_)));
+        let manager = if plain {
+            Manager::from_config(cfg, tokio_postgres::NoTls, manager_config())
+        } else {
+            let tls = tls::Rustls::new()
+                .map_err(|e| StoreError::new(format!("audit database {describe}: {e}")))?;
+            Manager::from_config(cfg, tls, manager_config())
+        };
         let pool = Pool::builder(manager)
             .max_size(8)
             .runtime(Runtime::Tokio1)
