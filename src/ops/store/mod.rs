@@ -125,7 +125,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Applies `last` and `unfinished` to records read in order (for stores
 /// that filter in memory).
-pub(crate) fn select(records: Vec<Record>, query: &Query) -> Vec<Record> {
+pub fn select(records: Vec<Record>, query: &Query) -> Vec<Record> {
     let mut rows: Vec<Record> = if query.unfinished {
         super::audit::unfinished(&records)
     } else {

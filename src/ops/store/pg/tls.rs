@@ -40,9 +40,8 @@ where
     type Error = io::Error;
 
     fn make_tls_connect(&mut self, domain: &str) -> Result<Connect, io::Error> {
-        let name = ServerName::try_from(domain.to_string()).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("`{domain}`: {e}"))
-        })?;
+        let name = ServerName::try_from(domain.to_string())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("`{domain}`: {e}")))?;
         Ok(Connect {
             config: self.0.clone(),
             name,
