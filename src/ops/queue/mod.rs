@@ -4,6 +4,8 @@
 //! their heartbeats renew, and record each row's result. A row whose
 //! worker died is claimed again once its lease has run out ([`work`]).
 
+mod chunk;
+mod claims;
 mod work;
 
 use super::plan::Request;
