@@ -1235,3 +1235,37 @@ fn an_error_stays_until_dismissed_while_messages_ride_along() {
     assert_eq!(st.text, "exported 1 rows");
     assert_eq!(s.screen, Screen::Members, "that Esc only dismissed");
 }
+
+#[test]
+fn audit_command_filters_by_operator_ticket_and_batch() {
+    let mut s = members_state(10, true);
+    press(&mut s, ":");
+    typ(&mut s, "audit operator:bob ticket:T-7");
+    let effects = press(&mut s, "enter");
+    assert_eq!(s.screen, Screen::Audit);
+    match effects.as_slice() {
+        [Effect::LoadAudit(q)] => {
+            assert_eq!(q.operator.as_deref(), Some("bob"));
+            assert_eq!(q.ticket.as_deref(), Some("T-7"));
+            assert_eq!(q.batch, None);
+            assert!(!q.unfinished && q.last.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Plain `:audit` shows every operator's records again.
+    press(&mut s, ":");
+    typ(&mut s, "audit");
+    let effects = press(&mut s, "enter");
+    assert!(
+        matches!(effects.as_slice(), [Effect::LoadAudit(q)] if q.operator.is_none() && q.ticket.is_none())
+    );
+    press(&mut s, ":");
+    typ(&mut s, "audit who:bob");
+    assert!(press(&mut s, "enter").is_empty());
+    let status = s.status.as_ref().unwrap();
+    assert!(
+        status.error && status.text.contains("operator:NAME"),
+        "{}",
+        status.text
+    );
+}
