@@ -420,3 +420,100 @@ async fn three_workers_drain_30000_rows_once_each_within_the_rate_limit_one_kill
         deletes.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_to_one_user_keep_the_ticket_order_across_workers() {
+    let Some(cluster) = pg::Cluster::start() else {
+        return;
+    };
+    let url = cluster.url();
+    let fake = team::fake(1, 20).await;
+    {
+        let mut w = roomwarden::provider::sandbox::world::lock(fake.world());
+        // Slow calls, so both workers are at work at once.
+        w.faults.latency = Duration::from_millis(200);
+        let room = w.room_mut(&room_id(0).into()).unwrap();
+        for j in 0..5 {
+            room.set_role(&user_id(0, j).into(), roomwarden::model::Role::Admin);
+        }
+    }
+    let iso = Isolated::default();
+    let cfg = config(&iso, &url, &fake, "");
+    // Each admin is demoted, then removed, one row per claim: the second
+    // worker would otherwise take a user's removal while the first is
+    // still demoting them.
+    let file = iso.path("order.csv");
+    let mut text = String::from("room,user,action\n");
+    for j in 0..5 {
+        for action in ["demote", "remove"] {
+            text.push_str(&format!("{},{},{action}\n", room_id(0), user_id(0, j)));
+        }
+    }
+    std::fs::write(&file, text).unwrap();
+    let out = roomwarden(&iso, &cfg, &["queue", "push", file.to_str().unwrap()]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let work = |name: &'static str| {
+        let iso = &iso;
+        let cfg = &cfg;
+        async move {
+            roomwarden(
+                iso,
+                cfg,
+                &[
+                    "queue", "work", "--chunk", "1", "--worker", name, "--format", "jsonl",
+                ],
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(work("a"), work("b"));
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rows: Vec<serde_json::Value> = common::jsonl(&a.stdout)
+        .into_iter()
+        .chain(common::jsonl(&b.stdout))
+        .collect();
+    assert_eq!(rows.len(), 10);
+    for r in &rows {
+        let want = if r["action"] == "demote" {
+            "demoted"
+        } else {
+            "removed"
+        };
+        assert_eq!(r["status"], want, "{r}");
+    }
+    // In the audit, each user's demote ended before their removal began.
+    let db = sql(&url).await;
+    for j in 0..5 {
+        let kinds: Vec<(String, String)> = db
+            .query(
+                "SELECT action, kind FROM audit_records WHERE user_id = $1 ORDER BY id",
+                &[&user_id(0, j)],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let flat: Vec<String> = kinds.iter().map(|(a, k)| format!("{a}:{k}")).collect();
+        assert_eq!(
+            flat,
+            [
+                "demote:intent",
+                "demote:result",
+                "remove:intent",
+                "remove:result"
+            ],
+            "user {j}"
+        );
+    }
+}

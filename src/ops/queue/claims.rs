@@ -17,7 +17,10 @@ pub(super) struct Claimed {
 }
 
 /// Claims up to `opts.chunk` open rows (queued, or claimed under a lease
-/// that ran out), skipping rows other workers are claiming right now.
+/// that ran out), skipping rows other workers are claiming right now, and
+/// rows whose user has an earlier row in the same room still open
+/// elsewhere: changes to one user keep the order of the ticket (a demote
+/// then a removal), as in `apply`.
 pub(super) async fn claim(
     pg: &PgStore,
     id: &str,
@@ -32,20 +35,28 @@ pub(super) async fn claim(
         .await?
         .query(
             "WITH picked AS (
-                 SELECT id, batch AS old_batch, worker AS old_worker FROM queue_rows
+                 SELECT id, room, user_id, batch AS old_batch, worker AS old_worker
+                 FROM queue_rows
                  WHERE profile = $1
                    AND (state = 'queued' OR (state = 'claimed' AND lease_until < now()))
                  ORDER BY id
                  LIMIT $2
-                 FOR UPDATE SKIP LOCKED)
+                 FOR UPDATE SKIP LOCKED),
+             ready AS (
+                 SELECT p.* FROM picked p
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM queue_rows e
+                     WHERE e.profile = $1 AND e.room = p.room AND e.user_id = p.user_id
+                       AND e.id < p.id AND e.state <> 'done'
+                       AND e.id NOT IN (SELECT id FROM picked)))
              UPDATE queue_rows q
              SET state = 'claimed', worker = $3, batch = $4, claims = q.claims + 1,
-                 past_batches = CASE WHEN picked.old_batch IS NULL THEN q.past_batches
-                                     ELSE q.past_batches || picked.old_batch END,
+                 past_batches = CASE WHEN ready.old_batch IS NULL THEN q.past_batches
+                                     ELSE q.past_batches || ready.old_batch END,
                  lease_until = now() + $5 * interval '1 second'
-             FROM picked WHERE q.id = picked.id
+             FROM ready WHERE q.id = ready.id
              RETURNING q.id, q.room, q.user_id, q.action, q.reason, q.ticket,
-                       q.past_batches, picked.old_worker",
+                       q.past_batches, ready.old_worker",
             &[&profile, &limit, &id, &batch, &secs],
         )
         .await
@@ -70,6 +81,36 @@ pub(super) async fn claim(
         .collect::<Result<Vec<_>, StoreError>>()?;
     claimed.sort_by_key(|c| c.id);
     Ok(claimed)
+}
+
+/// Whether rows are left for this worker to wait for when it could claim
+/// none: queued rows held back behind an earlier row of the same user,
+/// rows whose lease ran out, and rows of a worker whose heartbeat stopped
+/// (claimable once their lease runs out). Rows of live workers are theirs.
+pub(super) async fn pending(
+    pg: &PgStore,
+    profile: &str,
+    stale: std::time::Duration,
+) -> Result<bool, StoreError> {
+    let secs = stale.as_secs_f64();
+    let n: i64 = pg
+        .client()
+        .await?
+        .query_one(
+            "SELECT count(*) FROM queue_rows q
+             LEFT JOIN queue_workers w ON w.id = q.worker
+             WHERE q.profile = $1
+               AND (q.state = 'queued'
+                    OR (q.state = 'claimed'
+                        AND (q.lease_until < now()
+                             OR w.id IS NULL OR w.stopped_at IS NOT NULL
+                             OR w.heartbeat_at < now() - $2 * interval '1 second')))",
+            &[&profile, &secs],
+        )
+        .await
+        .map_err(|e| pg.error(e))?
+        .get(0);
+    Ok(n > 0)
 }
 
 /// Records the rows' results; rows another worker took over meanwhile

@@ -17,7 +17,7 @@
 
 use super::StoreError;
 use super::chunk::run_chunk;
-use super::claims::claim;
+use super::claims::{claim, pending};
 use crate::model::Outcome;
 use crate::ops::audit::new_batch_id;
 use crate::ops::store::pg::PgStore;
@@ -136,11 +136,18 @@ pub async fn work(
             let batch = format!("{}-{chunk_no}", new_batch_id());
             let claimed = claim(pg, &id, &profile, opts, &batch).await?;
             if claimed.is_empty() {
-                if !opts.follow {
+                // Rows held back, or left by a dead worker: wait for them.
+                let waiting = pending(pg, &profile, every * 3).await?;
+                if !opts.follow && !waiting {
                     break;
                 }
+                let pause = if waiting {
+                    every.min(opts.poll)
+                } else {
+                    opts.poll
+                };
                 tokio::select! {
-                    _ = tokio::time::sleep(opts.poll) => {}
+                    _ = tokio::time::sleep(pause) => {}
                     _ = cancel.cancelled() => {}
                 }
                 continue;

@@ -84,6 +84,7 @@ CREATE TABLE queue_rows (
 );
 CREATE INDEX queue_rows_open ON queue_rows (profile, id) WHERE state <> 'done';
 CREATE INDEX queue_rows_worker ON queue_rows (worker) WHERE state = 'claimed';
+CREATE INDEX queue_rows_user ON queue_rows (profile, room, user_id, id) WHERE state <> 'done';
 CREATE TABLE queue_workers (
     id           text PRIMARY KEY,
     profile      text NOT NULL,
