@@ -11,4 +11,5 @@ pub mod model;
 pub mod ops;
 pub mod provider;
 pub mod session;
+pub mod text;
 pub mod tui;

@@ -8,7 +8,8 @@ fn main() {
     let code = match run(cli) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("roomwarden: {}", f.message);
+            // Messages quote untrusted text (ids, paths, provider errors).
+            eprintln!("roomwarden: {}", roomwarden::text::escape(&f.message));
             f.code
         }
     };

@@ -46,6 +46,13 @@ macro_rules! string_id {
                 &self.0
             }
         }
+        // Hash and Eq are those of the str inside, so sets and maps of ids
+        // can be searched with a plain &str.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 

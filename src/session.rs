@@ -6,7 +6,7 @@ use crate::config::{Config, ConfigError, Profile};
 use crate::ops::Engine;
 use crate::ops::audit::{self, AuditLog};
 use crate::ops::store::pg::{Origin, PgSpec, PgStore};
-use crate::ops::store::{AuditStore, StoreError};
+use crate::ops::store::{AuditFile, AuditStore, StoreError};
 use crate::provider::{self, ProviderError};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -160,6 +160,15 @@ pub async fn open_store(config: &Config, global: &Global) -> Result<Arc<dyn Audi
     Ok(match open_team(config, global).await? {
         Some(pg) => pg,
         None => Arc::new(open_audit(global)?),
+    })
+}
+
+/// The audit store to read: PostgreSQL in team mode, else the JSON Lines
+/// file read without opening it for writing (nothing is created).
+pub async fn open_reader(config: &Config, global: &Global) -> Result<Arc<dyn AuditStore>, Failure> {
+    Ok(match open_team(config, global).await? {
+        Some(pg) => pg,
+        None => Arc::new(AuditFile::new(audit_path(global)?)),
     })
 }
 

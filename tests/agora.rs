@@ -762,8 +762,10 @@ async fn cli_lists_removes_and_never_prints_the_token() {
     assert!(!log.contains(fake.token()));
 }
 
+/// Pages are fetched one after another, in order (the server does not sort
+/// members, so pages asked at once can overlap), none twice, none missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn members_stream_in_order_with_pages_fetched_ahead() {
+async fn members_stream_in_order_one_page_after_another() {
     let (fake, provider) = fake_with(Options::default()).await;
     let profile = profile_with(
         &fake,
@@ -773,7 +775,7 @@ async fn members_stream_in_order_with_pages_fetched_ahead() {
     let engine = Engine::new(provider, &profile, None);
     let mut got = Vec::new();
     let mut pages = 0;
-    engine
+    let listing = engine
         .stream_members(&RoomId::from(JUMBO_ROOM), |page| {
             pages += 1;
             got.extend(page.items.into_iter().map(|m| m.user));
@@ -781,6 +783,8 @@ async fn members_stream_in_order_with_pages_fetched_ahead() {
         })
         .await
         .unwrap();
+    assert_eq!(listing.total, Some(120_000));
+    assert_eq!(listing.note("agora"), None, "{listing:?}");
     let want: Vec<UserId> = {
         let w = world::lock(fake.world());
         w.room(&JUMBO_ROOM.into())
@@ -795,14 +799,16 @@ async fn members_stream_in_order_with_pages_fetched_ahead() {
         pages, 121,
         "120 full pages and the empty one that ends the room"
     );
-    let asked = fake
+    let asked: Vec<u64> = fake
         .requests()
         .iter()
         .filter(|r| r.starts_with("GET ") && r.contains("/users?"))
-        .count();
-    assert!(
-        (121..=121 + roomwarden::ops::MEMBER_PAGES_AHEAD).contains(&asked),
-        "at most a window of pages asked beyond the end: {asked}"
+        .map(|r| pagenum(r))
+        .collect();
+    assert_eq!(
+        asked,
+        (1..=121).collect::<Vec<u64>>(),
+        "in order, none ahead"
     );
     let admin_lists = fake
         .requests()
@@ -909,7 +915,7 @@ async fn room_list_ends_on_an_absent_or_null_cursor() {
 }
 
 /// `count` is typed String in the doc's field table and printed as a number
-/// in its example: paging stops at `count < pagesize` either way.
+/// in its example: either way the page's rows are what is counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_paging_reads_count_as_number_or_string() {
     for as_string in [false, true] {
@@ -1257,4 +1263,339 @@ async fn dot_segment_ids_never_reach_the_server() {
         stray.is_empty(),
         "requests outside the adapter's routes: {stray:?}"
     );
+}
+
+fn pagenum(request: &str) -> u64 {
+    request
+        .split("pagenum=")
+        .nth(1)
+        .and_then(|v| v.split('&').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no pagenum in {request}"))
+}
+
+fn pagesize(request: &str) -> u32 {
+    request
+        .split("pagesize=")
+        .nth(1)
+        .and_then(|v| v.split('&').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no pagesize in {request}"))
+}
+
+/// The docs say pages hold up to 1,000, the SDK 1 to 100. A server that
+/// holds 100 whatever is asked: its first page is short although the room
+/// has more, so later pages are asked at 100 and every member is listed
+/// (the old reading stopped at the first short page: 100 of 2,500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_pages_follow_the_servers_real_page_size() {
+    let (fake, provider) = fake_with(Options {
+        member_page_cap: Some(100),
+        ..Options::default()
+    })
+    .await;
+    let profile = profile_with(
+        &fake,
+        &format!("token = \"{}\"", fake.token()),
+        "rate_limit_per_sec = 10000",
+    );
+    let engine = Engine::new(provider, &profile, None);
+    let lobby = RoomId::from("10000000000000001");
+    let mut got = Vec::new();
+    let listing = engine
+        .stream_members(&lobby, |page| {
+            got.extend(page.items.into_iter().map(|m| m.user));
+            true
+        })
+        .await
+        .unwrap();
+    let want: Vec<UserId> = world::lock(fake.world())
+        .room(&lobby)
+        .unwrap()
+        .members()
+        .map(|m| m.user.clone())
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!((listing.listed, listing.total), (2_500, Some(2_500)));
+    let asked: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("GET ") && r.contains("/users?"))
+        .collect();
+    assert_eq!(pagesize(&asked[0]), 1_000, "the first page asks the most");
+    assert!(asked[1..].iter().all(|r| pagesize(r) == 100), "{asked:?}");
+    let nums: Vec<u64> = asked.iter().map(|r| pagenum(r)).collect();
+    assert_eq!(nums, (1..=nums.len() as u64).collect::<Vec<_>>());
+
+    // A room smaller than a page ends on its first page: no extra call.
+    let before = fake.requests().len();
+    let page = provider_of(&fake)
+        .members(&room(), PageRequest::sized(1_000))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 24);
+    assert_eq!(page.next, None);
+    assert_eq!(page.total, Some(24));
+    let users_calls = fake.requests()[before..]
+        .iter()
+        .filter(|r| r.contains("/users?"))
+        .count();
+    assert_eq!(users_calls, 1);
+}
+
+fn provider_of(fake: &Fake) -> Arc<dyn Provider> {
+    with_token(fake, fake.token())
+}
+
+/// The server does not sort members: when someone joins or leaves while
+/// the list is read, later pages shift and repeat members or skip some.
+/// No member is shown twice, and the end says the list and the room's
+/// count differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_read_while_members_change_shows_no_one_twice_and_says_so() {
+    let (fake, provider) = fake_with(Options {
+        unsorted_members: true,
+        member_page_cap: Some(100),
+        ..Options::default()
+    })
+    .await;
+    let profile = profile_with(
+        &fake,
+        &format!("token = \"{}\"", fake.token()),
+        "rate_limit_per_sec = 10000",
+    );
+    let engine = Engine::new(provider, &profile, None);
+    let lobby = RoomId::from("10000000000000001");
+    let mut got: Vec<UserId> = Vec::new();
+    let mut pages = 0;
+    let listing = engine
+        .stream_members(&lobby, |page| {
+            pages += 1;
+            got.extend(page.items.into_iter().map(|m| m.user));
+            if pages == 1 {
+                // Five members leave after the first page was read.
+                let mut w = world::lock(fake.world());
+                let r = w.room_mut(&lobby).unwrap();
+                let leaving: Vec<UserId> = r
+                    .members()
+                    .filter(|m| m.role == Role::Member && !got.contains(&m.user))
+                    .take(5)
+                    .map(|m| m.user.clone())
+                    .collect();
+                for u in leaving {
+                    r.remove(&u);
+                }
+            }
+            true
+        })
+        .await
+        .unwrap();
+    let unique: std::collections::HashSet<&UserId> = got.iter().collect();
+    assert_eq!(unique.len(), got.len(), "a member was shown twice");
+    assert_eq!(listing.listed, got.len() as u64);
+    assert_eq!(
+        listing.total,
+        Some(2_500),
+        "the count read with the first page"
+    );
+    assert!(listing.complete);
+    assert!(
+        listing.repeated > 0 || listing.listed != 2_500,
+        "the reshuffle must show: {listing:?}"
+    );
+    let note = listing.note("agora").expect("the difference is reported");
+    assert!(
+        note.contains("gives the room's member count as 2500"),
+        "{note}"
+    );
+}
+
+/// A whole-chunk refusal of a batch add over one user — 404 "username X
+/// doesn't exist!" or 403 `exceeded_limit` — fails that user's row with the
+/// provider's words; the rest of the chunk is sent again and re-added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readd_takes_a_refused_user_out_and_sends_the_rest_again() {
+    for names_user in [true, false] {
+        let (fake, p) = fake_with(Options {
+            unknown_user_404: true,
+            busy_users: vec![member_id(6)],
+            exceeded_limit_names_user: names_user,
+            ..Options::default()
+        })
+        .await;
+        let gone = [member_id(5), member_id(6), member_id(7), member_id(8)];
+        let rows = p
+            .remove(&room(), &users(&gone.each_ref().map(String::as_str)))
+            .await
+            .unwrap();
+        assert!(rows.iter().all(|o| o.status == Status::Removed), "{rows:?}");
+        let back: Vec<Restore> = [&gone[0], "ghost.user", &gone[1], &gone[2], &gone[3]]
+            .iter()
+            .map(|u| Restore {
+                user: UserId::from(*u),
+                role: Role::Member,
+            })
+            .collect();
+        let rows = p.readd(&room(), &back).await.unwrap();
+        let of = |u: &str| rows.iter().find(|o| o.user.as_str() == u).unwrap();
+        assert_eq!(of("ghost.user").status, Status::Failed, "{rows:?}");
+        assert_eq!(
+            of("ghost.user").reason.as_deref(),
+            Some("username ghost.user doesn't exist!")
+        );
+        let busy = of(&member_id(6));
+        assert_eq!(busy.status, Status::Failed, "{rows:?}");
+        assert!(
+            busy.reason
+                .as_deref()
+                .unwrap()
+                .starts_with("exceeded_limit: "),
+            "{busy:?}"
+        );
+        for u in [&gone[0], &gone[2], &gone[3]] {
+            assert_eq!(of(u).status, Status::Readded, "{names_user}: {rows:?}");
+            assert_eq!(role_in(fake.world(), ROOM, u), Some(Role::Member));
+        }
+        assert_eq!(role_in(fake.world(), ROOM, &member_id(6)), None);
+    }
+}
+
+/// `429 resource_limited` is the Free edition's quota, not a rate limit:
+/// the rows end `failed` with that reason at once, with no retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_free_editions_quota_fails_rows_at_once() {
+    let (fake, p) = fake_with(Options {
+        free_edition_exhausted: true,
+        ..Options::default()
+    })
+    .await;
+    let engine = Engine::new(p, &profile_with(&fake, "token = \"x\"", ""), None);
+    let plan = engine
+        .plan(
+            (0..3)
+                .map(|i| Request::new(room(), member_id(i), Action::Remove))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+    assert_eq!(report.progress.retries, 0);
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Failed);
+        assert!(
+            o.reason
+                .as_deref()
+                .unwrap()
+                .contains("resource_limited: You have exceeded the limit of the Free edition"),
+            "{o:?}"
+        );
+    }
+    let deletes = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("DELETE"))
+        .count();
+    assert_eq!(deletes, 1, "one call, never retried");
+}
+
+/// Agora chat-room owners can never be removed: the plan refuses an owner's
+/// row with that reason (not "last owner"), and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_says_agora_owners_can_never_be_removed() {
+    let (fake, p) = fake_with(Options::default()).await;
+    assert!(!p.capabilities().can_remove_owner);
+    let engine = Engine::new(p, &profile_with(&fake, "token = \"x\"", ""), None);
+    let founders = RoomId::from(FOUNDERS_ROOM);
+    let owner = world::lock(fake.world())
+        .room(&founders)
+        .unwrap()
+        .with_role(Role::Owner)[0]
+        .user
+        .clone();
+    let plan = engine
+        .plan(vec![
+            Request::new(founders.clone(), owner.clone(), Action::Remove),
+            Request::new(room(), OWNERS[0], Action::Remove),
+        ])
+        .await
+        .unwrap();
+    for row in &plan.rows {
+        assert!(
+            matches!(&row.verdict, Verdict::Skip(w) if w.starts_with("Agora chat-room owners can never be removed")),
+            "{row:?}"
+        );
+    }
+    let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+    assert!(report.outcomes.iter().all(|o| o.status == Status::Skipped));
+    assert!(!fake.requests().iter().any(|r| r.starts_with("DELETE")));
+}
+
+/// `roomwarden members` says on standard error when the complete list and
+/// the room's member count disagree; the rows are what the list showed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_members_says_when_the_list_and_the_count_disagree() {
+    let (fake, _) = fake_with(Options {
+        count_beyond_list: 2,
+        ..Options::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_profile = \"agora\"\n[profiles.agora]\nprovider = \"agora\"\nbase_url = \"{}\"\norg = \"fake-org\"\napp = \"fake-app\"\ntoken_env = \"RW_AGORA_TEST_TOKEN\"\n",
+            fake.base_url()
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> = [
+        "--config",
+        &config.display().to_string(),
+        "--format",
+        "jsonl",
+        "members",
+        ROOM,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = roomwarden(args, fake.token()).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 24);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: agora listed 24 members but gives the room's member count as 26"),
+        "{stderr}"
+    );
+}
+
+/// A detail answer that does not name the asked room is "not found", never
+/// another room's detail taken for it.
+#[tokio::test]
+async fn a_detail_answer_for_another_room_is_not_found() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|| async {
+        axum::Json(serde_json::json!({
+            "data": [{"id": "99999", "name": "someone else's room", "owner": "u9",
+                      "affiliations_count": 1, "affiliations": [{"owner": "u9"}]}]
+        }))
+    });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let provider = build(
+        &parse_profile(&format!(
+            "base_url = \"http://{addr}\"\norg = \"o\"\napp = \"a\"\ntoken = \"t\""
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let e = provider.room(&RoomId::from("12345")).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("12345"), "{e}");
+    let e = provider.staff(&RoomId::from("12345")).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+    server.abort();
 }

@@ -687,3 +687,168 @@ fn the_example_config_parses() {
         ]
     );
 }
+
+#[test]
+fn a_room_that_cannot_be_read_is_one_error_not_failed_rows() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args([
+            "remove",
+            "19999999999999999",
+            "71000000000122502",
+            "71000000000122503",
+            "--yes",
+            "--format",
+            "jsonl",
+        ])
+        .assert()
+        .code(3);
+    let o = out.get_output();
+    assert!(
+        o.stdout.is_empty(),
+        "no rows: {:?}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("could not read room 19999999999999999") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert!(err.contains("again"), "says a retry may help: {err}");
+    assert!(!env.audit().exists() || std::fs::read_to_string(env.audit()).unwrap().is_empty());
+}
+
+#[test]
+fn readd_puts_back_only_users_this_tool_took_out_unless_forced() {
+    let env = Env::new();
+    let spam = "10000000000000006";
+    // Never in the room, never removed: refused, saying how to force it.
+    let out = env
+        .cmd()
+        .args(["readd", spam, "nobody", "--yes", "--format", "jsonl"])
+        .assert()
+        .code(1);
+    let rows = jsonl(&out.get_output().stdout);
+    assert_eq!(rows[0]["status"], "skipped", "{rows:?}");
+    let why = rows[0]["reason"].as_str().unwrap();
+    assert!(why.contains("audit") && why.contains("--force"), "{why}");
+    // --force re-adds anyway; the role it had is not known, and the audit
+    // says so instead of guessing.
+    let out = env
+        .cmd()
+        .args([
+            "readd", spam, "nobody", "--yes", "--force", "--format", "jsonl",
+        ])
+        .stdout_ok();
+    assert_eq!(jsonl(&out)[0]["status"], "readded");
+    let out = env.cmd().args(["audit", "--format", "jsonl"]).stdout_ok();
+    let readd: Vec<Value> = jsonl(&out)
+        .into_iter()
+        .filter(|r| r["action"] == "readd")
+        .collect();
+    assert!(!readd.is_empty());
+    assert!(readd.iter().all(|r| r["role"].is_null()), "{readd:?}");
+
+    // A removal that finds the user gone records no role.
+    env.cmd()
+        .args(["remove", spam, "ghost-1", "--yes"])
+        .assert()
+        .success();
+    let out = env.cmd().args(["audit", "--format", "jsonl"]).stdout_ok();
+    let result: Value = jsonl(&out)
+        .into_iter()
+        .find(|r| r["user"] == "ghost-1" && r["kind"] == "result")
+        .unwrap();
+    assert_eq!(result["status"], "already_absent");
+    assert!(result["role"].is_null(), "{result}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_audit_log_that_cannot_be_written_is_exit_2_with_one_message() {
+    let env = Env::new();
+    let out = env
+        .home
+        .binary()
+        .args(["--audit-log", "/dev/full", "--format", "jsonl"])
+        .args(["remove", "10000000000000006", "71000000000122597", "--yes"])
+        .assert()
+        .code(2);
+    let o = out.get_output();
+    assert!(
+        o.stdout.is_empty(),
+        "no rows: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("/dev/full") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one message: {err}");
+}
+
+#[test]
+fn jsonl_rows_stream_out_as_they_finish() {
+    let env = Env::new();
+    // One removal per call at two calls a second: 40 users take ~20 s.
+    let cfg = env.config(
+        "[profiles.slow]\nprovider = \"sandbox\"\nmax_batch = 1\nrate_limit_per_sec = 2\n",
+        0o600,
+    );
+    let users: Vec<String> = (0..40)
+        .map(|i| format!("{}", 71000000000122600u64 + i))
+        .collect();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roomwarden"));
+    cmd.env_remove("ROOMWARDEN_CONFIG")
+        .env("HOME", env.home.dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--audit-log")
+        .arg(env.audit())
+        .args(["--format", "jsonl", "remove", "10000000000000006"])
+        .args(&users)
+        .arg("--yes")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(still_running, "the first row came only at the end");
+    let row: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(row["user"], users[0].as_str());
+    assert_eq!(row["status"], "removed");
+}
+
+#[test]
+fn every_command_checks_the_keys_table() {
+    let env = Env::new();
+    let profile = "[profiles.s]\nprovider = \"sandbox\"\n";
+    let unknown = env.config(&format!("{profile}[keys]\nexplode = \"e\"\n"), 0o600);
+    for args in [vec!["rooms"], vec!["profiles"], vec!["audit"]] {
+        let out = env
+            .cmd()
+            .arg("--config")
+            .arg(&unknown)
+            .args(&args)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains("explode"), "{args:?}: {err}");
+    }
+    let taken = env.config(&format!("{profile}[keys]\nremove = \"j\"\n"), 0o600);
+    let out = env
+        .cmd()
+        .arg("--config")
+        .arg(&taken)
+        .arg("rooms")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("`remove") && err.contains("`down`"), "{err}");
+}

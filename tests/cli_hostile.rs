@@ -70,3 +70,113 @@ fn hostile_ids_in_ticket_files_name_the_line() {
     let err = stderr_of(&out);
     assert!(err.contains("line 3") && err.contains("`..`"), "{err}");
 }
+
+/// A change run with a hostile `--reason` and `--ticket`: the audit log
+/// keeps them exactly, and only the display escapes them.
+fn audited_with(home: &Isolated, reason: &str, ticket: &str) {
+    home.binary()
+        .args([
+            "--format",
+            "jsonl",
+            "remove",
+            SPAM,
+            "71000000000122597",
+            "--yes",
+            "--reason",
+            reason,
+            "--ticket",
+            ticket,
+        ])
+        .assert()
+        .success();
+}
+
+fn audit_as(home: &Isolated, format: &str) -> (String, String) {
+    let out = home
+        .binary()
+        .args(["--format", format, "audit"])
+        .assert()
+        .success();
+    let o = out.get_output();
+    (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+#[test]
+fn control_characters_are_escaped_in_table_and_csv_and_exact_in_jsonl() {
+    let home = Isolated::default();
+    let reason = "\u{1b}[2J\u{7}wiped";
+    let ticket = "T-1\nFAKE,ROW";
+    audited_with(&home, reason, ticket);
+
+    let (table, _) = audit_as(&home, "table");
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}'),
+        "{table:?}"
+    );
+    assert!(table.contains("\\x1b[2J\\x07wiped"), "{table}");
+    assert!(table.contains("T-1\\x0aFAKE,ROW"), "{table}");
+    // A header and one line per record (intent and result): no fake row.
+    assert_eq!(table.lines().count(), 3, "{table}");
+
+    let (csv, _) = audit_as(&home, "csv");
+    assert!(!csv.contains('\u{1b}') && !csv.contains('\u{7}'), "{csv:?}");
+    assert!(csv.contains("\\x1b[2J\\x07wiped"), "{csv}");
+    // Still RFC 4180: the comma is quoted, and every record is one line.
+    assert!(csv.contains("\"T-1\\x0aFAKE,ROW\""), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+
+    let (jsonl, _) = audit_as(&home, "jsonl");
+    let rows = common::jsonl(jsonl.as_bytes());
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert_eq!(r["ticket"], ticket, "jsonl keeps the text exactly");
+    }
+    assert_eq!(rows[0]["reason"], reason);
+}
+
+#[test]
+fn a_cell_of_65536_characters_or_more_is_cut_not_a_panic() {
+    let home = Isolated::default();
+    let long = "r".repeat(70_000);
+    audited_with(&home, &long, "T-2");
+    let (table, _) = audit_as(&home, "table");
+    assert_eq!(table.lines().count(), 3, "a header and two records");
+    let row = table.lines().nth(1).unwrap();
+    assert!(row.contains("r…"), "cut with an ellipsis");
+    assert!(row.chars().count() < 2_000, "{} chars", row.chars().count());
+    // The machine formats keep it whole.
+    let (csv, _) = audit_as(&home, "csv");
+    assert!(csv.contains(&long));
+}
+
+#[test]
+fn stderr_messages_show_control_characters_escaped() {
+    let home = Isolated::default();
+    // A failure printed by main: the unknown profile is named.
+    let out = home
+        .binary()
+        .args(["--profile", "evil\u{1b}]0;owned\u{7}", "rooms"])
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(err.contains("evil\\x1b]0;owned\\x07"), "{err:?}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+
+    // A note printed by the command itself names the audit log's path.
+    let dir = home.path("logs\u{1b}[2J");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.jsonl");
+    std::fs::write(&log, "torn {\n").unwrap();
+    let out = home
+        .binary()
+        .args(["audit", "--audit-log", log.to_str().unwrap()])
+        .assert()
+        .success();
+    let err = stderr_of(&out);
+    assert!(err.contains("unreadable line"), "{err:?}");
+    assert!(err.contains("logs\\x1b[2J"), "{err:?}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}

@@ -304,6 +304,14 @@ async fn a_room_lookup_that_keeps_failing_fails_its_rows_and_sends_nothing() {
     let p = Arc::new(s);
     let (down, dir) = engine(p.clone());
     let plan = down.plan(removals(3)).await.expect("a 5xx is not exit 3");
+    // The faces are told what could not be read; it is no guard.
+    assert_eq!(plan.unread.len(), 1, "{:?}", plan.unread);
+    assert!(
+        plan.unread[0].contains("server error 503"),
+        "{:?}",
+        plan.unread
+    );
+    assert_eq!(plan.guarded(), 0);
     let report = down
         .run(&plan, &RunOptions::default(), &Cancel::new(), None)
         .await;
@@ -722,4 +730,62 @@ async fn a_long_provider_wait_is_reported_in_progress() {
         }
     }
     assert!(saw.is_some_and(|w| w >= Duration::from_secs(12)), "{saw:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_never_acts_on_more_users_than_were_confirmed() {
+    let p = Arc::new(Scripted::new(vec![], 10));
+    let (engine, _dir) = engine(p.clone());
+    let plan = engine.plan(removals(7)).await.unwrap();
+    assert_eq!(plan.to_send(), 7);
+    // Five were confirmed, the plan has seven to send: nothing is sent.
+    let opts = RunOptions {
+        confirmed: Some(5),
+        ..RunOptions::default()
+    };
+    let report = engine.run(&plan, &opts, &Cancel::new(), None).await;
+    assert_eq!(p.calls.load(Ordering::SeqCst), 0, "no call was sent");
+    assert_eq!(report.outcomes.len(), 7);
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Failed);
+        let why = o.reason.as_deref().unwrap();
+        assert!(
+            why.contains("7") && why.contains("5 were confirmed"),
+            "{why}"
+        );
+    }
+    // The confirmed number (or more) goes through.
+    let opts = RunOptions {
+        confirmed: Some(7),
+        ..RunOptions::default()
+    };
+    let report = engine.run(&plan, &opts, &Cancel::new(), None).await;
+    assert!(report.outcomes.iter().all(|o| o.status == Status::Removed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn guard_refusals_are_audited_with_their_ticket() {
+    let p = Arc::new(Scripted::new(vec![], 10));
+    let (engine, dir) = engine(p.clone());
+    let mut requests = removals(2);
+    // The room's only owner: a guard refuses it.
+    requests.push(Request::new("room", "owner", Action::Remove));
+    for r in &mut requests {
+        r.ticket = Some("T-9".into());
+    }
+    let plan = engine.plan(requests).await.unwrap();
+    let report = engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert_eq!(report.outcomes[2].status, Status::Skipped);
+    let (records, _) = audit::read(&dir.path().join("audit.jsonl")).unwrap();
+    let skipped: Vec<_> = records
+        .iter()
+        .filter(|r| r.status == Some(Status::Skipped))
+        .collect();
+    assert_eq!(skipped.len(), 1, "{records:?}");
+    assert_eq!(skipped[0].user.as_str(), "owner");
+    assert_eq!(skipped[0].ticket.as_deref(), Some("T-9"));
+    assert_eq!(skipped[0].kind, Kind::Result);
+    assert!(skipped[0].reason.as_deref().unwrap().contains("owner"));
 }

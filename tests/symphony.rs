@@ -365,7 +365,7 @@ async fn jumbo_rooms_are_paced_unless_the_profile_says_not() {
     let caps = engine.capabilities().clone();
     assert_eq!(caps.max_batch, 1);
     let pacing = caps.pacing.expect("paced by default");
-    assert_eq!(pacing.above_members, 1_000);
+    assert_eq!(pacing.above_members, 500);
     assert_eq!(pacing.interval, Duration::from_secs(3));
     let plan = engine.plan(requests()).await.unwrap();
     assert_eq!(plan.to_send(), 5);
@@ -566,8 +566,13 @@ async fn documented_variants_both_work() {
         .await
         .unwrap();
     assert_eq!(rows[0].status, Status::Removed);
-    assert_eq!(rows[1].status, Status::AlreadyAbsent);
-    assert!(rows[1].reason.as_deref().unwrap().contains("not a member"));
+    // Asked directly (no plan), the pod's refusal fails the row with its
+    // own words: no wording is read as "not a member".
+    assert_eq!(rows[1].status, Status::Failed);
+    assert_eq!(
+        rows[1].reason.as_deref(),
+        Some("User 73000000000009999 is not a member of the room")
+    );
 
     // Re-adding a present member: the pod's 400 "already a member" is fine.
     let rows = p
@@ -777,16 +782,18 @@ async fn cli_lists_rooms_and_removes_a_user() {
 
     // A jumbo room: the plan's pacing notice with its ETA reaches stderr.
     let jumbo = sid(JUMBO_ROOM);
+    let two: Vec<String> = world::lock(&world)
+        .room(&JUMBO_ROOM.into())
+        .unwrap()
+        .with_role(Role::Member)
+        .iter()
+        .take(2)
+        .map(|m| m.user.to_string())
+        .collect();
     let out = roomwarden(
         &config,
         SESSION_TOKEN,
-        &[
-            "remove",
-            jumbo.as_str(),
-            "71000000000000500",
-            "71000000000000501",
-            "--dry-run",
-        ],
+        &["remove", jumbo.as_str(), &two[0], &two[1], "--dry-run"],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -989,4 +996,358 @@ async fn undo_finds_the_recorded_role_whatever_base64_form_was_typed() {
     let mut back_safe = vec![Request::new(typed_safe, OWNER_A, Action::Readd)];
     engine.fill_readd_roles(&mut back_safe).await.unwrap();
     assert_eq!(back_safe[0].role, Some(Role::Owner));
+}
+
+// ---- fidelity to the vendor's docs ------------------------------------
+
+/// A room of `members` members, the first `owners` of them owners.
+fn add_room(world: &SharedWorld, id: &str, members: usize, owners: usize) -> Vec<String> {
+    let mut room = WorldRoom::new(id, &format!("room-{members}"), true);
+    let users: Vec<String> = (0..members)
+        .map(|i| format!("74{}{i:06}", &id[id.len() - 9..]))
+        .collect();
+    for (i, u) in users.iter().enumerate() {
+        let role = if i < owners {
+            Role::Owner
+        } else {
+            Role::Member
+        };
+        room.add(Member::new(u.as_str(), Some("User"), role));
+    }
+    world::lock(world).add_room(room);
+    users
+}
+
+/// The Add Member page: rooms over 500 users take one add or delete every
+/// 3 seconds [doc]. A room of exactly 500 is not paced, one of 501 is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pacing_starts_above_500_members() {
+    let world = world_with_extras();
+    let at_500 = add_room(&world, "40000000000000500", 500, 1);
+    let at_501 = add_room(&world, "40000000000000501", 501, 1);
+    let fake = fake::start(world.clone(), Options::default()).await;
+    let (engine, _dir) = make_engine(&token_profile(&fake, ""));
+    let plan = engine
+        .plan(vec![
+            Request::new(sid("40000000000000500"), at_500[7].as_str(), Action::Remove),
+            Request::new(sid("40000000000000501"), at_501[7].as_str(), Action::Remove),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(plan.to_send(), 2);
+    assert!(!plan.paced.contains_key(&sid("40000000000000500")));
+    assert_eq!(
+        plan.paced.get(&sid("40000000000000501")),
+        Some(&Duration::from_secs(3))
+    );
+    assert!(
+        plan.notices
+            .iter()
+            .any(|n| n.contains("has over 500 members: paced at one change per 3s")),
+        "{:?}",
+        plan.notices
+    );
+}
+
+/// The 3 s run from the completion of the previous change, so the pod sees
+/// at least 3 s between one change's answer and the next change's arrival,
+/// however long a change takes (here 400 ms after it is made). Counting
+/// from the sends left the pod 3 s minus that time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pod_sees_3_s_from_one_completed_change_to_the_next() {
+    let world = world_with_extras();
+    let fake = fake::start(
+        world.clone(),
+        Options {
+            change_latency: Duration::from_millis(400),
+            ..Options::default()
+        },
+    )
+    .await;
+    let lobby = sid(LOBBY);
+    let users: Vec<UserId> = world::lock(&world)
+        .room(&LOBBY.into())
+        .unwrap()
+        .with_role(Role::Member)
+        .iter()
+        .take(2)
+        .map(|m| m.user.clone())
+        .collect();
+    let (engine, _dir) = make_engine(&token_profile(&fake, ""));
+    let plan = engine
+        .plan(
+            users
+                .iter()
+                .map(|u| Request::new(lobby.clone(), u.clone(), Action::Remove))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert!(plan.paced.contains_key(&lobby), "{:?}", plan.notices);
+    let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Removed),
+        "{:?}",
+        report.outcomes
+    );
+    let calls = fake.membership_calls();
+    assert_eq!(calls.len(), 2);
+    let gap = calls[1]
+        .arrived
+        .duration_since(calls[0].answered.expect("answered"));
+    assert!(
+        gap >= Duration::from_secs(3),
+        "the pod saw {gap:?} between a completed change and the next"
+    );
+}
+
+/// The Remove Member page recommends keeping at least two owners in large
+/// rooms [doc]: in rooms over 500 members a removal or demotion that would
+/// leave one owner is refused with the reason; `min_owners = 1` relaxes it
+/// to the last-owner rule. Small rooms keep only the last-owner rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_rooms_keep_two_owners_unless_the_profile_relaxes_it() {
+    let world = world_with_extras();
+    let big = add_room(&world, "40000000000000600", 600, 3);
+    let fake = fake::start(world.clone(), Options::default()).await;
+    let room = sid("40000000000000600");
+    let requests = || {
+        vec![
+            Request::new(room.clone(), big[0].as_str(), Action::Remove),
+            Request::new(room.clone(), big[1].as_str(), Action::Demote),
+            Request::new(room.clone(), big[2].as_str(), Action::Remove),
+        ]
+    };
+
+    let (engine, _dir) = make_engine(&token_profile(&fake, ""));
+    let floor = engine.capabilities().owner_floor.expect("on by default");
+    assert_eq!((floor.above_members, floor.owners), (500, 2));
+    let plan = engine.plan(requests()).await.unwrap();
+    assert_eq!(plan.rows[0].verdict, Verdict::Send);
+    for row in &plan.rows[1..] {
+        assert!(
+            matches!(&row.verdict, Verdict::Skip(w)
+                if w.starts_with("would leave 1 owner(s) in a room of over 500 members; keep at least 2 there")
+                && w.contains("min_owners = 1")),
+            "{:?}",
+            row.verdict
+        );
+    }
+    assert!(plan.notices.iter().any(|n| n.contains("keep at least 2")));
+
+    let (engine, _dir) = make_engine(&token_profile(&fake, "min_owners = 1"));
+    assert!(engine.capabilities().owner_floor.is_none());
+    let plan = engine.plan(requests()).await.unwrap();
+    let verdicts: Vec<&Verdict> = plan.rows.iter().map(|r| &r.verdict).collect();
+    assert_eq!(
+        verdicts,
+        [
+            &Verdict::Send,
+            &Verdict::Send,
+            &Verdict::Skip("last owner of the room".into())
+        ]
+    );
+    assert!(fake.membership_calls().is_empty(), "planning sends nothing");
+
+    // Small rooms: only the last-owner rule (TWO_OWNERS has 8 members).
+    let (engine, _dir) = make_engine(&token_profile(&fake, ""));
+    let plan = engine
+        .plan(vec![Request::new(sid(TWO_OWNERS), OWNER_A, Action::Remove)])
+        .await
+        .unwrap();
+    assert_eq!(plan.rows[0].verdict, Verdict::Send);
+
+    for bad in ["0", "3"] {
+        let p = token_profile(&fake, &format!("min_owners = {bad}"));
+        let e = provider::build(&p).err().expect("refused").to_string();
+        assert!(e.contains("min_owners") && e.contains("2"), "{e}");
+    }
+}
+
+/// Admin mode uses the admin endpoints the spec defines: every room of the
+/// pod from `/v2/admin/streams/list` (the member-level list shows only the
+/// caller's own rooms), `/v1/admin/room/{id}/membership/add|remove`, and
+/// room search with `includeNonDiscoverable`. The host shown says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_mode_uses_the_admin_endpoints() {
+    let world = world_with_extras();
+    let fake = fake::start(
+        world.clone(),
+        Options {
+            own_rooms: Some(vec![RoomId::from(TWO_OWNERS)]),
+            non_discoverable: vec![RoomId::from(LOBBY)],
+            ..Options::default()
+        },
+    )
+    .await;
+    let all = world::lock(&world).rooms().len();
+
+    // Member level: the caller's own rooms, the plain endpoints.
+    let plain = build(&token_profile(&fake, ""));
+    assert!(!plain.host().contains("admin"));
+    let rooms = plain.rooms(PageRequest::first()).await.unwrap();
+    assert_eq!(rooms.items.len(), 1);
+    plain
+        .remove(&sid(TWO_OWNERS), &[member(0).as_str().into()])
+        .await
+        .unwrap();
+    assert!(!fake.membership_calls()[0].admin);
+
+    // Admin: every room, with member counts, the admin endpoints.
+    let admin = build(&token_profile(&fake, "admin = true"));
+    assert!(
+        admin.host().ends_with("(admin endpoints)"),
+        "{}",
+        admin.host()
+    );
+    let mut req = PageRequest::sized(3);
+    let mut listed = Vec::new();
+    loop {
+        let page = admin.rooms(req.clone()).await.unwrap();
+        listed.extend(page.items);
+        match page.next {
+            Some(t) => req = req.next(t),
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), all);
+    let lobby = listed.iter().find(|r| r.id == sid(LOBBY)).unwrap();
+    assert_eq!(lobby.member_count, Some(2_500));
+    assert!(
+        !listed
+            .iter()
+            .find(|r| r.id == sid(ARCHIVE_ROOM))
+            .unwrap()
+            .active
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|l| l.starts_with("POST /pod/v2/admin/streams/list?"))
+    );
+
+    let room = sid(TWO_OWNERS);
+    let rows = admin
+        .remove(&room, &[member(1).as_str().into()])
+        .await
+        .unwrap();
+    assert_eq!(rows[0].status, Status::Removed, "{rows:?}");
+    let rows = admin
+        .readd(
+            &room,
+            &[Restore {
+                user: member(1).as_str().into(),
+                role: Role::Owner,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows[0].status, Status::Readded, "{rows:?}");
+    assert_eq!(role_in(&world, TWO_OWNERS, &member(1)), Some(Role::Owner));
+    let sent: Vec<(String, bool)> = fake.membership_calls()[1..]
+        .iter()
+        .map(|c| (c.verb.clone(), c.admin))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("remove".to_string(), true),
+            ("add".to_string(), true),
+            // The spec has no admin promote: the room's own endpoint.
+            ("promoteOwner".to_string(), false)
+        ]
+    );
+
+    // Room search: non-discoverable rooms only with the admin's flag.
+    let plain = build(&token_profile(&fake, "query = \"\""));
+    let names = |p: Arc<dyn Provider>| async move {
+        p.rooms(PageRequest::first())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.name)
+            .collect::<Vec<_>>()
+    };
+    assert!(!names(plain).await.contains(&"lobby".to_string()));
+    let admin = build(&token_profile(&fake, "query = \"\"\nadmin = true"));
+    assert!(names(admin).await.contains(&"lobby".to_string()));
+    let searches: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|l| l.starts_with("POST /pod/v3/room/search"))
+        .collect();
+    assert_eq!(searches.len(), 2);
+    assert!(!searches[0].contains("includeNonDiscoverable"));
+    assert!(
+        searches[1].contains("includeNonDiscoverable=true"),
+        "{searches:?}"
+    );
+}
+
+/// Symphony documents no text for "not a member": the plan judges
+/// membership from the member list it reads (in both modes), so a
+/// non-member ends `already_absent` with no call, whatever the pod would
+/// have said; a refusal the pod does give stays verbatim in the row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_is_judged_from_the_member_list_not_from_wording() {
+    for admin in [false, true] {
+        let world = world_with_extras();
+        let fake = fake::start(
+            world.clone(),
+            Options {
+                // A wording no pattern would ever match.
+                not_member_message: "Benutzer {user}: Vorgang abgelehnt".into(),
+                ..Options::default()
+            },
+        )
+        .await;
+        let extra = if admin { "admin = true" } else { "" };
+        let (engine, _dir) = make_engine(&token_profile(&fake, extra));
+        let room = sid(TWO_OWNERS);
+        let stranger = "73000000000009999";
+        // `0073…` is member(2) typed with leading zeros: the same number.
+        let padded = format!("00{}", member(2));
+        let plan = engine
+            .plan(vec![
+                Request::new(room.clone(), member(0), Action::Remove),
+                Request::new(room.clone(), stranger, Action::Remove),
+                Request::new(room.clone(), padded.as_str(), Action::Remove),
+                Request::new(room.clone(), member(3), Action::Remove),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(plan.rows[1].verdict, Verdict::Absent, "admin {admin}");
+        assert_eq!(plan.rows[2].user.as_str(), member(2));
+        assert_eq!(plan.rows[2].verdict, Verdict::Send);
+        // member(3) leaves after the plan read the list: the pod refuses.
+        world::lock(&world)
+            .room_mut(&TWO_OWNERS.into())
+            .unwrap()
+            .remove(&UserId::from(member(3).as_str()));
+        let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+        let st: Vec<Status> = report.outcomes.iter().map(|o| o.status).collect();
+        assert_eq!(
+            st,
+            [
+                Status::Removed,
+                Status::AlreadyAbsent,
+                Status::Removed,
+                Status::Failed
+            ],
+            "admin {admin}: {:?}",
+            report.outcomes
+        );
+        assert_eq!(
+            report.outcomes[3].reason.as_deref(),
+            Some(format!("Benutzer {}: Vorgang abgelehnt", member(3)).as_str())
+        );
+        let sent: Vec<String> = fake
+            .membership_calls()
+            .iter()
+            .map(|c| c.body.clone())
+            .collect();
+        assert_eq!(sent.len(), 3, "nothing sent for the stranger: {sent:?}");
+        assert!(!sent.iter().any(|b| b.contains(stranger)));
+    }
 }

@@ -363,3 +363,101 @@ async fn sslmode_require_is_honoured_and_a_server_without_tls_is_refused() {
     assert!(e.unavailable, "{e}");
     assert!(e.message.contains("TLS"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_reads_and_records_through_the_shared_database() {
+    let Some(cluster) = pg::Cluster::start() else {
+        return;
+    };
+    let fake = team::fake(1, 10).await;
+    // Bob's run crashed after announcing three removals; the first one
+    // went through at the provider.
+    let bobs = team::store(&cluster.url(), "bob").await;
+    let intent = |j: usize| roomwarden::ops::audit::Record {
+        ts: roomwarden::ops::audit::now_rfc3339(),
+        kind: Kind::Intent,
+        operator: "bob".into(),
+        profile: "agora".into(),
+        provider: "agora".into(),
+        room: room_id(0).into(),
+        user: user_id(0, j).into(),
+        action: Action::Remove,
+        status: None,
+        reason: Some("spam wave".into()),
+        ticket: Some("T-9".into()),
+        batch: "crash-pg".into(),
+        role: Some(Role::Member),
+    };
+    bobs.append(&[intent(0), intent(1), intent(2)], true)
+        .await
+        .unwrap();
+    roomwarden::provider::sandbox::world::lock(fake.world())
+        .room_mut(&room_id(0).into())
+        .unwrap()
+        .remove(&user_id(0, 0).into());
+
+    // Alice resumes it from her machine, reading the shared store.
+    let store = team::store(&cluster.url(), "alice").await;
+    let engine = team::engine(&fake, store.clone(), "alice", "");
+    let (found, notes) = roomwarden::ops::store::unfinished_batch(&*store, None)
+        .await
+        .unwrap();
+    assert!(notes.is_empty());
+    let (batch, intents) = found.expect("bob's batch is unfinished");
+    assert_eq!((batch.as_str(), intents.len()), ("crash-pg", 3));
+    let check = engine
+        .check_unfinished(batch.clone(), intents)
+        .await
+        .unwrap();
+    assert_eq!(check.remaining.len(), 2, "user 0 is gone already");
+    engine.record_found(&check).await.unwrap();
+    let plan = engine
+        .plan(check.remaining.iter().map(|(_, r)| r.clone()).collect())
+        .await
+        .unwrap();
+    let opts = RunOptions {
+        batch: Some(batch.clone()),
+        ..fast()
+    };
+    let report = engine.run(&plan, &opts, &Cancel::new(), None).await;
+    assert!(report.outcomes.iter().all(|o| o.status == Status::Removed));
+
+    // Nothing is left unfinished, and every result is joined with the
+    // moderator's note of its intent.
+    let unfinished = store
+        .find(&Query {
+            unfinished: true,
+            ..Query::default()
+        })
+        .await
+        .unwrap()
+        .records;
+    assert!(unfinished.is_empty(), "{unfinished:?}");
+    let results: Vec<_> = store
+        .find(&Query {
+            batch: Some("crash-pg".into()),
+            ..Query::default()
+        })
+        .await
+        .unwrap()
+        .records
+        .into_iter()
+        .filter(|r| r.kind == Kind::Result)
+        .collect();
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|r| r.status == Some(Status::Removed)));
+    assert_eq!(
+        results.iter().filter(|r| r.operator == "alice").count(),
+        3,
+        "alice recorded them"
+    );
+    let resumed = results
+        .iter()
+        .find(|r| r.user.as_str() == user_id(0, 1))
+        .unwrap();
+    assert_eq!(resumed.reason.as_deref(), Some("spam wave"));
+    // Undo finds the role bob's intent recorded.
+    let mut back = vec![Request::new(room_id(0), user_id(0, 1), Action::Readd)];
+    engine.fill_readd_roles(&mut back).await.unwrap();
+    assert_eq!(back[0].role, Some(Role::Member));
+}

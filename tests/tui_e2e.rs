@@ -74,6 +74,11 @@ fn tmux_available() -> bool {
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn start(dir: &Path, args: &str) -> Tmux {
+    start_then(dir, args, "")
+}
+
+/// Like `start`; `after` runs in the shell once roomwarden has exited.
+fn start_then(dir: &Path, args: &str, after: &str) -> Tmux {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let audit = dir.join("audit.jsonl");
@@ -87,7 +92,7 @@ fn start(dir: &Path, args: &str) -> Tmux {
         session: "rw".into(),
     };
     let shell = format!(
-        "cd '{}' && '{}' --audit-log '{}' {args}; echo ROOMWARDEN-EXITED-$?; exec sleep 600",
+        "cd '{}' && '{}' --audit-log '{}' {args}; echo ROOMWARDEN-EXITED-$?; {after} exec sleep 600",
         dir.display(),
         bin,
         audit.display()
@@ -204,4 +209,63 @@ fn an_unreachable_provider_is_reported_and_no_secret_reaches_the_log() {
         "the log is written: {text}"
     );
     assert!(!text.contains(secret), "the log holds the secret:\n{text}");
+}
+
+/// The pid of the roomwarden process the pane's shell started.
+fn roomwarden_pid(t: &Tmux) -> String {
+    let out = t.cmd(&["list-panes", "-t", &t.session, "-F", "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().to_string();
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let ppid = after.split_whitespace().nth(1).unwrap_or("");
+        if ppid == shell && stat.contains("(roomwarden)") {
+            return pid;
+        }
+    }
+    panic!("no roomwarden process under the pane's shell {shell}");
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    assert!(
+        tmux_available(),
+        "tmux is required: install it (apt-get install tmux)"
+    );
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let dir = tempfile::tempdir().unwrap();
+        // After the exit, the shell prints the terminal modes that matter.
+        let t = start_then(
+            dir.path(),
+            "",
+            "stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(echo|icanon)' | sed 's/^/MODE-/';",
+        );
+        t.wait_for("the rooms list", |s| s.contains("town-square"));
+        let pid = roomwarden_pid(&t);
+        let out = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "kill -{signal}: {out:?}");
+        let s = t.wait_for("the shell after the signal", |s| {
+            s.contains("ROOMWARDEN-EXITED-")
+                && (s.contains("MODE-icanon") || s.contains("MODE--icanon"))
+        });
+        assert!(
+            s.contains(&format!("ROOMWARDEN-EXITED-{code}")),
+            "SIG{signal} ends with {code}:\n{s}"
+        );
+        assert!(
+            !s.contains("town-square") && !s.contains("DISPLAY NAME"),
+            "SIG{signal} left the alternate screen up:\n{s}"
+        );
+        assert!(
+            s.contains("MODE-icanon") && s.contains("MODE-echo") && !s.contains("MODE--"),
+            "SIG{signal} left the terminal without echo or line editing:\n{s}"
+        );
+    }
 }

@@ -51,6 +51,17 @@ pub enum Command {
         #[command(flatten)]
         opts: ChangeOpts,
     },
+    /// After a crash: check a batch's unfinished rows with the provider, record what it shows, finish the rest
+    Resume {
+        /// The batch id (as `audit --unfinished` shows it); default: the latest batch with unfinished rows
+        batch: Option<String>,
+        /// Check and plan, and show the rows, without recording or sending anything
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation (required when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Print audit records (every operator's, in team mode)
     Audit(AuditArgs),
     /// The shared ticket queue of team mode (needs audit_url)
@@ -129,4 +140,8 @@ pub struct ChangeOpts {
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// readd: also re-add users the audit log has no record of roomwarden
+    /// removing or demoting (their old role is unknown: they come back as members)
+    #[arg(long)]
+    pub force: bool,
 }

@@ -3,15 +3,17 @@
 pub mod args;
 mod output;
 mod queue;
+mod resume;
+mod stream;
 
 use crate::config::Config;
 use crate::model::{Action, Outcome, Role, Status};
 use crate::ops::audit;
 use crate::ops::plan::{Plan, Request, human_duration};
-use crate::ops::store::AuditStore;
 use crate::ops::store::Query;
 use crate::ops::{Cancel, Engine, RunEvent, RunOptions, tickets};
-use crate::session::{Session, audit_path, open_team};
+use crate::session::{Session, open_reader};
+use crate::text;
 use args::{AuditArgs, Change, ChangeOpts, Command, Format, Global, RoleArg};
 use output::{MemberRow, ProfileRow, RoomRow, write_rows};
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -25,11 +27,19 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let Some(command) = cli.command else {
         return Err(Failure::usage("no command given"));
     };
+    // `[keys]` is checked by every command, not only by the console.
+    let config = Config::load(global.config.as_deref())?;
+    crate::tui::check_keys(&config.keys).map_err(Failure::usage)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     let code = match command {
         Command::Profiles => profiles(&global, &mut out)?,
         Command::Audit(a) => audit_cmd(&global, a, &mut out).await?,
         Command::Queue(q) => queue::run(&global, q, &mut out).await?,
+        Command::Resume {
+            batch,
+            dry_run,
+            yes,
+        } => resume::resume(&global, batch, dry_run, yes, &mut out).await?,
         Command::Rooms => {
             let s = Session::load(&global)?;
             let engine = s.engine(&global, false).await?;
@@ -40,11 +50,11 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
             emit(&mut out, global.format, &rows)?;
             if engine.capabilities().rooms == crate::provider::RoomListing::Configured {
-                eprintln!(
-                    "roomwarden: note: {} cannot list rooms; these are the profile's configured rooms and rooms seen. \
+                say(&format!(
+                    "note: {} cannot list rooms; these are the profile's configured rooms and rooms seen. \
                      Any room id works in members, remove, demote and readd.",
                     engine.provider_name()
-                );
+                ));
             }
             0
         }
@@ -69,6 +79,12 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     Ok(code)
 }
 
+/// A message on stderr, its untrusted parts (ids, paths, provider text)
+/// with control characters escaped.
+fn say(message: &str) {
+    eprintln!("roomwarden: {}", text::escape(message));
+}
+
 fn flush(out: &mut dyn Write) -> Result<(), Failure> {
     match out.flush() {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
@@ -79,7 +95,7 @@ fn flush(out: &mut dyn Write) -> Result<(), Failure> {
     }
 }
 
-pub(crate) fn emit<R: output::Row>(
+pub(super) fn emit<R: output::Row>(
     out: &mut dyn Write,
     format: Format,
     rows: &[R],
@@ -105,13 +121,28 @@ fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
         .map(|p| ProfileRow {
             name: &p.name,
             provider: p.provider,
-            base_url: p.common.base_url.as_deref(),
+            base_url: p.common.base_url.as_deref().map(crate::config::shown_url),
             default: default.as_deref() == Some(p.name.as_str()),
             read_only: p.common.read_only,
         })
         .collect();
     emit(out, global.format, &rows)?;
     Ok(0)
+}
+
+/// Prints each unreadable line skipped in the audit log (or another
+/// note of the audit store), as a warning.
+pub(super) fn warn_skipped(skipped: &[impl std::fmt::Display]) {
+    const SHOWN: usize = 10;
+    for s in skipped.iter().take(SHOWN) {
+        say(&format!("warning: {s}"));
+    }
+    if skipped.len() > SHOWN {
+        say(&format!(
+            "warning: {} more unreadable line(s) in the audit log skipped",
+            skipped.len() - SHOWN
+        ));
+    }
 }
 
 async fn audit_cmd(global: &Global, a: AuditArgs, out: &mut dyn Write) -> Result<u8, Failure> {
@@ -123,36 +154,38 @@ async fn audit_cmd(global: &Global, a: AuditArgs, out: &mut dyn Write) -> Result
         ticket: a.ticket,
         batch: a.batch,
     };
-    let found = match open_team(&config, global).await? {
-        Some(pg) => pg.find(&query).await?,
-        // Reading the file needs no write access, and creates nothing.
-        None => {
-            let path = audit_path(global)?;
-            let (records, torn) = audit::read(&path).map_err(|e| {
-                Failure::usage(format!("audit log {} cannot be read: {e}", path.display()))
-            })?;
-            let mut found = crate::ops::store::Found {
-                records: crate::ops::store::select(records, &query),
-                notes: Vec::new(),
-            };
-            if torn > 0 {
-                found.notes.push(format!(
-                    "{torn} unreadable line(s) in {} skipped (a write cut short?)",
-                    path.display()
-                ));
-            }
-            found
-        }
-    };
-    for note in &found.notes {
-        eprintln!("roomwarden: {note}");
+    // Reading needs no write access and creates nothing; in team mode it
+    // reads every operator's records from the database.
+    let store = open_reader(&config, global).await?;
+    if let (Some(path), false, None) = (store.file(), query.unfinished, query.last) {
+        // Everything: streamed, never loaded.
+        let mut records = audit::records(path).map_err(|e| {
+            Failure::usage(format!("audit log {} cannot be read: {e}", path.display()))
+        })?;
+        let wanted = records.by_ref().filter(|r| match r {
+            Ok(r) => query.matches(r),
+            Err(_) => true,
+        });
+        let written = match output::stream_rows(out, global.format, wanted) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        };
+        warn_skipped(records.skipped());
+        written.map_err(|e| Failure {
+            code: 1,
+            message: format!("audit log {}: {e}", path.display()),
+        })?;
+        return Ok(0);
     }
+    let found = store.find(&query).await?;
+    warn_skipped(&found.notes);
     let rows = found.records;
-    if a.unfinished && !rows.is_empty() {
-        eprintln!(
-            "roomwarden: {} call(s) were announced but never answered; check these users in the provider before re-running",
+    if query.unfinished && !rows.is_empty() {
+        say(&format!(
+            "{} call(s) were announced but never answered; check these users in the provider before re-running, \
+             or let `roomwarden resume` do it",
             rows.len()
-        );
+        ));
     }
     emit(out, global.format, &rows)?;
     Ok(0)
@@ -174,7 +207,7 @@ async fn members(
     });
     let mut members = Vec::new();
     let mut total = None;
-    engine
+    let listing = engine
         .stream_members(&room, |page| {
             total = page.total.or(total);
             members.extend(
@@ -188,14 +221,19 @@ async fn members(
         .map_err(|e| Failure::provider(&e))?;
     let rows: Vec<MemberRow> = members.iter().map(|m| MemberRow::new(&room, m)).collect();
     emit(out, global.format, &rows)?;
+    if engine.member_listing().is_full()
+        && let Some(note) = listing.note(engine.provider_name())
+    {
+        say(&format!("note: {note}"));
+    }
     if !engine.member_listing().is_full() {
-        eprintln!(
-            "roomwarden: note: partial list: {} cannot list every member; {} known{}. \
+        say(&format!(
+            "note: partial list: {} cannot list every member; {} known{}. \
              Changes work on any user id: remove, demote and readd look each one up first.",
             engine.provider_name(),
             rows.len(),
             total.map_or(String::new(), |t| format!(" of ~{t}"))
-        );
+        ));
     }
     Ok(0)
 }
@@ -249,18 +287,20 @@ async fn change(
     execute(global, requests, &c.opts, out).await
 }
 
-async fn execute(
+/// The rules every change command follows before anything is looked up:
+/// a read-only profile refuses (but for a dry run), and without `--yes`
+/// standard input must be a terminal to ask on.
+pub(super) fn may_change(
+    profile: &crate::config::Profile,
     global: &Global,
-    mut requests: Vec<Request>,
-    opts: &ChangeOpts,
-    out: &mut dyn Write,
-) -> Result<u8, Failure> {
-    let s = Session::load(global)?;
-    let read_only = s.profile.common.read_only || global.read_only;
-    if read_only && !opts.dry_run {
+    dry_run: bool,
+    yes: bool,
+) -> Result<(), Failure> {
+    let read_only = profile.common.read_only || global.read_only;
+    if read_only && !dry_run {
         return Err(Failure::usage(format!(
             "profile `{}` is read-only ({}): change commands are refused; use --dry-run to preview",
-            s.profile.name,
+            profile.name,
             if global.read_only {
                 "--read-only"
             } else {
@@ -268,11 +308,22 @@ async fn execute(
             }
         )));
     }
-    if !opts.yes && !opts.dry_run && !io::stdin().is_terminal() {
+    if !yes && !dry_run && !io::stdin().is_terminal() {
         return Err(Failure::usage(
             "refusing to change anything without --yes: standard input is not a terminal, so roomwarden cannot ask",
         ));
     }
+    Ok(())
+}
+
+async fn execute(
+    global: &Global,
+    mut requests: Vec<Request>,
+    opts: &ChangeOpts,
+    out: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let s = Session::load(global)?;
+    may_change(&s.profile, global, opts.dry_run, opts.yes)?;
     let engine = s.engine(global, !opts.dry_run).await?;
     engine.check_ids(&requests).map_err(Failure::usage)?;
     if let Some(why) = cannot(engine.capabilities(), &requests) {
@@ -282,21 +333,57 @@ async fn execute(
             engine.provider_name()
         )));
     }
-    engine.fill_readd_roles(&mut requests).await.map_err(|e| {
-        let mut f = Failure::from(e);
-        f.message = format!("reading the audit store for re-add roles: {}", f.message);
-        f
-    })?;
-    let plan = engine
+    let (unrecorded, skipped) = if requests
+        .iter()
+        .any(|r| r.action == Action::Readd && r.role.is_none())
+    {
+        // The engine's store, or (a dry run) the same store read only.
+        let reader = match engine.audit_store() {
+            Some(store) => store.clone(),
+            None => open_reader(&s.config, global).await?,
+        };
+        engine
+            .fill_readd_roles_from(&*reader, &mut requests)
+            .await
+            .map_err(|e| {
+                let mut f = Failure::from(e);
+                f.message = format!("reading the audit store for re-add roles: {}", f.message);
+                f
+            })?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    warn_skipped(&skipped);
+    let mut plan = engine
         .plan(requests)
         .await
         .map_err(|e| Failure::provider(&e))?;
-    for notice in &plan.notices {
-        eprintln!("roomwarden: {notice}");
+    if !opts.force {
+        plan.refuse_readds(
+            &unrecorded,
+            "no audit record of roomwarden removing or demoting this user here; --force re-adds anyway",
+        );
     }
-    if !opts.yes
-        && !opts.dry_run
-        && plan.to_send() > 0
+    if !plan.unread.is_empty() {
+        // A lookup the plan needs failed: an error, never a guard.
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "could not read {}; nothing was sent. Run the command again to retry",
+                plan.unread.join("; ")
+            ),
+        });
+    }
+    if let Some(me) = &plan.own_account {
+        say(&format!(
+            "WARNING: your own account {me} (self_user) is among the users; it is kept out of this run"
+        ));
+    }
+    for notice in &plan.notices {
+        say(notice);
+    }
+    let asked = !opts.yes && !opts.dry_run && plan.to_send() > 0;
+    if asked
         && !confirm(
             &engine,
             &plan,
@@ -306,9 +393,45 @@ async fn execute(
     {
         return Err(Failure::usage("cancelled; nothing was sent"));
     }
-    let report = run_with_progress(&engine, &plan, opts.dry_run).await;
-    emit(out, global.format, &report.outcomes)?;
+    // The run sends to no more users than the prompt named.
+    let confirmed = asked.then(|| plan.to_send());
+    let streamed = stream::RowStream::new(global.format);
+    let streaming = streamed.is_some();
+    let report =
+        run_with_progress(&engine, &plan, opts.dry_run, confirmed, None, out, streamed).await?;
+    if let Some(e) = &report.local_error
+        && report.progress.calls == 0
+    {
+        // Stopped by a problem on this machine (or the team database)
+        // before anything was sent.
+        return Err(stopped_unsent(&engine, e));
+    }
+    if !streaming {
+        emit(out, global.format, &report.outcomes)?;
+    }
+    eprintln!(
+        "roomwarden: {}done: {}",
+        if opts.dry_run { "dry run " } else { "" },
+        summary(&report.outcomes)
+    );
     Ok(exit_code(&report.outcomes))
+}
+
+/// A run stopped before anything was sent because the audit store failed:
+/// the file is a usage error (exit 2, write it elsewhere), the team
+/// database one that cannot be reached (exit 3, as when it is down at
+/// the start).
+pub(super) fn stopped_unsent(engine: &Engine, e: &str) -> Failure {
+    if engine.audit_store().is_some_and(|s| s.postgres().is_some()) {
+        Failure {
+            code: 3,
+            message: format!("{e}; nothing was sent"),
+        }
+    } else {
+        Failure::usage(format!(
+            "{e}; nothing was sent (pass --audit-log FILE somewhere writable)"
+        ))
+    }
 }
 
 /// Why none of the requests can be done, when they all ask for an action
@@ -328,6 +451,44 @@ pub(crate) fn cannot(caps: &crate::provider::Capabilities, requests: &[Request])
     None
 }
 
+/// "120,000".
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "1 user", "1,200 users".
+fn users(n: usize) -> String {
+    if n == 1 {
+        "1 user".into()
+    } else {
+        format!("{} users", thousands(n))
+    }
+}
+
+/// What the rows came to, every status counted ("3 removed, 1 failed").
+pub fn summary(outcomes: &[Outcome]) -> String {
+    let parts: Vec<String> = STATUSES
+        .iter()
+        .filter_map(|st| {
+            let n = outcomes.iter().filter(|o| o.status == *st).count();
+            (n > 0).then(|| format!("{} {st}", thousands(n)))
+        })
+        .collect();
+    if parts.is_empty() {
+        "no rows".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// 0 when every row ended well, 1 when one failed or was skipped.
 pub fn exit_code(outcomes: &[Outcome]) -> u8 {
     if outcomes.iter().all(|o| o.status.is_ok()) {
@@ -338,7 +499,7 @@ pub fn exit_code(outcomes: &[Outcome]) -> u8 {
 }
 
 /// Asks on `prompt` and reads the answer from `input`; only a yes goes on.
-fn confirm(
+pub(super) fn confirm(
     engine: &Engine,
     plan: &Plan,
     input: &mut dyn BufRead,
@@ -355,17 +516,27 @@ fn confirm(
     }
     let what: Vec<String> = by_action
         .iter()
-        .map(|(a, n)| format!("{a} {n} user(s)"))
+        .map(|(a, n)| format!("{a} {}", users(*n)))
         .collect();
-    let _ = write!(
-        prompt,
-        "About to {} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
+    let rooms: std::collections::BTreeSet<&str> = plan
+        .rows
+        .iter()
+        .filter(|r| r.verdict == crate::ops::plan::Verdict::Send)
+        .map(|r| r.room.as_str())
+        .collect();
+    let room = match rooms.len() {
+        1 => format!("in room {}", rooms.iter().next().copied().unwrap_or("")),
+        n => format!("in {} rooms", thousands(n)),
+    };
+    let question = format!(
+        "About to {} {room} with profile `{}` ({} at {}), about {}. Continue? [y/N] ",
         what.join(", "),
         engine.profile(),
         engine.provider_name(),
         engine.host(),
         human_duration(plan.eta(caps)),
     );
+    let _ = write!(prompt, "{}", text::escape(&question));
     let _ = prompt.flush();
     let mut answer = String::new();
     input
@@ -374,17 +545,51 @@ fn confirm(
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
-async fn run_with_progress(engine: &Engine, plan: &Plan, dry_run: bool) -> crate::ops::Report {
+/// What the progress printer passes on to the row writer.
+enum Fwd {
+    Row(usize, Outcome),
+    /// The first call was answered.
+    Sent,
+}
+
+/// Runs the plan, showing progress on stderr; with `rows`, writes each
+/// row to `out` as it finishes (held back until the first call is
+/// answered, so a run stopped by a local problem before sending prints
+/// none).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn run_with_progress(
+    engine: &Engine,
+    plan: &Plan,
+    dry_run: bool,
+    confirmed: Option<usize>,
+    batch: Option<String>,
+    out: &mut dyn Write,
+    mut rows: Option<stream::RowStream>,
+) -> Result<crate::ops::Report, Failure> {
     let opts = RunOptions {
         dry_run,
+        confirmed,
+        batch,
         ..RunOptions::default()
     };
     let cancel = Cancel::new();
     let show = io::stderr().is_terminal() && !dry_run;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (fwd, mut fwd_rx) = tokio::sync::mpsc::unbounded_channel::<Fwd>();
     let printer = tokio::spawn(async move {
         let mut told: Option<std::time::Duration> = None;
+        let mut sent = false;
         while let Some(ev) = rx.recv().await {
+            match &ev {
+                RunEvent::Row { index, outcome } => {
+                    let _ = fwd.send(Fwd::Row(*index, outcome.clone()));
+                }
+                RunEvent::Progress(p) if p.calls > 0 && !sent => {
+                    sent = true;
+                    let _ = fwd.send(Fwd::Sent);
+                }
+                RunEvent::Progress(_) => {}
+            }
             // A long wait the provider asked for is said once, terminal or not.
             if let RunEvent::Progress(p) = &ev
                 && p.waiting.is_some()
@@ -401,7 +606,11 @@ async fn run_with_progress(engine: &Engine, plan: &Plan, dry_run: bool) -> crate
             if let (true, RunEvent::Progress(p)) = (show, ev) {
                 eprint!(
                     "\r\x1b[2K{}/{} done, {} in flight, {:.1} calls/s, {} retries",
-                    p.done, p.total, p.in_flight, p.calls_per_sec, p.retries
+                    thousands(p.done),
+                    thousands(p.total),
+                    p.in_flight,
+                    p.calls_per_sec,
+                    thousands(usize::try_from(p.retries).unwrap_or(usize::MAX))
                 );
             }
         }
@@ -419,10 +628,52 @@ async fn run_with_progress(engine: &Engine, plan: &Plan, dry_run: bool) -> crate
             }
         }
     });
-    let report = engine.run(plan, &opts, &cancel, Some(tx)).await;
+    let run = engine.run(plan, &opts, &cancel, Some(tx));
+    tokio::pin!(run);
+    // Rows print in plan order, each as soon as every row before it has.
+    let mut held: std::collections::BTreeMap<usize, Outcome> = Default::default();
+    let mut next = 0;
+    let mut flowing = false;
+    let mut take = |f: Fwd, out: &mut dyn Write| -> Result<(), Failure> {
+        match f {
+            Fwd::Row(i, o) => {
+                held.insert(i, o);
+            }
+            Fwd::Sent => flowing = true,
+        }
+        while flowing && let Some(o) = held.remove(&next) {
+            next += 1;
+            if let Some(Err(e)) = rows.as_mut().map(|r| r.row(out, &o))
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("stdout: {e}"),
+                });
+            }
+        }
+        Ok(())
+    };
+    let report = loop {
+        tokio::select! {
+            report = &mut run => break report,
+            Some(f) = fwd_rx.recv() => take(f, out)?,
+        }
+    };
     watcher.abort();
     let _ = printer.await;
-    report
+    while let Ok(f) = fwd_rx.try_recv() {
+        take(f, out)?;
+    }
+    let stopped_early = report.local_error.is_some() && report.progress.calls == 0;
+    if !stopped_early {
+        // Every row, in case one ended without an event.
+        for (i, o) in report.outcomes.iter().enumerate() {
+            take(Fwd::Row(i, o.clone()), out)?;
+        }
+        take(Fwd::Sent, out)?;
+    }
+    Ok(report)
 }
 
 /// The status words of CLI.md in one place, for tests and docs.
@@ -440,6 +691,21 @@ pub const STATUSES: [Status; 7] = [
 mod tests {
     use super::*;
     use crate::config::Profile;
+
+    #[test]
+    fn the_summary_counts_every_status_with_separators() {
+        let o = |status| Outcome {
+            room: "r".into(),
+            user: "u".into(),
+            action: Action::Remove,
+            status,
+            reason: None,
+            role: None,
+        };
+        let mut rows = vec![o(Status::Failed), o(Status::Skipped)];
+        rows.extend((0..1200).map(|_| o(Status::Removed)));
+        assert_eq!(summary(&rows), "1,200 removed, 1 failed, 1 skipped");
+    }
 
     #[tokio::test]
     async fn the_prompt_says_what_and_only_yes_goes_on() {
@@ -461,7 +727,9 @@ mod tests {
         let (yes, prompt) = ask("y\n");
         assert!(yes);
         assert!(
-            prompt.starts_with("About to remove 2 user(s) with profile `sandbox` (sandbox at ")
+            prompt.starts_with(
+                "About to remove 2 users in room 10000000000000003 with profile `sandbox` (sandbox at "
+            )
                 && prompt.ends_with("Continue? [y/N] "),
             "{prompt}"
         );

@@ -3,6 +3,7 @@
 use super::args::Format;
 use crate::model::{Member, Outcome, Room, RoomId};
 use crate::ops::audit::Record;
+use crate::text;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -99,7 +100,8 @@ impl Row for RoomRow<'_> {
 pub struct ProfileRow<'a> {
     pub name: &'a str,
     pub provider: &'a str,
-    pub base_url: Option<&'a str>,
+    /// Shown with any password or query as `***` ([`crate::config::shown_url`]).
+    pub base_url: Option<String>,
     pub default: bool,
     pub read_only: bool,
 }
@@ -111,7 +113,9 @@ impl Row for ProfileRow<'_> {
         vec![
             self.name.into(),
             self.provider.into(),
-            self.base_url.unwrap_or("(provider default)").into(),
+            self.base_url
+                .clone()
+                .unwrap_or_else(|| "(provider default)".into()),
             if self.default {
                 "*".into()
             } else {
@@ -128,7 +132,7 @@ impl Row for ProfileRow<'_> {
         vec![
             self.name.into(),
             self.provider.into(),
-            self.base_url.unwrap_or_default().into(),
+            self.base_url.clone().unwrap_or_default(),
             self.default.to_string(),
             self.read_only.to_string(),
         ]
@@ -198,8 +202,109 @@ impl Row for crate::ops::queue::StatusRow {
     }
 }
 
+/// The widest a `table` cell gets, in characters; longer ones are cut
+/// with an ellipsis (jsonl and csv keep them whole).
+pub const MAX_CELL: usize = 200;
+
+/// Rows of a table whose column widths come from its first rows.
+const TABLE_SAMPLE: usize = 1000;
+
+/// A row's `table` cells as shown: control characters escaped (`\x1b`,
+/// see [`crate::text`]) and cut at [`MAX_CELL`].
+fn shown_cells<R: Row>(r: &R) -> Vec<String> {
+    r.cells()
+        .iter()
+        .map(|c| text::cell(c, MAX_CELL).into_owned())
+        .collect()
+}
+
+/// A row's `csv` record: control characters escaped, so that a record is
+/// one line; the writer quotes as RFC 4180 says.
+fn csv_record<R: Row>(r: &R) -> Vec<String> {
+    r.csv_cells()
+        .iter()
+        .map(|c| text::escape(c).into_owned())
+        .collect()
+}
+
+/// Writes rows as they come, in `format`, holding none but (for a table)
+/// the first [`TABLE_SAMPLE`], whose widths align the rest. `table` and
+/// `csv` show control characters escaped; jsonl keeps every value exactly.
+pub fn stream_rows<R: Row>(
+    out: &mut dyn Write,
+    format: Format,
+    rows: impl Iterator<Item = io::Result<R>>,
+) -> io::Result<()> {
+    let mut rows = rows.peekable();
+    match format {
+        Format::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *out, &r?)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(R::HEADERS)?;
+            for r in rows {
+                w.write_record(csv_record(&r?))?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let mut first = Vec::new();
+            while first.len() < TABLE_SAMPLE {
+                match rows.next() {
+                    Some(r) => first.push(r?),
+                    None => break,
+                }
+            }
+            let widths = table_widths(&first);
+            let mut line = table_line(&widths);
+            let headers: Vec<String> = R::HEADERS.iter().map(|h| h.to_uppercase()).collect();
+            line(out, &headers)?;
+            for r in &first {
+                line(out, &shown_cells(r))?;
+            }
+            for r in rows {
+                line(out, &shown_cells(&r?))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn table_widths<R: Row>(rows: &[R]) -> Vec<usize> {
+    let mut widths: Vec<usize> = R::HEADERS.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(shown_cells(row)) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    widths
+}
+
+fn table_line(widths: &[usize]) -> impl FnMut(&mut dyn Write, &[String]) -> io::Result<()> + '_ {
+    move |out, row| {
+        let last = row.len().saturating_sub(1);
+        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+            out.write_all(c.as_bytes())?;
+            if i == last {
+                out.write_all(b"\n")?;
+            } else {
+                // Padding by hand: a format width panics past 65,535.
+                let pad = w.saturating_sub(c.chars().count()) + 2;
+                out.write_all(" ".repeat(pad).as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes rows in `format`. Tables are aligned; jsonl and csv keep the
-/// field names of CLI.md.
+/// field names of CLI.md. `table` and `csv` show control characters
+/// escaped (`\x1b`, see [`crate::text`]) so that no cell reaches a
+/// terminal raw or breaks a row; jsonl keeps every value exactly.
 pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io::Result<()> {
     match format {
         Format::Jsonl => {
@@ -212,33 +317,17 @@ pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(R::HEADERS)?;
             for r in rows {
-                w.write_record(r.csv_cells())?;
+                w.write_record(csv_record(r))?;
             }
             w.flush()?;
         }
         Format::Table => {
-            let cells: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
-            let mut widths: Vec<usize> = R::HEADERS.iter().map(|h| h.len()).collect();
-            for row in &cells {
-                for (w, c) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(c.chars().count());
-                }
-            }
-            let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
-                let last = row.len().saturating_sub(1);
-                for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
-                    if i == last {
-                        writeln!(out, "{c}")?;
-                    } else {
-                        write!(out, "{c:<w$}  ")?;
-                    }
-                }
-                Ok(())
-            };
+            let widths = table_widths(rows);
+            let mut line = table_line(&widths);
             let headers: Vec<String> = R::HEADERS.iter().map(|h| h.to_uppercase()).collect();
             line(out, &headers)?;
-            for row in &cells {
-                line(out, row)?;
+            for r in rows {
+                line(out, &shown_cells(r))?;
             }
         }
     }
@@ -287,5 +376,31 @@ mod tests {
             csv(&profiles),
             "name,provider,base_url,default,read_only\ndemo,sandbox,,true,false\n"
         );
+    }
+
+    #[test]
+    fn table_and_csv_escape_controls_and_jsonl_keeps_them() {
+        let room = Room {
+            id: "r\u{1b}1".into(),
+            name: "evil\u{1b}[2J\nFAKE,ROW".into(),
+            member_count: Some(3),
+            active: true,
+        };
+        let rows = [RoomRow::new(&room)];
+        assert_eq!(
+            csv(&rows),
+            "room,name,members,active\nr\\x1b1,\"evil\\x1b[2J\\x0aFAKE,ROW\",3,true\n"
+        );
+        let mut out = Vec::new();
+        write_rows(&mut out, Format::Table, &rows).unwrap();
+        let table = String::from_utf8(out).unwrap();
+        assert_eq!(
+            table,
+            "ROOM    NAME                     MEMBERS  ACTIVE\n\
+             r\\x1b1  evil\\x1b[2J\\x0aFAKE,ROW  3        yes\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(jsonl(&rows).trim()).unwrap();
+        assert_eq!(back["name"], room.name);
+        assert_eq!(back["room"], "r\u{1b}1");
     }
 }

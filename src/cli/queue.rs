@@ -66,13 +66,13 @@ pub async fn run(
             let pg = team(&s, global).await?;
             let pushed =
                 queue::push(&pg, &s.profile.name, &file.display().to_string(), &requests).await?;
-            eprintln!(
-                "roomwarden: queued {} row(s) of {} for profile `{}` (push {})",
+            super::say(&format!(
+                "queued {} row(s) of {} for profile `{}` (push {})",
                 pushed.rows,
                 file.display(),
                 s.profile.name,
                 pushed.push_id
-            );
+            ));
             Ok(0)
         }
         QueueCommand::Status => {

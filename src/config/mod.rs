@@ -51,6 +51,9 @@ pub struct Config {
     pub keys: BTreeMap<String, String>,
     /// Team mode: the shared PostgreSQL store and the operator's name.
     pub team: Team,
+    /// `export_dir`: where the console's ctrl-s writes results (else the
+    /// platform data dir's `roomwarden/exports`).
+    pub export_dir: Option<PathBuf>,
     pub source: Source,
 }
 
@@ -64,6 +67,7 @@ impl Config {
             profiles,
             keys: BTreeMap::new(),
             team: Team::default(),
+            export_dir: None,
             source: Source::BuiltIn,
         }
     }
@@ -86,12 +90,25 @@ impl Config {
     }
 
     fn load_file(path: &Path, named_by: &str) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        use std::io::Read;
+        let cannot = |why: String| {
             ConfigError::new(format!(
-                "config file {} (from {named_by}) cannot be read: {e}",
+                "config file {} (from {named_by}) cannot be read: {why}",
                 path.display()
             ))
-        })?;
+        };
+        // Read at most one byte past the cap, so `/dev/zero` or a huge file
+        // is refused instead of filling memory.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| cannot(e.to_string()))?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(cannot(
+                "it is larger than 1 MiB; is it the right file?".into(),
+            ));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| cannot("it is not UTF-8 text".into()))?;
         Self::parse(&text, path, literal_policy(path))
     }
 
@@ -103,8 +120,13 @@ impl Config {
         literal_refused: Option<String>,
     ) -> Result<Self, ConfigError> {
         let at = path.display();
-        let mut root: Table = toml::from_str(text)
-            .map_err(|e| ConfigError::new(format!("config file {at} is not valid TOML: {e}")))?;
+        let mut root: Table = toml::from_str(text).map_err(|e| {
+            ConfigError::new(format!(
+                "config file {at} is not valid TOML{}: {}",
+                syntax_place(text, e.span()),
+                e.message()
+            ))
+        })?;
         let default_profile = match root.remove("default_profile") {
             None => None,
             Some(Value::String(s)) => Some(s),
@@ -126,6 +148,15 @@ impl Config {
             Some(_) => return Err(ConfigError::new(format!("config file {at}: `keys` must be a table ([keys])"))),
         };
         let team = Team::take(&mut root, &at.to_string(), literal_refused.clone())?;
+        let export_dir = match root.remove("export_dir") {
+            None => None,
+            Some(Value::String(d)) if !d.trim().is_empty() => Some(expand_home(d.trim())),
+            Some(_) => {
+                return Err(ConfigError::new(format!(
+                    "config file {at}: `export_dir` must be a directory path such as \"~/roomwarden-exports\""
+                )));
+            }
+        };
         let mut profiles = BTreeMap::new();
         match root.remove("profiles") {
             None => {}
@@ -148,7 +179,7 @@ impl Config {
         }
         if let Some(key) = root.keys().next() {
             return Err(ConfigError::new(format!(
-                "config file {at}: unknown top-level key `{key}`; expected default_profile, {}, [profiles.NAME] or [keys]",
+                "config file {at}: unknown top-level key `{key}`; expected default_profile, export_dir, {}, [profiles.NAME] or [keys]",
                 team::KEYS.join(", ")
             )));
         }
@@ -170,8 +201,21 @@ impl Config {
             profiles,
             keys,
             team,
+            export_dir,
             source: Source::File(path.to_path_buf()),
         })
+    }
+
+    /// Where the console exports results: `export_dir`, else the platform
+    /// data dir's `roomwarden/exports`, else the current directory.
+    pub fn export_dir(&self) -> PathBuf {
+        self.export_dir
+            .clone()
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "roomwarden")
+                    .map(|d| d.data_dir().join("exports"))
+            })
+            .unwrap_or_else(|| PathBuf::from("."))
     }
 
     /// The profile to use: the named one, else `default_profile`, else the
@@ -202,6 +246,57 @@ impl Config {
     }
 }
 
+/// A configured URL as it may be shown: a password in it (`user:pw@`) and
+/// its query (`?key=…`) become `***`; the rest is kept as written. Works on
+/// text that is not a valid URL too.
+pub fn shown_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, _)) => (h, Some("***")),
+        None => (url, None),
+    };
+    let (scheme, rest) = match head.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, head),
+    };
+    let authority_end = rest.find(['/', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let mut out = String::new();
+    if let Some(s) = scheme {
+        out.push_str(s);
+        out.push_str("://");
+    }
+    out.push_str(&authority);
+    out.push_str(path);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// The largest config file read (1 MiB).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Where a syntax error is: ` at line L, column C`. Never the line
+/// itself, nor a key on it: the line may hold a literal secret
+/// (`token = "…`), or be inside one (a multi-line string).
+fn syntax_place(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(before) = span.and_then(|s| text.get(..s.start)) else {
+        return String::new();
+    };
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    format!(" at line {line}, column {column}")
+}
+
 /// Literal secrets are allowed only in files that group and others cannot
 /// read, as ssh does with keys.
 #[cfg(unix)]
@@ -227,6 +322,14 @@ fn literal_policy(_path: &Path) -> Option<String> {
     None
 }
 
+/// `~/x` as `$HOME/x`.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +337,22 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("test.toml"), None)
+    }
+
+    #[test]
+    fn export_dir_is_configured_or_the_platform_data_dir() {
+        let c =
+            parse("export_dir = \"/srv/exports\"\n[profiles.p]\nprovider = \"sandbox\"\n").unwrap();
+        assert_eq!(c.export_dir(), PathBuf::from("/srv/exports"));
+        let c = parse("[profiles.p]\nprovider = \"sandbox\"\n").unwrap();
+        let d = c.export_dir();
+        assert!(d.ends_with("roomwarden/exports"), "{}", d.display());
+        assert!(
+            d.is_absolute(),
+            "never the current directory: {}",
+            d.display()
+        );
+        assert!(parse("export_dir = 3\n[profiles.p]\nprovider = \"sandbox\"\n").is_err());
     }
 
     #[test]
@@ -354,6 +473,62 @@ mod tests {
             });
             let msg = e.unwrap_err().to_string();
             assert!(msg.contains(needle), "{text:?}: {msg}");
+        }
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_line_and_key_but_never_quotes_a_value() {
+        for (text, at) in [
+            (
+                "[profiles.a]\nprovider = \"agora\"\ntoken = \"s3cr3t-value\n",
+                "line 3, column 22",
+            ),
+            ("[profiles.a]\ntoken = s3cr3t-value\n", "line 2, column 9"),
+            (
+                "[profiles.a]\ntoken = \"\"\"s3cr3t-value\ns3cr3t-value\n",
+                "line 4, column 1",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(!e.contains("s3cr3t"), "{e}");
+            assert!(e.contains("not valid TOML") && e.contains(at), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_config_file_over_1_mib_is_refused_without_reading_it_all() {
+        let e = Config::load(Some(Path::new("/dev/zero")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/dev/zero") && e.contains("1 MiB"), "{e}");
+    }
+
+    #[test]
+    fn an_invalid_base_url_is_named_without_its_password() {
+        let e = parse(
+            "[profiles.a]\nprovider = \"sandbox\"\nbase_url = \"https://u:hunter2@bad host\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("base_url") && e.contains("u:***@bad host"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn shown_urls_hide_passwords_and_queries() {
+        for (url, shown) in [
+            ("https://a1.easemob.com", "https://a1.easemob.com"),
+            ("https://u:pw@h.example/x", "https://u:***@h.example/x"),
+            ("https://u@h.example/", "https://u@h.example/"),
+            ("wss://h:5020/api/?token=t0k", "wss://h:5020/api/?***"),
+            ("https://u:p@ss@h.example", "https://u:***@h.example"),
+            ("not a url:pw@x", "not a url:***@x"),
+            ("https://h.example/a@b:c", "https://h.example/a@b:c"),
+        ] {
+            assert_eq!(shown_url(url), shown, "{url}");
         }
     }
 }

@@ -220,7 +220,10 @@ pub(super) fn parse_profile(
     if let Some(u) = &base_url
         && url::Url::parse(u).is_err()
     {
-        return Err(profile.key_error("base_url", &format!("is not a valid URL: `{u}`")));
+        return Err(profile.key_error(
+            "base_url",
+            &format!("is not a valid URL: `{}`", super::shown_url(u)),
+        ));
     }
     profile.common = Common {
         base_url,

@@ -59,11 +59,6 @@ impl Limiter {
         Self::build(period, burst)
     }
 
-    /// At most one call per `period`, no burst (Symphony jumbo-room pacing).
-    pub fn one_per(period: Duration) -> Self {
-        Self::build(period, 1)
-    }
-
     fn build(period: Duration, burst: u32) -> Self {
         let clock = TokioClock {
             base: Instant::now(),

@@ -5,13 +5,15 @@
 
 pub mod audit;
 mod members;
-pub mod queue;
-pub mod store;
-pub use members::AHEAD as MEMBER_PAGES_AHEAD;
+pub use members::{AHEAD as MEMBER_PAGES_AHEAD, Listing};
 mod limiter;
+mod pace;
 pub mod plan;
+pub mod queue;
+pub mod resume;
 mod retry;
 mod run;
+pub mod store;
 pub mod tickets;
 
 use crate::config::Profile;
@@ -285,31 +287,50 @@ impl Engine {
             // Every action needs the staff: removes and demotes for the
             // last-owner guard and the undo record, re-adds so that putting
             // back a user who is still staff never lowers their role.
-            let looked_up = self.read(|| self.provider.room_and_staff(&req.room)).await;
+            let looked_up = self.read(|| self.provider.roster(&req.room)).await;
             let fact = match looked_up {
                 Err(e) => RoomFacts {
                     room: Err(plan::room_fact_error(e)?),
                     staff: HashMap::new(),
                     absent: Default::default(),
                 },
-                Ok((room, staff)) => RoomFacts {
-                    staff: staff.into_iter().map(|m| (m.user, m.role)).collect(),
-                    room: Ok(room),
-                    absent: Default::default(),
-                },
+                Ok(roster) => {
+                    let staff: HashMap<UserId, crate::model::Role> =
+                        roster.staff.into_iter().map(|m| (m.user, m.role)).collect();
+                    // Where the whole list was read, a target missing from
+                    // it is not in the room: no call, whatever the
+                    // provider's error texts would say.
+                    let absent = match &roster.members {
+                        Some(members) => requests
+                            .iter()
+                            .filter(|r| r.room == req.room)
+                            .filter(|r| !members.contains(&r.user) && !staff.contains_key(&r.user))
+                            .map(|r| r.user.clone())
+                            .collect(),
+                        None => Default::default(),
+                    };
+                    RoomFacts {
+                        staff,
+                        room: Ok(roster.room),
+                        absent,
+                    }
+                }
             };
             facts.insert(req.room.clone(), fact);
         }
         if !self.caps.members.is_full() {
             self.look_up_targets(&requests, &mut facts).await?;
         }
-        Ok(plan::build(
-            requests,
-            &self.caps,
-            &self.guards,
-            &facts,
-            |u| self.provider.validate_user(u),
-        ))
+        let mut unread: Vec<String> = facts
+            .iter()
+            .filter_map(|(id, f)| f.room.as_ref().err().map(|why| format!("room {id}: {why}")))
+            .collect();
+        unread.sort();
+        let mut plan = plan::build(requests, &self.caps, &self.guards, &facts, |u| {
+            self.provider.validate_user(u)
+        });
+        plan.unread = unread;
+        Ok(plan)
     }
 
     /// Refuses, before anything is read or sent, a request whose room or
@@ -346,6 +367,7 @@ impl Engine {
     /// guards, plans and the audit log see the same ids however typed.
     pub(crate) fn canonical(&self, req: &mut Request) {
         req.room = self.provider.canonical_room(&req.room);
+        req.user = self.provider.canonical_user(&req.user);
         if let std::borrow::Cow::Owned(user) = self.caps.id_fold.apply(req.user.as_str()) {
             req.user = UserId::from(user);
         }
@@ -390,14 +412,27 @@ impl Engine {
 
     /// Fills in, for `readd` requests without a role, the role the audit
     /// store recorded before this profile last removed (or demoted) the
-    /// user in that room.
+    /// user in that room. The file is read from the end, stopping once
+    /// every user is found; returns warnings (unreadable lines skipped).
     pub async fn fill_readd_roles(
         &self,
         requests: &mut [Request],
-    ) -> Result<(), store::StoreError> {
-        let Some(log) = &self.audit else {
-            return Ok(());
-        };
+    ) -> Result<Vec<String>, store::StoreError> {
+        match &self.audit {
+            Some(store) => Ok(self.fill_readd_roles_from(&**store, requests).await?.1),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// [`Engine::fill_readd_roles`] from `store` (a dry run reads the log
+    /// without opening it for writing). Also returns the re-adds it found
+    /// no record for: users this tool never removed or demoted there.
+    #[allow(clippy::type_complexity)]
+    pub async fn fill_readd_roles_from(
+        &self,
+        store: &dyn AuditStore,
+        requests: &mut [Request],
+    ) -> Result<(Vec<(RoomId, UserId)>, Vec<String>), store::StoreError> {
         let mut wanted = std::collections::HashSet::new();
         for req in requests
             .iter_mut()
@@ -407,18 +442,22 @@ impl Engine {
             wanted.insert((req.room.clone(), req.user.clone()));
         }
         if wanted.is_empty() {
-            return Ok(());
+            return Ok((Vec::new(), Vec::new()));
         }
-        let roles = log
+        let (roles, notes) = store
             .roles_before(&self.profile, self.provider.name(), &wanted)
             .await?;
+        let mut unrecorded = Vec::new();
         for req in requests
             .iter_mut()
             .filter(|r| r.action == Action::Readd && r.role.is_none())
         {
             req.role = roles.get(&(req.room.clone(), req.user.clone())).copied();
+            if req.role.is_none() {
+                unrecorded.push((req.room.clone(), req.user.clone()));
+            }
         }
-        Ok(())
+        Ok((unrecorded, notes))
     }
 }
 

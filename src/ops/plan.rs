@@ -73,6 +73,13 @@ pub struct Plan {
     pub notices: Vec<String>,
     /// Requests dropped as duplicates.
     pub duplicates: usize,
+    /// The profile's own account (`self_user`), when it is among the
+    /// requests: kept out, and shown as a warning of its own.
+    pub own_account: Option<UserId>,
+    /// Lookups the plan needed that failed ("room R: why"): their rows
+    /// fail, and the faces stop before sending anything, offering a retry.
+    /// Never a guard.
+    pub unread: Vec<String>,
 }
 
 impl Plan {
@@ -80,6 +87,35 @@ impl Plan {
         self.rows
             .iter()
             .filter(|r| r.verdict == Verdict::Send)
+            .count()
+    }
+
+    /// Refuses the re-adds of these (room, user) pairs with `why`.
+    pub fn refuse_readds(&mut self, pairs: &[(RoomId, UserId)], why: &str) {
+        if pairs.is_empty() {
+            return;
+        }
+        let pairs: HashSet<&(RoomId, UserId)> = pairs.iter().collect();
+        let mut n = 0;
+        for row in &mut self.rows {
+            if row.action == Action::Readd
+                && row.verdict == Verdict::Send
+                && pairs.contains(&(row.room.clone(), row.user.clone()))
+            {
+                row.verdict = Verdict::Skip(why.to_string());
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.notices.push(format!("{n} skipped: {why}"));
+        }
+    }
+
+    /// Rows a guard refused.
+    pub fn guarded(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Skip(_)))
             .count()
     }
 
@@ -138,18 +174,24 @@ impl Guards {
         }
     }
 
+    /// Whether `user` is the profile's own account.
+    pub fn is_self(&self, user: &UserId) -> bool {
+        let folded = self.fold.apply(user.as_str());
+        self.self_user.as_ref().map(UserId::as_str) == Some(folded.as_ref())
+    }
+
     /// Why this user may not be touched, if a guard says so.
     pub fn refuses(&self, user: &UserId) -> Option<String> {
         let folded = self.fold.apply(user.as_str());
-        let user = &UserId::from(folded.as_ref());
-        if self.self_user.as_ref() == Some(user) {
+        let user: &str = folded.as_ref();
+        if self.self_user.as_ref().is_some_and(|s| s.as_str() == user) {
             return Some("the profile's own account (self_user)".into());
         }
         if self.protected_users.contains(user) {
             return Some("protected user (protected_users)".into());
         }
         if let Some(re) = &self.protected_pattern
-            && re.is_match(user.as_str())
+            && re.is_match(user)
         {
             return Some(format!(
                 "protected user (protected_pattern `{}`)",
@@ -207,7 +249,8 @@ pub fn build(
             None => fact.and_then(|f| f.staff.get(&req.user).copied()),
         };
         let role = match req.action {
-            Action::Readd => Some(req.role.unwrap_or(Role::Member)),
+            // Unknown stays unknown (the audit says so); sent as a member.
+            Action::Readd => req.role,
             _ => Some(current.unwrap_or(Role::Member)),
         };
         let known_absent = !after.contains_key(&key)
@@ -223,7 +266,10 @@ pub fn build(
             &mut owners_left,
             &validate,
         );
-        if let Verdict::Skip(why) = &verdict {
+        if guards.is_self(&req.user) {
+            // A warning of its own, not one more guard line.
+            plan.own_account = Some(req.user.clone());
+        } else if let Verdict::Skip(why) = &verdict {
             *guard_counts.entry(why.clone()).or_default() += 1;
         }
         if verdict == Verdict::Send {
@@ -245,7 +291,7 @@ pub fn build(
         if verdict == Verdict::Send
             && let Some(Ok(room)) = fact.map(|f| &f.room)
             && let Some(p) = caps.pacing
-            && room.member_count.unwrap_or(0) > p.above_members
+            && is_big(room, p.above_members)
         {
             plan.paced.insert(req.room.clone(), p.interval);
         }
@@ -268,9 +314,17 @@ pub fn build(
             .iter()
             .filter(|r| &r.room == room && r.verdict == Verdict::Send)
             .count();
+        let above = caps.pacing.map(|p| p.above_members).unwrap_or(0);
+        let size = match facts.get(room).map(|f| &f.room) {
+            Some(Ok(Room {
+                member_count: None, ..
+            })) => format!(
+                "room {room}: its member count could not be read, so it is treated as over {above} members"
+            ),
+            _ => format!("room {room} has over {above} members"),
+        };
         plan.notices.push(format!(
-            "room {room} has over {} members: paced at one change per {}s, {n} changes take about {}",
-            caps.pacing.map(|p| p.above_members).unwrap_or(0),
+            "{size}: paced at one change per {}s, {n} changes take about {}",
             interval.as_secs_f64(),
             human_duration(*interval * n as u32)
         ));
@@ -346,19 +400,47 @@ fn judge(
         Action::Remove => {}
     }
     if req.action == Action::Remove && current == Some(Role::Owner) && !caps.can_remove_owner {
-        return Verdict::Skip(
-            "owners cannot be removed on this provider; transfer ownership in the provider's console first"
-                .into(),
-        );
+        return Verdict::Skip(caps.owner_rule.map_or_else(
+            || {
+                "owners cannot be removed on this provider; transfer ownership in the provider's console first"
+                    .to_string()
+            },
+            str::to_string,
+        ));
     }
     if current == Some(Role::Owner) {
         let left = owners_left.entry(req.room.clone()).or_insert(0);
         if *left <= 1 {
             return Verdict::Skip("last owner of the room".into());
         }
+        if let Some(floor) = caps.owner_floor
+            && let Some(Ok(room)) = fact.map(|f| &f.room)
+            && is_big(room, floor.above_members)
+            && *left <= floor.owners
+        {
+            let size = match room.member_count {
+                Some(_) => format!("a room of over {} members", floor.above_members),
+                None => format!(
+                    "a room whose member count could not be read (treated as over {})",
+                    floor.above_members
+                ),
+            };
+            return Verdict::Skip(format!(
+                "would leave {} owner(s) in {size}; keep at least {} there ({})",
+                *left - 1,
+                floor.owners,
+                floor.source
+            ));
+        }
         *left -= 1;
     }
     Verdict::Send
+}
+
+/// Whether a room counts as big for a rule that starts above `above`
+/// members; a room whose count could not be read does (the safe side).
+fn is_big(room: &Room, above: u64) -> bool {
+    room.member_count.is_none_or(|n| n > above)
 }
 
 /// "2h 5m", "3m 20s", "12s".
@@ -475,6 +557,12 @@ mod tests {
         let v = verdicts(&plan);
         assert_eq!(v.len(), 5);
         assert!(matches!(v[0].1, Verdict::Skip(w) if w.contains("self_user")));
+        assert_eq!(plan.own_account, Some(UserId::from("me")));
+        assert!(
+            !plan.notices.iter().any(|n| n.contains("self_user")),
+            "{:?}",
+            plan.notices
+        );
         assert!(matches!(v[1].1, Verdict::Skip(w) if w.contains("protected_users")));
         assert!(matches!(v[2].1, Verdict::Skip(w) if w.contains("^svc-")));
         assert!(matches!(v[3].1, Verdict::Skip(w) if w.contains("spaces are not allowed")));
@@ -642,5 +730,86 @@ mod tests {
             ..caps
         };
         assert_eq!(plan.eta(&slow), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_room_whose_size_could_not_be_read_is_paced_and_keeps_its_owners() {
+        let caps = Capabilities {
+            pacing: Some(Pacing {
+                above_members: 500,
+                interval: Duration::from_secs(3),
+            }),
+            owner_floor: Some(crate::provider::OwnerFloor {
+                above_members: 500,
+                owners: 2,
+                source: "the provider's advice",
+            }),
+            ..Capabilities::default()
+        };
+        let mut f = facts("r", true, 0, &[("o1", Role::Owner), ("o2", Role::Owner)]);
+        if let Some(RoomFacts { room: Ok(r), .. }) = f.get_mut(&RoomId::from("r")) {
+            r.member_count = None;
+        }
+        let plan = build(
+            vec![
+                Request::new("r", "u1", Action::Remove),
+                Request::new("r", "o1", Action::Remove),
+            ],
+            &caps,
+            &Guards::default(),
+            &f,
+            ok,
+        );
+        assert_eq!(
+            plan.paced.get(&RoomId::from("r")),
+            Some(&Duration::from_secs(3))
+        );
+        assert!(
+            plan.notices
+                .iter()
+                .any(|n| n.contains("member count could not be read") && n.contains("paced")),
+            "{:?}",
+            plan.notices
+        );
+        assert_eq!(
+            plan.rows[1].verdict,
+            Verdict::Skip(
+                "would leave 1 owner(s) in a room whose member count could not be read (treated as over 500); keep at least 2 there (the provider's advice)"
+                    .into()
+            )
+        );
+
+        // 500 is not over 500: neither rule applies.
+        let f = facts("r", true, 500, &[("o1", Role::Owner), ("o2", Role::Owner)]);
+        let plan = build(
+            vec![Request::new("r", "o1", Action::Remove)],
+            &caps,
+            &Guards::default(),
+            &f,
+            ok,
+        );
+        assert!(plan.paced.is_empty());
+        assert_eq!(plan.rows[0].verdict, Verdict::Send);
+    }
+
+    #[test]
+    fn a_provider_that_never_removes_owners_says_why_in_its_words() {
+        let f = facts("r", true, 10, &[("o1", Role::Owner)]);
+        let caps = Capabilities {
+            can_remove_owner: false,
+            owner_rule: Some("Agora chat-room owners can never be removed"),
+            ..Capabilities::default()
+        };
+        let plan = build(
+            vec![Request::new("r", "o1", Action::Remove)],
+            &caps,
+            &Guards::default(),
+            &f,
+            ok,
+        );
+        assert_eq!(
+            plan.rows[0].verdict,
+            Verdict::Skip("Agora chat-room owners can never be removed".into())
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use super::Engine;
 use super::audit::{Kind, Record, new_batch_id, now_rfc3339};
-use super::limiter::Limiter;
+use super::pace::Pace;
 use super::plan::{Plan, PlanRow, Verdict};
 use super::retry::RetryClock;
 use crate::model::{Action, Demotion, Outcome, Restore, Role, RoomId, Status, UserId};
@@ -30,6 +30,10 @@ pub struct RunOptions {
     pub max_delay: Duration,
     /// Calls in flight at most (the rate limiter has the final word).
     pub concurrency: usize,
+    /// How many users the moderator confirmed. A plan with more rows to
+    /// send than this sends nothing: every such row fails, saying so.
+    /// `None` only where no number was shown (`--yes`, tests).
+    pub confirmed: Option<usize>,
     /// Record under this batch id instead of a new one (`resume`: its
     /// records then finish the batch's unfinished intents).
     pub batch: Option<String>,
@@ -43,6 +47,7 @@ impl Default for RunOptions {
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
             concurrency: 8,
+            confirmed: None,
             batch: None,
         }
     }
@@ -112,13 +117,16 @@ pub struct Report {
     pub batch: String,
     pub outcomes: Vec<Outcome>,
     pub progress: Progress,
+    /// A problem on this machine that stopped the run (the audit log
+    /// cannot be written): no call was sent after it.
+    pub local_error: Option<String>,
 }
 
 struct Call {
     room: RoomId,
     action: Action,
     rows: Vec<usize>,
-    pace: Option<Arc<Limiter>>,
+    pace: Option<Arc<Pace>>,
 }
 
 enum AttemptError {
@@ -128,10 +136,9 @@ enum AttemptError {
 
 struct Tracker {
     progress: Progress,
+    local_error: Option<String>,
     started: Instant,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
-    /// Set when the audit store failed: nothing more is sent.
-    audit_down: Option<String>,
 }
 
 impl Tracker {
@@ -186,12 +193,22 @@ impl Engine {
             },
             started: Instant::now(),
             events,
-            audit_down: None,
+            local_error: None,
         });
         let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.rows.len()];
         let mut to_send = Vec::new();
+        // Never more users than were confirmed.
+        let over = opts.confirmed.filter(|n| plan.to_send() > *n).map(|n| {
+            format!(
+                "not sent: the plan has {} users to change but only {n} were confirmed",
+                plan.to_send()
+            )
+        });
         for (i, row) in plan.rows.iter().enumerate() {
             let early = match &row.verdict {
+                Verdict::Send if over.is_some() => {
+                    Some(outcome_of(row, Status::Failed, over.clone()))
+                }
                 Verdict::Skip(why) => Some(outcome_of(row, Status::Skipped, Some(why.clone()))),
                 Verdict::Fail(why) => Some(outcome_of(row, Status::Failed, Some(why.clone()))),
                 Verdict::Absent => Some(outcome_of(
@@ -210,12 +227,38 @@ impl Engine {
                 None => to_send.push(i),
             }
         }
+        // Rows a guard refused are audited too, so a ticket's skipped rows
+        // can be traced. A dry run writes nothing.
+        if let Some(audit) = self.audit.as_ref().filter(|_| !opts.dry_run) {
+            // An intent (what was asked, with the ticket) and its result
+            // (the guard's reason): nothing was sent.
+            let refused: Vec<Record> = plan
+                .rows
+                .iter()
+                .zip(&outcomes)
+                .filter(|(row, _)| matches!(row.verdict, Verdict::Skip(_)))
+                .filter_map(|(row, o)| {
+                    o.as_ref().map(|o| {
+                        [
+                            self.record(row, Kind::Intent, &batch, None),
+                            self.record(row, Kind::Result, &batch, Some(o)),
+                        ]
+                    })
+                })
+                .flatten()
+                .collect();
+            if !refused.is_empty()
+                && let Err(e) = audit.append(&refused, false).await
+            {
+                tracing::error!("cannot write the refused rows: {e}");
+            }
+        }
         lock(&tracker).emit_progress();
 
-        let paces: HashMap<RoomId, Arc<Limiter>> = plan
+        let paces: HashMap<RoomId, Arc<Pace>> = plan
             .paced
             .iter()
-            .map(|(room, every)| (room.clone(), Arc::new(Limiter::one_per(*every))))
+            .map(|(room, every)| (room.clone(), Arc::new(Pace::new(*every))))
             .collect();
         for phase in phases(plan, &to_send) {
             let calls = self.chunk(plan, &phase, &paces);
@@ -231,10 +274,8 @@ impl Engine {
                 t.emit_progress();
             }
         }
-        if let Some(audit) = &self.audit
-            && let Err(e) = audit.sync().await
-        {
-            tracing::error!("{e}");
+        if let Some(audit) = &self.audit {
+            let _ = audit.sync().await;
         }
         self.forget_whole();
         let outcomes = outcomes
@@ -251,18 +292,14 @@ impl Engine {
             batch,
             outcomes,
             progress,
+            local_error: lock(&tracker).local_error.take(),
         }
     }
 
     /// Groups rows into calls: per room and action, in plan order, at most
     /// `max_batch` users per call (`max_demote_batch` for demotes, one per
     /// call in paced rooms).
-    fn chunk(
-        &self,
-        plan: &Plan,
-        rows: &[usize],
-        paces: &HashMap<RoomId, Arc<Limiter>>,
-    ) -> Vec<Call> {
+    fn chunk(&self, plan: &Plan, rows: &[usize], paces: &HashMap<RoomId, Arc<Pace>>) -> Vec<Call> {
         let mut groups: Vec<((RoomId, Action), Vec<usize>)> = Vec::new();
         let mut at: HashMap<(RoomId, Action), usize> = HashMap::new();
         for &i in rows {
@@ -306,12 +343,19 @@ impl Engine {
             user: row.user.clone(),
             action: row.action,
             status: outcome.map(|o| o.status),
-            reason: outcome
-                .and_then(|o| o.reason.clone())
-                .or_else(|| row.note.clone()),
+            // A result's own reason is the provider's; the moderator's
+            // note is on the intent (readers join the two).
+            reason: match outcome {
+                Some(o) => o.reason.clone(),
+                None => row.note.clone(),
+            },
             ticket: row.ticket.clone(),
             batch: batch.to_string(),
-            role: row.role,
+            // A user found gone had no role in the room: none is recorded.
+            role: match outcome.map(|o| o.status) {
+                Some(Status::AlreadyAbsent) => None,
+                _ => row.role,
+            },
         }
     }
 
@@ -330,65 +374,52 @@ impl Engine {
                 .map(|r| outcome_of(r, status, Some(reason.clone())))
                 .collect()
         };
+        // Not sent: after the audit store failed, each row says why (the
+        // run was stopped for it); else the operator cancelled.
+        let unsent = || -> Vec<(usize, Outcome)> {
+            let outcomes = match lock(tracker).local_error.clone() {
+                Some(why) => all(Status::Failed, why),
+                None => all(Status::Skipped, "cancelled".into()),
+            };
+            call.rows.iter().copied().zip(outcomes).collect()
+        };
         if cancel.is_cancelled() {
-            return call
-                .rows
-                .iter()
-                .map(|&i| {
-                    (
-                        i,
-                        outcome_of(&plan.rows[i], Status::Skipped, Some("cancelled".into())),
-                    )
-                })
-                .collect();
+            return unsent();
         }
+        // A paced room's turn is held until the answer, so its next change
+        // waits the interval from this one's completion.
+        let gate = || async {
+            let turn = match &call.pace {
+                Some(pace) => Some(pace.turn().await),
+                None => None,
+            };
+            self.limiter.acquire().await;
+            turn
+        };
         // The first attempt's turn under the rate limit comes before its
         // intent is written, so that an intent means "about to be sent",
         // not "waiting in line" (fewer calls to check after a crash).
-        let gate = || async {
-            if let Some(pace) = &call.pace {
-                pace.acquire().await;
-            }
-            self.limiter.acquire().await;
+        let first_turn = tokio::select! {
+            turn = gate() => turn,
+            _ = cancel.cancelled() => return unsent(),
         };
-        let first_gate_passed = tokio::select! {
-            _ = gate() => true,
-            _ = cancel.cancelled() => false,
-        };
-        if !first_gate_passed || cancel.is_cancelled() {
-            return call
-                .rows
-                .iter()
-                .copied()
-                .zip(all(Status::Skipped, "cancelled".into()))
-                .collect();
+        if cancel.is_cancelled() {
+            return unsent();
         }
         if let Some(audit) = &self.audit {
-            let down = lock(tracker).audit_down.clone();
-            let written = match down {
-                Some(why) => Err(why),
-                None => {
-                    let intents: Vec<Record> = rows
-                        .iter()
-                        .map(|r| self.record(r, Kind::Intent, batch, None))
-                        .collect();
-                    audit.append(&intents, true).await.map_err(|e| {
-                        let why = e.to_string();
-                        lock(tracker).audit_down.get_or_insert(why.clone());
-                        why
-                    })
-                }
-            };
-            if let Err(e) = written {
+            let intents: Vec<Record> = rows
+                .iter()
+                .map(|r| self.record(r, Kind::Intent, batch, None))
+                .collect();
+            if let Err(e) = audit.append(&intents, true).await {
                 let why = format!("{NOT_SENT_UNAUDITED} ({e})");
-                return call
-                    .rows
-                    .iter()
-                    .copied()
-                    .zip(all(Status::Failed, why))
-                    .collect();
+                // A local problem: nothing more is sent in this run.
+                lock(tracker).local_error.get_or_insert_with(|| why.clone());
+                cancel.cancel();
+                return unsent();
             }
         }
+        let first_turn = Mutex::new(Some(first_turn));
 
         let users: Vec<UserId> = rows.iter().map(|r| r.user.clone()).collect();
         let sent = Mutex::new(false);
@@ -397,14 +428,15 @@ impl Engine {
         // dropped connection, 5xx): a later answer must be read in its light.
         let unanswered = Mutex::new(false);
         let clock = Mutex::new(RetryClock::new(self.retry));
-        let first = std::sync::atomic::AtomicBool::new(true);
         let attempt = || async {
-            if !first.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                tokio::select! {
-                    _ = gate() => {}
+            let ready = lock(&first_turn).take();
+            let turn = match ready {
+                Some(turn) => turn,
+                None => tokio::select! {
+                    turn = gate() => turn,
                     _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
-                }
-            }
+                },
+            };
             if cancel.is_cancelled() {
                 return Err(AttemptError::Cancelled);
             }
@@ -418,6 +450,9 @@ impl Engine {
             }
             tracing::debug!(room = %call.room, action = %call.action, users = users.len(), "sending");
             let answer = self.send(&call, &rows, &users).await;
+            if let Some(turn) = turn {
+                turn.done();
+            }
             {
                 let mut t = lock(tracker);
                 t.progress.in_flight -= 1;
@@ -475,7 +510,9 @@ impl Engine {
 
         let outcomes = match result {
             Ok(outcomes) if *lock(&unanswered) => {
-                lost_answer_found(outcomes, lock(&last_error).as_deref())
+                let lost = lock(&last_error).clone();
+                let outcomes = self.confirm_lost(&call.room, outcomes).await;
+                lost_answer_found(outcomes, lost.as_deref())
             }
             Ok(outcomes) => outcomes,
             Err(AttemptError::Cancelled) => {
@@ -519,12 +556,14 @@ impl Engine {
                 .map(|(row, o)| self.record(row, Kind::Result, batch, Some(o)))
                 .collect();
             if let Err(e) = audit.append(&records, false).await {
-                // The call went out: its intent stays unfinished for
-                // `audit --unfinished`, and nothing more is sent.
+                // The call went out: its intents stay unfinished (for
+                // `audit --unfinished` and `resume`), and nothing more is
+                // sent in this run.
                 tracing::error!("cannot write results: {e}");
                 lock(tracker)
-                    .audit_down
-                    .get_or_insert_with(|| e.to_string());
+                    .local_error
+                    .get_or_insert_with(|| format!("{NOT_SENT_UNAUDITED} ({e})"));
+                cancel.cancel();
             }
         }
         call.rows.iter().copied().zip(outcomes).collect()
@@ -592,8 +631,35 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Removals that a retry after a lost answer saw refused: asks the
+    /// provider whether the user is still there, so the row tells the
+    /// truth (gone: the lost attempt removed them).
+    async fn confirm_lost(&self, room: &RoomId, outcomes: Vec<Outcome>) -> Vec<Outcome> {
+        let mut out = Vec::with_capacity(outcomes.len());
+        for o in outcomes {
+            if o.action == Action::Remove && o.status == Status::Failed {
+                self.limiter.acquire().await;
+                if let Ok(None) = self.provider.member(room, &o.user).await {
+                    out.push(Outcome {
+                        status: Status::Removed,
+                        reason: Some(
+                            "removed: the first attempt's answer was lost and the retry was refused; a lookup found the user gone".into(),
+                        ),
+                        ..o
+                    });
+                    continue;
+                }
+            }
+            out.push(o);
+        }
+        out
+    }
+}
+
 /// How the reason of a row starts when its call was never sent because
-/// its intent could not be recorded (the audit store failed).
+/// the audit store failed (an intent could not be recorded, or the results
+/// of an earlier call): the run stops sending.
 pub const NOT_SENT_UNAUDITED: &str = "not sent: the intent could not be recorded";
 
 /// A provider-requested wait longer than this is shown while it lasts.
@@ -605,6 +671,19 @@ fn lost_answer_found(outcomes: Vec<Outcome>, lost: Option<&str>) -> Vec<Outcome>
     outcomes
         .into_iter()
         .map(|o| {
+            if o.status == Status::Failed {
+                // The provider refused the retry (e.g. "not a member"):
+                // the lost attempt may be why.
+                let why = format!(
+                    "{}; an earlier attempt may have taken effect (its answer was lost: {}): check this user in the provider, or run roomwarden resume",
+                    o.reason.as_deref().unwrap_or("failed"),
+                    lost.unwrap_or("no answer")
+                );
+                return Outcome {
+                    reason: Some(why),
+                    ..o
+                };
+            }
             if o.action == Action::Remove && o.status == Status::AlreadyAbsent {
                 let why = format!(
                     "removed: the first attempt's answer was lost ({}); the retry found the user gone",

@@ -36,6 +36,45 @@ struct Row {
     ticket: Option<String>,
 }
 
+/// A JSON Lines row: ids may also be JSON numbers (Symphony's user ids
+/// are int64), taken digit for digit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonRow {
+    #[serde(deserialize_with = "id_text")]
+    room: String,
+    #[serde(deserialize_with = "id_text")]
+    user: String,
+    action: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+/// An id given as a string, or as a whole JSON number written out exactly.
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+        serde_json::Value::Number(n) => Err(D::Error::custom(format!(
+            "the id {n} is not a whole number that can be read exactly; write it as a string (\"...\")"
+        ))),
+        _ => Err(D::Error::custom("an id must be a string or a whole number")),
+    }
+}
+
+/// A JSON error without serde's "at line 1 column N" (each row is one
+/// line, and the file's line is named already): the column comes first.
+fn json_error(at: &str, e: &serde_json::Error) -> TicketError {
+    let text = e.to_string();
+    let text = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(head, _)| head);
+    TicketError(format!("{at}, column {}: {text}", e.column()))
+}
+
 /// Reads a ticket file from disk.
 pub fn load(path: &Path) -> Result<Vec<Request>, TicketError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -48,8 +87,10 @@ pub fn load(path: &Path) -> Result<Vec<Request>, TicketError> {
 }
 
 /// Parses ticket text; JSON Lines when the first non-blank line starts
-/// with `{`, CSV otherwise.
+/// with `{`, CSV otherwise. A leading byte-order mark (as some editors
+/// and spreadsheets write) is skipped.
 pub fn parse(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let rows = if first.trim_start().starts_with('{') {
         parse_jsonl(text, name)?
@@ -70,9 +111,16 @@ fn parse_jsonl(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
         if line.trim().is_empty() {
             continue;
         }
-        let at = format!("ticket file {name}, line {}", n + 1);
-        let row: Row = serde_json::from_str(line).map_err(|e| TicketError(format!("{at}: {e}")))?;
-        out.push(to_request(row, &at)?);
+        let at = || format!("ticket file {name}, line {}", n + 1);
+        let row: JsonRow = serde_json::from_str(line).map_err(|e| json_error(&at(), &e))?;
+        let row = Row {
+            room: row.room,
+            user: row.user,
+            action: row.action,
+            reason: row.reason,
+            ticket: row.ticket,
+        };
+        out.push(to_request(row, at)?);
     }
     Ok(out)
 }
@@ -98,8 +146,6 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
             "ticket file {name}, line 1: unknown column `{extra}`; expected room,user,action[,reason][,ticket]"
         )));
     }
-    // The line a record starts on. The csv reader's own count leaves out
-    // blank lines, and its byte offset points before them: step over them.
     let mut lines = LineCounter::new(text.as_bytes());
     let mut out = Vec::new();
     for record in reader.records() {
@@ -109,23 +155,22 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
                 lines.line_at(e.position())
             ))
         })?;
-        let at = format!(
-            "ticket file {name}, line {}",
-            lines.line_at(record.position())
-        );
+        let line = lines.line_at(record.position());
+        let at = || format!("ticket file {name}, line {line}");
         let row: Row = record
             .deserialize(Some(&headers))
-            .map_err(|e| TicketError(format!("{at}: {e}")))?;
-        out.push(to_request(row, &at)?);
+            .map_err(|e| TicketError(format!("{}: {e}", at())))?;
+        out.push(to_request(row, at)?);
     }
     Ok(out)
 }
 
-/// Line numbers of byte offsets met in increasing order, counted
-/// incrementally (a file of many rows is read in one pass).
+/// The line a CSV record starts on, counted forward from the previous
+/// record (records come in order), so a file is read in linear time. The
+/// csv reader's own count leaves out blank lines, and its byte offset points
+/// before them: step over them.
 struct LineCounter<'a> {
     bytes: &'a [u8],
-    /// Offset counted up to, and the line number there.
     at: usize,
     line: usize,
 }
@@ -141,32 +186,58 @@ impl<'a> LineCounter<'a> {
 
     fn line_at(&mut self, pos: Option<&csv::Position>) -> usize {
         let bytes = self.bytes;
-        let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
-        while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
-            at += 1;
+        let mut to = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
+        while to < bytes.len() && matches!(bytes[to], b'\r' | b'\n') {
+            to += 1;
         }
-        if at < self.at {
-            (self.at, self.line) = (0, 1);
+        if to < self.at {
+            // Never expected (records come in order): count afresh.
+            self.at = 0;
+            self.line = 1;
         }
-        self.line += bytes[self.at..at].iter().filter(|b| **b == b'\n').count();
-        self.at = at;
+        self.line += bytes[self.at..to].iter().filter(|b| **b == b'\n').count();
+        self.at = to;
         self.line
     }
 }
 
-fn to_request(row: Row, at: &str) -> Result<Request, TicketError> {
+/// Room ids repeat from row to row: rows of one room share one string
+/// (a million-row file names a handful of rooms).
+fn intern_room(room: &str) -> RoomId {
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashSet<RoomId>> =
+            std::cell::RefCell::new(std::collections::HashSet::new());
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(r) = seen.get(room) {
+            return r.clone();
+        }
+        if seen.len() >= 4096 {
+            seen.clear();
+        }
+        let r = RoomId::from(room);
+        seen.insert(r.clone());
+        r
+    })
+}
+
+/// A row as a request; `at` names the file and line, built only for errors.
+fn to_request(row: Row, at: impl Fn() -> String) -> Result<Request, TicketError> {
+    let at = at;
     let room = row.room.trim();
     let user = row.user.trim();
     if room.is_empty() {
-        return Err(TicketError(format!("{at}: `room` is empty")));
+        return Err(TicketError(format!("{}: `room` is empty", at())));
     }
     if user.is_empty() {
-        return Err(TicketError(format!("{at}: `user` is empty")));
+        return Err(TicketError(format!("{}: `user` is empty", at())));
     }
     for (what, id) in [("room", room), ("user", user)] {
         if let Some(why) = crate::model::id_problem(id) {
             return Err(TicketError(format!(
-                "{at}: {what} id `{}` cannot be used: {why}",
+                "{}: {what} id `{}` cannot be used: {why}",
+                at(),
                 id.escape_debug()
             )));
         }
@@ -174,10 +245,10 @@ fn to_request(row: Row, at: &str) -> Result<Request, TicketError> {
     let action: Action = row
         .action
         .parse()
-        .map_err(|e| TicketError(format!("{at}: {e}")))?;
+        .map_err(|e| TicketError(format!("{}: {e}", at())))?;
     let blank = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok(Request {
-        room: RoomId::from(room),
+        room: intern_room(room),
         user: UserId::from(user),
         action,
         note: blank(row.reason),
@@ -259,10 +330,51 @@ mod tests {
     }
 
     #[test]
+    fn json_ids_may_be_numbers_taken_digit_for_digit() {
+        let r = parse(
+            "{\"room\":\"abc\",\"user\":71000000000122597,\"action\":\"remove\"}\n",
+            "t.jsonl",
+        )
+        .unwrap();
+        assert_eq!(r[0].user.as_str(), "71000000000122597");
+        let e = parse(
+            "{\"room\":\"abc\",\"user\":1.5,\"action\":\"remove\"}\n",
+            "t.jsonl",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 1") && e.contains("write it as a string"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_json_error_names_the_line_and_column_once() {
+        let e = parse(
+            "{\"room\":\"1\",\"user\":\"u\",\"action\":\"remove\"}\n{\"room\":\"1\",\"user\":\"u\",\"action\":\"remove\",}\n",
+            "t.jsonl",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("ticket file t.jsonl, line 2, column"), "{e}");
+        assert!(!e.contains("at line"), "{e}");
+    }
+
+    #[test]
     fn an_unknown_column_is_named_on_the_header_line() {
         let e = parse("room,user,action,note\n1,u1,remove,x\n", "t.csv")
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.csv, line 1: unknown column `note`"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_in_both_formats() {
+        let jsonl = "\u{feff}{\"room\":\"1\",\"user\":\"u1\",\"action\":\"remove\"}\n";
+        let csv = "\u{feff}room,user,action\n1,u1,remove\n";
+        let a = parse(jsonl, "t.jsonl").unwrap();
+        assert_eq!(a, parse(csv, "t.csv").unwrap());
+        assert_eq!((a[0].room.as_str(), a[0].user.as_str()), ("1", "u1"));
     }
 }

@@ -20,6 +20,7 @@ use crate::model::{
     RoomId, Status, UserId,
 };
 use async_trait::async_trait;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,6 +133,18 @@ pub struct Pacing {
     pub interval: Duration,
 }
 
+/// A provider's advice to keep more than one owner in big rooms (Symphony:
+/// rooms over 500 members keep at least two owners).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnerFloor {
+    /// Rooms with more members than this (or of unknown size) keep `owners`.
+    pub above_members: u64,
+    /// Owners such a room keeps at least.
+    pub owners: usize,
+    /// Where the advice comes from and how to relax it, for the plan's reason.
+    pub source: &'static str,
+}
+
 /// What a provider can do and how fast; read by `ops` and the faces.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Capabilities {
@@ -164,6 +177,12 @@ pub struct Capabilities {
     pub pacing: Option<Pacing>,
     /// How the provider compares user ids; guards and plans compare the same way.
     pub id_fold: IdFold,
+    /// Owners big rooms keep: removing or demoting an owner that would
+    /// leave fewer is refused in the plan.
+    pub owner_floor: Option<OwnerFloor>,
+    /// Why owners cannot be removed, in the provider's terms: the plan's
+    /// reason when `can_remove_owner` is false (else a generic one).
+    pub owner_rule: Option<&'static str>,
 }
 
 impl Capabilities {
@@ -192,6 +211,8 @@ impl Default for Capabilities {
             page_style: PageStyle::Cursor,
             pacing: None,
             id_fold: IdFold::Exact,
+            owner_floor: None,
+            owner_rule: None,
         }
     }
 }
@@ -239,6 +260,18 @@ pub fn unsupported(
         .collect()
 }
 
+/// What planning reads about one room ([`Provider::roster`]).
+#[derive(Clone, Debug)]
+pub struct Roster {
+    pub room: Room,
+    /// The owners and admins.
+    pub staff: Vec<Member>,
+    /// Every member, where the adapter read the whole list anyway to find
+    /// the staff: planning then judges a target missing from it as not in
+    /// the room, with no call. `None`: not read.
+    pub members: Option<HashSet<UserId>>,
+}
+
 /// One chat provider, seen through the console's model.
 ///
 /// Every call is one logical request to the provider (an adapter may need
@@ -279,6 +312,13 @@ pub trait Provider: Send + Sync {
     /// removal whatever form was typed. Default: the id as given.
     fn canonical_room(&self, room: &RoomId) -> RoomId {
         room.clone()
+    }
+
+    /// The one spelling of a user id this provider lists members under, for
+    /// ids typed in another form (Symphony: `007` is `7`). Plans and the
+    /// audit log use it. Default: the id as given.
+    fn canonical_user(&self, user: &UserId) -> UserId {
+        user.clone()
     }
 
     /// For [`PageStyle::Number`] providers: the token of member page
@@ -356,6 +396,18 @@ pub trait Provider: Send + Sync {
         let detail = self.room(room).await?;
         let staff = self.staff(room).await?;
         Ok((detail, staff))
+    }
+
+    /// What planning reads: the room, its staff and, where the adapter reads
+    /// every member to find the staff anyway, the whole member list. The
+    /// default is [`Provider::room_and_staff`] without the list.
+    async fn roster(&self, room: &RoomId) -> Result<Roster, ProviderError> {
+        let (room, staff) = self.room_and_staff(room).await?;
+        Ok(Roster {
+            room,
+            staff,
+            members: None,
+        })
     }
 
     /// Removes users; one outcome per user, in any order.

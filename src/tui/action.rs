@@ -18,6 +18,8 @@ pub enum Action {
     /// Mouse wheel (only with `--mouse`): positive scrolls down.
     Scroll(i32),
     Resize(u16, u16),
+    /// A second went by (plain messages expire).
+    Tick,
     RoomsLoaded(Result<Vec<Room>, String>),
     /// One page of the room being loaded (`seq` names the load).
     MembersPage {
@@ -30,22 +32,21 @@ pub enum Action {
         seq: u64,
         error: String,
     },
-    /// A background filter's result over members `0..upto`.
+    /// A background filter's result over members `0..upto`, and how many
+    /// of those are users a batch removed.
     Filtered {
         seq: u64,
         view: Vec<u32>,
         upto: usize,
+        gone_loaded: usize,
     },
     RoomFound(Result<Room, String>),
     Planned {
         seq: u64,
         result: Result<Plan, String>,
     },
-    /// A plan built at run time (mark-all predicates) before it runs.
-    Started(Plan),
     Run(RunEvent),
     RunDone(Report),
-    RunFailed(String),
     AuditLoaded(Result<Vec<Record>, String>),
     ProfileSwitched(Result<Header, String>),
     /// Text pasted into the terminal (bracketed paste).
@@ -98,11 +99,8 @@ pub enum Effect {
     Run {
         plan: Plan,
         dry_run: bool,
-    },
-    /// Plan and run at once (targets resolved at run time).
-    PlanAndRun {
-        requests: Vec<Request>,
-        dry_run: bool,
+        /// The number the moderator confirmed: the run sends to no more.
+        confirmed: usize,
     },
     /// Fill re-add roles from the audit log, then plan.
     PlanUndo {

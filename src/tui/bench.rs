@@ -217,3 +217,332 @@ pub async fn open_room_first_frame(
         }
     }
 }
+
+/// What the input-latency driver does (see [`input_latency`]).
+#[derive(Clone, Debug)]
+pub struct LatencyRun {
+    /// The room that streams in (and where the removal runs).
+    pub room: String,
+    /// Users marked and removed once the first pages are in.
+    pub removal: usize,
+    /// Keys injected (and timed) while both go on.
+    pub keys: usize,
+    /// Time between two keys, drawn evenly from this range.
+    pub gap: (std::time::Duration, std::time::Duration),
+    /// Seed of the key script.
+    pub seed: u64,
+    pub width: u16,
+    pub height: u16,
+}
+
+/// One timed key: what it was, from its arrival to the end of the next
+/// drawn frame, and what was going on when that frame was drawn.
+#[derive(Clone, Debug)]
+pub struct KeyTiming {
+    pub key: &'static str,
+    pub latency: std::time::Duration,
+    /// The removal was still running.
+    pub removal_running: bool,
+    /// The room was still streaming in.
+    pub streaming: bool,
+    /// Members loaded at that frame.
+    pub loaded: usize,
+}
+
+/// What [`input_latency`] saw.
+#[derive(Clone, Debug, Default)]
+pub struct LatencyReport {
+    pub keys: Vec<KeyTiming>,
+    /// Frames drawn while the keys were typed.
+    pub frames: usize,
+    /// Members loaded when the last key's frame was drawn.
+    pub loaded_at_end: usize,
+    /// Rows of the removal that had ended when the last key's frame was drawn.
+    pub removal_done: usize,
+    /// How long the measured phase lasted.
+    pub took: std::time::Duration,
+}
+
+/// The keys of the script (what a moderator browsing a big room types).
+#[derive(Clone, Copy)]
+enum ScriptKey {
+    Down,
+    Up,
+    PageDown,
+    Mark,
+    Slash,
+    Char(char),
+    Enter,
+    Esc,
+}
+
+impl ScriptKey {
+    fn label(self) -> &'static str {
+        match self {
+            ScriptKey::Down => "j",
+            ScriptKey::Up => "k",
+            ScriptKey::PageDown => "PgDn",
+            ScriptKey::Mark => "space",
+            ScriptKey::Slash => "/",
+            ScriptKey::Char(_) => "filter char",
+            ScriptKey::Enter => "Enter",
+            ScriptKey::Esc => "Esc",
+        }
+    }
+
+    fn event(self) -> ratatui::crossterm::event::Event {
+        use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+        let code = match self {
+            ScriptKey::Down => KeyCode::Char('j'),
+            ScriptKey::Up => KeyCode::Char('k'),
+            ScriptKey::PageDown => KeyCode::PageDown,
+            ScriptKey::Mark => KeyCode::Char(' '),
+            ScriptKey::Slash => KeyCode::Char('/'),
+            ScriptKey::Char(c) => KeyCode::Char(c),
+            ScriptKey::Enter => KeyCode::Enter,
+            ScriptKey::Esc => KeyCode::Esc,
+        };
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+}
+
+/// A moderator's keys: mostly `j`, `k`, `PgDn` and `space` on the members
+/// list, and now and then a filter typed (`/`, a name fragment, `Enter`),
+/// browsed, and cleared again (`Esc`).
+struct Script {
+    rng: fastrand::Rng,
+    typing: Vec<char>,
+    editing: bool,
+    filtered: bool,
+}
+
+impl Script {
+    const WORDS: [&'static str; 5] = ["tana", "kim", "lovel", "ritch", "an"];
+
+    fn next(&mut self) -> ScriptKey {
+        if self.editing {
+            return match self.typing.pop() {
+                Some(c) => ScriptKey::Char(c),
+                None => {
+                    self.editing = false;
+                    self.filtered = true;
+                    ScriptKey::Enter
+                }
+            };
+        }
+        let r = self.rng.f64();
+        if r < 0.03 {
+            if self.filtered {
+                self.filtered = false;
+                return ScriptKey::Esc;
+            }
+            let word = Self::WORDS[self.rng.usize(..Self::WORDS.len())];
+            self.typing = word.chars().rev().collect();
+            self.editing = true;
+            return ScriptKey::Slash;
+        }
+        match self.rng.usize(..100) {
+            0..=49 => ScriptKey::Down,
+            50..=69 => ScriptKey::Up,
+            70..=84 => ScriptKey::PageDown,
+            _ => ScriptKey::Mark,
+        }
+    }
+}
+
+/// Drives the real console loop headless and measures input latency: the
+/// time from a key's arrival to the end of the next drawn frame (a
+/// `TestBackend` of `width`×`height`), while a removal runs through the
+/// engine and a big room streams in.
+///
+/// Setup (not timed): `:room ROOM`, wait for the first pages, mark the
+/// first `removal` plain members loaded, `d`, type the count, `Enter`
+/// (the plan goes through the engine, the run starts), and `:room ROOM`
+/// to go back to the members list while it runs. Then a task sends
+/// `keys` key events, one every `gap`, into the same loop the console
+/// runs ([`super::terminal::run_loop`]) in place of the terminal's event
+/// stream. When the removal ends the console shows its results; the next
+/// key is then `Esc` (back to the list), as a moderator would press.
+pub async fn input_latency(engine: Arc<crate::ops::Engine>, run: LatencyRun) -> LatencyReport {
+    use super::action::Action;
+    use super::effects::Runner;
+    use super::keymap::Key;
+    use super::state::Planning;
+    use super::update::update;
+    use ratatui::crossterm::event::KeyCode;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    let header = super::terminal::header_for(&engine, None);
+    let mut state = State::new(header, Keymap::default(), false);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
+    let mut runner = Runner::new(engine, tx, None, std::env::temp_dir());
+    let mut term = terminal(run.width, run.height);
+
+    fn apply(state: &mut State, runner: &mut Runner, a: Action) {
+        for e in update(state, a) {
+            runner.run(e);
+        }
+    }
+    fn keys(state: &mut State, runner: &mut Runner, text: &str) {
+        for c in text.chars() {
+            apply(state, runner, Action::Key(Key::ch(c)));
+        }
+    }
+    fn enter(state: &mut State, runner: &mut Runner) {
+        apply(state, runner, Action::Key(Key::plain(KeyCode::Enter)));
+    }
+    async fn until(
+        state: &mut State,
+        runner: &mut Runner,
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
+        done: impl Fn(&State) -> bool,
+    ) {
+        while !done(state) {
+            let a = rx.recv().await.expect("the console's effects keep running");
+            apply(state, runner, a);
+        }
+    }
+
+    // Setup, as the console starts: the rooms load.
+    apply(
+        &mut state,
+        &mut runner,
+        Action::Resize(run.width, run.height),
+    );
+    state.rooms.loading = true;
+    runner.run(super::action::Effect::LoadRooms);
+    until(&mut state, &mut runner, &mut rx, |s| !s.rooms.loading).await;
+    // Open the room, let the first pages in, mark and remove.
+    keys(&mut state, &mut runner, &format!(":room {}", run.room));
+    enter(&mut state, &mut runner);
+    let want = run.removal * 2;
+    until(&mut state, &mut runner, &mut rx, |s| {
+        s.screen == Screen::Members && s.members.store.len() >= want
+    })
+    .await;
+    let targets: Vec<UserId> = state
+        .members
+        .store
+        .iter_from(0)
+        .map(|(_, m)| m)
+        .filter(|m| m.role == Role::Member)
+        .take(run.removal)
+        .map(|m| m.user.clone())
+        .collect();
+    state.members.marks.extend(targets);
+    keys(&mut state, &mut runner, "d");
+    until(&mut state, &mut runner, &mut rx, |s| {
+        s.popup
+            .as_ref()
+            .is_some_and(|p| !matches!(p.planning, Planning::Pending))
+    })
+    .await;
+    assert!(
+        state
+            .popup
+            .as_ref()
+            .is_some_and(|p| matches!(p.planning, Planning::Ready { .. })),
+        "the removal is planned"
+    );
+    keys(&mut state, &mut runner, &run.removal.to_string());
+    enter(&mut state, &mut runner);
+    assert!(state.batch.is_some(), "the removal runs");
+    keys(&mut state, &mut runner, &format!(":room {}", run.room));
+    enter(&mut state, &mut runner);
+    until(&mut state, &mut runner, &mut rx, |s| {
+        s.screen == Screen::Members
+    })
+    .await;
+
+    // Measured: keys arrive on their own clock while the loop runs.
+    let sent: Arc<Mutex<Vec<(Instant, &'static str)>>> = Arc::default();
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let results_shown = Arc::new(AtomicBool::new(false));
+    let (ktx, mut krx) = tokio::sync::mpsc::unbounded_channel::<ratatui::crossterm::event::Event>();
+    let injector = {
+        let (sent, results_shown, run) = (sent.clone(), results_shown.clone(), run.clone());
+        tokio::spawn(async move {
+            let mut script = Script {
+                rng: fastrand::Rng::with_seed(run.seed),
+                typing: Vec::new(),
+                editing: false,
+                filtered: false,
+            };
+            let mut gaps = fastrand::Rng::with_seed(run.seed ^ 0x5eed);
+            let (lo, hi) = (run.gap.0.as_micros() as u64, run.gap.1.as_micros() as u64);
+            let mut at = tokio::time::Instant::now();
+            for _ in 0..run.keys {
+                at += Duration::from_micros(gaps.u64(lo..=hi.max(lo)));
+                tokio::time::sleep_until(at).await;
+                let key = if results_shown.swap(false, Ordering::SeqCst) {
+                    ScriptKey::Esc
+                } else {
+                    script.next()
+                };
+                sent.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((Instant::now(), key.label()));
+                if ktx.send(key.event()).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let mut events = {
+        let consumed = consumed.clone();
+        futures::stream::poll_fn(move |cx| {
+            let p = krx.poll_recv(cx);
+            if let std::task::Poll::Ready(Some(_)) = &p {
+                consumed.fetch_add(1, Ordering::SeqCst);
+            }
+            p.map(|e| e.map(Ok))
+        })
+    };
+    let mut report = LatencyReport::default();
+    let mut timed = 0usize;
+    let mut escaped_at = 0usize;
+    let started = Instant::now();
+    let result = super::terminal::run_loop(
+        &mut term,
+        &mut state,
+        &mut runner,
+        &mut rx,
+        &mut events,
+        &mut super::terminal::Ending::none(),
+        |s| {
+            let now = Instant::now();
+            report.frames += 1;
+            let upto = consumed.load(Ordering::SeqCst);
+            let sent = sent.lock().unwrap_or_else(|e| e.into_inner());
+            for &(at, key) in &sent[timed..upto.min(sent.len())] {
+                report.keys.push(KeyTiming {
+                    key,
+                    latency: now - at,
+                    removal_running: s.batch.is_some(),
+                    streaming: s.members.loading,
+                    loaded: s.members.store.len(),
+                });
+            }
+            timed = timed.max(upto.min(sent.len()));
+            // The removal ended and its results are up: `Esc` goes back,
+            // once per time they are shown.
+            if s.screen == Screen::Results && upto > escaped_at {
+                escaped_at = sent.len() + 1;
+                results_shown.store(true, Ordering::SeqCst);
+            }
+        },
+    )
+    .await;
+    result.expect("the loop ends with the keys");
+    let _ = injector.await;
+    report.took = started.elapsed();
+    report.loaded_at_end = state.members.store.len();
+    report.removal_done = state.results.as_ref().map_or(0, |r| {
+        r.rows.iter().filter(|row| row.status.is_some()).count()
+    });
+    // Let a quit with the run going not hang: cancel it.
+    runner.run(super::action::Effect::CancelRun);
+    report
+}

@@ -9,6 +9,7 @@ use crate::ops::{Cancel, Engine, RunOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
@@ -25,6 +26,8 @@ pub struct Runner {
     export_dir: PathBuf,
     /// Forwards the provider's membership events, where it has them.
     listener: Option<JoinHandle<()>>,
+    /// The latest background filter asked for: older scans stop early.
+    filter_latest: Arc<AtomicU64>,
 }
 
 impl Runner {
@@ -42,6 +45,7 @@ impl Runner {
             switch,
             export_dir,
             listener: None,
+            filter_latest: Arc::new(AtomicU64::new(0)),
         }
         .listening()
     }
@@ -131,12 +135,28 @@ impl Runner {
                 query,
                 gone,
             } => {
+                // Typing a filter asks for one scan per key: a scan that a
+                // newer one replaced stops at its next page, so only the
+                // latest keeps the cores busy. Between pages the scan
+                // yields, so the console's loop, when it has a key to
+                // show, gets a core within a page's work (on two cores
+                // the scan otherwise holds both).
+                self.filter_latest.store(seq, Ordering::SeqCst);
+                let latest = self.filter_latest.clone();
                 tokio::task::spawn_blocking(move || {
-                    let view = store::filter(&snapshot, 0, &query, &gone);
+                    let current = || {
+                        std::thread::yield_now();
+                        latest.load(Ordering::SeqCst) == seq
+                    };
+                    let Some(view) = store::filter_while(&snapshot, 0, &query, &gone, &current)
+                    else {
+                        return;
+                    };
                     let _ = tx.send(Action::Filtered {
                         seq,
                         view,
                         upto: snapshot.len(),
+                        gone_loaded: store::count_gone(&snapshot, 0, &gone),
                     });
                 });
             }
@@ -149,37 +169,34 @@ impl Runner {
             Effect::PlanUndo { seq, mut requests } => {
                 tokio::spawn(async move {
                     let filled = if requests.iter().any(|r| r.role.is_none()) {
-                        engine.fill_readd_roles(&mut requests).await
+                        Some(engine.fill_readd_roles(&mut requests).await)
                     } else {
-                        Ok(())
+                        None
                     };
                     let result = match filled {
-                        Err(e) => Err(format!("reading the audit store for roles: {e}")),
-                        Ok(()) => engine.plan(requests).await.map_err(|e| e.to_string()),
+                        Some(Err(e)) => Err(format!("reading the audit store for roles: {e}")),
+                        Some(Ok(skipped)) => engine
+                            .plan(requests)
+                            .await
+                            .map(|mut plan| {
+                                plan.notices.extend(skipped.iter().map(|s| s.to_string()));
+                                plan
+                            })
+                            .map_err(|e| e.to_string()),
+                        None => engine.plan(requests).await.map_err(|e| e.to_string()),
                     };
                     let _ = tx.send(Action::Planned { seq, result });
                 });
             }
-            Effect::Run { plan, dry_run } => {
+            Effect::Run {
+                plan,
+                dry_run,
+                confirmed,
+            } => {
                 let cancel = Cancel::new();
                 self.cancel = Some(cancel.clone());
                 tokio::spawn(async move {
-                    run_plan(engine, plan, dry_run, cancel, tx).await;
-                });
-            }
-            Effect::PlanAndRun { requests, dry_run } => {
-                let cancel = Cancel::new();
-                self.cancel = Some(cancel.clone());
-                tokio::spawn(async move {
-                    match engine.plan(requests).await {
-                        Ok(plan) => {
-                            let _ = tx.send(Action::Started(plan.clone()));
-                            run_plan(engine, plan, dry_run, cancel, tx).await;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Action::RunFailed(e.to_string()));
-                        }
-                    }
+                    run_plan(engine, plan, dry_run, confirmed, cancel, tx).await;
                 });
             }
             Effect::CancelRun => {
@@ -246,6 +263,7 @@ async fn run_plan(
     engine: Arc<Engine>,
     plan: crate::ops::plan::Plan,
     dry_run: bool,
+    confirmed: usize,
     cancel: Cancel,
     tx: UnboundedSender<Action>,
 ) {
@@ -258,6 +276,7 @@ async fn run_plan(
     });
     let opts = RunOptions {
         dry_run,
+        confirmed: Some(confirmed),
         ..RunOptions::default()
     };
     let report = engine.run(&plan, &opts, &cancel, Some(etx)).await;
@@ -294,11 +313,16 @@ async fn load_members(engine: Arc<Engine>, room: RoomId, seq: u64, tx: Unbounded
 /// readable on a narrow terminal.
 pub fn export_message(rows: usize, csv: &std::path::Path, jsonl: &std::path::Path) -> String {
     let same_stem = csv.with_extension("") == jsonl.with_extension("");
+    let rows = if rows == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{} rows", super::format::num(rows))
+    };
     if same_stem {
-        format!("exported {rows} rows to {} (+ .jsonl)", csv.display())
+        format!("exported {rows} to {} (+ .jsonl)", csv.display())
     } else {
         format!(
-            "exported {rows} rows to {} and {}",
+            "exported {rows} to {} and {}",
             csv.display(),
             jsonl.display()
         )
@@ -379,6 +403,7 @@ mod tests {
         );
         let m = super::export_message(1, Path::new("/a/x.csv"), Path::new("/b/y.jsonl"));
         assert!(m.contains("/a/x.csv") && m.contains("/b/y.jsonl"), "{m}");
+        assert!(m.starts_with("exported 1 row to"), "{m}");
     }
 
     #[test]

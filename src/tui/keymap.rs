@@ -237,14 +237,14 @@ keymap_table! {
     Top "top" List ["g g", "home"] "first row" false false;
     Bottom "bottom" List ["G", "end"] "last row" false false;
     Open "open" Rooms ["enter", "l", "right"] "open the room" false true;
-    Back "back" Global ["esc", "h", "left"] "back one layer (popup, filter, range, marks, screen)" false true;
+    Back "back" Global ["esc", "h", "left"] "back one layer (popup, filter, range, screen); marks stay" false true;
     Mark "mark" Members ["space"] "mark / unmark and move down" true true;
     Visual "visual" Members ["v"] "start / end a visual range" true true;
     ExtendDown "extend_down" Members ["shift-down"] "extend the range down" true false;
     ExtendUp "extend_up" Members ["shift-up"] "extend the range up" true false;
     MarkAll "mark_all" Members ["ctrl-a"] "mark all matching the filter" true true;
     Invert "invert" Members ["*"] "invert marks" true false;
-    ClearMarks "clear_marks" Members ["ctrl-\\"] "clear marks" true false;
+    ClearMarks "clear_marks" Members ["ctrl-\\"] "clear marks (again: bring them back)" true false;
     AddIds "add_ids" Members ["a"] "add user ids to work on (looked up, then marked; paste works)" true false;
     Filter "filter" List ["/"] "filter (id, name, role:admin)" false true;
     Command "command" Global [":"] "command (:room ID, :profile NAME, :audit, :q)" false true;
@@ -297,6 +297,7 @@ impl Keymap {
                 Binding::parse(k).map_err(|e| format!("config [keys] `{name}`: {e}"))?;
             }
         }
+        conflicts(overrides)?;
         let mut bindings = Vec::with_capacity(TABLE.len());
         for e in TABLE {
             let keys = match overrides.get(e.name) {
@@ -357,6 +358,80 @@ impl Keymap {
         }
         Resolved::None
     }
+}
+
+/// The key groups that must not overlap: each screen's contexts, and the
+/// popup's.
+fn screens() -> Vec<(&'static str, &'static [Ctx])> {
+    use super::state::Screen;
+    let mut out: Vec<(&'static str, &'static [Ctx])> = [
+        ("rooms", Screen::Rooms),
+        ("members", Screen::Members),
+        ("progress", Screen::Progress),
+        ("results", Screen::Results),
+        ("audit", Screen::Audit),
+        ("help", Screen::Help),
+    ]
+    .into_iter()
+    .map(|(name, screen)| (name, screen.contexts().keys))
+    .collect();
+    out.push(("confirm popup", &[Ctx::Popup]));
+    out
+}
+
+/// Whether one binding hides the other: the same keys, or one starts the
+/// other (`g` and `g g`).
+fn overlaps(a: &Binding, b: &Binding) -> bool {
+    let n = a.0.len().min(b.0.len());
+    a.0[..n] == b.0[..n]
+}
+
+/// Refuses an override that gives an action a key another action of the
+/// same screen has (`remove = "j"` on the members screen, where `j` moves
+/// down). Keys an action has by default never count as taken by it.
+fn conflicts(overrides: &BTreeMap<String, String>) -> Result<(), String> {
+    if overrides.is_empty() {
+        return Ok(());
+    }
+    let keys_of = |e: &Entry| -> Vec<Binding> {
+        match overrides.get(e.name) {
+            Some(k) => split_keys(k)
+                .filter_map(|k| Binding::parse(k).ok())
+                .collect(),
+            None => e
+                .keys
+                .iter()
+                .filter_map(|k| Binding::parse(k).ok())
+                .collect(),
+        }
+    };
+    for (screen, ctxs) in screens() {
+        let here: Vec<(&Entry, Vec<Binding>)> = TABLE
+            .iter()
+            .filter(|e| ctxs.contains(&e.ctx))
+            .map(|e| (e, keys_of(e)))
+            .collect();
+        for (e, keys) in here.iter().filter(|(e, _)| overrides.contains_key(e.name)) {
+            let defaults: Vec<Binding> = e
+                .keys
+                .iter()
+                .filter_map(|k| Binding::parse(k).ok())
+                .collect();
+            for k in keys.iter().filter(|k| !defaults.contains(k)) {
+                if let Some((other, _)) = here
+                    .iter()
+                    .find(|(o, ks)| o.cmd != e.cmd && ks.iter().any(|b| overlaps(k, b)))
+                {
+                    return Err(format!(
+                        "config [keys]: `{} = \"{k}\"` takes `{k}` from `{}` on the {screen} screen; \
+                         bind another key, or rebind `{}` as well",
+                        e.name, other.name, other.name
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a key means.
@@ -454,6 +529,30 @@ mod tests {
             Resolved::Cmd(Cmd::Remove)
         );
         assert_eq!(km.label(Cmd::Down), "j/↓");
+    }
+
+    #[test]
+    fn a_key_taken_from_another_action_on_the_same_screen_is_refused() {
+        let mut o = BTreeMap::new();
+        o.insert("remove".to_string(), "j".to_string());
+        let e = Keymap::from_overrides(&o).unwrap_err();
+        assert!(
+            e.contains("`remove = \"j\"`") && e.contains("`down`") && e.contains("members"),
+            "{e}"
+        );
+        // `g` would hide `g g`.
+        o.insert("remove".to_string(), "g".to_string());
+        assert!(Keymap::from_overrides(&o).unwrap_err().contains("`top`"));
+        // Moving `down` off `j` frees it.
+        o.insert("remove".to_string(), "j".to_string());
+        o.insert("down".to_string(), "down".to_string());
+        assert!(Keymap::from_overrides(&o).is_ok());
+        // The same key on different screens is fine (`t` retries on results
+        // and toggles dry run in the popup), and so are an action's own keys.
+        let mut o = BTreeMap::new();
+        o.insert("retry".to_string(), "t, T".to_string());
+        o.insert("back".to_string(), "esc".to_string());
+        assert!(Keymap::from_overrides(&o).is_ok());
     }
 
     #[test]

@@ -100,7 +100,26 @@ pub struct StatusLine {
     /// The latest plain message while an error is up: shown after it, and
     /// left on the line once the error is dismissed.
     pub note: Option<String>,
+    /// The tick count when the plain message (or note) was set: it goes
+    /// `INFO_TICKS` later, or at the next key.
+    pub born: u64,
+    /// What an error reports, so it goes when that works again.
+    pub about: Option<ErrorAbout>,
 }
+
+/// What an error on the status line is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorAbout {
+    Rooms,
+    Members,
+}
+
+/// Most lines a wrapped status message takes (and never over a third of
+/// the screen).
+pub const STATUS_MAX_LINES: usize = 6;
+
+/// Ticks (seconds) a plain message stays.
+pub const INFO_TICKS: u64 = 4;
 
 /// Cursor and first visible row of a list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -139,7 +158,8 @@ pub struct RoomsState {
     pub loading: bool,
 }
 
-/// "Mark all matching" on a partly loaded room: resolved at run time.
+/// "Mark all matching" on a partly loaded room: the set is read to the
+/// end before it is confirmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Predicate {
     pub query: String,
@@ -165,6 +185,8 @@ pub struct MembersState {
     pub total_hint: Option<u64>,
     pub marks: HashSet<UserId>,
     pub predicate: Option<Predicate>,
+    /// The marks `ctrl-\\` cleared last, for bringing them back once.
+    pub cleared: Option<(HashSet<UserId>, Option<Predicate>)>,
     /// Visual range anchor (a view position).
     pub visual: Option<usize>,
     /// Users removed by a batch of this session.
@@ -199,13 +221,17 @@ impl MembersState {
 pub enum Scope {
     Marked,
     Cursor,
-    /// All matching a filter in a partly loaded room.
+    /// All matching a filter in a partly loaded room: the popup reads the
+    /// rest of the room before it plans.
     AllMatching {
         query: String,
-        loaded: usize,
     },
     RetryFailed,
-    Undo,
+    /// Undo: re-add the removed users, give the demoted ones their role back.
+    Undo {
+        removed: usize,
+        demoted: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,14 +254,40 @@ pub struct Confirm {
     pub planning: Planning,
     pub reason: String,
     pub editing_reason: bool,
+    /// The reason before this edit: `Esc` in the editor goes back to it.
+    pub reason_before: String,
     pub dry_run: bool,
     pub typed: String,
     pub scroll: usize,
+    /// What was asked to plan, so a failed lookup can be retried.
+    pub requests: Vec<crate::ops::plan::Request>,
+    /// Roles of the re-adds are filled from the audit log (undo).
+    pub undo: bool,
 }
 
 impl Confirm {
+    /// The number the moderator confirms: the users the plan sends to,
+    /// once it is known.
+    pub fn count(&self) -> Option<usize> {
+        match &self.planning {
+            Planning::Ready { summary, .. } => Some(summary.to_send),
+            _ => None,
+        }
+    }
+
     pub fn needs_typed_count(&self) -> bool {
-        self.targets.len() > TYPE_COUNT_ABOVE
+        self.count().is_some_and(|n| n > TYPE_COUNT_ABOVE)
+    }
+
+    /// Whether the typed text is `n`, with or without thousands separators.
+    pub fn typed_is(&self, n: usize) -> bool {
+        let digits: String = self
+            .typed
+            .chars()
+            .filter(|c| !matches!(c, ',' | '.' | '_' | '\'' | ' '))
+            .collect();
+        !digits.is_empty()
+            && digits.trim_start_matches('0') == n.to_string().trim_start_matches('0')
     }
 
     /// Takes the plan and sums it up once, so frames never walk it.
@@ -243,7 +295,12 @@ impl Confirm {
         let to_send = plan.to_send();
         let summary = PlanSummary {
             to_send,
-            refused: plan.rows.len() - to_send,
+            refused: plan.guarded(),
+            absent: plan
+                .rows
+                .iter()
+                .filter(|r| r.verdict == crate::ops::plan::Verdict::Absent)
+                .count(),
             eta: plan.eta(caps),
         };
         self.planning = Planning::Ready { plan, summary };
@@ -264,6 +321,14 @@ pub enum Planning {
     /// Guards are being checked.
     #[default]
     Pending,
+    /// Mark-all on a room still loading: the rest of the room is read
+    /// before the set is known and planned.
+    Resolving {
+        /// Members read so far.
+        scanned: usize,
+        /// Of those, how many are in the set.
+        matched: usize,
+    },
     /// The plan and what it comes to, worked out once when it arrived.
     Ready {
         plan: Plan,
@@ -276,7 +341,10 @@ pub enum Planning {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlanSummary {
     pub to_send: usize,
+    /// Rows a guard refused (never lookups that failed).
     pub refused: usize,
+    /// Rows a lookup found not in the room (nothing to send).
+    pub absent: usize,
     pub eta: std::time::Duration,
 }
 
@@ -284,17 +352,9 @@ pub struct PlanSummary {
 #[derive(Debug)]
 pub struct Batch {
     pub verb: Verb,
-    pub room: Room,
     pub progress: Progress,
     pub dry_run: bool,
     pub cancelling: bool,
-    /// Waiting for the room to finish loading before a mark-all resolves.
-    pub resolving: Option<Resolving>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Resolving {
-    pub note: Option<String>,
 }
 
 /// One row of the results screen.
@@ -308,6 +368,24 @@ pub struct ResultRow {
     /// `None` while pending.
     pub status: Option<Status>,
     pub reason: Option<String>,
+    /// The role to restore on undo: set when the batch chain removed or
+    /// demoted this user (the role before its first change), cleared when
+    /// the user was re-added.
+    pub undo_role: Option<Role>,
+}
+
+impl ResultRow {
+    /// Failed, or cancelled before it was sent: `t` retries it.
+    pub fn retryable(&self) -> bool {
+        match self.status {
+            Some(Status::Failed) => true,
+            Some(Status::Skipped) => self
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("cancelled")),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -323,6 +401,9 @@ pub struct ResultsState {
     /// by `update` so a frame never walks every row.
     pub not_ok: usize,
     pub pending: usize,
+    /// Row of the running plan -> row of this screen (a retry or undo
+    /// updates the rows of its users in place).
+    pub map: Vec<usize>,
 }
 
 impl ResultsState {
@@ -337,7 +418,9 @@ impl ResultsState {
             pos: Pos::default(),
             not_ok: 0,
             pending: 0,
+            map: Vec::new(),
         };
+        r.map = (0..r.rows.len()).collect();
         r.recount();
         r.refresh_view();
         r
@@ -384,11 +467,18 @@ impl ResultsState {
 pub struct AuditState {
     /// Newest first.
     pub records: Vec<Record>,
+    /// Indices into `records` after the filter.
+    pub view: Vec<u32>,
+    pub filter: FilterInput,
     pub pos: Pos,
     pub loading: bool,
     pub error: Option<String>,
-    /// `:audit operator:NAME ticket:REF batch:ID`.
-    pub filter: AuditFilter,
+    /// `:audit operator:NAME ticket:REF batch:ID`: which records are read
+    /// from the store (`filter` then narrows what is shown of them).
+    pub scope: AuditFilter,
+    /// The records loaded name more than one operator (a team's shared
+    /// store): the table shows whose each row is.
+    pub several_operators: bool,
 }
 
 /// Which records the audit screen shows (every operator's by default).
@@ -423,9 +513,9 @@ impl AuditState {
         crate::ops::store::Query {
             last: Some(AUDIT_SHOWN),
             unfinished: false,
-            operator: self.filter.operator.clone(),
-            ticket: self.filter.ticket.clone(),
-            batch: self.filter.batch.clone(),
+            operator: self.scope.operator.clone(),
+            ticket: self.scope.ticket.clone(),
+            batch: self.scope.batch.clone(),
         }
     }
 }
@@ -444,11 +534,17 @@ pub struct State {
     pub popup: Option<Confirm>,
     /// The `:` line while typing.
     pub command: Option<String>,
+    /// Tab completion of the `:` line: what was typed, and the next match.
+    pub completion: Option<(String, usize)>,
     pub status: Option<StatusLine>,
     pub batch: Option<Batch>,
     pub results: Option<ResultsState>,
     pub audit: AuditState,
     pub help_pos: Pos,
+    /// The local time zone's offset, for showing audit times.
+    pub utc_offset: time::UtcOffset,
+    /// Seconds ticked since start (messages expire by it).
+    pub ticks: u64,
     /// Asking "quit while a batch runs?".
     pub ask_quit: bool,
     pub quit: bool,
@@ -473,11 +569,14 @@ impl State {
             members: MembersState::default(),
             popup: None,
             command: None,
+            completion: None,
             status: None,
             batch: None,
             results: None,
             audit: AuditState::default(),
             help_pos: Pos::default(),
+            ticks: 0,
+            utc_offset: time::UtcOffset::UTC,
             ask_quit: false,
             quit: false,
             size: (100, 30),
@@ -492,17 +591,47 @@ impl State {
         self.size.0 < MIN_W || self.size.1 < MIN_H
     }
 
-    /// Data rows a full-screen table shows: header line, two footer lines,
-    /// two borders and the column header are taken.
+    /// Data rows a full-screen table shows: header line, the footer hints,
+    /// the status line(s), two borders and the column header are taken.
     pub fn list_height(&self) -> usize {
-        (self.size.1 as usize).saturating_sub(6).max(1)
+        (self.size.1 as usize)
+            .saturating_sub(5 + self.status_height())
+            .max(1)
+    }
+
+    /// Lines the status line takes: a long message wraps, up to
+    /// `STATUS_MAX_LINES`.
+    pub fn status_height(&self) -> usize {
+        self.status_height_at(self.size.0, self.size.1)
+    }
+
+    /// [`State::status_height`] on a screen of `width` × `height`.
+    pub fn status_height_at(&self, width: u16, height: u16) -> usize {
+        let w = (width as usize).max(1);
+        let len = match &self.status {
+            Some(st) if self.command.is_none() => {
+                let mut n = st.text.chars().count();
+                if st.error {
+                    n += "error: ".len() + "  (Esc dismisses)".len();
+                }
+                if let Some(note) = &st.note {
+                    n += 2 + note.chars().count();
+                }
+                n
+            }
+            _ => 0,
+        };
+        let most = STATUS_MAX_LINES.min(height as usize / 3).max(1);
+        len.div_ceil(w).clamp(1, most)
     }
 
     /// Data rows of a screen's list: the results screen keeps
     /// `DETAIL_LINES` under its table for the full reason of the cursor row.
     pub fn height_of(&self, screen: Screen) -> usize {
         match screen {
-            Screen::Results => self.list_height().saturating_sub(DETAIL_LINES).max(1),
+            Screen::Results | Screen::Audit => {
+                self.list_height().saturating_sub(DETAIL_LINES).max(1)
+            }
             _ => self.list_height(),
         }
     }

@@ -74,9 +74,21 @@ impl Query {
         let mut role = None;
         let mut words = Vec::new();
         for w in s.split_whitespace() {
-            match w.strip_prefix("role:").map(str::parse::<Role>) {
-                Some(Ok(r)) => role = Some(r),
-                _ => words.push(w.to_lowercase()),
+            let Some(p) = w.strip_prefix("role:").map(str::to_lowercase) else {
+                words.push(w.to_lowercase());
+                continue;
+            };
+            // `role:` alone narrows nothing yet; `role:adm` is admin (role
+            // names match by prefix, so the list follows the typing).
+            if p.is_empty() {
+                continue;
+            }
+            match [Role::Owner, Role::Admin, Role::Member]
+                .into_iter()
+                .find(|r| r.as_str().starts_with(&p))
+            {
+                Some(r) => role = Some(r),
+                None => words.push(w.to_lowercase()),
             }
         }
         Self {
@@ -126,6 +138,19 @@ const PARALLEL_MIN: usize = 200_000;
 /// The indices (from `from` on) of members matching `query` and not gone,
 /// in order.
 pub fn filter(store: &MemberStore, from: usize, query: &Query, gone: &HashSet<UserId>) -> Vec<u32> {
+    filter_while(store, from, query, gone, &|| true).unwrap_or_default()
+}
+
+/// [`filter`], asking `go_on` before each page: `None` as soon as it says
+/// no (a newer filter has replaced this one, so its scan stops instead
+/// of taking the cores from the console).
+pub fn filter_while(
+    store: &MemberStore,
+    from: usize,
+    query: &Query,
+    gone: &HashSet<UserId>,
+    go_on: &(dyn Fn() -> bool + Sync),
+) -> Option<Vec<u32>> {
     // The runs of members to look at: (index of the first, the members).
     let runs: Vec<(u32, &[Member])> = store
         .chunks
@@ -138,9 +163,12 @@ pub fn filter(store: &MemberStore, from: usize, query: &Query, gone: &HashSet<Us
         })
         .collect();
     let keep = |m: &Member| query.matches(m) && (gone.is_empty() || !gone.contains(&m.user));
-    let scan = |runs: &[(u32, &[Member])]| -> Vec<u32> {
+    let scan = |runs: &[(u32, &[Member])]| -> Option<Vec<u32>> {
         let mut out = Vec::new();
         for (start, members) in runs {
+            if !go_on() {
+                return None;
+            }
             out.extend(
                 members
                     .iter()
@@ -149,7 +177,7 @@ pub fn filter(store: &MemberStore, from: usize, query: &Query, gone: &HashSet<Us
                     .map(|(i, _)| start + i as u32),
             );
         }
-        out
+        Some(out)
     };
     let total: usize = runs.iter().map(|(_, m)| m.len()).sum();
     let threads = std::thread::available_parallelism()
@@ -175,11 +203,23 @@ pub fn filter(store: &MemberStore, from: usize, query: &Query, gone: &HashSet<Us
     }
     std::thread::scope(|scope| {
         let handles: Vec<_> = groups.iter().map(|g| scope.spawn(|| scan(g))).collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        let mut out = Vec::new();
+        for h in handles {
+            out.extend(h.join().ok()??);
+        }
+        Some(out)
     })
+}
+
+/// How many members (from `from` on) are in `gone`.
+pub fn count_gone(store: &MemberStore, from: usize, gone: &HashSet<UserId>) -> usize {
+    if gone.is_empty() {
+        return 0;
+    }
+    store
+        .iter_from(from)
+        .filter(|(_, m)| gone.contains(&m.user))
+        .count()
 }
 
 #[cfg(test)]
@@ -228,6 +268,36 @@ mod tests {
                 .collect();
             assert_eq!(filter(&store, from, &query, &HashSet::new()), want, "{q}");
         }
+    }
+
+    #[test]
+    fn a_filter_told_to_stop_gives_no_view_and_counts_gone_members() {
+        let mut store = MemberStore::default();
+        for p in 0..300u32 {
+            store.push_page(
+                (0..1_000u32)
+                    .map(|i| m(&format!("7100{:013}", p * 1_000 + i), "Ada", Role::Member))
+                    .collect(),
+            );
+        }
+        let q = Query::parse("ada");
+        let none = HashSet::new();
+        assert_eq!(filter_while(&store, 0, &q, &none, &|| false), None);
+        assert_eq!(filter_while(&store, 250_000, &q, &none, &|| false), None);
+        // Stopped after a few pages, on every thread.
+        let asked = std::sync::atomic::AtomicUsize::new(0);
+        let few = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 5;
+        assert_eq!(filter_while(&store, 0, &q, &none, &few), None);
+        assert!(asked.into_inner() < 20);
+        let all = filter_while(&store, 0, &q, &none, &|| true).unwrap();
+        assert_eq!(all.len(), 300_000);
+        let gone: HashSet<UserId> = [0u32, 5, 299_999]
+            .iter()
+            .map(|n| UserId::new(format!("7100{n:013}")))
+            .collect();
+        assert_eq!(count_gone(&store, 0, &gone), 3);
+        assert_eq!(count_gone(&store, 6, &gone), 1);
+        assert_eq!(count_gone(&store, 0, &none), 0);
     }
 
     #[test]

@@ -100,8 +100,29 @@ pub struct Options {
     /// A removal naming a user unknown to the app (here: in no room of the
     /// world) is refused whole with 404 `resource_not_found` "username X
     /// doesn't exist!" (in the docs' remove error table; when a server uses
-    /// it rather than a `result:false` row is not documented [inf]).
+    /// it rather than a `result:false` row is not documented [inf]). A
+    /// batch add naming a user the app has never seen (in no room at the
+    /// start, never added since) is refused the same way.
     pub unknown_user_404: bool,
+    /// Member pages hold at most this many rows whatever `pagesize` asks
+    /// (the SDK javadoc: 1 to 100; the docs: up to 1,000); the page's
+    /// offset counts in pages of that size [inf].
+    pub member_page_cap: Option<usize>,
+    /// The server does not sort members [doc]: here their order is a hash
+    /// of the room's current membership, so it changes whenever someone
+    /// joins or leaves [inf].
+    pub unsorted_members: bool,
+    /// Every change (batch remove, adds, admin changes) answers 429
+    /// `resource_limited`: the Free edition's quota is used up [doc].
+    pub free_edition_exhausted: bool,
+    /// Users in too many rooms: a batch add naming one is refused whole
+    /// with 403 `exceeded_limit` [doc; the text is inf].
+    pub busy_users: Vec<String>,
+    /// Whether the `exceeded_limit` text names the user (not documented).
+    pub exceeded_limit_names_user: bool,
+    /// Members the room detail's `affiliations_count` counts beyond those
+    /// the member list shows (a count that lags the list) [inf].
+    pub count_beyond_list: usize,
 }
 
 impl Default for Options {
@@ -125,6 +146,12 @@ impl Default for Options {
             count_as_string: false,
             owner_refusal: OwnerRefusal::WholeCall,
             unknown_user_404: false,
+            member_page_cap: None,
+            unsorted_members: false,
+            free_edition_exhausted: false,
+            busy_users: Vec::new(),
+            exceeded_limit_names_user: true,
+            count_beyond_list: 0,
         }
     }
 }
@@ -142,6 +169,9 @@ struct Inner {
     exchanges: AtomicUsize,
     unauthorized: AtomicUsize,
     next_token: AtomicU64,
+    /// Every username the app knows (lower-cased): in a room at the start
+    /// or added since.
+    known: Mutex<std::collections::HashSet<String>>,
 }
 
 /// A running fake; the server stops when this is dropped.
@@ -200,7 +230,13 @@ pub async fn start(world: SharedWorld, options: Options) -> Fake {
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
+    let known = world::lock(&world)
+        .rooms()
+        .iter()
+        .flat_map(|r| r.members().map(|m| m.user.as_str().to_ascii_lowercase()))
+        .collect();
     let inner = Arc::new(Inner {
+        known: Mutex::new(known),
         world,
         options,
         issued: Mutex::new(HashMap::new()),
@@ -239,6 +275,17 @@ enum Route {
 }
 
 impl Route {
+    fn is_change(&self) -> bool {
+        matches!(
+            self,
+            Route::Remove(..)
+                | Route::AddMany(..)
+                | Route::AddOne(..)
+                | Route::Promote(..)
+                | Route::Demote(..)
+        )
+    }
+
     fn users_in_call(&self) -> usize {
         match self {
             Route::Remove(_, u) | Route::AddMany(_, u) => u.len(),
@@ -303,6 +350,13 @@ async fn handle(
     if let Err(resp) = check_bearer(&s, &headers) {
         return resp;
     }
+    if s.options.free_edition_exhausted && route.is_change() {
+        return error(
+            429,
+            "resource_limited",
+            "You have exceeded the limit of the Free edition",
+        );
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -319,10 +373,10 @@ async fn handle(
     match route {
         Route::Token => unreachable!("answered above"),
         Route::ListRooms => list_rooms(&s.options, &env, &w, &query),
-        Route::Detail(id) => detail(&env, &w, &id),
+        Route::Detail(id) => detail(&s.options, &env, &w, &id),
         Route::Members(id) => members(&s.options, &env, &w, &id, &query),
         Route::Remove(id, users) => remove(&s.options, &env, &mut w, &id, &users),
-        Route::AddMany(id, users) => add_many(&s.options, &env, &mut w, &id, &users),
+        Route::AddMany(id, users) => add_many(&s, &env, &mut w, &id, &users),
         Route::AddOne(id, user) => add_one(&env, &mut w, &id, &user),
         Route::Admins(id) => admins(&env, &w, &id),
         Route::Promote(id, user) => promote(&env, &mut w, &id, &user),
@@ -640,7 +694,7 @@ fn list_rooms(o: &Options, env: &Env, w: &World, q: &HashMap<String, String>) ->
     env.ok(data, extra)
 }
 
-fn detail(env: &Env, w: &World, id: &str) -> Response {
+fn detail(o: &Options, env: &Env, w: &World, id: &str) -> Response {
     let r = match find(w, id) {
         Ok(r) => r,
         Err(e) => return e,
@@ -659,7 +713,7 @@ fn detail(env: &Env, w: &World, id: &str) -> Response {
             "created": 1_542_554_038_353u64,
             "custom": "",
             "public": true,
-            "affiliations_count": r.len(),
+            "affiliations_count": r.len() + o.count_beyond_list,
             "affiliations": affiliations,
         }]),
         json!({"count": 1}),
@@ -681,12 +735,21 @@ fn members(o: &Options, env: &Env, w: &World, id: &str, q: &HashMap<String, Stri
         .get("pagesize")
         .and_then(|p| p.parse().ok())
         .unwrap_or(1000)
-        .min(1000);
-    let rows: Vec<Value> = r
-        .slice_offset((pagenum - 1).saturating_mul(pagesize), pagesize)
-        .iter()
-        .map(one_key)
-        .collect();
+        .min(1000)
+        .min(o.member_page_cap.unwrap_or(usize::MAX));
+    let from = (pagenum - 1).saturating_mul(pagesize);
+    let rows: Vec<Value> = if o.unsorted_members {
+        let mut all: Vec<&Member> = r.members().collect();
+        let n = all.len() as u64;
+        all.sort_by_key(|m| shuffle_key(m.user.as_str(), n));
+        all.iter()
+            .skip(from)
+            .take(pagesize)
+            .map(|m| one_key(m))
+            .collect()
+    } else {
+        r.slice_offset(from, pagesize).iter().map(one_key).collect()
+    };
     let count = if o.count_as_string {
         json!(rows.len().to_string())
     } else {
@@ -699,6 +762,17 @@ fn members(o: &Options, env: &Env, w: &World, id: &str, q: &HashMap<String, Stri
             "count": count,
         }),
     )
+}
+
+/// A member's place in an unsorted room: a hash of the name and the
+/// room's size, so any join or leave reorders the room.
+fn shuffle_key(user: &str, members: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ members.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for b in user.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 fn admins(env: &Env, w: &World, id: &str) -> Response {
@@ -812,7 +886,30 @@ fn remove(o: &Options, env: &Env, w: &mut World, id: &str, users: &[String]) -> 
     env.ok(data, json!({}))
 }
 
-fn add_many(o: &Options, env: &Env, w: &mut World, id: &str, users: &[String]) -> Response {
+fn add_many(s: &Inner, env: &Env, w: &mut World, id: &str, users: &[String]) -> Response {
+    let o = &s.options;
+    if o.unknown_user_404 {
+        let known = lock(&s.known);
+        if let Some(u) = users
+            .iter()
+            .find(|u| !known.contains(&u.to_ascii_lowercase()))
+        {
+            return error(
+                404,
+                "resource_not_found",
+                &format!("username {u} doesn't exist!"),
+            );
+        }
+    }
+    if let Some(u) = users.iter().find(|u| o.busy_users.contains(u)) {
+        let text = if o.exceeded_limit_names_user {
+            format!("user {u} has joined too many chatrooms")
+        } else {
+            "the number of chatrooms joined exceeds the limit".to_string()
+        };
+        return error(403, "exceeded_limit", &text);
+    }
+    lock(&s.known).extend(users.iter().map(|u| u.to_ascii_lowercase()));
     let r = match find_mut(w, id) {
         Ok(r) => r,
         Err(e) => return e,

@@ -10,15 +10,24 @@
 //!   and an expiry at most 5 minutes ahead; answers a fresh session token.
 //! - Every `/pod/...` call needs a valid `sessionToken` header, else 401
 //!   `{"code":401,"message":"Invalid session"}`.
-//! - `POST /pod/v3/room/search?skip&limit` (limit <= 100, `query` required,
-//!   case-insensitive substring of the room name; empty matches all).
-//! - `POST /pod/v1/streams/list?skip&limit` (every world room is one of the
-//!   account's rooms; inactive ones only with `includeInactiveStreams`).
+//! - `POST /pod/v3/room/search?skip&limit&includeNonDiscoverable` (limit
+//!   <= 100, `query` required, case-insensitive substring of the room name;
+//!   empty matches all; [`Options::non_discoverable`] rooms only with
+//!   `includeNonDiscoverable=true`).
+//! - `POST /pod/v1/streams/list?skip&limit`: the caller's own rooms (every
+//!   world room, or [`Options::own_rooms`]); inactive ones only with
+//!   `includeInactiveStreams`.
+//! - `POST /pod/v2/admin/streams/list?skip&limit` (limit <= 100): every
+//!   room of the pod, `{count, skip, limit, filter, streams: [...]}` with
+//!   `attributes.roomName` and `membersCount`.
 //! - `GET /pod/v3/room/{id}/info`, `GET /pod/v2/room/{id}/membership/list`
 //!   (whole list), `GET /pod/v1/admin/stream/{id}/membership/list?skip&limit`
 //!   (limit <= 1000, `count` = total, user details).
 //! - `POST /pod/v1/room/{id}/membership/{add|remove|promoteOwner|demoteOwner}`
-//!   with `{"id": <int64 JSON number>}` -> `{"format":"TEXT","message":...}`.
+//!   and `POST /pod/v1/admin/room/{id}/membership/{add|remove}` with
+//!   `{"id": <int64 JSON number>}` -> `{"format":"TEXT","message":...}`;
+//!   each call is logged with when it arrived and when it was answered
+//!   ([`Options::change_latency`] passes between the change and the answer).
 //!
 //! Room ids: world rooms have 17-digit ids; here they are base64 stream ids
 //! ([`stream_id`]), spelled in standard base64 (with `+`, `/`, `=`) in
@@ -27,7 +36,8 @@
 //!
 //! Where the documents are silent, the fake chooses (and says so):
 //! - error texts for not-a-member, unknown room and deactivated room are
-//!   not documented; the fake answers 400 with descriptive messages [inf];
+//!   not documented; the fake answers 400 with descriptive messages [inf],
+//!   the not-a-member one from [`Options::not_member_message`];
 //! - the remove success text is "Member removed" (spec) or "Success" (doc
 //!   page): [`RemoveMessage`] picks;
 //! - adding a present member: success by default, or a 400 "already a
@@ -103,6 +113,17 @@ pub struct Options {
     /// [spec]; a server may answer fewer than `limit` with more to come.
     /// `Some(n)`: pages silently hold at most `n` streams [inf].
     pub streams_page_cap: Option<usize>,
+    /// The rooms the session's account is a member of (world ids): the
+    /// member-level streams list shows only these [spec]. `None`: all.
+    pub own_rooms: Option<Vec<RoomId>>,
+    /// Rooms room search shows only with `includeNonDiscoverable=true`.
+    pub non_discoverable: Vec<RoomId>,
+    /// Time a membership change takes on the pod after it is made, before
+    /// the answer (key management work).
+    pub change_latency: Duration,
+    /// The 400 text for a user who is not in the room (`{user}` is
+    /// replaced); Symphony documents none [inf].
+    pub not_member_message: String,
 }
 
 impl Default for Options {
@@ -115,6 +136,10 @@ impl Default for Options {
             empty_streams_no_content: false,
             max_jwt_lifetime: Duration::from_secs(300),
             streams_page_cap: None,
+            own_rooms: None,
+            non_discoverable: Vec::new(),
+            change_latency: Duration::ZERO,
+            not_member_message: "User {user} is not a member of the room".into(),
         }
     }
 }
@@ -128,6 +153,12 @@ pub struct MembershipCall {
     pub path_id: String,
     /// The raw JSON body.
     pub body: String,
+    /// Sent to the admin endpoint (`/pod/v1/admin/room/...`).
+    pub admin: bool,
+    /// When the request reached the handler.
+    pub arrived: std::time::Instant,
+    /// When it was answered (after [`Options::change_latency`]).
+    pub answered: Option<std::time::Instant>,
 }
 
 /// The fake's state, shared with the test.
@@ -212,6 +243,11 @@ pub async fn start(world: SharedWorld, options: Options) -> Fake {
             get(members_admin),
         )
         .route("/pod/v1/room/{id}/membership/{verb}", post(membership))
+        .route(
+            "/pod/v1/admin/room/{id}/membership/{verb}",
+            post(membership_admin),
+        )
+        .route("/pod/v2/admin/streams/list", post(admin_streams))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "No such endpoint") })
         .layer(middleware::from_fn_with_state(inner.clone(), gate))
         .with_state(inner.clone());
@@ -522,11 +558,13 @@ async fn search(
         return error(StatusCode::BAD_REQUEST, "The query field is required");
     };
     let needle = query.to_lowercase();
+    let hidden_too = q.get("includeNonDiscoverable").map(String::as_str) == Some("true");
     let w = world::lock(&inner.world);
     let matching: Vec<RoomId> = w
         .rooms()
         .iter()
         .filter(|r| r.name.to_lowercase().contains(&needle))
+        .filter(|r| hidden_too || !inner.options.non_discoverable.contains(&r.id))
         .map(|r| r.id.clone())
         .collect();
     let rooms: Vec<Value> = matching
@@ -580,6 +618,13 @@ async fn streams(
         .rooms()
         .iter()
         .filter(|r| wants_rooms && (include_inactive || r.active))
+        .filter(|r| {
+            inner
+                .options
+                .own_rooms
+                .as_ref()
+                .is_none_or(|own| own.contains(&r.id))
+        })
         .skip(skip)
         .take(limit)
         .map(|r| {
@@ -593,6 +638,54 @@ async fn streams(
         return StatusCode::NO_CONTENT.into_response();
     }
     json_response(Value::Array(items).to_string())
+}
+
+async fn admin_streams(
+    State(inner): State<Arc<Inner>>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let (skip, limit) = match paging(&q, 50, Some(100)) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let filter = if body.is_empty() {
+        json!({})
+    } else {
+        match parse_body(&body) {
+            Ok(b) => b,
+            Err(r) => return r,
+        }
+    };
+    let wants_rooms = match filter.get("streamTypes").and_then(Value::as_array) {
+        None => true,
+        Some(types) => types
+            .iter()
+            .any(|t| t.get("type").and_then(Value::as_str) == Some("ROOM")),
+    };
+    let w = world::lock(&inner.world);
+    let all: Vec<&world::WorldRoom> = w.rooms().iter().filter(|_| wants_rooms).collect();
+    let streams: Vec<Value> = all
+        .iter()
+        .skip(skip)
+        .take(limit)
+        .map(|r| {
+            json!({
+                "id": stream_id(&r.id).as_str(), "isExternal": false, "isActive": r.active,
+                "isPublic": false, "type": "ROOM", "crossPod": false, "origin": "INTERNAL",
+                "attributes": {
+                    "roomName": r.name, "roomDescription": "", "createdByUserId": 7_696_581_411_197_i64,
+                    "createdDate": 1_464_615_003_895_i64, "lastModifiedDate": 1_464_615_003_895_i64,
+                    "originCompany": "pod197", "originCompanyId": 197, "membersCount": r.len(),
+                    "groupChat": false
+                }
+            })
+        })
+        .collect();
+    json_response(
+        json!({"count": all.len(), "skip": skip, "limit": limit, "filter": filter, "streams": streams})
+            .to_string(),
+    )
 }
 
 async fn room_info(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Response {
@@ -704,18 +797,50 @@ async fn membership(
     Path((id, verb)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    lock(&inner.membership).push(MembershipCall {
-        verb: verb.clone(),
-        path_id: id.clone(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    if !matches!(
-        verb.as_str(),
-        "add" | "remove" | "promoteOwner" | "demoteOwner"
-    ) {
+    change(inner, id, verb, body, false).await
+}
+
+/// `POST /pod/v1/admin/room/{id}/membership/{add|remove}` [spec].
+async fn membership_admin(
+    State(inner): State<Arc<Inner>>,
+    Path((id, verb)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if !matches!(verb.as_str(), "add" | "remove") {
         return error(StatusCode::NOT_FOUND, "No such endpoint");
     }
-    let body = match parse_body(&body) {
+    change(inner, id, verb, body, true).await
+}
+
+/// Logs the call, makes the change, waits [`Options::change_latency`] and
+/// answers, noting when.
+async fn change(inner: Arc<Inner>, id: String, verb: String, body: Bytes, admin: bool) -> Response {
+    let at = {
+        let mut log = lock(&inner.membership);
+        log.push(MembershipCall {
+            verb: verb.clone(),
+            path_id: id.clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            admin,
+            arrived: std::time::Instant::now(),
+            answered: None,
+        });
+        log.len() - 1
+    };
+    let answer = apply(&inner, &id, &verb, &body);
+    let latency = inner.options.change_latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    lock(&inner.membership)[at].answered = Some(std::time::Instant::now());
+    answer
+}
+
+fn apply(inner: &Inner, id: &str, verb: &str, body: &Bytes) -> Response {
+    if !matches!(verb, "add" | "remove" | "promoteOwner" | "demoteOwner") {
+        return error(StatusCode::NOT_FOUND, "No such endpoint");
+    }
+    let body = match parse_body(body) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -728,7 +853,7 @@ async fn membership(
     };
     let user = UserId::new(user.to_string());
     let mut w = world::lock(&inner.world);
-    let room = match world_room(&w, &id) {
+    let room = match world_room(&w, id) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -743,10 +868,13 @@ async fn membership(
     let not_member = || {
         error(
             StatusCode::BAD_REQUEST,
-            &format!("User {user} is not a member of the room"),
+            &inner
+                .options
+                .not_member_message
+                .replace("{user}", user.as_str()),
         )
     };
-    match verb.as_str() {
+    match verb {
         "remove" => {
             if r.remove(&user).is_none() {
                 return not_member();

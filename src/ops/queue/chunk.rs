@@ -68,26 +68,18 @@ fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
 }
 
 /// What the provider shows about a row whose earlier call may have gone
-/// out: `Some` if it is done, `None` if it is still to do.
+/// out (read as `resume` reads it, [`crate::ops::resume::judge`]): `Some`
+/// if it is done, `None` if it is still to do.
 fn judge(action: Action, before: Option<Role>, now: Option<&Member>) -> Option<(Status, String)> {
-    let seen = |what: &str| {
-        format!(
-            "{what}: found so when taking the row over from a stopped worker (asked the provider; nothing sent)"
+    crate::ops::resume::judge(action, before, now).map(|seen| {
+        (
+            seen.status,
+            format!(
+                "{}: found so when taking the row over from a stopped worker (asked the provider; nothing sent)",
+                seen.what
+            ),
         )
-    };
-    match (action, now) {
-        (Action::Remove, None) => Some((Status::Removed, seen("not in the room"))),
-        (Action::Remove, Some(_)) => None,
-        (Action::Demote, None) => Some((Status::AlreadyAbsent, seen("not in the room"))),
-        (Action::Demote, Some(m)) => match before {
-            Some(b) if m.role > b => Some((Status::Demoted, seen(&format!("now {}", m.role)))),
-            _ => None,
-        },
-        (Action::Readd, Some(m)) if before.is_none_or(|want| m.role <= want) => {
-            Some((Status::Readded, seen(&format!("back as {}", m.role))))
-        }
-        (Action::Readd, _) => None,
-    }
+    })
 }
 
 fn outcome(req: &Request, status: Status, why: String) -> Outcome {

@@ -1,8 +1,10 @@
 //! Where audit records go: the one interface `ops` writes intents and
 //! results through and the faces read them back from. Two stores:
 //!
-//! - [`AuditLog`] (the JSON Lines file, [`super::audit`]), the embedded
-//!   default of one person on one machine;
+//! - [`AuditLog`] (the JSON Lines file, [`super::audit`]: rotated, indexed,
+//!   read by streaming), the embedded default of one person on one
+//!   machine; [`AuditFile`] reads the same file without opening it for
+//!   writing (`audit`, dry runs);
 //! - [`pg::PgStore`], PostgreSQL shared by a team (`audit_url`), which also
 //!   holds the shared ticket queue ([`super::queue`]).
 //!
@@ -14,11 +16,15 @@
 mod file;
 pub mod pg;
 
+pub use super::audit::AuditLog;
+pub use file::AuditFile;
+
 use super::audit::Record;
 use crate::model::{Role, RoomId, UserId};
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::path::Path;
 
 /// An audit store that cannot be used; the message names the store and
 /// never carries a password.
@@ -75,6 +81,11 @@ impl Query {
                 .is_none_or(|t| r.ticket.as_ref() == Some(t))
             && self.batch.as_ref().is_none_or(|b| &r.batch == b)
     }
+
+    /// Whether any of the operator, ticket and batch filters is set.
+    pub fn filtered(&self) -> bool {
+        self.operator.is_some() || self.ticket.is_some() || self.batch.is_some()
+    }
 }
 
 /// Records read back, oldest first, with anything the reader had to skip.
@@ -87,6 +98,10 @@ pub struct Found {
 
 /// A (room, user) pair, for role lookups.
 pub type Target = (RoomId, UserId);
+
+/// Roles found for undo, with warnings for the operator (unreadable
+/// lines skipped).
+pub type Roles = (HashMap<Target, Role>, Vec<String>);
 
 /// An append-only audit store (see the module docs).
 #[async_trait]
@@ -109,31 +124,53 @@ pub trait AuditStore: Send + Sync {
     async fn find(&self, query: &Query) -> Result<Found, StoreError>;
 
     /// For undo: the role each wanted user had before `profile` on
-    /// `provider` last removed or demoted them in that room.
+    /// `provider` last removed or demoted them in that room (as recorded
+    /// done).
     async fn roles_before(
         &self,
         profile: &str,
         provider: &str,
         wanted: &HashSet<Target>,
-    ) -> Result<HashMap<Target, Role>, StoreError>;
+    ) -> Result<Roles, StoreError>;
 
     /// The PostgreSQL store behind this one, for the shared queue.
     fn postgres(&self) -> Option<&pg::PgStore> {
         None
     }
+
+    /// The JSON Lines file behind this one, for readers that stream it
+    /// (`audit` with no `--last` prints a log of any size).
+    fn file(&self) -> Option<&Path> {
+        None
+    }
 }
 
-/// Applies `last` and `unfinished` to records read in order (for stores
-/// that filter in memory).
-pub fn select(records: Vec<Record>, query: &Query) -> Vec<Record> {
-    let mut rows: Vec<Record> = if query.unfinished {
-        super::audit::unfinished(&records)
-    } else {
-        records
+/// A batch id and its unfinished intents.
+pub type Unfinished = super::audit::Unfinished;
+
+/// The unfinished intents of `batch`, or of the latest batch with any
+/// (`None` when there are none), with warnings for the operator.
+pub async fn unfinished_batch(
+    store: &dyn AuditStore,
+    batch: Option<&str>,
+) -> Result<(Option<Unfinished>, Vec<String>), StoreError> {
+    let found = store
+        .find(&Query {
+            unfinished: true,
+            batch: batch.map(str::to_string),
+            ..Query::default()
+        })
+        .await?;
+    let Some(batch) = batch
+        .map(str::to_string)
+        .or_else(|| found.records.last().map(|r| r.batch.clone()))
+    else {
+        return Ok((None, found.notes));
     };
-    rows.retain(|r| query.matches(r));
-    if let Some(n) = query.last {
-        rows.drain(..rows.len().saturating_sub(n));
-    }
-    rows
+    let rows: Vec<Record> = found
+        .records
+        .into_iter()
+        .filter(|r| r.batch == batch)
+        .collect();
+    Ok(((!rows.is_empty()).then_some((batch, rows)), found.notes))
 }

@@ -7,7 +7,9 @@ use crate::provider::{ErrorKind, ProviderError};
 use std::time::Duration;
 
 /// An error answer: the kind from the status (429 honours Retry-After), the
-/// code from `error`, the text from `error_description`.
+/// code from `error`, the text from `error_description`. `resource_limited`
+/// is the Free edition's quota, not a rate limit: waiting does not help
+/// [doc], so it is final (forbidden), whatever status carries it.
 pub(super) fn from_response(
     op: &str,
     status: u16,
@@ -17,11 +19,13 @@ pub(super) fn from_response(
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let code = parsed.error.filter(|c| !c.is_empty());
     let mut kind = status_kind(status, hint);
-    // The rate-limit codes mean "slow down" whatever status carries them.
-    if matches!(code.as_deref(), Some("reach_limit" | "resource_limited"))
-        && !matches!(kind, ErrorKind::RateLimited { .. })
-    {
-        kind = ErrorKind::RateLimited { retry_after: hint };
+    match code.as_deref() {
+        // The rate limit means "slow down" whatever status carries it.
+        Some("reach_limit") if !matches!(kind, ErrorKind::RateLimited { .. }) => {
+            kind = ErrorKind::RateLimited { retry_after: hint };
+        }
+        Some("resource_limited") => kind = ErrorKind::Forbidden,
+        _ => {}
     }
     let message = parsed
         .error_description
@@ -96,6 +100,31 @@ pub(super) fn missing_user(e: &ProviderError) -> Option<String> {
         .then(|| name.to_string())
 }
 
+/// A whole-call refusal of a batch add that is about one user of it: 404
+/// "username X doesn't exist!" or 403 `exceeded_limit` (that user is in
+/// too many rooms) [doc]. Nobody was added [inf], so the rest can go again.
+pub(super) fn is_one_user_add_refusal(e: &ProviderError) -> bool {
+    missing_user(e).is_some()
+        || (e.kind == ErrorKind::Forbidden && e.code.as_deref() == Some("exceeded_limit"))
+}
+
+/// The user of `sent` an error text names, if exactly one is named
+/// (usernames are case-insensitive).
+pub(super) fn named_user<'a>(message: &str, sent: &[&'a str]) -> Option<&'a str> {
+    let words: Vec<&str> = message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut named = sent
+        .iter()
+        .filter(|u| words.iter().any(|w| w.eq_ignore_ascii_case(u)));
+    match (named.next(), named.next()) {
+        (Some(u), None) => Some(*u),
+        _ => None,
+    }
+}
+
 /// The user names inside the brackets of a not-member refusal, if any.
 pub(super) fn bracket_names(message: &str) -> Option<Vec<String>> {
     let start = message.find('[')?;
@@ -134,6 +163,19 @@ mod tests {
         );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
         assert!(e.is_retryable());
+        // The Free edition's quota: final at once, never retried.
+        let e = from_response(
+            "DELETE x",
+            429,
+            None,
+            br#"{"error":"resource_limited","error_description":"You have exceeded the limit of the Free edition"}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::Forbidden);
+        assert!(!e.is_retryable() && !e.is_unavailable());
+        assert_eq!(
+            e.reason(),
+            "resource_limited: You have exceeded the limit of the Free edition"
+        );
         let e = from_response("GET /chatrooms", 503, None, b"<html>");
         assert!(e.is_retryable());
         assert_eq!(e.code.as_deref(), Some("503"));
@@ -199,6 +241,37 @@ mod tests {
             br#"{"error":"auth_bad_access_token","error_description":"Unable to authenticate due to corrupt access token"}"#,
         );
         assert_eq!(e.kind, ErrorKind::Auth);
+    }
+
+    #[test]
+    fn one_user_add_refusals_and_the_user_they_name() {
+        let e = from_response(
+            "POST x",
+            404,
+            None,
+            br#"{"error":"resource_not_found","error_description":"username ghost.1 doesn't exist!"}"#,
+        );
+        assert!(is_one_user_add_refusal(&e));
+        let e = from_response(
+            "POST x",
+            403,
+            None,
+            br#"{"error":"exceeded_limit","error_description":"user Busy-1 has joined too many chatrooms"}"#,
+        );
+        assert!(is_one_user_add_refusal(&e));
+        assert_eq!(
+            named_user(&e.message, &["a", "busy-1", "b"]),
+            Some("busy-1")
+        );
+        assert_eq!(named_user("users a and b.", &["a", "b"]), None);
+        assert_eq!(named_user("limit reached", &["a"]), None);
+        let e = from_response(
+            "POST x",
+            403,
+            None,
+            br#"{"error":"forbidden_op","error_description":"forbidden"}"#,
+        );
+        assert!(!is_one_user_add_refusal(&e));
     }
 
     #[test]

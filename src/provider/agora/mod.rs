@@ -5,19 +5,30 @@
 //! - Rooms: `GET /chatrooms?limit&cursor` (top-level cursor). Agora has no
 //!   deactivated rooms, so every room is active.
 //! - Members: `GET /chatrooms/{id}/users?pagenum&pagesize` with one-key
-//!   `{"owner":u}` / `{"member":u}` rows, joined with `GET …/admin` (fetched
-//!   once per page call, never cached) so admins read as admins.
+//!   `{"owner":u}` / `{"member":u}` rows, joined with `GET …/admin` so
+//!   admins read as admins. Pages go one after another (the server does not
+//!   sort members, so pages fetched at once can overlap); the first page
+//!   also reads the room's member count, which tells a last page from a
+//!   server that holds fewer rows a page than asked (the SDK says 1 to
+//!   100, the docs up to 1,000): later pages are asked at the size the
+//!   server really gives.
 //! - Remove: `DELETE /chatrooms/{id}/users/u1%2Cu2`, one row per user from
 //!   the provider's own `result`/`reason`; whole-call refusals that change
 //!   nothing (not members, the owner, an unknown user, a batch over the
 //!   server's `maxSize`) are settled per user and the rest sent again.
 //! - Demote: `DELETE …/admin/{u}`; owners cannot be demoted in place.
 //! - Re-add: `POST …/users {"usernames":[…]}` in chunks of at most 60, then
-//!   `POST …/admin` for admins being restored.
+//!   `POST …/admin` for admins being restored. A whole-chunk refusal over
+//!   one user (404 "username X doesn't exist!", 403 `exceeded_limit`) fails
+//!   that user's row and the rest are sent again.
 
 mod auth;
 mod errors;
+mod fuzz;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{
@@ -37,7 +48,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use wire::{Added, AdminChange, Envelope, OneOrMany, RemoveRow, RoomDetail, RoomItem};
+use wire::{AdminChange, Envelope, OneOrMany, RemoveRow, RoomDetail, RoomItem};
 
 const NAME: &str = "agora";
 
@@ -69,6 +80,9 @@ pub const MAX_ADD: usize = 60;
 pub const PAGE_SIZE: u32 = 1000;
 /// Rooms per page at most (docs: 1..=1000, an older page 1..=100).
 const ROOM_PAGE: u32 = 100;
+/// Why the plan never sends an owner's removal: Agora refuses it
+/// ("forbidden operation on group owner!") [doc].
+const OWNER_RULE: &str = "Agora chat-room owners can never be removed; to remove this user, transfer ownership in the Agora console first";
 
 /// The Agora Chat adapter.
 pub struct Agora {
@@ -238,11 +252,12 @@ impl Agora {
             )
             .await?;
         let mut all = env.data.map(OneOrMany::into_vec).unwrap_or_default();
-        let at = all
+        // Only the asked room's own detail: an answer about another room
+        // (or one naming none) is never taken for it.
+        let Some(at) = all
             .iter()
             .position(|d| d.id.as_deref() == Some(room.as_str()))
-            .unwrap_or(0);
-        if all.is_empty() {
+        else {
             return Err(ProviderError::new(
                 NAME,
                 op,
@@ -250,7 +265,7 @@ impl Agora {
                 format!("room {room} is not in the answer"),
             )
             .with_code("resource_not_found"));
-        }
+        };
         Ok(all.swap_remove(at))
     }
 
@@ -408,48 +423,128 @@ impl Agora {
     }
 }
 
+/// Where member paging stands: page `num` (from 1) at `size` rows a page.
+/// Its token is `num:size`; a bare number is page `num` at the size asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PagePos {
+    num: u64,
+    size: u32,
+}
+
+impl PagePos {
+    fn parse(token: &str) -> Option<Self> {
+        let (num, size) = match token.split_once(':') {
+            Some((n, s)) => (n.parse().ok()?, s.parse().ok()?),
+            None => (token.parse().ok()?, PAGE_SIZE),
+        };
+        (num >= 1 && (1..=PAGE_SIZE).contains(&size)).then_some(Self { num, size })
+    }
+}
+
+impl std::fmt::Display for PagePos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.num, self.size)
+    }
+}
+
 impl Agora {
-    /// `POST …/users {"usernames":[…]}` in chunks of at most [`MAX_ADD`]
-    /// (smaller if the server names a smaller cap); the lower-cased names
-    /// the answers list in `newmembers`. Re-adding is idempotent (members
-    /// already in count as success), so a retried call is harmless.
-    async fn add_members(
+    /// One `GET …/users?pagenum&pagesize`: its one-key rows.
+    async fn member_rows(
         &self,
         room: &RoomId,
-        names: &[&str],
-    ) -> Result<HashSet<String>, ProviderError> {
+        at: PagePos,
+    ) -> Result<Vec<wire::Affiliation>, ProviderError> {
+        let op = format!("GET /chatrooms/{room}/users");
+        let path = http::path(NAME, &op, &["chatrooms", room.as_str(), "users"])?;
+        let query = [
+            ("pagenum", at.num.to_string()),
+            ("pagesize", at.size.to_string()),
+        ];
+        let env: Envelope<OneOrMany<wire::Affiliation>> =
+            self.call(Method::GET, &op, &path, &query, None).await?;
+        Ok(env.data.map(OneOrMany::into_vec).unwrap_or_default())
+    }
+
+    /// `POST …/users {"usernames":[…]}` in chunks of at most [`MAX_ADD`]
+    /// (smaller if the server names a smaller cap). Answers the lower-cased
+    /// names listed in `newmembers`, and the users refused on their own
+    /// with the provider's words: a whole-chunk refusal over one user (404
+    /// "username X doesn't exist!", 403 `exceeded_limit`) adds nobody, so
+    /// the user it names is taken out and the rest sent again; when it
+    /// names none of them, the chunk is halved until it does. Re-adding is
+    /// idempotent (members already in count as success), so a retried call
+    /// is harmless.
+    async fn add_members(&self, room: &RoomId, names: &[&str]) -> Result<Added, ProviderError> {
         let op = format!("POST /chatrooms/{room}/users");
         let path = http::path(NAME, &op, &["chatrooms", room.as_str(), "users"])?;
-        let mut added = HashSet::new();
-        let mut queue: VecDeque<&[&str]> = names.chunks(MAX_ADD).collect();
+        let mut out = Added::default();
+        let mut queue: VecDeque<Vec<&str>> = names.chunks(MAX_ADD).map(<[_]>::to_vec).collect();
         while let Some(chunk) = queue.pop_front() {
             let body = wire::AddMembers {
-                usernames: chunk.to_vec(),
+                usernames: chunk.clone(),
             };
-            match self
-                .call::<Envelope<Added>>(Method::POST, &op, &path, &[], Some(json(&body)))
+            let e = match self
+                .call::<Envelope<wire::Added>>(Method::POST, &op, &path, &[], Some(json(&body)))
                 .await
             {
-                Ok(env) => added.extend(
-                    env.data
-                        .map(|d| d.newmembers)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(wire::value_text)
-                        .map(|u| u.to_ascii_lowercase()),
-                ),
-                Err(e) => match errors::max_size(&e) {
-                    Some(n) if n < chunk.len() => {
-                        for part in chunk.chunks(n).rev() {
-                            queue.push_front(part);
-                        }
+                Ok(env) => {
+                    out.added.extend(
+                        env.data
+                            .map(|d| d.newmembers)
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(wire::value_text)
+                            .map(|u| u.to_ascii_lowercase()),
+                    );
+                    continue;
+                }
+                Err(e) => e,
+            };
+            if let Some(n) = errors::max_size(&e).filter(|n| *n < chunk.len()) {
+                for part in chunk.chunks(n).rev() {
+                    queue.push_front(part.to_vec());
+                }
+                continue;
+            }
+            if !errors::is_one_user_add_refusal(&e) {
+                return Err(e);
+            }
+            let why = if e.kind == ErrorKind::NotFound {
+                e.message.clone()
+            } else {
+                e.reason()
+            };
+            let named = errors::missing_user(&e)
+                .and_then(|m| chunk.iter().copied().find(|u| same_user(u, &m)))
+                .or_else(|| errors::named_user(&e.message, &chunk));
+            match named {
+                Some(bad) => {
+                    out.refused.insert(bad.to_ascii_lowercase(), why);
+                    let rest: Vec<&str> = chunk.into_iter().filter(|u| *u != bad).collect();
+                    if !rest.is_empty() {
+                        queue.push_front(rest);
                     }
-                    _ => return Err(e),
-                },
+                }
+                None if chunk.len() == 1 => {
+                    out.refused.insert(chunk[0].to_ascii_lowercase(), why);
+                }
+                None => {
+                    let (a, b) = chunk.split_at(chunk.len() / 2);
+                    queue.push_front(b.to_vec());
+                    queue.push_front(a.to_vec());
+                }
             }
         }
-        Ok(added)
+        Ok(out)
     }
+}
+
+/// What a batch add did: the lower-cased names the answers listed in
+/// `newmembers`, and the users refused on their own, with the reason.
+#[derive(Default)]
+struct Added {
+    added: HashSet<String>,
+    refused: HashMap<String, String>,
 }
 
 /// The room of a detail answer, under the id it was asked by.
@@ -610,9 +705,13 @@ impl Provider for Agora {
             // Listing rooms (and joined rooms) is documented at 50/s.
             rooms_quota: Some(Quota::per_second(50.0)),
             member_page_size: PAGE_SIZE,
-            page_style: PageStyle::Number,
+            // Numbered pages, but fetched in order: the server does not
+            // sort members, so pages asked at once can overlap [doc].
+            page_style: PageStyle::Cursor,
             // Usernames are case-insensitive [doc].
             id_fold: IdFold::AsciiLowercase,
+            can_remove_owner: false,
+            owner_rule: Some(OWNER_RULE),
             ..Capabilities::default()
         }
     }
@@ -672,49 +771,70 @@ impl Provider for Agora {
         Ok(room_of(room, &self.detail(room).await?))
     }
 
-    /// Page numbers start at 1.
-    fn page_token(&self, index: u64, _size: u32) -> Option<PageToken> {
-        Some(PageToken((index + 1).to_string()))
-    }
-
     async fn members(
         &self,
         room: &RoomId,
         page: PageRequest,
     ) -> Result<Page<Member>, ProviderError> {
         let op = format!("GET /chatrooms/{room}/users");
-        let pagenum: u64 = match &page.token {
-            None => 1,
-            Some(PageToken(t)) => t.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        let asked = page.size.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
+        let at = match &page.token {
+            None => PagePos {
+                num: 1,
+                size: asked,
+            },
+            Some(PageToken(t)) => PagePos::parse(t).ok_or_else(|| {
                 ProviderError::new(
                     NAME,
                     &op,
                     ErrorKind::BadRequest,
-                    format!("bad page number `{t}`"),
+                    format!("bad page token `{}`", t.escape_debug()),
                 )
             })?,
         };
-        let pagesize = page.size.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
-        let path = http::path(NAME, &op, &["chatrooms", room.as_str(), "users"])?;
-        let query = [
-            ("pagenum", pagenum.to_string()),
-            ("pagesize", pagesize.to_string()),
-        ];
-        let env: Envelope<OneOrMany<wire::Affiliation>> =
-            self.call(Method::GET, &op, &path, &query, None).await?;
-        let rows = env.data.map(OneOrMany::into_vec).unwrap_or_default();
-        let count = env.count.unwrap_or(rows.len() as u64);
+        // The first page also reads the room's count (concurrently): it is
+        // the total shown, and it tells a short last page from a server
+        // that gives fewer rows a page than asked.
+        let (rows, total) = if at.num == 1 {
+            let (rows, detail) = tokio::join!(self.member_rows(room, at), self.detail(room));
+            let total = match detail {
+                Ok(d) => room_of(room, &d).member_count,
+                Err(e) if e.is_retryable() || e.is_unavailable() => return Err(e),
+                // The count only informs: a refusal leaves it unknown.
+                Err(_) => None,
+            };
+            (rows?, total)
+        } else {
+            (self.member_rows(room, at).await?, None)
+        };
+        let n = rows.len() as u32;
+        let next = match at.num {
+            _ if n == 0 => None,
+            _ if n >= at.size => Some(at.size),
+            // Short first page, but the room has more: the server's real
+            // page size is `n`; ask the rest at that size.
+            1 if total.is_some_and(|t| t > u64::from(n)) => Some(n),
+            _ => None,
+        }
+        .map(|size| {
+            PageToken(
+                PagePos {
+                    num: at.num + 1,
+                    size,
+                }
+                .to_string(),
+            )
+        });
         // Admins are listed as plain members: join the admin list in.
         let admins = if rows.iter().any(|r| r.member.is_some()) {
             self.paging_admins(room).await?
         } else {
             Arc::default()
         };
-        let items = join_admins(rows, &admins);
         Ok(Page {
-            items,
-            next: (count >= u64::from(pagesize)).then(|| PageToken((pagenum + 1).to_string())),
-            total: None,
+            items: join_admins(rows, &admins),
+            next,
+            total,
         })
     }
 
@@ -780,7 +900,10 @@ impl Provider for Agora {
             .iter()
             .map(|r| {
                 let o = Outcome::new(room, &r.user, Action::Readd, Status::Readded);
-                if added.contains(&r.user.as_str().to_ascii_lowercase()) {
+                let key = r.user.as_str().to_ascii_lowercase();
+                if let Some(why) = added.refused.get(&key) {
+                    o.with_status(Status::Failed).with_reason(why.clone())
+                } else if added.added.contains(&key) {
                     o
                 } else {
                     // Members already in the room count as success [doc];
@@ -794,7 +917,7 @@ impl Provider for Agora {
         let want_admin: Vec<usize> = users
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.role == Role::Admin)
+            .filter(|(i, r)| r.role == Role::Admin && out[*i].status == Status::Readded)
             .map(|(i, _)| i)
             .collect();
         if !want_admin.is_empty() {
@@ -859,7 +982,7 @@ impl Provider for Agora {
                     Role::Member
                 });
             }
-            if r.role == Role::Owner {
+            if r.role == Role::Owner && o.status == Status::Readded {
                 o.reason = Some(
                     "re-added as member: Agora cannot restore the owner role in place; transfer ownership in the provider's console"
                         .into(),

@@ -8,14 +8,14 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The common success envelope; only `data`, `count` and `cursor` matter.
+/// The common success envelope; only `data` and `cursor` matter (a page's
+/// `count`, typed String in one doc table and a number in its example, is
+/// not needed: the rows are counted).
 #[derive(Debug, Deserialize)]
 #[serde(bound(deserialize = "T: DeserializeOwned"))]
 pub(super) struct Envelope<T> {
     #[serde(default)]
     pub data: Option<T>,
-    #[serde(default, deserialize_with = "opt_count")]
-    pub count: Option<u64>,
     #[serde(default, deserialize_with = "opt_text")]
     pub cursor: Option<String>,
 }

@@ -63,7 +63,7 @@ fn is_member(cu: &ChannelUser) -> bool {
 }
 
 /// Members of an answer, with display names joined from `users[]`.
-fn members_of(answer: Channels, room: &RoomId) -> Vec<Member> {
+pub(super) fn members_of(answer: Channels, room: &RoomId) -> Vec<Member> {
     let names: HashMap<String, Arc<str>> = answer
         .users
         .into_iter()
@@ -86,7 +86,7 @@ fn members_of(answer: Channels, room: &RoomId) -> Vec<Member> {
 }
 
 /// The answer's entry for each user, by id.
-fn entries(answer: Channels, room: &RoomId) -> HashMap<String, ChannelUser> {
+pub(super) fn entries(answer: Channels, room: &RoomId) -> HashMap<String, ChannelUser> {
     answer
         .channel_users
         .into_iter()
@@ -525,7 +525,7 @@ impl Amity {
     }
 }
 
-fn room_of(c: super::wire::Channel) -> Room {
+pub(super) fn room_of(c: super::wire::Channel) -> Room {
     Room {
         name: c
             .display_name

@@ -19,8 +19,12 @@
 
 mod channels;
 mod errors;
+mod fuzz;
 mod rooms;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{Demotion, Member, Outcome, Page, PageRequest, Restore, Room, RoomId, UserId};

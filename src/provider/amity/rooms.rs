@@ -48,7 +48,7 @@ fn role_of_type(kind: Option<&str>) -> Role {
 
 /// The room's people: the creator and the host first, then the
 /// participants in order; one entry per user, with the highest role seen.
-fn people(room: &LiveRoom, users: &[User]) -> Vec<Member> {
+pub(super) fn people(room: &LiveRoom, users: &[User]) -> Vec<Member> {
     let names: HashMap<&str, Arc<str>> = users
         .iter()
         .filter_map(|u| {
@@ -85,7 +85,7 @@ fn people(room: &LiveRoom, users: &[User]) -> Vec<Member> {
     out
 }
 
-fn room_of(r: &LiveRoom, count: usize) -> Room {
+pub(super) fn room_of(r: &LiveRoom, count: usize) -> Room {
     let ended = r
         .status
         .as_deref()

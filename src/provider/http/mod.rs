@@ -93,7 +93,8 @@ pub fn path(provider: &'static str, op: &str, segments: &[&str]) -> Result<Strin
     Ok(out)
 }
 
-/// The host part of a URL, for headers and logs.
+/// The host part of a URL, for headers and logs (a text that is not a
+/// URL as written, with any password hidden).
 pub fn host_of(url: &str) -> String {
     url::Url::parse(url)
         .ok()
@@ -104,7 +105,7 @@ pub fn host_of(url: &str) -> String {
                 None => host,
             })
         })
-        .unwrap_or_else(|| url.to_string())
+        .unwrap_or_else(|| crate::config::shown_url(url))
 }
 
 /// Maps a failure to send or read a request. The message never carries
@@ -278,6 +279,11 @@ mod tests {
         assert_eq!(status_kind(400, None), ErrorKind::BadRequest);
         assert_eq!(host_of("https://a1.easemob.com/org/app"), "a1.easemob.com");
         assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1:8080");
+        // Not a URL: shown as written, but never with its password.
+        assert_eq!(
+            host_of("https://u:pw@bad host/x"),
+            "https://u:***@bad host/x"
+        );
     }
 
     #[test]

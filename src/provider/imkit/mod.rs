@@ -20,8 +20,12 @@
 
 mod auth;
 mod errors;
+mod fuzz;
 mod room;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{

@@ -23,8 +23,12 @@
 //!   so nothing is assumed and nothing is done twice.
 
 mod conn;
+mod fuzz;
 mod known;
 mod wire;
+
+#[doc(hidden)]
+pub use fuzz::decode_any;
 
 use crate::config::{ConfigError, Profile};
 use crate::model::{
@@ -570,7 +574,7 @@ impl Provider for Nandbox {
             member_page_size: 1_000,
             page_style: PageStyle::Whole,
             pacing: None,
-            id_fold: Default::default(),
+            ..Capabilities::default()
         }
     }
 

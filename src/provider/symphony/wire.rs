@@ -1,6 +1,7 @@
 //! Symphony's JSON shapes, as far as the adapter reads or sends them
 //! (pod API spec: `V3RoomSearchResults`, `StreamAttributes`, `V3RoomDetail`,
-//! `MemberInfo`, `V2MembershipList`, `UserId`, `SuccessResponse`, `Error`;
+//! `MemberInfo`, `V2MembershipList`, `V2AdminStreamFilter`,
+//! `V2AdminStreamList`, `UserId`, `SuccessResponse`, `Error`;
 //! login spec: `AuthenticateRequest`, `Token`). Unknown fields are ignored.
 
 use serde::{Deserialize, Serialize};
@@ -117,6 +118,61 @@ pub struct StreamAttributes {
     pub stream_type: Option<StreamType>,
     #[serde(default)]
     pub room_attributes: Option<RoomAttributes>,
+}
+
+/// `V2AdminStreamFilter` for `POST /pod/v2/admin/streams/list`: rooms
+/// only; no `status`, so active and inactive rooms both come [inf: the
+/// filter's fields are all optional].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminStreamFilter {
+    pub stream_types: Vec<StreamType>,
+}
+
+/// `V2AdminStreamList`: `count` is the total, `streams` the page.
+#[derive(Deserialize, Default)]
+pub struct AdminStreamList {
+    #[serde(default, deserialize_with = "opt_count")]
+    pub count: Option<u64>,
+    #[serde(default)]
+    pub streams: Vec<AdminStreamInfo>,
+}
+
+/// One `V2AdminStreamInfo`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminStreamInfo {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// `"ROOM"`, `"IM"`, `"MIM"`; read as a string or as `{"type": …}`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<serde_json::Value>,
+    #[serde(default)]
+    pub attributes: Option<AdminStreamAttributes>,
+}
+
+impl AdminStreamInfo {
+    /// A room, or a stream of unstated type (the filter asked for rooms).
+    pub fn is_room(&self) -> bool {
+        let kind = match &self.kind {
+            Some(serde_json::Value::String(k)) => Some(k.as_str()),
+            Some(serde_json::Value::Object(o)) => o.get("type").and_then(|t| t.as_str()),
+            _ => None,
+        };
+        kind.is_none_or(|k| k == "ROOM")
+    }
+}
+
+/// `V2AdminStreamAttributes`, as far as the console reads it.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminStreamAttributes {
+    #[serde(default)]
+    pub room_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub members_count: Option<u64>,
 }
 
 /// One `MemberInfo` of `GET /pod/v2/room/{id}/membership/list`.

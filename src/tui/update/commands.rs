@@ -96,7 +96,7 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
                         except: Default::default(),
                     });
                     format!(
-                        "marked {} loaded so far{}; the rest of the room is resolved when the batch runs",
+                        "marked {} loaded so far{}; d/D read the rest of the room before confirming",
                         num(n),
                         filter_note(&q)
                     )
@@ -137,13 +137,31 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         }
         Cmd::ClearMarks => {
             if s.screen == Screen::Members {
-                clear_marks(s);
-                info(s, "marks cleared");
+                let ms = &mut s.members;
+                let n = ms.marks.len();
+                if n > 0 || ms.predicate.is_some() {
+                    ms.cleared = Some((std::mem::take(&mut ms.marks), ms.predicate.take()));
+                    ms.visual = None;
+                    let key = s.keymap.label(Cmd::ClearMarks);
+                    let what = if n == 1 { "it" } else { "them" };
+                    info(
+                        s,
+                        format!("cleared {} ({key} brings {what} back)", plural(n, "mark")),
+                    );
+                } else if let Some((marks, predicate)) = ms.cleared.take() {
+                    let n = marks.len();
+                    ms.marks = marks;
+                    ms.predicate = predicate;
+                    info(s, format!("restored {}", plural(n, "mark")));
+                } else {
+                    info(s, "nothing is marked");
+                }
             }
         }
         Cmd::Filter => match s.screen {
             Screen::Rooms => s.rooms.filter.editing = true,
             Screen::Members => s.members.filter.editing = true,
+            Screen::Audit => s.audit.filter.editing = true,
             _ => s.dirty = false,
         },
         Cmd::Command => s.command = Some(String::new()),
@@ -219,6 +237,9 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
             if s.screen != Screen::Help {
                 s.help_pos = Pos::default();
                 go(s, Screen::Help);
+            } else if let Some(prev) = s.back.pop() {
+                // `?` again closes help.
+                s.screen = prev;
             }
         }
         Cmd::Quit => {
@@ -246,6 +267,7 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         Cmd::Reason => {
             if let Some(p) = s.popup.as_mut() {
                 p.editing_reason = true;
+                p.reason_before = p.reason.clone();
             }
         }
         Cmd::DryRun => {
@@ -256,12 +278,6 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         Cmd::CancelBatch => {
             if let Some(b) = s.batch.as_mut() {
                 b.cancelling = true;
-                if b.resolving.is_some() {
-                    s.batch = None;
-                    leave_progress(s);
-                    info(s, "cancelled before anything was sent");
-                    return vec![];
-                }
                 info(s, "cancelling after the call in flight…");
                 return vec![Effect::CancelRun];
             }
@@ -283,28 +299,18 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
     let mut words = line.split_whitespace();
     match (words.next(), words.next()) {
         (Some("q" | "quit" | "q!"), None) => on_cmd(s, Cmd::Quit),
-        (Some("room"), Some(id)) => {
-            if let Some(why) = crate::model::id_problem(id) {
-                error(
-                    s,
-                    format!("room id `{}` cannot be used: {why}", id.escape_debug()),
-                );
-                return vec![];
-            }
-            let found = s.rooms.rooms.iter().find(|r| r.id.as_str() == id).cloned();
-            match found {
-                Some(room) => {
-                    if s.screen != Screen::Rooms && s.screen != Screen::Members {
-                        s.screen = Screen::Rooms;
-                        s.back.clear();
-                    }
-                    open_room(s, room)
-                }
-                None => {
-                    info(s, format!("looking up room {id}…"));
-                    vec![Effect::FindRoom(RoomId::from(id))]
-                }
-            }
+        (Some("room"), None) => {
+            // The room list.
+            s.screen = Screen::Rooms;
+            s.back.clear();
+            vec![]
+        }
+        (Some("room"), Some(first)) => {
+            let query: String = std::iter::once(first)
+                .chain(words)
+                .collect::<Vec<_>>()
+                .join(" ");
+            room_command(s, &query)
         }
         (Some("profile"), Some(name)) => {
             if s.batch.is_some() {
@@ -323,7 +329,7 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
             add_ids(s, &ids)
         }
         (Some("audit"), None) => {
-            s.audit.filter = Default::default();
+            s.audit.scope = Default::default();
             on_cmd(s, Cmd::Audit)
         }
         (Some("audit"), Some(first)) => {
@@ -347,7 +353,7 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
                 };
                 *slot = (!value.is_empty()).then(|| value.to_string());
             }
-            s.audit.filter = filter;
+            s.audit.scope = filter;
             on_cmd(s, Cmd::Audit)
         }
         (Some("help"), None) => on_cmd(s, Cmd::Help),
@@ -356,7 +362,7 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
             error(
                 s,
                 format!(
-                    "unknown command `:{}`; try :room ID, :add ID..., :profile NAME, :audit [operator:NAME ticket:REF batch:ID], :q",
+                    "unknown command `:{}`; try :room ID or NAME, :add ID..., :profile NAME, :audit [operator:NAME ticket:REF batch:ID], :q",
                     line.escape_debug()
                 ),
             );
@@ -395,10 +401,135 @@ fn add_ids(s: &mut State, ids: &[&str]) -> Vec<Effect> {
             users.push(u);
         }
     }
-    info(s, format!("looking up {} user(s)…", users.len()));
+    info(s, format!("looking up {}…", plural(users.len(), "user")));
     vec![Effect::LookUp {
         room,
         seq: s.members.load_gen,
         users,
     }]
+}
+
+/// Rooms matching a typed id or name, best first: the exact id or name,
+/// then names starting with it, containing it, and holding its letters in
+/// order (fuzzy). Case does not matter.
+pub(super) fn room_matches<'a>(rooms: &'a [Room], query: &str) -> Vec<&'a Room> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return rooms.iter().collect();
+    }
+    let rank = |r: &Room| -> Option<u8> {
+        let name = r.name.to_lowercase();
+        let id = r.id.as_str().to_lowercase();
+        if id == q || name == q {
+            Some(0)
+        } else if name.starts_with(&q) || id.starts_with(&q) {
+            Some(1)
+        } else if name.contains(&q) {
+            Some(2)
+        } else {
+            let mut letters = name.chars();
+            q.chars()
+                .filter(|c| !c.is_whitespace())
+                .all(|c| letters.any(|n| n == c))
+                .then_some(3)
+        }
+    };
+    let mut found: Vec<(u8, usize, &Room)> = rooms
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| rank(r).map(|k| (k, i, r)))
+        .collect();
+    found.sort_by_key(|(k, i, _)| (*k, *i));
+    // An exact match is the answer, whatever else is close.
+    if found.first().is_some_and(|(k, _, _)| *k == 0) {
+        found.truncate(1);
+    }
+    found.into_iter().map(|(_, _, r)| r).collect()
+}
+
+/// `:room ID or NAME`: opens the one room it names; several close matches
+/// are listed; an id the list does not have is looked up.
+fn room_command(s: &mut State, query: &str) -> Vec<Effect> {
+    let found: Vec<Room> = room_matches(&s.rooms.rooms, query)
+        .into_iter()
+        .cloned()
+        .collect();
+    match found.as_slice() {
+        [room] => {
+            if s.screen != Screen::Rooms && s.screen != Screen::Members {
+                s.screen = Screen::Rooms;
+                s.back.clear();
+            }
+            open_room(s, room.clone())
+        }
+        [] => {
+            if query.contains(char::is_whitespace) {
+                error(s, format!("no room is called `{}`", query.escape_debug()));
+                return vec![];
+            }
+            if let Some(why) = crate::model::id_problem(query) {
+                error(
+                    s,
+                    format!("room id `{}` cannot be used: {why}", query.escape_debug()),
+                );
+                return vec![];
+            }
+            info(
+                s,
+                format!("no listed room matches; looking up room id {query}…"),
+            );
+            vec![Effect::FindRoom(RoomId::from(query))]
+        }
+        several => {
+            let names: Vec<&str> = several.iter().take(5).map(|r| r.name.as_str()).collect();
+            let more = several.len().saturating_sub(names.len());
+            error(
+                s,
+                format!(
+                    "{} rooms match `{query}`: {}{}; type more of the name, or Tab to complete",
+                    num(several.len()),
+                    names.join(", "),
+                    if more > 0 {
+                        format!(" and {} more", num(more))
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+            vec![]
+        }
+    }
+}
+
+/// Tab on the `:` line: completes `room NAME` (again: the next match).
+pub(super) fn complete_command(s: &mut State) {
+    let Some(line) = s.command.clone() else {
+        return;
+    };
+    let Some(arg) = line.strip_prefix("room ").or(line.strip_prefix("room")) else {
+        return;
+    };
+    let (query, at) = s
+        .completion
+        .clone()
+        .unwrap_or_else(|| (arg.trim().to_string(), 0));
+    let names: Vec<String> = room_matches(&s.rooms.rooms, &query)
+        .into_iter()
+        .map(|r| r.name.clone())
+        .collect();
+    if names.is_empty() {
+        info(s, format!("no room matches `{query}`"));
+        return;
+    }
+    s.command = Some(format!("room {}", names[at % names.len()]));
+    s.completion = Some((query, at + 1));
+}
+
+/// "1 mark", "3 marks", "1,200 marks".
+pub(super) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{} {word}s", num(n))
+    }
 }

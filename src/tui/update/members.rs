@@ -29,12 +29,6 @@ pub(super) fn commit_range(s: &mut State) -> usize {
     n
 }
 
-pub(super) fn clear_marks(s: &mut State) {
-    s.members.marks.clear();
-    s.members.predicate = None;
-    s.members.visual = None;
-}
-
 pub(super) fn refilter(s: &mut State) -> Vec<Effect> {
     match s.screen {
         Screen::Rooms => {
@@ -42,8 +36,46 @@ pub(super) fn refilter(s: &mut State) -> Vec<Effect> {
             vec![]
         }
         Screen::Members => refilter_members(s),
+        Screen::Audit => {
+            refilter_audit(s);
+            vec![]
+        }
         _ => vec![],
     }
+}
+
+/// The audit records the filter shows: any field containing the text
+/// (case-insensitive): user, room, action, status, reason, ticket, batch,
+/// profile, operator.
+pub(super) fn refilter_audit(s: &mut State) {
+    let q = s.audit.filter.text.trim().to_lowercase();
+    let a = &mut s.audit;
+    let at = a.view.get(a.pos.cursor).copied();
+    a.view = a
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            q.is_empty()
+                || [
+                    r.user.as_str(),
+                    r.room.as_str(),
+                    r.action.as_str(),
+                    r.status.map_or("intent", |st| st.as_str()),
+                    r.reason.as_deref().unwrap_or(""),
+                    r.ticket.as_deref().unwrap_or(""),
+                    r.batch.as_str(),
+                    r.profile.as_str(),
+                    r.operator.as_str(),
+                ]
+                .iter()
+                .any(|f| f.to_lowercase().contains(&q))
+        })
+        .map(|(i, _)| i as u32)
+        .collect();
+    keep_cursor_on(&a.view, &mut a.pos, at);
+    let h = s.height_of(Screen::Audit);
+    s.audit.pos.clamp(s.audit.view.len(), h);
 }
 
 /// After a view is rebuilt, puts the cursor back on the item it was on
@@ -133,6 +165,13 @@ pub(super) fn members_page(
         return vec![];
     }
     let from = ms.store.len();
+    if s.status
+        .as_ref()
+        .is_some_and(|st| st.about == Some(ErrorAbout::Members))
+    {
+        resolved(s, ErrorAbout::Members);
+    }
+    let ms = &mut s.members;
     if !ms.gone.is_empty() {
         ms.gone_loaded += items.iter().filter(|m| ms.gone.contains(&m.user)).count();
     }
@@ -152,11 +191,8 @@ pub(super) fn members_page(
     if done {
         ms.loading = false;
         ms.complete = true;
-        if let Some(Resolving { note }) = s.batch.as_mut().and_then(|b| b.resolving.take()) {
-            return resolve_predicate(s, note);
-        }
     }
-    vec![]
+    resolving_page(s, from)
 }
 
 pub(super) fn refresh(s: &mut State) -> Vec<Effect> {

@@ -29,12 +29,18 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 .flat_map(|_| on_cmd(s, cmd))
                 .collect()
         }
+        Action::Tick => {
+            s.ticks += 1;
+            s.dirty = expire(s, |born, now| now >= born + INFO_TICKS);
+            vec![]
+        }
         Action::Resize(w, h) => {
             s.size = (w, h);
             clamp_all(s);
             vec![]
         }
         Action::RoomsLoaded(Ok(rooms)) => {
+            resolved(s, ErrorAbout::Rooms);
             s.rooms.rooms = rooms;
             s.rooms.loading = false;
             refilter_rooms(s);
@@ -42,7 +48,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         }
         Action::RoomsLoaded(Err(e)) => {
             s.rooms.loading = false;
-            error(s, format!("rooms: {e}"));
+            error_about(s, format!("rooms: {e} (ctrl-r retries)"), ErrorAbout::Rooms);
             vec![]
         }
         Action::MembersPage {
@@ -54,15 +60,29 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::MembersFailed { seq, error: e } => {
             if seq == s.members.load_gen {
                 s.members.loading = false;
-                error(s, format!("members: {e} (ctrl-r retries)"));
-                if s.batch.as_ref().is_some_and(|b| b.resolving.is_some()) {
-                    s.batch = None;
-                    leave_progress(s);
+                error_about(
+                    s,
+                    format!("members: {e} (ctrl-r retries)"),
+                    ErrorAbout::Members,
+                );
+                if let Some(p) = s
+                    .popup
+                    .as_mut()
+                    .filter(|p| matches!(p.planning, Planning::Resolving { .. }))
+                {
+                    p.planning = Planning::Failed(format!(
+                        "the rest of the room could not be read ({e}), so the matching set is not known; Esc, then ctrl-r to reload"
+                    ));
                 }
             }
             vec![]
         }
-        Action::Filtered { seq, view, upto } => {
+        Action::Filtered {
+            seq,
+            view,
+            upto,
+            gone_loaded,
+        } => {
             let m = &mut s.members;
             if seq != m.filter_gen {
                 return vec![];
@@ -71,6 +91,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             m.view = view;
             let q = Query::parse(&m.filter.text);
             m.view.extend(store::filter(&m.store, upto, &q, &m.gone));
+            m.gone_loaded = gone_loaded + store::count_gone(&m.store, upto, &m.gone);
             m.filter_pending = false;
             keep_cursor_on(&m.view, &mut m.pos, at);
             let h = s.list_height();
@@ -93,18 +114,18 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Planned { seq, result } => {
             if let Some(p) = s.popup.as_mut().filter(|p| p.seq == seq) {
                 match result {
+                    Ok(plan) if !plan.unread.is_empty() => {
+                        p.planning = Planning::Failed(format!(
+                            "could not read {}; nothing was sent",
+                            plan.unread.join("; ")
+                        ))
+                    }
                     Ok(plan) => p.set_plan(plan, &s.header.caps),
-                    Err(e) => p.planning = Planning::Failed(e),
+                    Err(e) => {
+                        p.planning =
+                            Planning::Failed(format!("could not plan: {e}; nothing was sent"))
+                    }
                 }
-            }
-            vec![]
-        }
-        Action::Started(plan) => {
-            if let Some(b) = s.batch.as_mut() {
-                b.progress.total = plan.rows.len();
-                let room = b.room.clone();
-                let dry = b.dry_run;
-                start_results(s, &plan, room, dry);
             }
             vec![]
         }
@@ -115,30 +136,28 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Run(RunEvent::Row { index, outcome }) => {
-            if let Some(r) = s.results.as_mut() {
-                r.set(index, outcome.status, outcome.reason);
+            if let Some(r) = s.results.as_mut()
+                && let Some(at) = r.map.get(index).copied()
+            {
+                r.set(at, outcome.status, outcome.reason);
             }
             vec![]
         }
         Action::RunDone(report) => run_done(s, report),
-        Action::RunFailed(e) => {
-            s.batch = None;
-            leave_progress(s);
-            error(s, format!("batch not run: {e}"));
-            vec![]
-        }
         Action::AuditLoaded(r) => {
             s.audit.loading = false;
             match r {
                 Ok(mut recs) => {
                     recs.reverse();
+                    s.audit.several_operators = recs
+                        .first()
+                        .is_some_and(|a| recs.iter().any(|r| r.operator != a.operator));
                     s.audit.records = recs;
                     s.audit.error = None;
                 }
                 Err(e) => s.audit.error = Some(e),
             }
-            let h = s.list_height();
-            s.audit.pos.clamp(s.audit.records.len(), h);
+            refilter_audit(s);
             vec![]
         }
         Action::ProfileSwitched(Ok(header)) => {
@@ -170,15 +189,21 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     }
 }
 
-/// A plain message. An error on the status line stays until `Esc`
-/// dismisses it; the message then rides along after it.
+/// A plain message: it goes after `INFO_TICKS` seconds or at the next
+/// key. An error on the status line stays until `Esc` dismisses it (or
+/// what it reports works again); the message then rides along after it.
 fn info(s: &mut State, text: impl Into<String>) {
     let text = text.into();
+    let born = s.ticks;
     match s.status.as_mut() {
-        Some(st) if st.error => st.note = Some(text),
+        Some(st) if st.error => {
+            st.note = Some(text);
+            st.born = born;
+        }
         _ => {
             s.status = Some(StatusLine {
                 text,
+                born,
                 ..StatusLine::default()
             })
         }
@@ -189,15 +214,49 @@ fn error(s: &mut State, text: impl Into<String>) {
     s.status = Some(StatusLine {
         text: text.into(),
         error: true,
-        note: None,
+        ..StatusLine::default()
     });
+}
+
+fn error_about(s: &mut State, text: impl Into<String>, about: ErrorAbout) {
+    error(s, text);
+    if let Some(st) = s.status.as_mut() {
+        st.about = Some(about);
+    }
+}
+
+/// What an error reported works again: the error goes.
+fn resolved(s: &mut State, about: ErrorAbout) {
+    if s.status.as_ref().is_some_and(|st| st.about == Some(about)) {
+        let note = s.status.take().and_then(|st| st.note);
+        s.status = note.map(|text| StatusLine {
+            text,
+            born: s.ticks,
+            ..StatusLine::default()
+        });
+    }
+}
+
+/// Drops the plain message (or an error's note) when `gone(born, now)`;
+/// returns whether anything went.
+fn expire(s: &mut State, gone: impl Fn(u64, u64) -> bool) -> bool {
+    let now = s.ticks;
+    match s.status.as_mut() {
+        Some(st) if st.error => st.note.take_if(|_| gone(st.born, now)).is_some(),
+        Some(st) if gone(st.born, now) => {
+            s.status = None;
+            true
+        }
+        _ => false,
+    }
 }
 
 fn clamp_all(s: &mut State) {
     let h = s.list_height();
     s.rooms.pos.clamp(s.rooms.view.len(), h);
     s.members.pos.clamp(s.members.view.len(), h);
-    s.audit.pos.clamp(s.audit.records.len(), h);
+    let ah = s.height_of(Screen::Audit);
+    s.audit.pos.clamp(s.audit.view.len(), ah);
     let rh = s.height_of(Screen::Results);
     if let Some(r) = s.results.as_mut() {
         r.pos.clamp(r.view.len(), rh);
@@ -211,6 +270,8 @@ fn contexts(s: &State) -> &'static [Ctx] {
 }
 
 fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
+    // A plain message lasts until the next key.
+    let expired = expire(s, |_, _| true);
     let km = &s.keymap;
     if s.too_small() {
         if let Resolved::Cmd(Cmd::Quit) = km.resolve(None, k, &[Ctx::Global]) {
@@ -235,6 +296,11 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
     {
         return on_cmd(s, Cmd::Quit);
     }
+    if k.code == KeyCode::Tab && s.command.is_some() {
+        complete_command(s);
+        return vec![];
+    }
+    s.completion = None;
     if let Some(line) = s.command.as_mut() {
         match k.code {
             KeyCode::Enter => {
@@ -242,6 +308,7 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
                 return run_command(s, &line);
             }
             KeyCode::Esc => s.command = None,
+            KeyCode::Char('u') if k.ctrl => line.clear(),
             KeyCode::Backspace if line.pop().is_none() => s.command = None,
             KeyCode::Char(c) if !k.ctrl => line.push(c),
             _ => {}
@@ -251,17 +318,23 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
     if let Some(p) = s.popup.as_mut() {
         if p.editing_reason {
             match k.code {
-                KeyCode::Enter | KeyCode::Esc => p.editing_reason = false,
+                KeyCode::Enter => p.editing_reason = false,
+                KeyCode::Esc => {
+                    // Esc drops this edit; Enter keeps it.
+                    p.editing_reason = false;
+                    p.reason = std::mem::take(&mut p.reason_before);
+                }
                 KeyCode::Backspace => {
                     p.reason.pop();
                 }
+                KeyCode::Char('u') if k.ctrl => p.reason.clear(),
                 KeyCode::Char(c) if !k.ctrl => p.reason.push(c),
                 _ => {}
             }
             return vec![];
         }
         match k.code {
-            KeyCode::Char(c) if c.is_ascii_digit() && !k.ctrl => {
+            KeyCode::Char(c) if (c.is_ascii_digit() || c == ',' || c == '.') && !k.ctrl => {
                 p.typed.push(c);
                 return vec![];
             }
@@ -273,6 +346,9 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         return match s.keymap.resolve(None, k, &[Ctx::Popup]) {
             Resolved::Cmd(cmd) => on_cmd(s, cmd),
+            _ if s.keymap.resolve(None, k, &[Ctx::Global]) == Resolved::Cmd(Cmd::Refresh) => {
+                replan(s)
+            }
             _ => vec![],
         };
     }
@@ -286,6 +362,10 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
             }
             KeyCode::Backspace => {
                 f.text.pop();
+                return refilter(s);
+            }
+            KeyCode::Char('u') if k.ctrl => {
+                f.text.clear();
                 return refilter(s);
             }
             KeyCode::Char(c) if !k.ctrl => {
@@ -316,11 +396,11 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         Resolved::Cmd(cmd) => on_cmd(s, cmd),
         Resolved::Pending => {
             s.pending_key = Some(k);
-            s.dirty = false;
+            s.dirty = expired;
             vec![]
         }
         Resolved::None => {
-            s.dirty = false;
+            s.dirty = expired;
             vec![]
         }
     }
@@ -330,6 +410,7 @@ fn editing_filter(s: &mut State) -> Option<&mut FilterInput> {
     match s.screen {
         Screen::Rooms if s.rooms.filter.editing => Some(&mut s.rooms.filter),
         Screen::Members if s.members.filter.editing => Some(&mut s.members.filter),
+        Screen::Audit if s.audit.filter.editing => Some(&mut s.audit.filter),
         _ => None,
     }
 }
@@ -343,7 +424,7 @@ fn list_len_of(s: &State, screen: Screen) -> usize {
         Screen::Rooms => s.rooms.view.len(),
         Screen::Members => s.members.view.len(),
         Screen::Results => s.results.as_ref().map_or(0, |r| r.view.len()),
-        Screen::Audit => s.audit.records.len(),
+        Screen::Audit => s.audit.view.len(),
         // Help scrolls by its first line: the last page starts at
         // `lines - height`, so `k` scrolls back at once from the bottom.
         Screen::Help => {
@@ -385,12 +466,6 @@ fn go(s: &mut State, screen: Screen) {
     }
 }
 
-fn leave_progress(s: &mut State) {
-    if s.screen == Screen::Progress {
-        s.screen = s.back.pop().unwrap_or(Screen::Members);
-    }
-}
-
 /// `Esc`: popup, error, filter, visual range, marks, then the screen.
 fn back(s: &mut State) -> Vec<Effect> {
     if s.popup.take().is_some() {
@@ -403,6 +478,7 @@ fn back(s: &mut State) -> Vec<Effect> {
             .and_then(|st| st.note)
             .map(|text| StatusLine {
                 text,
+                born: s.ticks,
                 ..StatusLine::default()
             });
         return vec![];
@@ -421,11 +497,11 @@ fn back(s: &mut State) -> Vec<Effect> {
                 s.members.visual = None;
                 return vec![];
             }
-            if !s.members.marks.is_empty() || s.members.predicate.is_some() {
-                clear_marks(s);
-                info(s, "marks cleared");
-                return vec![];
-            }
+            // Marks stay: only ctrl-\ clears them.
+        }
+        Screen::Audit if !s.audit.filter.text.is_empty() || s.audit.filter.editing => {
+            s.audit.filter = FilterInput::default();
+            return refilter(s);
         }
         Screen::Progress => return vec![],
         _ => {}

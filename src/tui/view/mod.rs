@@ -10,6 +10,7 @@ pub mod theme;
 use super::format::num;
 use super::keymap::{Cmd, Ctx, TABLE};
 use super::state::{MIN_H, MIN_W, Screen, State};
+use crate::text::escape;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -32,11 +33,18 @@ pub fn render(s: &State, f: &mut Frame) {
         return;
     }
     let t = theme(s);
+    // A long status message wraps onto more lines (the state's list
+    // heights count them too, as `status_height` of the state's size).
+    let status_h = if editing_filter(s).is_some() {
+        1
+    } else {
+        s.status_height_at(area.width, area.height) as u16
+    };
     let [head, body, hints, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(status_h),
     ])
     .areas(area);
     header(s, &t, f, head);
@@ -77,14 +85,18 @@ fn too_small(f: &mut Frame, area: Rect) {
 fn header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let h = &s.header;
     let mut spans = vec![
-        Span::styled(format!(" {} ", h.profile), t.badge()),
+        Span::styled(format!(" {} ", escape(&h.profile)), t.badge()),
         Span::raw(" "),
     ];
     if h.read_only {
         spans.push(Span::styled(" RO ", t.read_only()));
         spans.push(Span::raw(" "));
     }
-    spans.push(Span::raw(format!("{} · {}", h.provider, h.host)));
+    spans.push(Span::raw(format!(
+        "{} · {}",
+        escape(&h.provider),
+        escape(&h.host)
+    )));
     if let Some(room) = &s.members.room
         && matches!(
             s.screen,
@@ -93,7 +105,7 @@ fn header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     {
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(
-            format!("{} ({})", room.name, room.id),
+            format!("{} ({})", escape(&room.name), escape(room.id.as_str())),
             t.title(),
         ));
     }
@@ -115,10 +127,19 @@ fn hint_applies(s: &State, cmd: Cmd) -> bool {
         return false;
     }
     match cmd {
-        Cmd::Filter => matches!(s.screen, Screen::Rooms | Screen::Members),
+        Cmd::Filter => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Audit),
         Cmd::Copy => matches!(s.screen, Screen::Rooms | Screen::Members | Screen::Results),
         Cmd::Results => s.results.is_some() && s.screen != Screen::Results,
-        Cmd::Help => s.screen != Screen::Help,
+        // Back only where there is something to back out of.
+        Cmd::Back => {
+            !s.back.is_empty()
+                || match s.screen {
+                    Screen::Rooms => !s.rooms.filter.text.is_empty(),
+                    _ => true,
+                }
+        }
+        // A deactivated room's membership is locked.
+        Cmd::Remove | Cmd::Demote => s.members.room.as_ref().is_none_or(|r| r.active),
         _ => true,
     }
 }
@@ -128,7 +149,14 @@ fn hint_applies(s: &State, cmd: Cmd) -> bool {
 /// "Keybindings: ?"), so the rest is one key away.
 fn footer_hints(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let mut items: Vec<(String, String)> = Vec::new();
-    let mut help = None;
+    // Every footer ends with the help key, whatever the screen's contexts.
+    // (The popup answers only its own keys.)
+    let mut help = s
+        .keymap
+        .keys_of(Cmd::Help)
+        .first()
+        .filter(|_| s.popup.is_none())
+        .map(|k| (k.to_string(), "help".to_string()));
     for ctx in hint_contexts(s) {
         for e in TABLE.iter().filter(|e| e.ctx == *ctx && e.hint) {
             if (e.changes && s.header.read_only) || !hint_applies(s, e.cmd) {
@@ -175,39 +203,74 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let line = if let Some(c) = &s.command {
         Line::from(vec![
             Span::styled(":", t.key()),
-            Span::raw(c.clone()),
+            Span::raw(escape(c).into_owned()),
             Span::raw("▏"),
         ])
     } else if let Some(fi) = editing_filter(s) {
-        Line::from(vec![
-            Span::styled("/", t.key()),
-            Span::raw(fi.to_string()),
-            Span::raw("▏"),
-            Span::styled("  Enter keeps · Esc clears", t.dim()),
-        ])
+        // The end being typed stays in view: a long filter shows its tail.
+        let hint = "  Enter keeps · Esc clears · ctrl-u empties";
+        let room = (area.width as usize).saturating_sub(2);
+        let fi = escape(fi);
+        let n = fi.chars().count();
+        let shown = if n > room {
+            let tail: String = fi.chars().skip(n + 1 - room).collect();
+            format!("…{tail}")
+        } else {
+            fi.to_string()
+        };
+        let mut spans = vec![Span::styled("/", t.key()), Span::raw(shown), Span::raw("▏")];
+        if n + 2 + hint.chars().count() <= area.width as usize {
+            spans.push(Span::styled(hint, t.dim()));
+        }
+        Line::from(spans)
     } else if let Some(st) = &s.status {
         if st.error {
             let mut spans = vec![
-                Span::styled(format!("error: {}", st.text), t.error()),
+                Span::styled(format!("error: {}", escape(&st.text)), t.error()),
                 Span::styled("  (Esc dismisses)", t.dim()),
             ];
             if let Some(note) = &st.note {
-                spans.push(Span::raw(format!("  {note}")));
+                spans.push(Span::raw(format!("  {}", escape(note))));
             }
             Line::from(spans)
         } else {
-            Line::from(st.text.clone())
+            Line::from(escape(&st.text).into_owned())
         }
     } else {
         Line::from("")
     };
-    f.render_widget(line, area);
+    f.render_widget(Paragraph::new(hard_wrap(line, area.width as usize)), area);
+}
+
+/// Cuts a line into lines of `width` characters, keeping each span's
+/// style (the state counts status lines the same way).
+fn hard_wrap(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    let mut out: Vec<Line<'static>> = vec![Line::default()];
+    let mut used = 0;
+    for span in line.spans {
+        let mut rest: Vec<char> = span.content.chars().collect();
+        while !rest.is_empty() {
+            if used == width {
+                out.push(Line::default());
+                used = 0;
+            }
+            let take = (width - used).min(rest.len());
+            let part: String = rest.drain(..take).collect();
+            used += take;
+            if let Some(l) = out.last_mut() {
+                l.spans.push(Span::styled(part, span.style));
+            }
+        }
+    }
+    out
 }
 
 fn editing_filter(s: &State) -> Option<&str> {
     match s.screen {
         Screen::Rooms if s.rooms.filter.editing => Some(&s.rooms.filter.text),
         Screen::Members if s.members.filter.editing => Some(&s.members.filter.text),
+        Screen::Audit if s.audit.filter.editing => Some(&s.audit.filter.text),
         _ => None,
     }
 }

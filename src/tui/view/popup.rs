@@ -2,6 +2,7 @@
 
 use super::theme::Theme;
 use crate::ops::plan::{Verdict, human_duration};
+use crate::text::escape;
 use crate::tui::format::num;
 use crate::tui::keymap::Cmd;
 use crate::tui::state::Planning;
@@ -43,24 +44,49 @@ fn truncate(text: &str, w: usize) -> String {
 /// What the popup says above its target list. `compact` (a small
 /// terminal) drops the room line, which the header shows, and keeps each
 /// guard notice to one line, so the target list still fits.
-fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'static>> {
+fn info_lines(s: &State, p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'static>> {
     let verb = capitalised(p.verb.as_str());
     let n = p.targets.len();
     let users = if n == 1 { "user" } else { "users" };
     let what = match &p.scope {
         Scope::Cursor => format!("{verb} the user at the cursor (nothing is marked)"),
         Scope::Marked => format!("{verb} {} marked {users}", num(n)),
-        Scope::AllMatching { query, loaded } => format!(
-            "{verb} all matching `{query}`: {} loaded so far, the rest of ~{} members resolved when the batch runs",
-            num(*loaded),
-            num(p.room.member_count.unwrap_or(0) as usize)
-        ),
+        Scope::AllMatching { query } => match &p.planning {
+            Planning::Resolving { .. } => format!("{verb} all matching `{}`", escape(query)),
+            _ => format!("{verb} all {} {users} matching `{}`", num(n), escape(query)),
+        },
         Scope::RetryFailed => format!("Retry {} failed {users} ({})", num(n), p.verb),
-        Scope::Undo => format!("Undo: re-add {} removed {users} with their roles", num(n)),
+        Scope::Undo { removed, demoted } => {
+            let people = |k: usize| if k == 1 { "user" } else { "users" };
+            let re_add = format!("re-add {} removed {}", num(*removed), people(*removed));
+            let give = format!(
+                "give {} demoted {} their roles back",
+                num(*demoted),
+                people(*demoted)
+            );
+            match (*removed, *demoted) {
+                (_, 0) => format!("Undo: {re_add} with their roles"),
+                (0, _) => format!("Undo: {give}"),
+                _ => format!("Undo: {re_add} and {give}"),
+            }
+        }
     };
     let mut lines = vec![Line::styled(what, t.title())];
+    if let Some(me) = p.plan().and_then(|pl| pl.own_account.as_ref()) {
+        lines.push(Line::styled(
+            format!(
+                " ⚠ YOUR OWN ACCOUNT {} (self_user) is among the targets: it is kept out of this batch ",
+                escape(me.as_str())
+            ),
+            t.error().add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+    }
     if !compact {
-        lines.push(Line::from(format!("room {} ({})", p.room.name, p.room.id)));
+        lines.push(Line::from(format!(
+            "room {} ({})",
+            escape(&p.room.name),
+            escape(p.room.id.as_str())
+        )));
     }
     if p.hidden > 0 {
         lines.push(Line::styled(
@@ -77,28 +103,102 @@ fn info_lines(p: &Confirm, t: &Theme, compact: bool, w: usize) -> Vec<Line<'stat
         ));
     }
     match &p.planning {
-        Planning::Failed(e) => lines.push(Line::styled(format!("planning failed: {e}"), t.error())),
+        Planning::Failed(e) => {
+            lines.push(Line::styled(escape(e).into_owned(), t.error()));
+            lines.push(Line::styled(
+                format!(
+                    "{} reads it again · {} closes",
+                    s.keymap.label(Cmd::Refresh),
+                    s.keymap.label(Cmd::Cancel)
+                ),
+                t.dim(),
+            ));
+        }
         Planning::Ready { plan, summary: sum } => {
+            let absent = if sum.absent > 0 {
+                format!(" · {} not in the room", num(sum.absent))
+            } else {
+                String::new()
+            };
             lines.push(Line::from(format!(
-                "{} to send · {} refused by guards · about {}",
+                "{} to send · {} refused by guards{absent} · about {}",
                 num(sum.to_send),
                 num(sum.refused),
                 human_duration(sum.eta)
             )));
             for notice in &plan.notices {
-                let text = format!("! {notice}");
+                let text = format!("! {}", escape(notice));
                 let text = if compact { truncate(&text, w) } else { text };
                 lines.push(Line::styled(text, t.warn()));
             }
         }
         Planning::Pending => lines.push(Line::styled("checking guards…", t.dim())),
+        Planning::Resolving { scanned, matched } => {
+            let total = s_total(p, *scanned);
+            lines.push(Line::styled(
+                format!(
+                    "reading the room: scanned {} of ~{}, {} match so far",
+                    num(*scanned),
+                    num(total),
+                    num(*matched)
+                ),
+                t.warn(),
+            ));
+            lines.push(Line::styled(
+                "confirming opens once every member is read, with the exact count",
+                t.dim(),
+            ));
+        }
     }
     lines
 }
 
+/// The room's announced size, never below what was read.
+fn s_total(p: &Confirm, scanned: usize) -> usize {
+    (p.room.member_count.unwrap_or(0) as usize).max(scanned)
+}
+
+/// Word-wraps `text` to `w` columns; continuation lines are indented so
+/// each target stays one block.
+fn wrap_words(text: &str, w: usize) -> Vec<String> {
+    let w = w.max(8);
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for (i, word) in text.split(' ').enumerate() {
+        let wlen = word.chars().count();
+        let sep = usize::from(i > 0);
+        if len + sep + wlen > w && len > 0 {
+            out.push(std::mem::take(&mut line));
+            line.push_str("    ");
+            len = 4;
+        } else if i > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        // A word longer than a line is cut where the line ends.
+        let mut chars = word.chars().peekable();
+        while chars.peek().is_some() {
+            let room = w.saturating_sub(len).max(1);
+            let part: String = chars.by_ref().take(room).collect();
+            len += part.chars().count();
+            line.push_str(&part);
+            if chars.peek().is_some() {
+                out.push(std::mem::take(&mut line));
+                line.push_str("    ");
+                len = 4;
+            }
+        }
+    }
+    out.push(line);
+    out
+}
+
 pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     let n = p.targets.len();
-    let inner_w = (84.min(body.width) as usize).saturating_sub(2).max(1);
+    // The popup takes the width there is, so guard reasons are not cut.
+    let popup_w = body.width.saturating_sub(4).max(40).min(body.width);
+    let inner_w = (popup_w as usize).saturating_sub(2).max(1);
     let wrapped = |lines: &[Line]| -> usize {
         lines
             .iter()
@@ -106,55 +206,84 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             .sum()
     };
     let typed = usize::from(p.needs_typed_count());
-    // Reason, dry run, [typed count], keys; the list header; two borders.
-    let mut lines = info_lines(p, t, false, inner_w);
-    let want = wrapped(&lines) + 1 + n.min(12) + 3 + typed + 2;
-    let max_h = body.height.saturating_sub(1) as usize;
-    // On a small terminal the popup takes the whole body and packs its
-    // lines so at least a few targets stay in view.
-    let compact = want > max_h && n > 0;
-    let (fixed_below, height) = if compact {
-        lines = info_lines(p, t, true, inner_w);
-        (1 + typed, body.height)
-    } else {
-        (3 + typed, want.min(max_h) as u16)
-    };
-    let used = wrapped(&lines);
-    let area = centered(body, 84, height);
-    f.render_widget(Clear, area);
-    let inner_h = area.height.saturating_sub(2) as usize;
-    let list_h = inner_h.saturating_sub(used + fixed_below + 1).max(1);
-    let verb = capitalised(p.verb.as_str());
-    lines.push(Line::styled(
-        format!(
-            "targets {}-{} of {}:",
-            num((p.scroll + 1).min(n)),
-            num((p.scroll + list_h).min(n)),
-            num(n)
-        ),
-        t.dim(),
-    ));
     let verdicts = p.plan().map(|pl| &pl.rows);
-    for (i, target) in p.targets.iter().enumerate().skip(p.scroll).take(list_h) {
+    // One target's line, wrapped (`compact`: cut to one line, so more
+    // stay in view on a small terminal).
+    let target_block = |i: usize, compact: bool| -> (Vec<String>, Style) {
+        let target = &p.targets[i];
         let verdict = verdicts
             .and_then(|rows| rows.get(i))
             .filter(|r| r.user == target.user)
             .map(|r| &r.verdict);
         let (note, style) = match verdict {
-            Some(Verdict::Skip(w)) => (format!("  skip: {w}"), t.failure()),
-            Some(Verdict::Fail(w)) => (format!("  fails: {w}"), t.failure()),
+            Some(Verdict::Skip(w)) => (format!("  skip: {}", escape(w)), t.failure()),
+            Some(Verdict::Fail(w)) => (format!("  fails: {}", escape(w)), t.failure()),
             _ => (String::new(), Style::new()),
         };
         let text = format!(
             "  {} {:<6} {}{}",
-            target.user,
+            escape(target.user.as_str()),
             target.role.as_str(),
-            target.name.as_deref().unwrap_or(""),
+            escape(target.name.as_deref().unwrap_or("")),
             note
         );
-        // One line per target, so the list scrolls by rows.
-        lines.push(Line::styled(truncate(&text, inner_w), style));
+        if compact {
+            (vec![truncate(&text, inner_w)], style)
+        } else {
+            (wrap_words(&text, inner_w), style)
+        }
+    };
+    let first_rows: usize = (p.scroll..n.min(p.scroll + 12))
+        .map(|i| target_block(i, false).0.len())
+        .sum();
+    // Reason, dry run, [typed count], keys; the list header; two borders.
+    let mut lines = info_lines(s, p, t, false, inner_w);
+    let want = wrapped(&lines) + 1 + first_rows + 3 + typed + 2;
+    let max_h = body.height.saturating_sub(1) as usize;
+    // On a small terminal the popup takes the whole body and packs its
+    // lines so at least a few targets stay in view.
+    let compact = want > max_h && n > 0;
+    let (fixed_below, height) = if compact {
+        lines = info_lines(s, p, t, true, inner_w);
+        (1 + typed, body.height)
+    } else {
+        (3 + typed, want.min(max_h) as u16)
+    };
+    let used = wrapped(&lines);
+    let area = centered(body, popup_w, height);
+    f.render_widget(Clear, area);
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let list_h = inner_h.saturating_sub(used + fixed_below + 1).max(1);
+    let verb = capitalised(p.verb.as_str());
+    // Targets as whole blocks of wrapped lines, as many as fit.
+    let mut target_lines: Vec<Line> = Vec::new();
+    let mut shown = 0;
+    for i in p.scroll..n {
+        let (block, style) = target_block(i, compact);
+        if shown > 0 && target_lines.len() + block.len() > list_h {
+            break;
+        }
+        target_lines.extend(
+            block
+                .into_iter()
+                .take(list_h)
+                .map(|l| Line::styled(l, style)),
+        );
+        shown += 1;
+        if target_lines.len() >= list_h {
+            break;
+        }
     }
+    lines.push(Line::styled(
+        format!(
+            "targets {}-{} of {}:",
+            num((p.scroll + 1).min(n)),
+            num(p.scroll + shown),
+            num(n)
+        ),
+        t.dim(),
+    ));
+    lines.extend(target_lines);
     let reason_key = s.keymap.label(Cmd::Reason);
     let dry_key = s.keymap.label(Cmd::DryRun);
     let reason = Line::from(vec![
@@ -163,7 +292,7 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             if p.reason.is_empty() && !p.editing_reason {
                 format!("(none, {reason_key} edits)")
             } else {
-                p.reason.clone()
+                escape(&p.reason).into_owned()
             },
             if p.editing_reason {
                 t.cursor()
@@ -194,10 +323,10 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     } else {
         vec![reason, Line::from(dry)]
     };
-    if p.needs_typed_count() {
+    if let Some(count) = p.count().filter(|_| p.needs_typed_count()) {
         bottom.push(Line::from(vec![
-            Span::styled(format!("type {} to confirm: ", n), t.warn()),
-            Span::styled(p.typed.clone(), t.cursor()),
+            Span::styled(format!("type {} to confirm: ", num(count)), t.warn()),
+            Span::styled(escape(&p.typed).into_owned(), t.cursor()),
             Span::raw("▏"),
         ]));
     }

@@ -23,16 +23,6 @@ pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     let p = &b.progress;
     let mut lines = Vec::new();
-    if b.resolving.is_some() {
-        lines.push(Line::styled(
-            format!(
-                "loading the rest of the room before resolving the mark-all: {} / ~{}",
-                num(s.members.store.len()),
-                num(s.members.total_hint.unwrap_or(0) as usize)
-            ),
-            t.warn(),
-        ));
-    }
     let ratio = if p.total == 0 {
         0.0
     } else {
@@ -64,7 +54,8 @@ pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         "current: {}",
         p.current
             .as_ref()
-            .map_or("–".to_string(), |u| u.to_string())
+            .map_or("–".to_string(), |u| crate::text::escape(u.as_str())
+                .into_owned())
     )));
     if let Some(w) = p.waiting {
         lines.push(Line::styled(

@@ -4,6 +4,7 @@
 use super::count;
 use super::theme::Theme;
 use crate::model::Status;
+use crate::text::escape;
 use crate::tui::format::num;
 use crate::tui::state::{DETAIL_LINES, Pos, State};
 use ratatui::Frame;
@@ -14,7 +15,13 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 /// The visible window `offset..offset+height` of a list of `len` rows.
 fn window(pos: &Pos, len: usize, height: usize) -> std::ops::Range<usize> {
-    let start = pos.offset.min(len);
+    let height = height.max(1);
+    // The cursor row stays in view even when the area is shorter than the
+    // list height the cursor was kept in (a wrapped status line).
+    let start = pos
+        .offset
+        .max((pos.cursor + 1).saturating_sub(height))
+        .min(len);
     start..(start + height).min(len)
 }
 
@@ -62,7 +69,10 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         count(r.view.len(), r.rooms.len())
     )));
     if !r.filter.text.is_empty() {
-        title.push(Span::styled(format!("/{} ", r.filter.text), t.key()));
+        title.push(Span::styled(
+            format!("/{} ", escape(&r.filter.text)),
+            t.key(),
+        ));
     }
     if r.loading {
         title.push(Span::styled("loading… ", t.dim()));
@@ -83,8 +93,8 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             };
             Some(
                 Row::new(vec![
-                    Cell::from(room.name.clone()),
-                    Cell::from(room.id.to_string()),
+                    Cell::from(escape(&room.name)),
+                    Cell::from(escape(room.id.as_str())),
                     Cell::from(room.member_count.map_or("?".into(), |n| num(n as usize))),
                     Cell::from(if room.active { "active" } else { "deactivated" }),
                 ])
@@ -118,8 +128,18 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let loaded = m.store.len();
     let mut title = vec![Span::styled(" members ", t.title())];
     title.push(Span::raw(format!("{} ", count(m.view.len(), m.total()))));
+    if m.room.as_ref().is_some_and(|r| !r.active) {
+        title.push(Span::styled(
+            " DEACTIVATED: membership is locked, nothing can be removed or demoted ",
+            t.warn(),
+        ));
+        title.push(Span::raw(" "));
+    }
     if !m.filter.text.is_empty() {
-        title.push(Span::styled(format!("/{} ", m.filter.text), t.key()));
+        title.push(Span::styled(
+            format!("/{} ", escape(&m.filter.text)),
+            t.key(),
+        ));
         if m.filter_pending {
             title.push(Span::styled("filtering… ", t.dim()));
         }
@@ -141,6 +161,12 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         title.push(Span::styled(
             format!("loaded {} / {} ", num(loaded), total),
             t.dim(),
+        ));
+    } else if let Some(n) = m.total_hint.filter(|n| *n != loaded as u64) {
+        // The whole list is in, and the room's count disagrees: say so.
+        title.push(Span::styled(
+            format!("listed {}, the room says {} ", num(loaded), num(n as usize)),
+            t.warn(),
         ));
     }
     if !m.marks.is_empty() || m.predicate.is_some() {
@@ -175,8 +201,8 @@ pub fn members(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 Row::new(vec![
                     Cell::from(gutter),
                     Cell::from(m.role_of(&mem.user, mem.role).as_str()),
-                    Cell::from(mem.user.as_str()),
-                    Cell::from(mem.name.as_deref().unwrap_or("")),
+                    Cell::from(escape(mem.user.as_str())),
+                    Cell::from(escape(mem.name.as_deref().unwrap_or(""))),
                 ])
                 .style(style),
             )
@@ -210,8 +236,9 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     };
     let mut title = vec![Span::styled(" results ", t.title())];
     title.push(Span::raw(format!(
-        "{} rows · {} not ok ",
+        "{} {} · {} not ok ",
         num(r.rows.len()),
+        if r.rows.len() == 1 { "row" } else { "rows" },
         num(r.not_ok)
     )));
     if r.pending > 0 {
@@ -250,12 +277,12 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             let mut cells = vec![
                 Cell::from(row.verb.as_str()),
                 Cell::from(row.status.map_or("pending", |s| s.as_str())),
-                Cell::from(row.user.as_str()),
+                Cell::from(escape(row.user.as_str())),
             ];
             if with_name {
-                cells.push(Cell::from(row.name.as_deref().unwrap_or("")));
+                cells.push(Cell::from(escape(row.name.as_deref().unwrap_or(""))));
             }
-            cells.push(Cell::from(row.reason.as_deref().unwrap_or("")));
+            cells.push(Cell::from(escape(row.reason.as_deref().unwrap_or(""))));
             Some(Row::new(cells).style(style))
         })
         .collect();
@@ -288,15 +315,18 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         .get(r.pos.cursor)
         .and_then(|i| r.rows.get(*i as usize))
         .map(|row| {
-            let mut spans = vec![Span::styled(row.user.to_string(), t.key())];
+            let mut spans = vec![Span::styled(
+                escape(row.user.as_str()).into_owned(),
+                t.key(),
+            )];
             if let Some(n) = &row.name {
-                spans.push(Span::raw(format!(" {n}")));
+                spans.push(Span::raw(format!(" {}", escape(n))));
             }
             let status = row.status.map_or("pending", |s| s.as_str());
             spans.push(Span::raw(format!(" · {} {status}", row.verb)));
             if let Some(reason) = &row.reason {
                 spans.push(Span::raw(": "));
-                spans.push(Span::raw(reason.clone()));
+                spans.push(Span::raw(escape(reason).into_owned()));
             }
             Line::from(spans)
         })
@@ -308,25 +338,104 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     );
 }
 
+/// An RFC 3339 time in the local zone, in full: "2025-01-02 05:04:05".
+fn local_time(ts: &str, offset: time::UtcOffset) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(ts, &Rfc3339) {
+        Ok(t) => {
+            let t = t.to_offset(offset);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        }
+        Err(_) => ts.to_string(),
+    }
+}
+
 pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let a = &s.audit;
     let mut title = vec![
         Span::styled(" audit ", t.title()),
-        Span::raw(format!("{} records, newest first ", num(a.records.len()))),
+        Span::raw(format!(
+            "{} records, newest first, local time ",
+            super::count(a.view.len(), a.records.len())
+        )),
     ];
-    let filter = a.filter.describe();
-    if !filter.is_empty() {
-        title.push(Span::styled(format!("{filter} "), t.dim()));
+    let scope = a.scope.describe();
+    if !scope.is_empty() {
+        title.push(Span::styled(format!("{} ", escape(&scope)), t.dim()));
+    }
+    if !a.filter.text.is_empty() {
+        title.push(Span::styled(
+            format!("/{} ", escape(&a.filter.text)),
+            t.key(),
+        ));
     }
     if a.loading {
         title.push(Span::styled("loading… ", t.dim()));
     }
     if let Some(e) = &a.error {
-        title.push(Span::styled(format!("{e} "), t.error()));
+        title.push(Span::styled(format!("{} ", escape(e)), t.error()));
     }
-    let rows = window(&a.pos, a.records.len(), height(area))
+    let outer = block(t, title);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let [table_area, detail_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(DETAIL_LINES as u16)])
+            .areas(inner);
+    let rows_h = (table_area.height as usize).saturating_sub(1).max(1);
+    let status_of = |r: &crate::ops::audit::Record| match (r.kind, r.status) {
+        (_, Some(st)) => st.as_str(),
+        (crate::ops::audit::Kind::Intent, None) => "intent",
+        _ => "",
+    };
+    // Columns that fit whole, in order of need; the detail lines below
+    // show the cursor record in full.
+    type Col = fn(&crate::ops::audit::Record, time::UtcOffset) -> String;
+    // Whose each row is, where the records name several operators (a
+    // team's shared store): right after what was done.
+    let operator: (&str, u16, Col) = ("OPERATOR", 10, |r, _| r.operator.clone());
+    let cols: [(&str, u16, Col); 8] = [
+        ("TIME", 19, |r, o| local_time(&r.ts, o)),
+        ("STATUS", 14, |r, _| match (r.kind, r.status) {
+            (_, Some(st)) => st.to_string(),
+            (crate::ops::audit::Kind::Intent, None) => "intent".into(),
+            _ => String::new(),
+        }),
+        ("USER ID", 17, |r, _| r.user.to_string()),
+        ("ACTION", 6, |r, _| r.action.to_string()),
+        ("ROOM", 17, |r, _| r.room.to_string()),
+        ("TICKET", 10, |r, _| r.ticket.clone().unwrap_or_default()),
+        ("BATCH", 25, |r, _| r.batch.clone()),
+        ("PROFILE", 12, |r, _| r.profile.clone()),
+    ];
+    let mut cols: Vec<&(&str, u16, Col)> = cols.iter().collect();
+    if a.several_operators {
+        cols.insert(4, &operator);
+    }
+    let mut left = table_area.width;
+    let shown: Vec<&(&str, u16, Col)> = cols
+        .into_iter()
+        .enumerate()
+        .take_while(|(i, (_, w, _))| {
+            let fits = *i == 0 || left > *w;
+            if fits {
+                left = left.saturating_sub(w + 1);
+            }
+            fits
+        })
+        .map(|(_, c)| c)
+        .collect();
+    let with_reason = left >= 8;
+    let rows = window(&a.pos, a.view.len(), rows_h)
         .filter_map(|p| {
-            let r = a.records.get(p)?;
+            let r = a.records.get(*a.view.get(p)? as usize)?;
             let mut style = match r.status {
                 Some(st) if !st.is_ok() => t.failure(),
                 _ => Style::new(),
@@ -334,43 +443,71 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             if p == a.pos.cursor {
                 style = style.patch(t.cursor());
             }
-            let status = match (r.kind, r.status) {
-                (_, Some(st)) => st.as_str(),
-                (crate::ops::audit::Kind::Intent, None) => "intent",
-                _ => "",
-            };
-            Some(
-                Row::new(vec![
-                    Cell::from(r.ts.as_str()),
-                    Cell::from(r.operator.as_str()),
-                    Cell::from(r.action.as_str()),
-                    Cell::from(status),
-                    Cell::from(r.user.as_str()),
-                    Cell::from(r.room.as_str()),
-                    Cell::from(r.reason.as_deref().unwrap_or("")),
-                ])
-                .style(style),
-            )
+            let mut cells: Vec<Cell> = shown
+                .iter()
+                .map(|(_, _, cell)| Cell::from(escape(&cell(r, s.utc_offset)).into_owned()))
+                .collect();
+            if with_reason {
+                cells.push(Cell::from(
+                    escape(r.reason.as_deref().unwrap_or("")).into_owned(),
+                ));
+            }
+            Some(Row::new(cells).style(style))
         })
         .collect();
+    let mut header: Vec<&str> = shown.iter().map(|(h, _, _)| *h).collect();
+    let mut widths: Vec<Constraint> = shown
+        .iter()
+        .map(|(_, w, _)| Constraint::Length(*w))
+        .collect();
+    if with_reason {
+        header.push("REASON");
+        widths.push(Constraint::Fill(1));
+    }
     draw_table(
         s,
         f,
-        area,
-        block(t, title),
-        &[
-            "TIME", "OPERATOR", "ACTION", "STATUS", "USER ID", "ROOM", "REASON",
-        ],
-        &[
-            Constraint::Length(20),
-            Constraint::Length(10),
-            Constraint::Length(7),
-            Constraint::Length(14),
-            Constraint::Length(17),
-            Constraint::Length(17),
-            Constraint::Fill(1),
-        ],
+        table_area,
+        Block::new(),
+        &header,
+        &widths,
         rows,
-        "no audit records yet",
+        if a.records.is_empty() {
+            "no audit records yet"
+        } else {
+            "no records match"
+        },
+    );
+    // The cursor record in full, whatever the columns cut.
+    let detail = a
+        .view
+        .get(a.pos.cursor)
+        .and_then(|i| a.records.get(*i as usize))
+        .map(|r| {
+            let mut text = format!(
+                "{} · {} {} {} in {} · profile {} ({}) · operator {} · batch {}",
+                local_time(&r.ts, s.utc_offset),
+                r.action,
+                r.user,
+                status_of(r),
+                r.room,
+                r.profile,
+                r.provider,
+                r.operator,
+                r.batch
+            );
+            if let Some(ticket) = &r.ticket {
+                text.push_str(&format!(" · ticket {ticket}"));
+            }
+            if let Some(reason) = &r.reason {
+                text.push_str(&format!(": {reason}"));
+            }
+            Line::from(escape(&text).into_owned())
+        })
+        .unwrap_or_default();
+    let rule = Block::new().borders(Borders::TOP).border_style(t.border());
+    f.render_widget(
+        Paragraph::new(detail).wrap(Wrap { trim: true }).block(rule),
+        detail_area,
     );
 }

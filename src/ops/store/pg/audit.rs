@@ -3,9 +3,8 @@
 //! rows of several operators interleave as they happened.
 
 use super::PgStore;
-use crate::model::Role;
 use crate::ops::audit::{Kind, Record};
-use crate::ops::store::{AuditStore, Found, Query, StoreError, Target};
+use crate::ops::store::{AuditStore, Found, Query, Roles, StoreError, Target};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet};
@@ -23,10 +22,18 @@ FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
                           role_before, status, reason, ticket, batch, n)
 ORDER BY t.n";
 
-/// The columns of a [`Record`], in the order [`record`] reads them.
-const COLUMNS: &str = "to_char(a.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+/// The columns of a [`Record`], in the order [`record`] reads them. A
+/// result without a reason of its own shows its intent's (the moderator's
+/// note), as the file's readers join them.
+const COLUMNS: &str = "to_char(a.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
     a.kind, a.operator, a.profile, a.provider, a.room, a.user_id, a.action, a.status,
-    a.reason, a.ticket, a.batch, a.role_before";
+    CASE WHEN a.kind = 'result' AND a.reason IS NULL THEN (
+        SELECT i.reason FROM audit_records i
+        WHERE i.kind = 'intent' AND i.batch = a.batch AND i.room = a.room
+          AND i.user_id = a.user_id AND i.action = a.action AND i.id < a.id
+        ORDER BY i.id DESC LIMIT 1)
+    ELSE a.reason END,
+    a.ticket, a.batch, a.role_before";
 
 /// `$1` operator (or OS user), `$2` ticket, `$3` batch; NULL matches all.
 const FILTERS: &str = "($1::text IS NULL OR a.operator = $1 OR a.os_user = $1)
@@ -159,9 +166,9 @@ impl AuditStore for PgStore {
         profile: &str,
         provider: &str,
         wanted: &HashSet<Target>,
-    ) -> Result<HashMap<Target, Role>, StoreError> {
+    ) -> Result<Roles, StoreError> {
         if wanted.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(Default::default());
         }
         let rooms: Vec<String> = wanted.iter().map(|(r, _)| r.to_string()).collect();
         let users: Vec<String> = wanted.iter().map(|(_, u)| u.to_string()).collect();
@@ -192,7 +199,7 @@ impl AuditStore for PgStore {
                 parse("role", &role)?,
             );
         }
-        Ok(roles)
+        Ok((roles, Vec::new()))
     }
 
     fn postgres(&self) -> Option<&PgStore> {
