@@ -188,6 +188,11 @@ async fn chaos_run(provider: &str, seed: u64) {
                     after.contains_key(u) || why.contains("may have taken effect"),
                     "{ctx}: {u} failed without saying it may be gone: {o:?}"
                 );
+                if !after.contains_key(u) {
+                    // Gone although the row failed: undo must still know
+                    // the role its intent recorded.
+                    removed.push(u.clone());
+                }
             }
             // Every target was a member: absent would be a lost answer misread.
             other => panic!("{ctx}: {u} ended {other}: {o:?}"),
@@ -195,12 +200,16 @@ async fn chaos_run(provider: &str, seed: u64) {
     }
     assert!(proxy.faults() > 0, "{ctx}: the proxy injected nothing");
 
-    // Undo: every removed user back, with the role the audit log recorded.
+    // Undo: every user gone back, with the role the audit log recorded.
     let mut back: Vec<Request> = removed
         .iter()
         .map(|u| Request::new(room.clone(), u.clone(), Action::Readd))
         .collect();
     engine.fill_readd_roles(&mut back).await.unwrap();
+    assert!(
+        back.iter().all(|r| r.role.is_some()),
+        "{ctx}: undo found no recorded role for some user: {back:?}"
+    );
     let plan = engine.plan(back).await.expect("undo plan under chaos");
     let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
     let restored = roles_in(&world);

@@ -115,7 +115,7 @@ async fn resume_asks_the_provider_records_and_finishes_the_rest_once() {
 
     let calls = world::lock(&world).calls;
     let check = engine
-        .check_unfinished(batch.clone(), intents)
+        .check_unfinished(batch.clone(), intents, &[])
         .await
         .unwrap();
     assert_eq!(world::lock(&world).calls - calls, 5, "one lookup per user");
@@ -219,4 +219,85 @@ async fn resume_asks_the_provider_records_and_finishes_the_rest_once() {
     )];
     engine.fill_readd_roles(&mut back).await.unwrap();
     assert_eq!(back[0].role, Some(Role::Admin));
+}
+
+/// A crashed call about a user another batch had already taken out (or
+/// took out afterwards) did not remove them: resume records
+/// `already_absent`, never a second `removed`.
+#[tokio::test]
+async fn a_user_another_batch_took_out_is_not_recorded_removed_twice() {
+    let world = World::generate().shared();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = Arc::new(AuditLog::open(&path).unwrap());
+    let engine = Engine::new(
+        Arc::new(Sandbox::new(world.clone())),
+        &profile(),
+        Some(log.clone()),
+    );
+    let (a, b, c) = (
+        "71000000000122502",
+        "71000000000122503",
+        "71000000000122504",
+    );
+    let earlier = |kind, user| Record {
+        batch: "earlier".into(),
+        ..record(kind, FOUNDERS_ROOM, user, Action::Remove, Role::Member)
+    };
+    let later = |kind, user| Record {
+        batch: "later".into(),
+        ..record(kind, FOUNDERS_ROOM, user, Action::Remove, Role::Member)
+    };
+    log.append(
+        &[
+            // A: removed by an earlier batch, then a crashed call of ours.
+            earlier(Kind::Intent, a),
+            earlier(Kind::Result, a),
+            record(Kind::Intent, FOUNDERS_ROOM, a, Action::Remove, Role::Member),
+            // B: a crashed call of ours, then a later batch removed B.
+            record(Kind::Intent, FOUNDERS_ROOM, b, Action::Remove, Role::Member),
+            later(Kind::Intent, b),
+            later(Kind::Result, b),
+            // C: only our crashed call: it is what removed C.
+            record(Kind::Intent, FOUNDERS_ROOM, c, Action::Remove, Role::Member),
+        ],
+        true,
+    )
+    .unwrap();
+    {
+        let mut w = world::lock(&world);
+        let room = w.room_mut(&FOUNDERS_ROOM.into()).unwrap();
+        for u in [a, b, c] {
+            room.remove(&u.into());
+        }
+    }
+    let (found, _) = audit::unfinished_batch(&path, Some(BATCH)).unwrap();
+    let (batch, intents) = found.unwrap();
+    let pairs = intents
+        .iter()
+        .map(|r| (r.room.clone(), r.user.clone()))
+        .collect();
+    let (history, _) = audit::history(&path, &pairs).unwrap();
+    let check = engine
+        .check_unfinished(batch, intents, &history)
+        .await
+        .unwrap();
+    let got: Vec<(&str, Status)> = check
+        .found
+        .iter()
+        .map(|o| {
+            let o = o.as_ref().unwrap();
+            (o.user.as_str(), o.status)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (a, Status::AlreadyAbsent),
+            (b, Status::AlreadyAbsent),
+            (c, Status::Removed)
+        ]
+    );
+    let why = check.found[0].as_ref().unwrap().reason.as_deref().unwrap();
+    assert!(why.contains("batch earlier"), "{why}");
 }

@@ -388,13 +388,27 @@ async fn resume_reads_and_records_through_the_shared_database() {
         batch: "crash-pg".into(),
         role: Some(Role::Member),
     };
-    bobs.append(&[intent(0), intent(1), intent(2)], true)
+    // User 3's call lost its answer and the retry failed: the change may
+    // have happened, so the row stays unfinished (it did: user 3 is gone).
+    let lost = roomwarden::ops::audit::Record {
+        ts: roomwarden::ops::audit::now_rfc3339(),
+        kind: Kind::Result,
+        status: Some(Status::Failed),
+        reason: Some(format!(
+            "not a member; an earlier attempt {} (its answer was lost: timeout)",
+            roomwarden::ops::MAY_HAVE_ACTED
+        )),
+        ..intent(3)
+    };
+    bobs.append(&[intent(0), intent(1), intent(2), intent(3), lost], true)
         .await
         .unwrap();
-    roomwarden::provider::sandbox::world::lock(fake.world())
-        .room_mut(&room_id(0).into())
-        .unwrap()
-        .remove(&user_id(0, 0).into());
+    for j in [0, 3] {
+        roomwarden::provider::sandbox::world::lock(fake.world())
+            .room_mut(&room_id(0).into())
+            .unwrap()
+            .remove(&user_id(0, j).into());
+    }
 
     // Alice resumes it from her machine, reading the shared store.
     let store = team::store(&cluster.url(), "alice").await;
@@ -404,12 +418,18 @@ async fn resume_reads_and_records_through_the_shared_database() {
         .unwrap();
     assert!(notes.is_empty());
     let (batch, intents) = found.expect("bob's batch is unfinished");
-    assert_eq!((batch.as_str(), intents.len()), ("crash-pg", 3));
+    assert_eq!((batch.as_str(), intents.len()), ("crash-pg", 4));
+    let pairs = intents
+        .iter()
+        .map(|r| (r.room.clone(), r.user.clone()))
+        .collect();
+    let history = store.history(&pairs).await.unwrap().records;
+    assert_eq!(history.len(), 5, "{history:?}");
     let check = engine
-        .check_unfinished(batch.clone(), intents)
+        .check_unfinished(batch.clone(), intents, &history)
         .await
         .unwrap();
-    assert_eq!(check.remaining.len(), 2, "user 0 is gone already");
+    assert_eq!(check.remaining.len(), 2, "users 0 and 3 are gone already");
     engine.record_found(&check).await.unwrap();
     let plan = engine
         .plan(check.remaining.iter().map(|(_, r)| r.clone()).collect())
@@ -444,11 +464,14 @@ async fn resume_reads_and_records_through_the_shared_database() {
         .into_iter()
         .filter(|r| r.kind == Kind::Result)
         .collect();
-    assert_eq!(results.len(), 3);
-    assert!(results.iter().all(|r| r.status == Some(Status::Removed)));
-    assert_eq!(
-        results.iter().filter(|r| r.operator == "alice").count(),
-        3,
+    assert_eq!(results.len(), 5, "{results:?}");
+    let removed: Vec<_> = results
+        .iter()
+        .filter(|r| r.status == Some(Status::Removed))
+        .collect();
+    assert_eq!(removed.len(), 4);
+    assert!(
+        removed.iter().all(|r| r.operator == "alice"),
         "alice recorded them"
     );
     let resumed = results

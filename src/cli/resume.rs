@@ -74,8 +74,14 @@ pub(super) async fn resume(
         intents.len(),
         engine.provider_name()
     ));
+    let pairs = intents
+        .iter()
+        .map(|r| (r.room.clone(), r.user.clone()))
+        .collect();
+    let history = reader.history(&pairs).await?;
+    warn_skipped(&history.notes);
     let check = engine
-        .check_unfinished(batch.clone(), intents)
+        .check_unfinished(batch.clone(), intents, &history.records)
         .await
         .map_err(|e| Failure::provider(&e))?;
     let requests = check.remaining.iter().map(|(_, r)| r.clone()).collect();

@@ -30,7 +30,10 @@ use store::AuditStore;
 
 pub use limiter::Limiter;
 use members::WholeLists;
-pub use run::{Cancel, NOT_SENT_UNAUDITED, Progress, Report, RunEvent, RunOptions};
+pub use run::{
+    Cancel, MAY_HAVE_ACTED, NOT_SENT_UNAUDITED, Progress, Report, RunEvent, RunOptions,
+    may_have_acted,
+};
 
 /// How long a call is retried, and the longest wait a provider may ask for.
 #[derive(Clone, Copy, Debug)]

@@ -41,6 +41,38 @@ fn outcome(r: &Record, status: Status, reason: String) -> Outcome {
     }
 }
 
+/// The batch of another call the log shows made `r`'s user leave the room
+/// (so `r`'s own call did not): the newest finished result about the user
+/// before `r`'s intent says removed or already absent, or a removal of
+/// another batch after it says removed. `history` is the log's records
+/// about the user, in log order.
+fn gone_by_another(r: &Record, history: &[Record]) -> Option<String> {
+    let same = |h: &Record| h.room == r.room && h.user == r.user;
+    let at = history.iter().rposition(|h| {
+        h.kind == Kind::Intent && same(h) && h.batch == r.batch && h.action == r.action
+    })?;
+    let finished = |h: &&Record| {
+        h.kind == Kind::Result
+            && same(h)
+            && h.status
+                .is_some_and(|st| !crate::ops::may_have_acted(st, h.reason.as_deref()))
+    };
+    let later = history[at + 1..].iter().filter(finished).find(|h| {
+        h.batch != r.batch && h.action == Action::Remove && h.status == Some(Status::Removed)
+    });
+    if let Some(h) = later {
+        return Some(h.batch.clone());
+    }
+    let before = history[..at]
+        .iter()
+        .rev()
+        .filter(finished)
+        .find(|h| matches!(h.action, Action::Remove | Action::Readd))?;
+    (before.action == Action::Remove
+        && matches!(before.status, Some(Status::Removed | Status::AlreadyAbsent)))
+    .then(|| before.batch.clone())
+}
+
 /// What the provider shows done about a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Seen {
@@ -75,15 +107,25 @@ pub fn judge(action: Action, before: Option<Role>, now: Option<&Member>) -> Opti
     }
 }
 
-/// [`judge`] for an unfinished intent, as the row `resume` shows.
-fn judge_intent(r: &Record, now: Option<&Member>) -> Option<Outcome> {
+/// [`judge`] for an unfinished intent, as the row `resume` shows. A user
+/// gone by another call ends `already_absent`: this call cannot have
+/// removed them.
+fn judge_intent(r: &Record, now: Option<&Member>, history: &[Record]) -> Option<Outcome> {
+    let seen = |what: &str| format!("resume: {what} (asked the provider; nothing sent)");
+    if let (Action::Remove, None) = (r.action, now)
+        && let Some(batch) = gone_by_another(r, history)
+    {
+        return Some(outcome(
+            r,
+            Status::AlreadyAbsent,
+            seen(&format!(
+                "not in the room, and the audit log shows batch {batch} took them out, not this call"
+            )),
+        ));
+    }
     judge(r.action, r.role, now).map(|s| Outcome {
         role: s.role,
-        ..outcome(
-            r,
-            s.status,
-            format!("resume: {} (asked the provider; nothing sent)", s.what),
-        )
+        ..outcome(r, s.status, seen(&s.what))
     })
 }
 
@@ -91,10 +133,15 @@ impl Engine {
     /// Asks the provider about each unfinished intent of `batch`. Errors
     /// only when the provider cannot be used at all (auth refused,
     /// unreachable); another failed lookup leaves that row unchecked.
+    ///
+    /// `history` is what the audit store holds about these users (in log
+    /// order, [`super::store::AuditStore::history`]): it tells a removal
+    /// this batch's crashed call made from one another call made.
     pub async fn check_unfinished(
         &self,
         batch: String,
         intents: Vec<Record>,
+        history: &[Record],
     ) -> Result<Resumption, ProviderError> {
         let mut found = Vec::with_capacity(intents.len());
         let mut remaining = Vec::new();
@@ -111,7 +158,7 @@ impl Engine {
                     )));
                 }
                 Ok(m) => {
-                    let judged = judge_intent(r, m.as_ref());
+                    let judged = judge_intent(r, m.as_ref(), history);
                     if judged.is_none() {
                         remaining.push((
                             i,

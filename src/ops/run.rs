@@ -519,6 +519,9 @@ impl Engine {
                 // After a timeout or a server error the earlier attempt may
                 // have taken effect: say so, so the operator checks.
                 let why = match (*lock(&sent), lock(&last_error).take()) {
+                    (true, Some(e)) if *lock(&unanswered) => format!(
+                        "cancelled before a retry; the last attempt failed ({e}) and {MAY_HAVE_ACTED}: check this user in the provider, or run roomwarden resume"
+                    ),
                     (true, Some(e)) => format!(
                         "cancelled before a retry; the last attempt failed ({e}), check this user in the provider"
                     ),
@@ -541,7 +544,7 @@ impl Engine {
                 };
                 let why = if *lock(&unanswered) {
                     format!(
-                        "{why}; an earlier attempt may have taken effect (its answer was lost): check this user in the provider, or run roomwarden resume"
+                        "{why}; an earlier attempt {MAY_HAVE_ACTED} (its answer was lost): check this user in the provider, or run roomwarden resume"
                     )
                 } else {
                     why
@@ -662,6 +665,17 @@ impl Engine {
 /// of an earlier call): the run stops sending.
 pub const NOT_SENT_UNAUDITED: &str = "not sent: the intent could not be recorded";
 
+/// Words every row whose change may have happened unseen carries (a lost
+/// answer, then a failure or a cancel): readers of the audit log leave
+/// such a row unfinished for `resume`, and undo takes its intent's role.
+pub const MAY_HAVE_ACTED: &str = "may have taken effect";
+
+/// Whether a failed or skipped row may have changed the provider anyway.
+pub fn may_have_acted(status: Status, reason: Option<&str>) -> bool {
+    matches!(status, Status::Failed | Status::Skipped)
+        && reason.is_some_and(|r| r.contains(MAY_HAVE_ACTED))
+}
+
 /// A provider-requested wait longer than this is shown while it lasts.
 const LONG_WAIT: Duration = Duration::from_secs(5);
 
@@ -675,7 +689,7 @@ fn lost_answer_found(outcomes: Vec<Outcome>, lost: Option<&str>) -> Vec<Outcome>
                 // The provider refused the retry (e.g. "not a member"):
                 // the lost attempt may be why.
                 let why = format!(
-                    "{}; an earlier attempt may have taken effect (its answer was lost: {}): check this user in the provider, or run roomwarden resume",
+                    "{}; an earlier attempt {MAY_HAVE_ACTED} (its answer was lost: {}): check this user in the provider, or run roomwarden resume",
                     o.reason.as_deref().unwrap_or("failed"),
                     lost.unwrap_or("no answer")
                 );

@@ -2109,3 +2109,32 @@ fn a_complete_list_that_disagrees_with_the_room_count_says_so() {
     let text = screen_text(&s, 100, 30);
     assert!(text.contains("listed 300, the room says 302"), "{text}");
 }
+
+#[test]
+fn undo_also_puts_back_users_whose_answer_was_lost() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space space");
+    let effects = press(&mut s, "d");
+    let first = plan_and_confirm(&mut s, effects);
+    let lost = format!(
+        "HTTP 503; an earlier attempt {} (its answer was lost): check this user in the provider",
+        crate::ops::MAY_HAVE_ACTED
+    );
+    done(
+        &mut s,
+        &first,
+        &[
+            (Status::Removed, None),
+            (Status::Failed, Some(&lost)),
+            (Status::Failed, Some("403 forbidden")),
+        ],
+    );
+    let effects = press(&mut s, "u");
+    let undo = plan_and_confirm(&mut s, effects);
+    let undone: Vec<_> = undo.iter().map(|r| r.user.clone()).collect();
+    assert_eq!(
+        undone,
+        [first[0].user.clone(), first[1].user.clone()],
+        "the lost answer's user may be gone: undo re-adds them; the refused one is still there"
+    );
+}

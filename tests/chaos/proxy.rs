@@ -25,6 +25,9 @@ pub struct Mix {
     pub error_after: f64,
     pub malformed: f64,
     pub slow: f64,
+    /// Answers held a while after the upstream acted (a window in which
+    /// the change is made and the client does not know yet).
+    pub slow_after: f64,
 }
 
 impl Mix {
@@ -38,6 +41,19 @@ impl Mix {
         error_after: 0.01,
         malformed: 0.01,
         slow: 0.03,
+        slow_after: 0.0,
+    };
+
+    /// No faults: every answer held 20 ms after the upstream acted.
+    pub const HELD: Mix = Mix {
+        rate_limited: 0.0,
+        server_error: 0.0,
+        drop_before: 0.0,
+        drop_after: 0.0,
+        error_after: 0.0,
+        malformed: 0.0,
+        slow: 0.0,
+        slow_after: 1.0,
     };
 }
 
@@ -154,7 +170,10 @@ async fn relay(
     let status = answer.status();
     let answer_headers = answer.headers().clone();
     let bytes = answer.bytes().await.unwrap_or_default();
-    // The upstream acted; now the answer may be lost on the way back.
+    // The upstream acted; now the answer may be late or lost on the way back.
+    if m.slow_after > 0.0 && draw(&inner) < m.slow_after {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let after = draw(&inner);
     let mut edge = m.drop_after;
     if after < edge {

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Unreadable lines remembered (and warned about again) at most.
 const MARKS: usize = 1000;
 
@@ -113,6 +113,10 @@ struct Peek<'a> {
     #[serde(borrow)]
     user: Cow<'a, str>,
     action: crate::model::Action,
+    #[serde(default)]
+    status: Option<crate::model::Status>,
+    #[serde(borrow, default)]
+    reason: Option<Cow<'a, str>>,
 }
 
 fn load(path: &Path) -> Option<Index> {
@@ -233,7 +237,10 @@ fn try_unfinished(path: &Path, use_index: bool) -> io::Result<Option<(Vec<Record
                         Kind::Intent => {
                             open.insert(&key, Open::Line(line.bytes.to_vec(), n, line.offset))
                         }
-                        Kind::Result => open.remove(&key),
+                        Kind::Result if super::line::closes(p.status, p.reason.as_deref()) => {
+                            open.remove(&key)
+                        }
+                        Kind::Result => {}
                     }
                 }
             }

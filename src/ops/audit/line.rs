@@ -104,6 +104,12 @@ impl<'a> Line<'a> {
     }
 }
 
+/// Whether a result finishes its intent: one whose answer was lost and
+/// that may have changed the provider anyway leaves it open for `resume`.
+pub(super) fn closes(status: Option<Status>, reason: Option<&str>) -> bool {
+    !status.is_some_and(|s| crate::ops::may_have_acted(s, reason))
+}
+
 /// (batch, room, user, action) as one string.
 pub(super) fn push_key(k: &mut String, batch: &str, room: &str, user: &str, action: Action) {
     for part in [batch, room, user, action.as_str()] {

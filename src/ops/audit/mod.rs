@@ -17,7 +17,7 @@ mod line;
 mod query;
 mod scan;
 
-pub use query::{Records, last, records, roles_before};
+pub use query::{Records, history, last, records, roles_before};
 
 use crate::model::{Action, Role, RoomId, Status, UserId};
 use serde::{Deserialize, Serialize};
@@ -298,12 +298,13 @@ pub fn read(path: &Path) -> io::Result<(Vec<Record>, usize)> {
     Ok((out, all.skipped().len()))
 }
 
-/// Intents in `records` that never got a result: calls that may or may
-/// not have happened, for the operator to verify.
+/// Intents in `records` that never got a result (or only one saying the
+/// change may have happened unseen): calls that may or may not have
+/// happened, for the operator to verify.
 pub fn unfinished(records: &[Record]) -> Vec<Record> {
     let done: HashSet<String> = records
         .iter()
-        .filter(|r| r.kind == Kind::Result)
+        .filter(|r| r.kind == Kind::Result && line::closes(r.status, r.reason.as_deref()))
         .map(line::record_key)
         .collect();
     let mut seen = HashSet::new();

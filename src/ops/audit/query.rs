@@ -170,6 +170,25 @@ pub fn last(path: &Path, n: usize) -> io::Result<(Vec<Record>, Vec<Skipped>)> {
     Ok((got, skipped))
 }
 
+/// Every record (intents and joined results) about the wanted (room,
+/// user) pairs, in log order: what `resume` reads to tell a change its
+/// crashed call made from one another call made. Streams the log.
+pub fn history(path: &Path, wanted: &HashSet<Pair>) -> io::Result<(Vec<Record>, Vec<Skipped>)> {
+    let mut got = Vec::new();
+    if wanted.is_empty() {
+        return Ok((got, Vec::new()));
+    }
+    let users: HashSet<&str> = wanted.iter().map(|(_, u)| u.as_str()).collect();
+    let mut all = records(path)?;
+    for r in all.by_ref() {
+        let r = r?;
+        if users.contains(r.user.as_str()) && wanted.contains(&(r.room.clone(), r.user.clone())) {
+            got.push(r);
+        }
+    }
+    Ok((got, all.skipped().to_vec()))
+}
+
 /// Where a removal or demote stands while its intent is not yet read.
 #[derive(Clone, Copy)]
 enum Candidate {
@@ -182,7 +201,8 @@ enum Candidate {
 type Pair = (RoomId, UserId);
 
 /// For undo: the role each wanted (room, user) had before the latest
-/// removal or demote that `profile` on `provider` recorded as done (room
+/// removal or demote that `profile` on `provider` recorded as done, as
+/// possibly done (an answer lost), or never answered (a crash) (room
 /// ids of other providers or accounts may look the same and say nothing
 /// about this room). Reads from the end and stops once every pair is
 /// found.
@@ -195,6 +215,9 @@ pub fn roles_before(
     let mut found: HashMap<Pair, Role> = HashMap::new();
     let mut candidates: HashMap<Pair, Vec<Candidate>> = HashMap::new();
     let mut waiting: HashMap<String, (Pair, usize)> = HashMap::new();
+    // Keys of the results read so far (newer lines): an intent without
+    // one never got an answer.
+    let mut answered: HashSet<String> = HashSet::new();
     let mut skipped = Vec::new();
     let users: HashSet<&str> = wanted.iter().map(|(_, u)| u.as_str()).collect();
     // With few users, lines that do not name one (as a JSON string) are
@@ -224,11 +247,19 @@ pub fn roles_before(
         if found.contains_key(&pair) || !wanted.contains(&pair) {
             return true;
         }
+        if l.action == Action::Readd {
+            return true;
+        }
         l.key_into(&mut key);
         let done = matches!(
             (l.action, l.status),
             (Action::Remove, Some(Status::Removed)) | (Action::Demote, Some(Status::Demoted))
-        );
+        ) || l
+            .status
+            .is_some_and(|s| crate::ops::may_have_acted(s, l.reason.as_deref()));
+        if l.kind == Kind::Result {
+            answered.insert(key.clone());
+        }
         let list = candidates.entry(pair.clone()).or_default();
         match l.kind {
             Kind::Result if done => {
@@ -243,11 +274,16 @@ pub fn roles_before(
                 list.push(c);
             }
             Kind::Intent => {
+                let c = match (mine(&l), l.role) {
+                    (true, Some(role)) => Candidate::Yes(role),
+                    _ => Candidate::No,
+                };
                 if let Some((_, i)) = waiting.remove(&key) {
-                    list[i] = match (mine(&l), l.role) {
-                        (true, Some(role)) => Candidate::Yes(role),
-                        _ => Candidate::No,
-                    };
+                    list[i] = c;
+                } else if !answered.contains(&key) {
+                    // No result at all: the process died with the call in
+                    // flight, so the change may have happened.
+                    list.push(c);
                 }
             }
             Kind::Result => return true,

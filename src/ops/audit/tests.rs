@@ -72,9 +72,14 @@ fn appends_reads_and_finds_unfinished() {
     assert!(skipped.is_empty());
     let wanted = HashSet::from([("r1".into(), "u1".into()), ("r1".into(), "u2".into())]);
     let (roles, _) = roles_before(&path, "p", "sandbox", &wanted).unwrap();
+    // u2's call never got an answer: it may have happened, so undo may
+    // need the role its intent recorded.
     assert_eq!(
         roles,
-        HashMap::from([(("r1".into(), "u1".into()), Role::Admin)])
+        HashMap::from([
+            (("r1".into(), "u1".into()), Role::Admin),
+            (("r1".into(), "u2".into()), Role::Admin)
+        ])
     );
     assert!(
         roles_before(&path, "other", "sandbox", &wanted)
@@ -389,4 +394,72 @@ fn two_writers_rotating_lose_and_repeat_nothing() {
     assert_eq!(intents, written, "each once, in order");
     assert!(records.iter().all(|r| r.profile == "p"), "all joined");
     assert!(open_intents(&path).unwrap().0.is_empty());
+}
+
+/// A result whose answer was lost ("may have taken effect").
+fn maybe(batch: &str, user: &str, status: Status) -> Record {
+    Record {
+        reason: Some(format!(
+            "HTTP 503; an earlier attempt {} (its answer was lost): check this user",
+            crate::ops::MAY_HAVE_ACTED
+        )),
+        ..rec(Kind::Result, batch, user, Some(status), Some(Role::Admin))
+    }
+}
+
+#[test]
+fn undo_takes_the_intents_role_whatever_the_result_says() {
+    // u1: removed. u2: failed after a lost answer. u3: the process died
+    // with the call in flight (no result). u4: refused for good (still
+    // there): nothing to undo. u5: skipped after a lost answer.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path).unwrap();
+    let all = ["u1", "u2", "u3", "u4", "u5"];
+    let intents: Vec<Record> = all.iter().map(|u| intent("b1", u)).collect();
+    log.append(&intents, true).unwrap();
+    let refused = Record {
+        reason: Some("403 forbidden".into()),
+        ..rec(Kind::Result, "b1", "u4", Some(Status::Failed), None)
+    };
+    log.append(
+        &[
+            result("b1", "u1"),
+            maybe("b1", "u2", Status::Failed),
+            refused,
+            maybe("b1", "u5", Status::Skipped),
+        ],
+        false,
+    )
+    .unwrap();
+    let wanted: HashSet<(RoomId, UserId)> =
+        all.iter().map(|u| ("r1".into(), (*u).into())).collect();
+    let (roles, _) = roles_before(&path, "p", "sandbox", &wanted).unwrap();
+    let mut got: Vec<&str> = roles.keys().map(|(_, u)| u.as_str()).collect();
+    got.sort();
+    assert_eq!(got, ["u1", "u2", "u3", "u5"]);
+    assert!(roles.values().all(|r| *r == Role::Admin), "{roles:?}");
+}
+
+#[test]
+fn a_lost_answer_leaves_its_intent_unfinished_for_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path).unwrap();
+    log.append(&[intent("b1", "u1"), intent("b1", "u2")], true)
+        .unwrap();
+    log.append(
+        &[result("b1", "u1"), maybe("b1", "u2", Status::Failed)],
+        false,
+    )
+    .unwrap();
+    let (open, _) = open_intents(&path).unwrap();
+    assert_eq!(users(&open), [(Kind::Intent, "u2")]);
+    let (records, _) = read(&path).unwrap();
+    assert_eq!(users(&unfinished(&records)), [(Kind::Intent, "u2")]);
+    // What resume then records finishes it.
+    log.append(&[result("b1", "u2")], false).unwrap();
+    assert!(open_intents(&path).unwrap().0.is_empty());
+    let (records, _) = read(&path).unwrap();
+    assert!(unfinished(&records).is_empty());
 }

@@ -54,10 +54,15 @@ async fn past(
         let status: Option<String> = r.get(5);
         let role: Option<String> = r.get(7);
         let entry = past.entry(key).or_default();
+        let reason: Option<String> = r.get(6);
         if kind == "intent" {
             entry.intent = Some(role.as_deref().and_then(parse));
-        } else if let Some(st) = status.as_deref().and_then(parse) {
-            entry.result = Some((st, r.get(6)));
+        } else if let Some(st) = status.as_deref().and_then(parse)
+            // A result whose change may have happened unseen (its answer
+            // was lost) leaves the intent open: the provider is asked.
+            && !crate::ops::may_have_acted(st, reason.as_deref())
+        {
+            entry.result = Some((st, reason));
         }
     }
     Ok(past)

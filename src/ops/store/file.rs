@@ -84,6 +84,21 @@ async fn find_blocking(path: &Path, query: &Query) -> Result<Found, StoreError> 
         .map_err(|e| error(path, "read", e))
 }
 
+async fn history_blocking(path: &Path, wanted: &HashSet<Target>) -> Result<Found, StoreError> {
+    if wanted.is_empty() {
+        return Ok(Found::default());
+    }
+    let (p, wanted) = (path.to_path_buf(), wanted.clone());
+    let (records, skipped) = tokio::task::spawn_blocking(move || audit::history(&p, &wanted))
+        .await
+        .map_err(|e| StoreError::new(format!("reading the audit log: {e}")))?
+        .map_err(|e| error(path, "read", e))?;
+    Ok(Found {
+        records,
+        notes: notes(&skipped),
+    })
+}
+
 async fn roles_blocking(
     path: &Path,
     profile: &str,
@@ -134,6 +149,10 @@ impl AuditStore for AuditLog {
         roles_blocking(self.path(), profile, provider, wanted).await
     }
 
+    async fn history(&self, wanted: &HashSet<Target>) -> Result<Found, StoreError> {
+        history_blocking(self.path(), wanted).await
+    }
+
     fn file(&self) -> Option<&Path> {
         Some(self.path())
     }
@@ -163,6 +182,10 @@ impl AuditStore for AuditFile {
         wanted: &HashSet<Target>,
     ) -> Result<Roles, StoreError> {
         roles_blocking(&self.path, profile, provider, wanted).await
+    }
+
+    async fn history(&self, wanted: &HashSet<Target>) -> Result<Found, StoreError> {
+        history_blocking(&self.path, wanted).await
     }
 
     fn file(&self) -> Option<&Path> {

@@ -133,6 +133,11 @@ pub trait AuditStore: Send + Sync {
         wanted: &HashSet<Target>,
     ) -> Result<Roles, StoreError>;
 
+    /// Every record about the wanted (room, user) pairs, oldest first
+    /// (results joined with their intents): what `resume` reads to tell a
+    /// change its crashed call made from one another call made.
+    async fn history(&self, wanted: &HashSet<Target>) -> Result<Found, StoreError>;
+
     /// The PostgreSQL store behind this one, for the shared queue.
     fn postgres(&self) -> Option<&pg::PgStore> {
         None

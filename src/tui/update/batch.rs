@@ -458,6 +458,11 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
                 Status::Removed | Status::Demoted => {
                     row.undo_role = row.undo_role.or(row.role);
                 }
+                // The answer was lost: the change may have happened, so
+                // undo puts the user back with the role they had.
+                s if crate::ops::may_have_acted(s, o.reason.as_deref()) => {
+                    row.undo_role = row.undo_role.or(row.role);
+                }
                 Status::Readded => row.undo_role = None,
                 _ => {}
             }

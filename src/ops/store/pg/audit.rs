@@ -40,10 +40,26 @@ const FILTERS: &str = "($1::text IS NULL OR a.operator = $1 OR a.os_user = $1)
     AND ($2::text IS NULL OR a.ticket = $2)
     AND ($3::text IS NULL OR a.batch = $3)";
 
-const UNFINISHED: &str = "a.kind = 'intent' AND NOT EXISTS (
+/// Whether result `r` closes its intent: one that says the change "may
+/// have taken effect" ([`crate::ops::MAY_HAVE_ACTED`], an answer lost)
+/// leaves it open for `resume`, as the file's readers do.
+const CLOSES: &str = "NOT (r.status IN ('failed', 'skipped')
+          AND strpos(coalesce(r.reason, ''), 'may have taken effect') > 0)";
+
+/// Intents without a result that closes them, each (batch, room, user,
+/// action) once (its first intent).
+fn unfinished() -> String {
+    format!(
+        "a.kind = 'intent' AND NOT EXISTS (
     SELECT 1 FROM audit_records r
     WHERE r.kind = 'result' AND r.batch = a.batch AND r.room = a.room
-      AND r.user_id = a.user_id AND r.action = a.action)";
+      AND r.user_id = a.user_id AND r.action = a.action AND {CLOSES})
+  AND NOT EXISTS (
+    SELECT 1 FROM audit_records e
+    WHERE e.kind = 'intent' AND e.batch = a.batch AND e.room = a.room
+      AND e.user_id = a.user_id AND e.action = a.action AND e.id < a.id)"
+    )
+}
 
 fn word<T: serde::Serialize>(v: T) -> String {
     match serde_json::to_value(v) {
@@ -139,7 +155,7 @@ impl AuditStore for PgStore {
 
     async fn find(&self, query: &Query) -> Result<Found, StoreError> {
         let unfinished = if query.unfinished {
-            format!("AND {UNFINISHED}")
+            format!("AND {}", unfinished())
         } else {
             String::new()
         };
@@ -172,20 +188,29 @@ impl AuditStore for PgStore {
         }
         let rooms: Vec<String> = wanted.iter().map(|(r, _)| r.to_string()).collect();
         let users: Vec<String> = wanted.iter().map(|(_, u)| u.to_string()).collect();
+        // The newest removal or demote of this profile recorded done,
+        // possibly done (an answer lost), or never answered (an intent
+        // alone: the process died with the call in flight), as the file's
+        // `audit::roles_before` reads it; re-adds say nothing.
+        let sql = "SELECT DISTINCT ON (a.room, a.user_id) a.room, a.user_id, a.role_before
+             FROM audit_records a
+             JOIN UNNEST($3::text[], $4::text[]) AS w(room, user_id)
+               ON a.room = w.room AND a.user_id = w.user_id
+             WHERE a.profile = $1 AND a.provider = $2 AND a.role_before IS NOT NULL
+               AND a.action IN ('remove', 'demote')
+               AND ((a.kind = 'result'
+                     AND ((a.action = 'remove' AND a.status = 'removed')
+                       OR (a.action = 'demote' AND a.status = 'demoted')
+                       OR (a.status IN ('failed', 'skipped')
+                           AND strpos(coalesce(a.reason, ''), 'may have taken effect') > 0)))
+                 OR (a.kind = 'intent' AND NOT EXISTS (
+                       SELECT 1 FROM audit_records r
+                       WHERE r.kind = 'result' AND r.batch = a.batch AND r.room = a.room
+                         AND r.user_id = a.user_id AND r.action = a.action AND r.id > a.id)))
+             ORDER BY a.room, a.user_id, a.id DESC";
         let client = self.client().await?;
         let rows = client
-            .query(
-                "SELECT DISTINCT ON (a.room, a.user_id) a.room, a.user_id, a.role_before
-                 FROM audit_records a
-                 JOIN UNNEST($3::text[], $4::text[]) AS w(room, user_id)
-                   ON a.room = w.room AND a.user_id = w.user_id
-                 WHERE a.kind = 'result' AND a.profile = $1 AND a.provider = $2
-                   AND a.role_before IS NOT NULL
-                   AND ((a.action = 'remove' AND a.status = 'removed')
-                     OR (a.action = 'demote' AND a.status = 'demoted'))
-                 ORDER BY a.room, a.user_id, a.id DESC",
-                &[&profile, &provider, &rooms, &users],
-            )
+            .query(sql, &[&profile, &provider, &rooms, &users])
             .await
             .map_err(|e| self.error(e))?;
         let mut roles = HashMap::new();
@@ -202,7 +227,39 @@ impl AuditStore for PgStore {
         Ok((roles, Vec::new()))
     }
 
+    async fn history(&self, wanted: &HashSet<Target>) -> Result<Found, StoreError> {
+        if wanted.is_empty() {
+            return Ok(Found::default());
+        }
+        let rooms: Vec<String> = wanted.iter().map(|(r, _)| r.to_string()).collect();
+        let users: Vec<String> = wanted.iter().map(|(_, u)| u.to_string()).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_records a
+             JOIN UNNEST($1::text[], $2::text[]) AS w(room, user_id)
+               ON a.room = w.room AND a.user_id = w.user_id
+             ORDER BY a.id"
+        );
+        let client = self.client().await?;
+        let rows = client
+            .query(&sql, &[&rooms, &users])
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(Found {
+            records: rows.iter().map(record).collect::<Result<_, _>>()?,
+            notes: Vec::new(),
+        })
+    }
+
     fn postgres(&self) -> Option<&PgStore> {
         Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sql_knows_the_words_of_a_change_that_may_have_happened() {
+        let words = format!("'{}'", crate::ops::MAY_HAVE_ACTED);
+        assert!(super::CLOSES.contains(&words));
     }
 }
