@@ -316,7 +316,7 @@ async fn nandbox(rate: Option<f64>) -> Ceiling {
         engine_run(&engine, &world, &room, users, Duration::from_secs(1)).await;
     let naive = naive(provider.as_ref(), &room, others).await;
     let name = match rate {
-        None => "nandbox: one call in flight, 1 user a call (default rate_limit_per_sec = 10)",
+        None => "nandbox: one call in flight, 1 user a call (default: no rate limit)",
         Some(_) => "nandbox: one call in flight, 1 user a call (rate_limit_per_sec = 1000)",
     };
     println!(

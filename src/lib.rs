@@ -4,6 +4,7 @@
 //! (adapters) <- [`ops`] (plan, run, audit, tickets) <- [`session`] (start-up
 //! both faces share) <- faces ([`cli`], [`tui`]).
 
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod logging;

@@ -55,6 +55,8 @@ pub enum Format {
     Table,
     Jsonl,
     Csv,
+    // One JSON array of the jsonl rows (`[]` when there are none).
+    Json,
 }
 
 /// How a command ended: an exit code and, for errors, what to print.

@@ -762,6 +762,87 @@ async fn cli_lists_removes_and_never_prints_the_token() {
     assert!(!log.contains(fake.token()));
 }
 
+/// `profiles --check` over the fake: the profile with the right token is
+/// `ok`, the one with a wrong token `failed` with Agora's reason, exit 3
+/// naming it; only reads are sent and no token is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_profiles_check_names_the_refused_profile_and_only_reads() {
+    let (fake, _) = fake_with(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let secret = "sEcReT-wrong-token-5c2e";
+    let profile = |name: &str, token: &str| {
+        format!(
+            "[profiles.{name}]\nprovider = \"agora\"\nbase_url = \"{}\"\norg = \"fake-org\"\napp = \"fake-app\"\n{token}\n",
+            fake.base_url()
+        )
+    };
+    std::fs::write(
+        &config,
+        format!(
+            "{}{}",
+            profile("agora-good", "token_env = \"RW_AGORA_TEST_TOKEN\""),
+            profile("agora-stale", &format!("token_cmd = \"echo {secret}\""))
+        ),
+    )
+    .unwrap();
+    let args = |rest: &[&str]| -> Vec<String> {
+        let mut v = vec!["--config".to_string(), config.display().to_string()];
+        v.extend(rest.iter().map(|s| s.to_string()));
+        v
+    };
+    let out = roomwarden(
+        args(&["-vv", "profiles", "--check", "--format", "jsonl"]),
+        fake.token(),
+    )
+    .await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("profile `agora-stale` failed its check")
+            && stderr.contains("authentication refused"),
+        "{stderr}"
+    );
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["name"], "agora-good");
+    assert_eq!(rows[0]["status"], "ok");
+    assert_eq!(rows[1]["status"], "failed");
+    assert!(
+        rows[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("authentication refused")
+    );
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains(secret) && !text.contains(fake.token()),
+            "{text}"
+        );
+    }
+    let seen = fake.requests();
+    assert!(!seen.is_empty());
+    assert!(seen.iter().all(|r| r.starts_with("GET ")), "{seen:?}");
+
+    let out = roomwarden(
+        args(&["--profile", "agora-good", "profiles", "--check"]),
+        fake.token(),
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Pages are fetched one after another, in order (the server does not sort
 /// members, so pages asked at once can overlap), none twice, none missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

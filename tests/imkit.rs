@@ -778,8 +778,18 @@ async fn client_mode_sends_client_headers_and_client_id_on_room_lists() {
 /// token with the client key; `IM-CLIENT-ID` still goes on `GET /rooms` only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_secret_is_read_again_and_retried_once_when_it_changed() {
+    // The legacy model answers every error on HTTP 200 with the code in
+    // RC (401 = authorization error); the SDK's renewal reads HTTP 401.
+    // Both are a refusal.
+    for as_200 in [false, true] {
+        refused_secret_read_again(as_200).await;
+    }
+}
+
+async fn refused_secret_read_again(as_200: bool) {
     let f = fake(Options {
         tokens: vec![("tok-owner".into(), OWNERS[0].into())],
+        errors_as_http_200: as_200,
         ..Options::default()
     })
     .await;
@@ -806,7 +816,11 @@ async fn a_refused_secret_is_read_again_and_retried_once_when_it_changed() {
         .unwrap();
         let before = f.calls().len();
         let e = p.rooms(PageRequest::first()).await.unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Auth, "{key}: {e}");
+        assert_eq!(
+            e.kind,
+            ErrorKind::Auth,
+            "{key} (errors on 200: {as_200}): {e}"
+        );
         assert!(!e.to_string().contains("rotated-away"), "{e}");
         assert_eq!(
             f.calls().len() - before,
@@ -822,7 +836,7 @@ async fn a_refused_secret_is_read_again_and_retried_once_when_it_changed() {
         assert_eq!(
             sent.len(),
             4,
-            "{key}: one refusal, one retry, one more call"
+            "{key} (errors on 200: {as_200}): one refusal, one retry, one more call"
         );
         for c in sent {
             assert_eq!(c.has_header("im-client-key"), key == "token", "{c:?}");

@@ -461,6 +461,25 @@ async fn listing_is_configured_chats_and_partial_members() {
     only_known_methods(&f);
 }
 
+/// `profiles --check` on nandbox opens the session, which proves the
+/// token, and asks nothing about any chat (the chats come from the
+/// profile, so listing them would prove nothing).
+#[tokio::test]
+async fn check_authenticates_and_sends_nothing_else() {
+    let f = start(fake::Options::default()).await;
+    let p = adapter(&f, "");
+    p.check().await.unwrap();
+    p.check().await.unwrap();
+    assert_eq!(f.methods(), ["TOKEN_AUTH"], "one session, no chat call");
+
+    let f = start(fake::Options::default()).await;
+    let p = provider::build(&profile(f.url(), "90091783822039252:0:wrong", "")).unwrap();
+    let err = p.check().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth, "{err}");
+    assert!(!err.to_string().contains("wrong"), "{err}");
+    assert_eq!(f.methods(), ["TOKEN_AUTH"]);
+}
+
 #[tokio::test]
 async fn refused_tokens_are_auth_errors_whichever_way_they_are_refused() {
     for refusal in [

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "roomwarden",
-    version,
+    version = super::shell::VERSION,
     about = "Chat-room moderation console: browse rooms and members, remove or demote many users at once, audit everything.",
     after_help = "With no command, opens the console. With no config file, uses the built-in sandbox profile.\n\
                   Exit codes: 0 all rows ok, 1 a row failed or was skipped, 2 usage or config error, 3 provider unusable."
@@ -29,7 +29,11 @@ pub enum RoleArg {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// List profiles: name, provider, base URL (never a secret)
-    Profiles,
+    Profiles {
+        /// Check each profile's (or only --profile's) credentials and reachability with one read-only call
+        #[arg(long)]
+        check: bool,
+    },
     /// List rooms (all pages)
     Rooms,
     /// List members of ROOM (all pages) with roles
@@ -67,6 +71,12 @@ pub enum Command {
     /// The shared ticket queue of team mode (needs audit_url)
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Print where the config file, audit log, console log and exports are
+    Paths,
+    /// Print a shell completion script (see the README for where it goes)
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff) to standard output
+    Man,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,9 +1,12 @@
 //! The headless face: the commands of docs/CLI.md over the ops engine.
 
 pub mod args;
+mod check;
 mod output;
+mod paths;
 mod queue;
 mod resume;
+mod shell;
 mod stream;
 
 use crate::config::Config;
@@ -27,28 +30,47 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let Some(command) = cli.command else {
         return Err(Failure::usage("no command given"));
     };
-    // `[keys]` is checked by every command, not only by the console.
-    let config = Config::load(global.config.as_deref())?;
-    crate::tui::check_keys(&config.keys).map_err(Failure::usage)?;
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let code = match command {
-        Command::Profiles => profiles(&global, &mut out)?,
-        Command::Audit(a) => audit_cmd(&global, a, &mut out).await?,
-        Command::Queue(q) => queue::run(&global, q, &mut out).await?,
+    let rows = !matches!(command, Command::Completions { .. } | Command::Man);
+    let mut out = output::Tracked::new(io::BufWriter::new(io::stdout().lock()));
+    let result = dispatch(&global, command, &mut out).await;
+    if rows && global.format == Format::Json && !out.wrote() {
+        // With json, stdout is one array document whatever happened.
+        let _ = out.write_all(b"[]\n");
+    }
+    let flushed = flush(&mut out);
+    let code = result?;
+    flushed?;
+    Ok(code)
+}
+
+async fn dispatch(global: &Global, command: Command, out: &mut dyn Write) -> Result<u8, Failure> {
+    if !matches!(
+        command,
+        Command::Completions { .. } | Command::Man | Command::Paths
+    ) {
+        // `[keys]` is checked by every command, not only by the console.
+        let config = Config::load(global.config.as_deref())?;
+        crate::tui::check_keys(&config.keys).map_err(Failure::usage)?;
+    }
+    Ok(match command {
+        Command::Profiles { check: false } => profiles(global, out)?,
+        Command::Profiles { check: true } => check::check(global, out).await?,
+        Command::Audit(a) => audit_cmd(global, a, out).await?,
+        Command::Queue(q) => queue::run(global, q, out).await?,
         Command::Resume {
             batch,
             dry_run,
             yes,
-        } => resume::resume(&global, batch, dry_run, yes, &mut out).await?,
+        } => resume::resume(global, batch, dry_run, yes, out).await?,
         Command::Rooms => {
-            let s = Session::load(&global)?;
-            let engine = s.engine(&global, false).await?;
+            let s = Session::load(global)?;
+            let engine = s.engine(global, false).await?;
             let rooms = engine
                 .all_rooms()
                 .await
                 .map_err(|e| Failure::provider(&e))?;
             let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
-            emit(&mut out, global.format, &rows)?;
+            emit(out, global.format, &rows)?;
             if engine.capabilities().rooms == crate::provider::RoomListing::Configured {
                 say(&format!(
                     "note: {} cannot list rooms; these are the profile's configured rooms and rooms seen. \
@@ -58,10 +80,10 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             0
         }
-        Command::Members { room, role } => members(&global, room, role, &mut out).await?,
-        Command::Remove(c) => change(&global, Action::Remove, c, &mut out).await?,
-        Command::Demote(c) => change(&global, Action::Demote, c, &mut out).await?,
-        Command::Readd(c) => change(&global, Action::Readd, c, &mut out).await?,
+        Command::Members { room, role } => members(global, room, role, out).await?,
+        Command::Remove(c) => change(global, Action::Remove, c, out).await?,
+        Command::Demote(c) => change(global, Action::Demote, c, out).await?,
+        Command::Readd(c) => change(global, Action::Readd, c, out).await?,
         Command::Apply { file, opts } => {
             let mut requests = tickets::load(&file).map_err(|e| Failure::usage(e.to_string()))?;
             for r in &mut requests {
@@ -72,11 +94,12 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                     r.ticket = opts.ticket.clone();
                 }
             }
-            execute(&global, requests, &opts, &mut out).await?
+            execute(global, requests, &opts, out).await?
         }
-    };
-    flush(&mut out)?;
-    Ok(code)
+        Command::Paths => paths::paths(global, out)?,
+        Command::Completions { shell } => shell::completions(shell, out)?,
+        Command::Man => shell::man(out)?,
+    })
 }
 
 /// A message on stderr, its untrusted parts (ids, paths, provider text)
@@ -100,13 +123,7 @@ pub(super) fn emit<R: output::Row>(
     format: Format,
     rows: &[R],
 ) -> Result<(), Failure> {
-    match write_rows(out, format, rows) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
-            code: 1,
-            message: format!("stdout: {e}"),
-        }),
-        _ => Ok(()),
-    }
+    write_rows(out, format, rows).or_else(stdout_error)
 }
 
 fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
@@ -564,7 +581,7 @@ pub(super) async fn run_with_progress(
     confirmed: Option<usize>,
     batch: Option<String>,
     out: &mut dyn Write,
-    mut rows: Option<stream::RowStream>,
+    rows: Option<stream::RowStream>,
 ) -> Result<crate::ops::Report, Failure> {
     let opts = RunOptions {
         dry_run,
@@ -619,61 +636,103 @@ pub(super) async fn run_with_progress(
         }
     });
     let ctrl_c = cancel.clone();
+    let (abort, mut abort_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let watcher = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\nroomwarden: cancelling after the calls in flight (ctrl-c again to abort)");
             ctrl_c.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
+                let _ = abort.send(());
             }
         }
     });
     let run = engine.run(plan, &opts, &cancel, Some(tx));
     tokio::pin!(run);
-    // Rows print in plan order, each as soon as every row before it has.
-    let mut held: std::collections::BTreeMap<usize, Outcome> = Default::default();
-    let mut next = 0;
-    let mut flowing = false;
-    let mut take = |f: Fwd, out: &mut dyn Write| -> Result<(), Failure> {
-        match f {
-            Fwd::Row(i, o) => {
-                held.insert(i, o);
-            }
-            Fwd::Sent => flowing = true,
-        }
-        while flowing && let Some(o) = held.remove(&next) {
-            next += 1;
-            if let Some(Err(e)) = rows.as_mut().map(|r| r.row(out, &o))
-                && e.kind() != io::ErrorKind::BrokenPipe
-            {
-                return Err(Failure {
-                    code: 1,
-                    message: format!("stdout: {e}"),
-                });
-            }
-        }
-        Ok(())
+    let mut printed = Printed {
+        held: Default::default(),
+        next: 0,
+        flowing: false,
+        rows,
     };
     let report = loop {
         tokio::select! {
             report = &mut run => break report,
-            Some(f) = fwd_rx.recv() => take(f, out)?,
+            Some(f) = fwd_rx.recv() => printed.take(f, out)?,
+            Some(()) = abort_rx.recv() => {
+                // Aborted: the rows finished so far stay printed (a json
+                // array closed after them), the calls in flight are left.
+                while let Ok(f) = fwd_rx.try_recv() {
+                    let _ = printed.take(f, out);
+                }
+                let _ = printed.finish(out);
+                std::process::exit(130);
+            }
         }
     };
     watcher.abort();
     let _ = printer.await;
     while let Ok(f) = fwd_rx.try_recv() {
-        take(f, out)?;
+        printed.take(f, out)?;
     }
     let stopped_early = report.local_error.is_some() && report.progress.calls == 0;
     if !stopped_early {
         // Every row, in case one ended without an event.
         for (i, o) in report.outcomes.iter().enumerate() {
-            take(Fwd::Row(i, o.clone()), out)?;
+            printed.take(Fwd::Row(i, o.clone()), out)?;
         }
-        take(Fwd::Sent, out)?;
+        printed.take(Fwd::Sent, out)?;
+        printed.finish(out)?;
     }
     Ok(report)
+}
+
+/// The rows of a run as they reach stdout: in plan order, each as soon as
+/// every row before it has, none before the first call was answered.
+struct Printed {
+    held: std::collections::BTreeMap<usize, Outcome>,
+    next: usize,
+    flowing: bool,
+    rows: Option<stream::RowStream>,
+}
+
+impl Printed {
+    fn take(&mut self, f: Fwd, out: &mut dyn Write) -> Result<(), Failure> {
+        match f {
+            Fwd::Row(i, o) => {
+                self.held.insert(i, o);
+            }
+            Fwd::Sent => self.flowing = true,
+        }
+        while self.flowing
+            && let Some(o) = self.held.remove(&self.next)
+        {
+            self.next += 1;
+            if let Some(r) = self.rows.as_mut() {
+                r.row(out, &o).or_else(stdout_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the rows (closes a json array).
+    fn finish(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        match self.rows.as_mut() {
+            Some(r) => r.finish(out).or_else(stdout_error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A broken pipe ends the output quietly; any other write error fails.
+fn stdout_error(e: io::Error) -> Result<(), Failure> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            message: format!("stdout: {e}"),
+        })
+    }
 }
 
 /// The status words of CLI.md in one place, for tests and docs.

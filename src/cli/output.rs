@@ -1,4 +1,4 @@
-//! Rows on stdout in the three formats of docs/CLI.md: table, jsonl, csv.
+//! Rows on stdout in the formats of docs/CLI.md: table, jsonl, csv, json.
 
 use super::args::Format;
 use crate::model::{Member, Outcome, Room, RoomId};
@@ -227,6 +227,69 @@ fn csv_record<R: Row>(r: &R) -> Vec<String> {
         .collect()
 }
 
+/// One JSON array written a row at a time: `[`, the rows (the jsonl
+/// values, one a line, comma-separated), `]`; `[]` when there are none.
+#[derive(Debug, Default)]
+pub struct JsonArray {
+    started: bool,
+}
+
+impl JsonArray {
+    pub fn row<R: Serialize>(&mut self, out: &mut dyn Write, row: &R) -> io::Result<()> {
+        out.write_all(if self.started { b",\n" } else { b"[\n" })?;
+        self.started = true;
+        serde_json::to_writer(&mut *out, row)?;
+        Ok(())
+    }
+
+    /// Closes the array (an empty one when no row came).
+    pub fn finish(self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(if self.started { b"\n]\n" } else { b"[]\n" })
+    }
+}
+
+/// Standard output that remembers whether anything was written, so that
+/// with `json` a command that printed nothing (an error, no rows) still
+/// leaves one array: `[]`.
+pub struct Tracked<W: Write> {
+    inner: W,
+    wrote: bool,
+}
+
+impl<W: Write> Tracked<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            wrote: false,
+        }
+    }
+
+    pub fn wrote(&self) -> bool {
+        self.wrote
+    }
+}
+
+impl<W: Write> Write for Tracked<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.wrote |= n > 0;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The csv writer's error as the io error it wraps, so a closed pipe
+/// stays a `BrokenPipe` (and ends the output quietly).
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
 /// Writes rows as they come, in `format`, holding none but (for a table)
 /// the first [`TABLE_SAMPLE`], whose widths align the rest. `table` and
 /// `csv` show control characters escaped; jsonl keeps every value exactly.
@@ -237,6 +300,24 @@ pub fn stream_rows<R: Row>(
 ) -> io::Result<()> {
     let mut rows = rows.peekable();
     match format {
+        Format::Json => {
+            // A row that cannot be read still leaves a whole array.
+            let mut array = JsonArray::default();
+            let mut failed = None;
+            for r in rows {
+                match r {
+                    Ok(r) => array.row(out, &r)?,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            array.finish(out)?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
         Format::Jsonl => {
             for r in rows {
                 serde_json::to_writer(&mut *out, &r?)?;
@@ -245,9 +326,9 @@ pub fn stream_rows<R: Row>(
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(R::HEADERS)?;
+            w.write_record(R::HEADERS).map_err(csv_io)?;
             for r in rows {
-                w.write_record(csv_record(&r?))?;
+                w.write_record(csv_record(&r?)).map_err(csv_io)?;
             }
             w.flush()?;
         }
@@ -302,11 +383,19 @@ fn table_line(widths: &[usize]) -> impl FnMut(&mut dyn Write, &[String]) -> io::
 }
 
 /// Writes rows in `format`. Tables are aligned; jsonl and csv keep the
-/// field names of CLI.md. `table` and `csv` show control characters
-/// escaped (`\x1b`, see [`crate::text`]) so that no cell reaches a
-/// terminal raw or breaks a row; jsonl keeps every value exactly.
+/// field names of CLI.md (`json`: the jsonl rows in one array). `table`
+/// and `csv` show control characters escaped (`\x1b`, see [`crate::text`])
+/// so that no cell reaches a terminal raw or breaks a row; jsonl and json
+/// keep every value exactly.
 pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io::Result<()> {
     match format {
+        Format::Json => {
+            let mut array = JsonArray::default();
+            for r in rows {
+                array.row(out, r)?;
+            }
+            array.finish(out)?;
+        }
         Format::Jsonl => {
             for r in rows {
                 serde_json::to_writer(&mut *out, r)?;
@@ -315,9 +404,9 @@ pub fn write_rows<R: Row>(out: &mut dyn Write, format: Format, rows: &[R]) -> io
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(R::HEADERS)?;
+            w.write_record(R::HEADERS).map_err(csv_io)?;
             for r in rows {
-                w.write_record(csv_record(r))?;
+                w.write_record(csv_record(r)).map_err(csv_io)?;
             }
             w.flush()?;
         }
@@ -348,6 +437,97 @@ mod tests {
         let mut out = Vec::new();
         write_rows(&mut out, Format::Jsonl, rows).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// A reader that went away (`| head`).
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_a_broken_pipe_in_every_format() {
+        let room = Room {
+            id: "r1".into(),
+            name: "quiet".into(),
+            member_count: None,
+            active: true,
+        };
+        // More rows than the csv writer buffers, so a row's write fails.
+        let rows: Vec<RoomRow> = (0..2_000).map(|_| RoomRow::new(&room)).collect();
+        for format in [Format::Table, Format::Jsonl, Format::Csv, Format::Json] {
+            let e = write_rows(&mut ClosedPipe, format, &rows).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::BrokenPipe, "{format:?}: {e}");
+            let all = (0..2_000).map(|_| Ok(RoomRow::new(&room)));
+            let e = stream_rows(&mut ClosedPipe, format, all).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::BrokenPipe, "{format:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn json_is_one_array_of_the_jsonl_rows_and_empty_is_brackets() {
+        let rooms = [
+            Room {
+                id: "r1".into(),
+                name: "quiet".into(),
+                member_count: None,
+                active: false,
+            },
+            Room {
+                id: "r2".into(),
+                name: "busy\u{1b}".into(),
+                member_count: Some(3),
+                active: true,
+            },
+        ];
+        let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
+        let mut out = Vec::new();
+        write_rows(&mut out, Format::Json, &rows).unwrap();
+        let array: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        let lines: Vec<serde_json::Value> = jsonl(&rows)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(array, lines);
+        let mut streamed = Vec::new();
+        stream_rows(
+            &mut streamed,
+            Format::Json,
+            rooms.iter().map(|r| Ok(RoomRow::new(r))),
+        )
+        .unwrap();
+        assert_eq!(streamed, out);
+
+        let none: [RoomRow; 0] = [];
+        let mut out = Vec::new();
+        write_rows(&mut out, Format::Json, &none).unwrap();
+        assert_eq!(out, b"[]\n");
+    }
+
+    #[test]
+    fn a_json_stream_that_fails_part_way_still_closes_its_array() {
+        let room = Room {
+            id: "r1".into(),
+            name: "quiet".into(),
+            member_count: None,
+            active: true,
+        };
+        let rows = vec![
+            Ok(RoomRow::new(&room)),
+            Err(io::Error::other("unreadable")),
+            Ok(RoomRow::new(&room)),
+        ];
+        let mut out = Vec::new();
+        let e = stream_rows(&mut out, Format::Json, rows.into_iter()).unwrap_err();
+        assert_eq!(e.to_string(), "unreadable");
+        let array: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(array.len(), 1);
     }
 
     #[test]

@@ -1,17 +1,19 @@
-//! Rows streamed as they finish (jsonl and csv), so a long run shows its
-//! progress on stdout and a killed run leaves the rows it finished. The
-//! table format needs every row for its widths and prints at the end.
+//! Rows streamed as they finish (jsonl, csv and json), so a long run shows
+//! its progress on stdout and a killed run leaves the rows it finished.
+//! The table format needs every row for its widths and prints at the end.
 
 use super::args::Format;
-use super::output::{Row, write_rows};
+use super::output::{JsonArray, Row, write_rows};
 use std::io::{self, Write};
 
-/// Writes rows one at a time in `format` (jsonl or csv; csv with its
-/// header once), flushing after each, through the same writer as the
+/// Writes rows one at a time in `format` (jsonl, csv or json; csv with
+/// its header once, json inside one array that [`RowStream::finish`]
+/// closes), flushing after each, through the same writer as the
 /// whole-list output so both look the same.
 pub struct RowStream {
     format: Format,
     started: bool,
+    array: Option<JsonArray>,
 }
 
 impl RowStream {
@@ -20,10 +22,24 @@ impl RowStream {
         (format != Format::Table).then_some(Self {
             format,
             started: false,
+            array: (format == Format::Json).then(JsonArray::default),
         })
     }
 
+    /// Ends the output: closes the json array (`[]` if no row came).
+    /// Nothing for jsonl and csv.
+    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(array) = self.array.take() {
+            array.finish(out)?;
+        }
+        out.flush()
+    }
+
     pub fn row<R: Row>(&mut self, out: &mut dyn Write, row: &R) -> io::Result<()> {
+        if let Some(array) = self.array.as_mut() {
+            array.row(out, row)?;
+            return out.flush();
+        }
         let mut buf = Vec::new();
         write_rows(&mut buf, self.format, std::slice::from_ref(row))?;
         let body = if self.format == Format::Csv && self.started {
@@ -66,5 +82,25 @@ mod tests {
             "room,user,action,status,reason\nr,u1,remove,removed,\nr,u2,remove,removed,\n"
         );
         assert!(RowStream::new(Format::Table).is_none());
+    }
+
+    #[test]
+    fn json_rows_make_one_array_once_finished() {
+        let mut out = Vec::new();
+        let mut s = RowStream::new(Format::Json).unwrap();
+        s.row(&mut out, &row("u1")).unwrap();
+        s.row(&mut out, &row("u2")).unwrap();
+        s.finish(&mut out).unwrap();
+        s.finish(&mut out).unwrap();
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1]["user"], "u2");
+
+        let mut out = Vec::new();
+        RowStream::new(Format::Json)
+            .unwrap()
+            .finish(&mut out)
+            .unwrap();
+        assert_eq!(out, b"[]\n");
     }
 }

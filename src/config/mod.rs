@@ -51,10 +51,55 @@ pub struct Config {
     pub keys: BTreeMap<String, String>,
     /// Team mode: the shared PostgreSQL store and the operator's name.
     pub team: Team,
+    /// `theme`: the console's colour theme for profiles that name none.
+    pub theme: Option<String>,
     /// `export_dir`: where the console's ctrl-s writes results (else the
     /// platform data dir's `roomwarden/exports`).
     pub export_dir: Option<PathBuf>,
     pub source: Source,
+}
+
+/// What named the config file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Named {
+    /// `--config FILE`.
+    Flag,
+    /// `ROOMWARDEN_CONFIG`.
+    Env,
+    /// The platform config dir's `roomwarden/config.toml`.
+    Default,
+}
+
+impl Named {
+    /// The flag or variable, or `default`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Named::Flag => "--config",
+            Named::Env => "ROOMWARDEN_CONFIG",
+            Named::Default => "default",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Named::Default => "the default location",
+            other => other.as_str(),
+        }
+    }
+}
+
+/// Where the config file is, by the lookup order, and what named it. The
+/// default location may not exist (then the built-in sandbox is used);
+/// `None` when there is no home directory to find it in.
+pub fn locate(explicit: Option<&Path>) -> Option<(PathBuf, Named)> {
+    if let Some(path) = explicit {
+        return Some((path.to_path_buf(), Named::Flag));
+    }
+    if let Some(path) = std::env::var_os("ROOMWARDEN_CONFIG").filter(|p| !p.is_empty()) {
+        return Some((PathBuf::from(path), Named::Env));
+    }
+    directories::ProjectDirs::from("", "", "roomwarden")
+        .map(|dirs| (dirs.config_dir().join("config.toml"), Named::Default))
 }
 
 impl Config {
@@ -67,6 +112,7 @@ impl Config {
             profiles,
             keys: BTreeMap::new(),
             team: Team::default(),
+            theme: None,
             export_dir: None,
             source: Source::BuiltIn,
         }
@@ -74,19 +120,11 @@ impl Config {
 
     /// Finds and loads the config by the documented lookup order.
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
-        if let Some(path) = explicit {
-            return Self::load_file(path, "--config");
+        match locate(explicit) {
+            Some((path, Named::Default)) if !path.exists() => Ok(Self::builtin()),
+            Some((path, named)) => Self::load_file(&path, named.describe()),
+            None => Ok(Self::builtin()),
         }
-        if let Some(path) = std::env::var_os("ROOMWARDEN_CONFIG").filter(|p| !p.is_empty()) {
-            return Self::load_file(Path::new(&path), "ROOMWARDEN_CONFIG");
-        }
-        if let Some(dirs) = directories::ProjectDirs::from("", "", "roomwarden") {
-            let path = dirs.config_dir().join("config.toml");
-            if path.exists() {
-                return Self::load_file(&path, "the default location");
-            }
-        }
-        Ok(Self::builtin())
     }
 
     fn load_file(path: &Path, named_by: &str) -> Result<Self, ConfigError> {
@@ -136,16 +174,10 @@ impl Config {
                 )));
             }
         };
-        let keys = match root.remove("keys") {
-            None => BTreeMap::new(),
-            Some(Value::Table(t)) => t
-                .into_iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k, s)),
-                    _ => Err(ConfigError::new(format!("config file {at}: [keys] `{k}` must be a string such as \"x\" or \"ctrl-x\""))),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(ConfigError::new(format!("config file {at}: `keys` must be a table ([keys])"))),
+        let keys = keys_table(root.remove("keys"), &format!("config file {at}"))?;
+        let theme = match root.remove("theme") {
+            None => None,
+            Some(v) => Some(theme_name(&v, &format!("config file {at}: `theme`"))?),
         };
         let team = Team::take(&mut root, &at.to_string(), literal_refused.clone())?;
         let export_dir = match root.remove("export_dir") {
@@ -179,7 +211,7 @@ impl Config {
         }
         if let Some(key) = root.keys().next() {
             return Err(ConfigError::new(format!(
-                "config file {at}: unknown top-level key `{key}`; expected default_profile, export_dir, {}, [profiles.NAME] or [keys]",
+                "config file {at}: unknown top-level key `{key}`; expected default_profile, export_dir, theme, {}, [profiles.NAME] or [keys]",
                 team::KEYS.join(", ")
             )));
         }
@@ -201,6 +233,7 @@ impl Config {
             profiles,
             keys,
             team,
+            theme,
             export_dir,
             source: Source::File(path.to_path_buf()),
         })
@@ -216,6 +249,17 @@ impl Config {
                     .map(|d| d.data_dir().join("exports"))
             })
             .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The console theme of a profile: its `theme`, else the config's,
+    /// else the default (`dark`).
+    pub fn theme_of<'a>(&'a self, profile: &'a Profile) -> &'a str {
+        profile
+            .common
+            .theme
+            .as_deref()
+            .or(self.theme.as_deref())
+            .unwrap_or(crate::assets::DEFAULT_THEME)
     }
 
     /// The profile to use: the named one, else `default_profile`, else the
@@ -243,6 +287,59 @@ impl Config {
                 names()
             ))
         })
+    }
+}
+
+/// A `[keys]` table (action name -> keys). `at` names where it is.
+fn keys_table(v: Option<Value>, at: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    match v {
+        None => Ok(BTreeMap::new()),
+        Some(Value::Table(t)) => t
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                _ => Err(ConfigError::new(format!(
+                    "{at}: [keys] `{k}` must be a string such as \"x\" or \"ctrl-x\""
+                ))),
+            })
+            .collect(),
+        Some(_) => Err(ConfigError::new(format!(
+            "{at}: `keys` must be a table ([keys])"
+        ))),
+    }
+}
+
+/// Reads a document holding only a `[keys]` table, as in a config file
+/// (the embedded default bindings, `assets/keys.toml`). `origin` names it.
+pub fn parse_keys(text: &str, origin: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut root: Table = toml::from_str(text).map_err(|e| {
+        ConfigError::new(format!(
+            "{origin} is not valid TOML{}: {}",
+            syntax_place(text, e.span()),
+            e.message()
+        ))
+    })?;
+    let keys = keys_table(root.remove("keys"), origin)?;
+    match root.keys().next() {
+        Some(k) => Err(ConfigError::new(format!(
+            "{origin}: unknown key `{k}`; expected only [keys]"
+        ))),
+        None => Ok(keys),
+    }
+}
+
+/// A `theme` value: one of the embedded themes. `key` names where it is.
+pub(crate) fn theme_name(v: &Value, key: &str) -> Result<String, ConfigError> {
+    let names = crate::assets::theme_names();
+    match v.as_str() {
+        Some(name) if crate::assets::theme(name).is_some() => Ok(name.to_string()),
+        Some(name) => Err(ConfigError::new(format!(
+            "{key} = \"{}\" is not a theme; use one of {names}",
+            crate::text::escape(name)
+        ))),
+        None => Err(ConfigError::new(format!(
+            "{key} must be a theme name, one of {names}"
+        ))),
     }
 }
 
@@ -353,6 +450,63 @@ mod tests {
             d.display()
         );
         assert!(parse("export_dir = 3\n[profiles.p]\nprovider = \"sandbox\"\n").is_err());
+    }
+
+    #[test]
+    fn theme_is_per_profile_with_a_global_default() {
+        let c = parse(
+            "theme = \"light\"\n[profiles.a]\nprovider = \"sandbox\"\n\
+             [profiles.b]\nprovider = \"sandbox\"\ntheme = \"high-contrast\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.theme_of(c.profile(Some("a")).unwrap()), "light");
+        assert_eq!(c.theme_of(c.profile(Some("b")).unwrap()), "high-contrast");
+        let c = parse("[profiles.a]\nprovider = \"sandbox\"\n").unwrap();
+        assert_eq!(c.theme_of(c.profile(None).unwrap()), "dark");
+        let c = Config::builtin();
+        assert_eq!(c.theme_of(c.profile(None).unwrap()), "dark");
+    }
+
+    #[test]
+    fn an_unknown_theme_names_the_key_the_value_and_the_themes() {
+        for (text, place) in [
+            (
+                "[profiles.a]\nprovider = \"sandbox\"\ntheme = \"solarized\"\n",
+                "profile `a`: key `theme` = \"solarized\"",
+            ),
+            (
+                "theme = \"solarized\"\n[profiles.a]\nprovider = \"sandbox\"\n",
+                "test.toml: `theme` = \"solarized\"",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(place), "{e}");
+            assert!(e.contains("dark, light, high-contrast"), "{e}");
+        }
+        let e = parse("[profiles.a]\nprovider = \"sandbox\"\ntheme = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`theme` must be a theme name, one of dark, light, high-contrast"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn keys_documents_read_like_the_config_section() {
+        let k = parse_keys("[keys]\nremove = \"x\"\n", "k.toml").unwrap();
+        assert_eq!(k.get("remove").map(String::as_str), Some("x"));
+        let e = parse_keys("[keys]\nremove = 1\n", "k.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("k.toml: [keys] `remove` must be a string"),
+            "{e}"
+        );
+        let e = parse_keys("colour = 1\n", "k.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key `colour`"), "{e}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ const COMMON_KEYS: &[&str] = &[
     "timeout_secs",
     "max_batch",
     "accent",
+    "theme",
     "max_retry_wait_secs",
     "retry_budget_secs",
 ];
@@ -38,6 +39,9 @@ pub struct Common {
     pub max_batch: Option<usize>,
     /// Header accent colour for this profile (a colour name or `#rrggbb`).
     pub accent: Option<String>,
+    /// The console's colour theme for this profile (`dark`, `light`,
+    /// `high-contrast`); else the config's `theme`.
+    pub theme: Option<String>,
     /// The longest wait a provider may ask for before rows fail (default 300).
     pub max_retry_wait_secs: Option<u64>,
     /// How long one call is retried at most (default 180).
@@ -235,6 +239,13 @@ pub(super) fn parse_profile(
         timeout_secs: timeout,
         max_batch: max_batch.map(|m| m as usize),
         accent: profile.get_str("accent")?,
+        theme: match profile.table.get("theme") {
+            None => None,
+            Some(v) => Some(super::theme_name(
+                v,
+                &format!("profile `{}`: key `theme`", profile.name),
+            )?),
+        },
         max_retry_wait_secs: profile.get_u64("max_retry_wait_secs")?,
         retry_budget_secs: profile.get_u64("retry_budget_secs")?,
     };

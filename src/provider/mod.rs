@@ -329,6 +329,15 @@ pub trait Provider: Send + Sync {
         None
     }
 
+    /// Proves the credentials work and the provider answers, changing
+    /// nothing (`profiles --check`). Default: the first page of rooms;
+    /// providers whose rooms come from the profile
+    /// ([`RoomListing::Configured`]) override it with a call that
+    /// authenticates.
+    async fn check(&self) -> Result<(), ProviderError> {
+        self.rooms(PageRequest::sized(1)).await.map(|_| ())
+    }
+
     async fn rooms(&self, page: PageRequest) -> Result<Page<Room>, ProviderError>;
 
     /// One room's details (active flag, member count).

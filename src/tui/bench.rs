@@ -53,6 +53,7 @@ fn header() -> Header {
         host: "in-memory".into(),
         read_only: false,
         accent: Color::Cyan,
+        theme: super::view::theme::Palette::named("dark"),
         caps: crate::provider::Capabilities {
             max_batch: 100,
             quota: crate::provider::Quota::per_second(200.0),
@@ -187,7 +188,7 @@ pub async fn open_room_first_frame(
     use super::keymap::Key;
     use super::update::update;
 
-    let header = super::terminal::header_for(&engine, None);
+    let header = super::terminal::header_for(&engine, None, crate::assets::DEFAULT_THEME);
     let mut state = State::new(header, Keymap::default(), false);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut runner = Runner::new(engine, tx, None, std::env::temp_dir());
@@ -374,7 +375,7 @@ pub async fn input_latency(engine: Arc<crate::ops::Engine>, run: LatencyRun) -> 
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
-    let header = super::terminal::header_for(&engine, None);
+    let header = super::terminal::header_for(&engine, None, crate::assets::DEFAULT_THEME);
     let mut state = State::new(header, Keymap::default(), false);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut runner = Runner::new(engine, tx, None, std::env::temp_dir());

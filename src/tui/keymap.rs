@@ -1,10 +1,13 @@
-//! The one keymap table: every command, its default keys, where it applies
-//! and what it does. Key handling, the help screen and the footer hints all
-//! read this table, so they never drift. `[keys]` in the config rebinds.
+//! The one keymap table: every command, where it applies and what it
+//! does; its default keys are the embedded `assets/keys.toml`, read by the
+//! config's `[keys]` parser. Key handling, the help screen and the footer
+//! hints all read this table, so they never drift. `[keys]` in the config
+//! rebinds.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// One key press, normalised (shift folded into the character).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -205,7 +208,6 @@ pub struct Entry {
     /// The name used in `[keys]`.
     pub name: &'static str,
     pub ctx: Ctx,
-    pub keys: &'static [&'static str],
     pub desc: &'static str,
     /// Changes something at the provider: hidden in read-only profiles.
     pub changes: bool,
@@ -216,57 +218,58 @@ pub struct Entry {
 /// Defines the commands and the table together, in one order, so every
 /// command has its row and [`entry`] cannot miss.
 macro_rules! keymap_table {
-    ($( $cmd:ident $name:literal $ctx:ident [$($k:literal),*] $desc:literal $changes:literal $hint:literal ;)*) => {
+    ($( $cmd:ident $name:literal $ctx:ident $desc:literal $changes:literal $hint:literal ;)*) => {
         /// Every command a key can trigger.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Cmd { $($cmd),* }
 
-        /// The default keymap: docs/UX.md's key table, one row per command in
-        /// the order of [`Cmd`].
-        pub const TABLE: &[Entry] = &[$(Entry { cmd: Cmd::$cmd, name: $name, ctx: Ctx::$ctx, keys: &[$($k),*], desc: $desc, changes: $changes, hint: $hint }),*];
+        /// The commands: docs/UX.md's key table, one row per command in
+        /// the order of [`Cmd`] (default keys: [`default_keys`]).
+        pub const TABLE: &[Entry] = &[$(Entry { cmd: Cmd::$cmd, name: $name, ctx: Ctx::$ctx, desc: $desc, changes: $changes, hint: $hint }),*];
     };
 }
 
 keymap_table! {
-    Down "down" List ["j", "down"] "move down" false false;
-    Up "up" List ["k", "up"] "move up" false false;
-    PageDown "page_down" List ["pgdn"] "page down" false false;
-    PageUp "page_up" List ["pgup"] "page up" false false;
-    HalfDown "half_page_down" List ["ctrl-d"] "half page down" false false;
-    HalfUp "half_page_up" List ["ctrl-u"] "half page up" false false;
-    Top "top" List ["g g", "home"] "first row" false false;
-    Bottom "bottom" List ["G", "end"] "last row" false false;
-    Open "open" Rooms ["enter", "l", "right"] "open the room" false true;
-    Back "back" Global ["esc", "h", "left"] "back one layer (popup, filter, range, screen); marks stay" false true;
-    Mark "mark" Members ["space"] "mark / unmark and move down" true true;
-    Visual "visual" Members ["v"] "start / end a visual range" true true;
-    ExtendDown "extend_down" Members ["shift-down"] "extend the range down" true false;
-    ExtendUp "extend_up" Members ["shift-up"] "extend the range up" true false;
-    MarkAll "mark_all" Members ["ctrl-a"] "mark all matching the filter" true true;
-    Invert "invert" Members ["*"] "invert marks" true false;
-    ClearMarks "clear_marks" Members ["ctrl-\\"] "clear marks (again: bring them back)" true false;
-    AddIds "add_ids" Members ["a"] "add user ids to work on (looked up, then marked; paste works)" true false;
-    Filter "filter" List ["/"] "filter (id, name, role:admin)" false true;
-    Command "command" Global [":"] "command (:room ID, :profile NAME, :audit, :q)" false true;
-    Remove "remove" Members ["d"] "remove marked (or cursor) users" true true;
-    Demote "demote" Members ["D"] "demote marked (or cursor) users" true true;
-    Results "results" Global ["R"] "results of the last batch" false true;
-    Audit "audit" Global ["A"] "recent audit records" false false;
-    Failures "failures" Results ["f"] "failures only / all rows" false true;
-    Retry "retry" Results ["t"] "retry failed rows" true true;
-    Undo "undo" Results ["u"] "undo: re-add removed users" true true;
-    Export "export" Results ["ctrl-s"] "export results (CSV and JSONL)" false true;
-    Refresh "refresh" Global ["ctrl-r"] "refresh" false false;
-    Copy "copy" List ["y"] "copy the id (OSC 52)" false true;
-    Help "help" Global ["?", "f1"] "help" false true;
-    Quit "quit" Global ["q", "ctrl-c"] "quit (asks while a batch runs)" false true;
-    Confirm "confirm" Popup ["y", "enter"] "confirm" true true;
-    Cancel "cancel" Popup ["n", "esc"] "cancel" false true;
-    ScrollDown "scroll_down" Popup ["j", "down"] "scroll the targets down" false true;
-    ScrollUp "scroll_up" Popup ["k", "up"] "scroll the targets up" false false;
-    Reason "reason" Popup ["r"] "edit the reason" false true;
-    DryRun "dry_run" Popup ["t"] "toggle dry run" false true;
-    CancelBatch "cancel_batch" Progress ["esc"] "cancel after the call in flight" false true;
+    Down "down" List "move down" false false;
+    Up "up" List "move up" false false;
+    PageDown "page_down" List "page down" false false;
+    PageUp "page_up" List "page up" false false;
+    HalfDown "half_page_down" List "half page down" false false;
+    HalfUp "half_page_up" List "half page up" false false;
+    Top "top" List "first row" false false;
+    Bottom "bottom" List "last row" false false;
+    Open "open" Rooms "open the room" false true;
+    Sort "sort" Rooms "sort by member count: most first, fewest first, as listed (unknown counts last)" false true;
+    Back "back" Global "back one layer (popup, filter, range, screen); marks stay" false true;
+    Mark "mark" Members "mark / unmark and move down" true true;
+    Visual "visual" Members "start / end a visual range" true true;
+    ExtendDown "extend_down" Members "extend the range down" true false;
+    ExtendUp "extend_up" Members "extend the range up" true false;
+    MarkAll "mark_all" Members "mark all matching the filter" true true;
+    Invert "invert" Members "invert marks" true false;
+    ClearMarks "clear_marks" Members "clear marks (again: bring them back)" true false;
+    AddIds "add_ids" Members "add user ids to work on (looked up, then marked; paste works)" true false;
+    Filter "filter" List "filter (id, name, role:admin)" false true;
+    Command "command" Global "command (:room ID, :profile NAME, :audit, :q)" false true;
+    Remove "remove" Members "remove marked (or cursor) users" true true;
+    Demote "demote" Members "demote marked (or cursor) users" true true;
+    Results "results" Global "results of the last batch" false true;
+    Audit "audit" Global "recent audit records" false false;
+    Failures "failures" Results "failures only / all rows" false true;
+    Retry "retry" Results "retry failed rows" true true;
+    Undo "undo" Results "undo: re-add removed users" true true;
+    Export "export" Results "export results (CSV and JSONL)" false true;
+    Refresh "refresh" Global "refresh" false false;
+    Copy "copy" List "copy the id (OSC 52)" false true;
+    Help "help" Global "help" false true;
+    Quit "quit" Global "quit (asks while a batch runs)" false true;
+    Confirm "confirm" Popup "confirm" true true;
+    Cancel "cancel" Popup "cancel" false true;
+    ScrollDown "scroll_down" Popup "scroll the targets down" false true;
+    ScrollUp "scroll_up" Popup "scroll the targets up" false false;
+    Reason "reason" Popup "edit the reason" false true;
+    DryRun "dry_run" Popup "toggle dry run" false true;
+    CancelBatch "cancel_batch" Progress "cancel after the call in flight" false true;
 }
 
 /// The live keymap: the table with `[keys]` overrides applied.
@@ -304,10 +307,8 @@ impl Keymap {
                 Some(k) => split_keys(k)
                     .map(|k| Binding::parse(k).map_err(|e| format!("config [keys]: {e}")))
                     .collect::<Result<_, _>>()?,
-                None => e
-                    .keys
-                    .iter()
-                    .map(|k| Binding::parse(k))
+                None => default_keys(e)
+                    .map(Binding::parse)
                     .collect::<Result<_, _>>()?,
             };
             bindings.push((e.cmd, e.ctx, keys));
@@ -398,9 +399,7 @@ fn conflicts(overrides: &BTreeMap<String, String>) -> Result<(), String> {
             Some(k) => split_keys(k)
                 .filter_map(|k| Binding::parse(k).ok())
                 .collect(),
-            None => e
-                .keys
-                .iter()
+            None => default_keys(e)
                 .filter_map(|k| Binding::parse(k).ok())
                 .collect(),
         }
@@ -412,9 +411,7 @@ fn conflicts(overrides: &BTreeMap<String, String>) -> Result<(), String> {
             .map(|e| (e, keys_of(e)))
             .collect();
         for (e, keys) in here.iter().filter(|(e, _)| overrides.contains_key(e.name)) {
-            let defaults: Vec<Binding> = e
-                .keys
-                .iter()
+            let defaults: Vec<Binding> = default_keys(e)
                 .filter_map(|k| Binding::parse(k).ok())
                 .collect();
             for k in keys.iter().filter(|k| !defaults.contains(k)) {
@@ -448,6 +445,25 @@ pub fn entry(cmd: Cmd) -> &'static Entry {
     &TABLE[cmd as usize]
 }
 
+/// The default bindings: the embedded `assets/keys.toml`, read by the
+/// config's `[keys]` parser (a test checks it parses and covers every
+/// command).
+fn defaults() -> &'static BTreeMap<String, String> {
+    static DEFAULTS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    DEFAULTS.get_or_init(|| {
+        crate::config::parse_keys(crate::assets::KEYS, "assets/keys.toml").unwrap_or_default()
+    })
+}
+
+/// A command's default keys, as written in `assets/keys.toml`.
+pub fn default_keys(e: &Entry) -> impl Iterator<Item = &'static str> {
+    defaults()
+        .get(e.name)
+        .map(|v| split_keys(v))
+        .into_iter()
+        .flatten()
+}
+
 /// `"j, down"` binds both keys; a lone `","` is the comma key itself.
 fn split_keys(value: &str) -> impl Iterator<Item = &str> {
     let parts: Vec<&str> = value.split(',').map(str::trim).collect();
@@ -459,6 +475,72 @@ fn split_keys(value: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bindings the code held before they moved to `assets/keys.toml`
+    /// (plus `sort`, added with it).
+    const BEFORE: &[(&str, &[&str])] = &[
+        ("down", &["j", "down"]),
+        ("up", &["k", "up"]),
+        ("page_down", &["pgdn"]),
+        ("page_up", &["pgup"]),
+        ("half_page_down", &["ctrl-d"]),
+        ("half_page_up", &["ctrl-u"]),
+        ("top", &["g g", "home"]),
+        ("bottom", &["G", "end"]),
+        ("open", &["enter", "l", "right"]),
+        ("sort", &["s"]),
+        ("back", &["esc", "h", "left"]),
+        ("mark", &["space"]),
+        ("visual", &["v"]),
+        ("extend_down", &["shift-down"]),
+        ("extend_up", &["shift-up"]),
+        ("mark_all", &["ctrl-a"]),
+        ("invert", &["*"]),
+        ("clear_marks", &["ctrl-\\"]),
+        ("add_ids", &["a"]),
+        ("filter", &["/"]),
+        ("command", &[":"]),
+        ("remove", &["d"]),
+        ("demote", &["D"]),
+        ("results", &["R"]),
+        ("audit", &["A"]),
+        ("failures", &["f"]),
+        ("retry", &["t"]),
+        ("undo", &["u"]),
+        ("export", &["ctrl-s"]),
+        ("refresh", &["ctrl-r"]),
+        ("copy", &["y"]),
+        ("help", &["?", "f1"]),
+        ("quit", &["q", "ctrl-c"]),
+        ("confirm", &["y", "enter"]),
+        ("cancel", &["n", "esc"]),
+        ("scroll_down", &["j", "down"]),
+        ("scroll_up", &["k", "up"]),
+        ("reason", &["r"]),
+        ("dry_run", &["t"]),
+        ("cancel_batch", &["esc"]),
+    ];
+
+    #[test]
+    fn the_embedded_default_keys_parse_and_equal_the_bindings_before() {
+        let parsed = crate::config::parse_keys(crate::assets::KEYS, "assets/keys.toml")
+            .expect("assets/keys.toml parses as a [keys] table");
+        let names: std::collections::BTreeSet<&str> = TABLE.iter().map(|e| e.name).collect();
+        let listed: std::collections::BTreeSet<&str> = parsed.keys().map(String::as_str).collect();
+        assert_eq!(
+            listed, names,
+            "assets/keys.toml binds every command, and only those"
+        );
+        // Read as users' `[keys]` are: no conflicts, every key parses.
+        Keymap::from_overrides(&parsed).expect("the defaults pass the [keys] checks");
+        let km = Keymap::default();
+        assert_eq!(BEFORE.len(), TABLE.len());
+        for (name, keys) in BEFORE {
+            let e = TABLE.iter().find(|e| e.name == *name).expect(name);
+            let want: Vec<Binding> = keys.iter().map(|k| Binding::parse(k).unwrap()).collect();
+            assert_eq!(km.keys_of(e.cmd), want.as_slice(), "{name}");
+        }
+    }
 
     #[test]
     fn every_command_has_its_row() {

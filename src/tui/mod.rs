@@ -12,6 +12,9 @@ pub mod bench;
 mod effects;
 mod format;
 mod keymap;
+mod rates;
+#[cfg(any(test, feature = "bench"))]
+pub mod screenshots;
 mod state;
 mod store;
 mod terminal;
@@ -23,9 +26,12 @@ mod tests;
 #[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
+mod tests_look;
+#[cfg(test)]
 mod tests_partial;
 
 pub use terminal::console;
+pub use terminal::{LOG_FILE, log_dir};
 
 /// Checks `[keys]` from a config file: the error a bad entry gives.
 pub fn check_keys(keys: &std::collections::BTreeMap<String, String>) -> Result<(), String> {

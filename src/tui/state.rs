@@ -1,7 +1,9 @@
 //! The console's whole state. Only `update` changes it; `view` reads it.
 
 use super::keymap::{Cmd, Ctx, Key, Keymap};
+use super::rates::{Rates, Tally};
 use super::store::MemberStore;
+use super::view::theme::Palette;
 use crate::model::{Action as Verb, Role, Room, Status, UserId};
 use crate::ops::Progress;
 use crate::ops::audit::Record;
@@ -20,6 +22,8 @@ pub const TYPE_COUNT_ABOVE: usize = 50;
 /// Lines under the results table that show the cursor row in full (a
 /// rule and two wrapped lines).
 pub const DETAIL_LINES: usize = 3;
+/// Lines above the results table: the outcome bar.
+pub const OUTCOME_LINES: usize = 1;
 /// Lists longer than this are filtered on a blocking task.
 pub const SYNC_FILTER_MAX: usize = 20_000;
 
@@ -71,6 +75,8 @@ pub struct Header {
     pub host: String,
     pub read_only: bool,
     pub accent: Color,
+    /// The profile's colour theme (`theme`).
+    pub theme: &'static Palette,
     /// What the provider can do, with the profile's limits applied.
     pub caps: Capabilities,
 }
@@ -156,6 +162,45 @@ pub struct RoomsState {
     pub pos: Pos,
     pub filter: FilterInput,
     pub loading: bool,
+    pub sort: RoomSort,
+}
+
+/// The order of the rooms screen; the sort key cycles through them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoomSort {
+    /// As the provider lists them.
+    #[default]
+    Listed,
+    MostMembers,
+    FewestMembers,
+}
+
+impl RoomSort {
+    pub fn next(self) -> Self {
+        match self {
+            RoomSort::Listed => RoomSort::MostMembers,
+            RoomSort::MostMembers => RoomSort::FewestMembers,
+            RoomSort::FewestMembers => RoomSort::Listed,
+        }
+    }
+
+    /// What the rooms title shows, when sorted.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            RoomSort::Listed => None,
+            RoomSort::MostMembers => Some("by members ↓"),
+            RoomSort::FewestMembers => Some("by members ↑"),
+        }
+    }
+
+    /// The status message when the order changes.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RoomSort::Listed => "rooms as the provider lists them",
+            RoomSort::MostMembers => "rooms by member count, most first (unknown counts last)",
+            RoomSort::FewestMembers => "rooms by member count, fewest first (unknown counts last)",
+        }
+    }
 }
 
 /// "Mark all matching" on a partly loaded room: the set is read to the
@@ -353,6 +398,8 @@ pub struct PlanSummary {
 pub struct Batch {
     pub verb: Verb,
     pub progress: Progress,
+    /// Calls and retries per second so far, for the sparklines.
+    pub rates: Rates,
     pub dry_run: bool,
     pub cancelling: bool,
 }
@@ -401,6 +448,8 @@ pub struct ResultsState {
     /// by `update` so a frame never walks every row.
     pub not_ok: usize,
     pub pending: usize,
+    /// Rows per status, for the outcome bar (kept like the counts above).
+    pub tally: Tally,
     /// Row of the running plan -> row of this screen (a retry or undo
     /// updates the rows of its users in place).
     pub map: Vec<usize>,
@@ -418,6 +467,7 @@ impl ResultsState {
             pos: Pos::default(),
             not_ok: 0,
             pending: 0,
+            tally: Tally::default(),
             map: Vec::new(),
         };
         r.map = (0..r.rows.len()).collect();
@@ -433,6 +483,10 @@ impl ResultsState {
             .filter(|x| x.status.is_some_and(|s| !s.is_ok()))
             .count();
         self.pending = self.rows.iter().filter(|x| x.status.is_none()).count();
+        self.tally = Tally::default();
+        for row in &self.rows {
+            self.tally.add(row.status);
+        }
     }
 
     /// Sets one row's outcome, keeping the counts.
@@ -448,6 +502,8 @@ impl ResultsState {
         if !status.is_ok() {
             self.not_ok += 1;
         }
+        self.tally.take(row.status);
+        self.tally.add(Some(status));
         row.status = Some(status);
         row.reason = reason;
     }
@@ -629,32 +685,31 @@ impl State {
     /// `DETAIL_LINES` under its table for the full reason of the cursor row.
     pub fn height_of(&self, screen: Screen) -> usize {
         match screen {
-            Screen::Results | Screen::Audit => {
-                self.list_height().saturating_sub(DETAIL_LINES).max(1)
-            }
+            Screen::Results => self
+                .list_height()
+                .saturating_sub(DETAIL_LINES + OUTCOME_LINES)
+                .max(1),
+            Screen::Audit => self.list_height().saturating_sub(DETAIL_LINES).max(1),
             _ => self.list_height(),
         }
     }
 }
 
-/// The accent colour for a profile: the configured one, else one derived
-/// from the profile name so every profile looks different.
-pub fn accent_for(profile: &str, configured: Option<&str>) -> Color {
+/// The accent colour for a profile: the configured one, else one of the
+/// theme's accents derived from the profile name so every profile looks
+/// different.
+pub fn accent_for(profile: &str, configured: Option<&str>, theme: &Palette) -> Color {
     if let Some(c) = configured.and_then(parse_color) {
         return c;
     }
-    const PALETTE: [Color; 6] = [
-        Color::Cyan,
-        Color::Magenta,
-        Color::Green,
-        Color::Yellow,
-        Color::Blue,
-        Color::LightRed,
-    ];
     let h = profile
         .bytes()
         .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
-    PALETTE[h as usize % PALETTE.len()]
+    theme
+        .accents
+        .get(h as usize % theme.accents.len().max(1))
+        .copied()
+        .unwrap_or(Color::Cyan)
 }
 
 /// A colour name or `#rrggbb`.

@@ -7,6 +7,7 @@ use super::keymap::{Key, Keymap};
 use super::state::{Header, State, accent_for};
 use super::update::update;
 use super::view;
+use super::view::theme::Palette;
 use crate::ops::Engine;
 use crate::session::{Failure, Global, Session};
 use futures::StreamExt;
@@ -19,15 +20,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tracing_appender::non_blocking::WorkerGuard;
 
-/// The header for an engine.
-pub fn header_for(engine: &Engine, accent: Option<&str>) -> Header {
+/// The header for an engine, in the profile's theme.
+pub fn header_for(engine: &Engine, accent: Option<&str>, theme: &str) -> Header {
     let caps = engine.capabilities();
+    let theme = Palette::named(theme);
     Header {
         profile: engine.profile().to_string(),
         provider: engine.provider_name().to_string(),
         host: engine.host(),
         read_only: engine.read_only(),
-        accent: accent_for(engine.profile(), accent),
+        accent: accent_for(engine.profile(), accent, theme),
+        theme,
         caps: caps.clone(),
     }
 }
@@ -114,7 +117,11 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     let engine = Arc::new(session.engine_with(&session.profile, &global, Some(store.clone()))?);
     let _log = init_logging(global.verbose);
     tracing::info!(profile = engine.profile(), "console started");
-    let header = header_for(&engine, session.profile.common.accent.as_deref());
+    let header = header_for(
+        &engine,
+        session.profile.common.accent.as_deref(),
+        session.config.theme_of(&session.profile),
+    );
     let mut state = State::new(header, keymap, no_color(global.no_color));
     state.utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
 
@@ -130,7 +137,11 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
             let engine = s
                 .engine_with(profile, &global, Some(store.clone()))
                 .map_err(|f| f.message)?;
-            let header = header_for(&engine, profile.common.accent.as_deref());
+            let header = header_for(
+                &engine,
+                profile.common.accent.as_deref(),
+                config.theme_of(profile),
+            );
             Ok((Arc::new(engine), header))
         })
     };

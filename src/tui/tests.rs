@@ -20,7 +20,8 @@ fn header(read_only: bool) -> Header {
         provider: "sandbox".into(),
         host: "in-memory".into(),
         read_only,
-        accent: accent_for("sandbox", None),
+        accent: accent_for("sandbox", None, view::theme::Palette::named("dark")),
+        theme: view::theme::Palette::named("dark"),
         caps: crate::provider::Provider::capabilities(&crate::provider::sandbox::Sandbox::new(
             crate::provider::sandbox::world::World::empty().shared(),
         )),
@@ -664,7 +665,7 @@ fn commands_open_rooms_and_reject_unknowns() {
 
 // ------------------------------------------------------------- rendering
 
-fn draw(s: &State, w: u16, h: u16) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+pub(super) fn draw(s: &State, w: u16, h: u16) -> ratatui::Terminal<ratatui::backend::TestBackend> {
     let mut t = bench::terminal(w, h);
     t.draw(|f| view::render(s, f)).unwrap();
     t
@@ -689,13 +690,32 @@ fn resized(mut s: State, w: u16, h: u16) -> State {
 }
 
 /// Every screen, by name.
-fn screens() -> Vec<(&'static str, State)> {
+pub(super) fn screens() -> Vec<(&'static str, State)> {
     let mut out = Vec::new();
 
     let mut rooms_s = members_state(10, true);
     rooms_s.screen = Screen::Rooms;
     rooms_s.back.clear();
     out.push(("rooms", rooms_s));
+
+    // Sorted by member count, most first; a room whose count is unknown
+    // goes last.
+    let mut sorted = members_state(10, true);
+    sorted.screen = Screen::Rooms;
+    sorted.back.clear();
+    sorted.rooms.rooms.insert(
+        0,
+        Room {
+            id: "10000000000000007".into(),
+            name: "uncounted".into(),
+            member_count: None,
+            active: true,
+        },
+    );
+    sorted.rooms.view = (0..4).collect();
+    press(&mut sorted, "s");
+    sorted.status = None;
+    out.push(("rooms_by_members", sorted));
 
     let mut m = members_state(12_000, false);
     press(&mut m, "j j space space space j");
@@ -757,20 +777,29 @@ fn screens() -> Vec<(&'static str, State)> {
         },
     );
     press(&mut pr, "y");
-    update(
-        &mut pr,
-        Action::Run(RunEvent::Progress(Progress {
-            done: 1,
-            total: 4,
-            in_flight: 1,
-            retries: 2,
-            calls: 3,
-            calls_per_sec: 1.5,
-            current: Some(requests[1].user.clone()),
-            elapsed: Duration::from_secs(2),
-            waiting: None,
-        })),
-    );
+    // Calls and retries over a few seconds: the sparklines' buckets.
+    for (second, (calls, retries)) in [(2, 0), (5, 0), (9, 1), (10, 1), (14, 2), (16, 2), (20, 2)]
+        .into_iter()
+        .enumerate()
+    {
+        if second > 0 {
+            update(&mut pr, Action::Tick);
+        }
+        update(
+            &mut pr,
+            Action::Run(RunEvent::Progress(Progress {
+                done: 1,
+                total: 4,
+                in_flight: 1,
+                retries,
+                calls,
+                calls_per_sec: 1.5,
+                current: Some(requests[1].user.clone()),
+                elapsed: Duration::from_secs(2),
+                waiting: None,
+            })),
+        );
+    }
     out.push(("progress", pr));
 
     let mut r = members_state(10, true);
@@ -1320,9 +1349,12 @@ fn results_show_the_full_reason_of_the_cursor_row_however_narrow() {
             .join(" ");
         assert!(text.contains(why), "{w}x{h}: {text}");
     }
-    // The results list pages by the rows it shows (the detail lines are
-    // not rows).
-    assert_eq!(s.height_of(Screen::Results), s.list_height() - DETAIL_LINES);
+    // The results list pages by the rows it shows (the outcome bar and
+    // the detail lines are not rows).
+    assert_eq!(
+        s.height_of(Screen::Results),
+        s.list_height() - DETAIL_LINES - OUTCOME_LINES
+    );
 }
 
 #[test]

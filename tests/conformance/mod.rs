@@ -572,6 +572,15 @@ pub async fn errors_map_to_kinds(s: Subject) {
     assert!(!err.is_retryable());
 }
 
+/// `profiles --check`: good credentials pass, refused ones are an
+/// unavailable provider; nothing in the world changes.
+pub async fn check_proves_the_credentials(s: Subject) {
+    s.provider.check().await.unwrap();
+    let err = s.bad_auth.check().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth, "{err}");
+    assert!(err.is_unavailable());
+}
+
 pub async fn rate_limits_and_server_errors_are_retried(s: Subject) {
     let room = s.room();
     let (engine, _dir) = engine(&s, "");
@@ -610,7 +619,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@each $start,
             rooms_across_pages, members_across_pages_with_roles, batch_remove_rows,
             chunks_never_exceed_max_batch, member_lookup, in_flight_stays_within_the_limit, demote, readd_restores_role, undo_restores_a_demoted_role,
-            errors_map_to_kinds,
+            errors_map_to_kinds, check_proves_the_credentials,
             rate_limits_and_server_errors_are_retried);
     };
     (@each $start:ident, $($check:ident),*) => {

@@ -195,6 +195,21 @@ pub async fn request(
     call: Call<'_>,
     error: impl Fn(&str, &Answer) -> ProviderError,
 ) -> Result<Answer, ProviderError> {
+    request_with(http, provider, creds, call, |a| a.status == 401, error).await
+}
+
+/// [`request`] for a provider that may refuse credentials in a success
+/// answer too (`refused` tells): the credential is renewed once either way,
+/// and a refusal on a 2xx still left after that is returned as an answer
+/// for the adapter to read.
+pub async fn request_with(
+    http: &reqwest::Client,
+    provider: &'static str,
+    creds: &Credentials,
+    call: Call<'_>,
+    refused: impl Fn(&Answer) -> bool,
+    error: impl Fn(&str, &Answer) -> ProviderError,
+) -> Result<Answer, ProviderError> {
     let mut renewed = false;
     loop {
         let issued = creds.current(http, call.op).await?;
@@ -211,15 +226,23 @@ pub async fn request(
             req = req.json(b);
         }
         let answer = send(provider, call.op, req).await?;
-        if answer.is_success() {
+        let refusal = refused(&answer);
+        if answer.is_success() && !refusal {
             return Ok(answer);
         }
-        if answer.status == 401 && !renewed {
+        if refusal && !renewed {
             renewed = true;
-            tracing::info!("{provider} {}: 401, renewing the credentials", call.op);
+            tracing::info!(
+                "{provider} {}: credentials refused ({}), renewing them",
+                call.op,
+                answer.status
+            );
             if creds.refused(http, call.op, issued.generation).await? {
                 continue;
             }
+        }
+        if answer.is_success() {
+            return Ok(answer);
         }
         return Err(error(call.op, &answer));
     }

@@ -47,6 +47,21 @@ pub(super) fn result<T: DeserializeOwned>(
     }
 }
 
+/// Whether an answer refuses the credentials: HTTP 401 (the SDK renews on
+/// it), or RC 401 ("Authorization Error" in the legacy model) in a small
+/// success body, as servers that answer every error on HTTP 200 send.
+pub(super) fn refuses_credentials(answer: &Answer) -> bool {
+    /// Error envelopes are small; a room or member page is not read twice.
+    const SMALL: usize = 4096;
+    answer.status == 401
+        || (answer.is_success()
+            && answer.body.len() <= SMALL
+            && serde_json::from_slice::<ErrorHead>(&answer.body)
+                .ok()
+                .and_then(|h| h.rc.as_ref().and_then(rc_of))
+                == Some(401))
+}
+
 fn unreadable(op: &str, why: &str) -> ProviderError {
     ProviderError::new(
         NAME,

@@ -133,9 +133,14 @@ impl Imkit {
         let op = call.op;
         tracing::debug!("imkit: {op}");
         let redact = |s| self.auth.redact(s);
-        let answer = http::request(&self.http, NAME, &self.auth.credentials, call, |op, a| {
-            errors::from_error(op, a, &redact)
-        })
+        let answer = http::request_with(
+            &self.http,
+            NAME,
+            &self.auth.credentials,
+            call,
+            errors::refuses_credentials,
+            |op, a| errors::from_error(op, a, &redact),
+        )
         .await?;
         errors::result(op, &answer, &redact)
     }

@@ -140,6 +140,21 @@ impl Conn {
         }
     }
 
+    /// Opens the session if none is open (`TOKEN_AUTH` answered
+    /// `TOKEN_AUTH_OK`): proves the token and the address work, sending no
+    /// request about any chat.
+    pub async fn ensure_open(&self) -> Result<(), ProviderError> {
+        let mut slot = self.slot.lock().await;
+        if slot.session.as_mut().is_some_and(Session::drain) {
+            return Ok(());
+        }
+        slot.session = None;
+        let session = self.open_with_backoff(slot.opened_before).await?;
+        slot.session = Some(session);
+        slot.opened_before = true;
+        Ok(())
+    }
+
     /// One chat-management request; the raw reply frame on success.
     /// `wait` shortens the per-call timeout (for replies the docs do not
     /// promise).

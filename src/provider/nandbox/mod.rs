@@ -72,9 +72,12 @@ pub const SPEC: ProviderSpec = ProviderSpec {
     build: |profile| Ok(Arc::new(Nandbox::from_profile(profile)?)),
 };
 
-/// Default calls per second: nandbox documents no rate limit (gap), and
-/// one call is in flight at a time anyway; `rate_limit_per_sec` changes it.
-pub const DEFAULT_RATE: f64 = 10.0;
+/// Default calls per second. nandbox documents no rate limit (gap): what
+/// bounds a run is one call in flight on the one session, so a run goes
+/// at one call per round trip. This is only a backstop far above any real
+/// round trip; `rate_limit_per_sec` sets a real limit where an account
+/// has one.
+pub const DEFAULT_RATE: f64 = 1000.0;
 /// Ids are numeric strings of up to 19 digits (above 2^53) [doc].
 pub const MAX_ID_DIGITS: usize = 19;
 /// The docs' example server (the SDK samples use `d1.nandbox.net:5020`).
@@ -588,6 +591,12 @@ impl Provider for Nandbox {
 
     fn events(&self) -> Option<tokio::sync::broadcast::Receiver<MemberEvent>> {
         Some(self.shared.events.subscribe())
+    }
+
+    /// The rooms are the profile's, so listing them proves nothing: the
+    /// session is opened instead (`TOKEN_AUTH_OK` accepts the token).
+    async fn check(&self) -> Result<(), ProviderError> {
+        self.conn.ensure_open().await
     }
 
     /// The configured chats, then chats seen, each read with `getChat`.

@@ -4,8 +4,10 @@
 //! under `tests/` serve the very same world in each provider's wire format,
 //! so one scenario can be checked in every dialect.
 //!
-//! The generated world ([`World::generate`]) always holds these rooms
-//! (ids are 17-digit numeric strings, user ids too):
+//! The generated world ([`World::generate`]) is defined by the embedded
+//! `assets/sandbox.toml` (room names, sizes, role mix, spam bots, id bases,
+//! name lists and seeds). It holds these rooms (ids are 17-digit numeric
+//! strings, user ids too):
 //!
 //! | id | name | members | shape |
 //! |---|---|---|---|
@@ -24,8 +26,9 @@
 //! refused credentials and latency into whoever serves the world.
 
 use crate::model::{Member, Role, Room, RoomId, UserId};
+use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// The id of the 120,000-member jumbo room.
@@ -39,8 +42,66 @@ pub const STAFF_ROOM: &str = "10000000000000005";
 /// The room with spam bots.
 pub const SPAM_ROOM: &str = "10000000000000006";
 
-const ROOM_BASE: u64 = 10_000_000_000_000_000;
-const USER_BASE: u64 = 71_000_000_000_000_000;
+/// The world's definition: `assets/sandbox.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Definition {
+    room_base: u64,
+    user_base: u64,
+    fault_seed: String,
+    name_seed: String,
+    first_names: Vec<String>,
+    last_names: Vec<String>,
+    spam_name: String,
+    rooms: Vec<RoomDefinition>,
+    megaroom: MegaroomDefinition,
+    #[serde(skip)]
+    seeds: (u64, u64),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoomDefinition {
+    number: u64,
+    name: String,
+    active: bool,
+    members: usize,
+    owners: usize,
+    admins: usize,
+    spam_every: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MegaroomDefinition {
+    number: u64,
+    name: String,
+    first_user: u64,
+}
+
+impl Definition {
+    fn parse(text: &str) -> Result<Self, String> {
+        let mut d: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        let seed = |s: &str| {
+            u64::from_str_radix(s.trim_start_matches("0x"), 16)
+                .map_err(|e| format!("seed `{s}` is not 64-bit hex: {e}"))
+        };
+        d.seeds = (seed(&d.fault_seed)?, seed(&d.name_seed)?);
+        if d.first_names.len() != 16 || d.last_names.len() != 16 {
+            return Err("first_names and last_names need 16 entries each".into());
+        }
+        Ok(d)
+    }
+}
+
+/// The embedded definition, read once.
+fn definition() -> &'static Definition {
+    static DEF: OnceLock<Definition> = OnceLock::new();
+    DEF.get_or_init(|| {
+        Definition::parse(crate::assets::SANDBOX)
+            .unwrap_or_else(|e| panic!("the embedded assets/sandbox.toml is invalid: {e}"))
+    })
+}
 
 /// One member slot; removed members leave a tombstone so paging by
 /// position stays cheap and a re-add can take its old place.
@@ -227,42 +288,38 @@ impl World {
     /// An empty world.
     pub fn empty() -> Self {
         Self {
-            rng: 0x9E37_79B9_7F4A_7C15,
+            rng: definition().seeds.0,
             ..Self::default()
         }
     }
 
-    /// The standard generated world described in the module docs.
+    /// The standard generated world described in the module docs and
+    /// defined by `assets/sandbox.toml`.
     pub fn generate() -> Self {
+        let d = definition();
         let mut w = Self::empty();
         let mut next_user = 0u64;
-        let mut make = |w: &mut World,
-                        n: u64,
-                        name: &str,
-                        active: bool,
-                        owners: usize,
-                        admins: usize,
-                        spam_every: usize,
-                        total: usize| {
-            let id = RoomId::new((ROOM_BASE + n).to_string());
-            let mut room = WorldRoom::new(id, name, active);
-            room.slots.reserve(total);
-            room.index.reserve(total);
-            for i in 0..total {
-                let role = if i < owners {
+        for def in &d.rooms {
+            let id = RoomId::new(d.room_base.saturating_add(def.number).to_string());
+            let mut room = WorldRoom::new(id, &def.name, def.active);
+            room.slots.reserve(def.members);
+            room.index.reserve(def.members);
+            for i in 0..def.members {
+                let role = if i < def.owners {
                     Role::Owner
-                } else if i < owners + admins {
+                } else if i < def.owners + def.admins {
                     Role::Admin
                 } else {
                     Role::Member
                 };
                 next_user += 1;
-                let user = UserId::new((USER_BASE + next_user).to_string());
-                let display = if spam_every > 0 && role == Role::Member && i % spam_every == 0 {
-                    format!("FREE crypto bot {i}")
-                } else {
-                    person_name(next_user)
-                };
+                let user = UserId::new(d.user_base.saturating_add(next_user).to_string());
+                let display =
+                    if def.spam_every > 0 && role == Role::Member && i % def.spam_every == 0 {
+                        d.spam_name.replace("{i}", &i.to_string())
+                    } else {
+                        person_name(next_user)
+                    };
                 room.add(Member {
                     user,
                     name: Some(display.into()),
@@ -270,28 +327,26 @@ impl World {
                 });
             }
             w.rooms.push(room);
-        };
-        make(&mut w, 1, "lobby", true, 1, 3, 0, 2_500);
-        make(&mut w, 2, "town-square", true, 2, 6, 997, 120_000);
-        make(&mut w, 3, "founders", true, 1, 0, 0, 40);
-        make(&mut w, 4, "archive-2023", false, 1, 1, 0, 30);
-        make(&mut w, 5, "staff-room", true, 1, 8, 0, 24);
-        make(&mut w, 6, "spam-wave", true, 1, 1, 3, 300);
+        }
         w
     }
 
     /// The generated world plus one extra room of `members` members
-    /// (id `10000000000000099`, name `megaroom`), for benchmarks.
+    /// (`[megaroom]` of `assets/sandbox.toml`: id `10000000000000099`,
+    /// name `megaroom`), for benchmarks.
     pub fn generate_with_megaroom(members: usize) -> Self {
+        let d = definition();
         let mut w = Self::generate();
-        let mut room = WorldRoom::new((ROOM_BASE + 99).to_string(), "megaroom", true);
+        let mega = &d.megaroom;
+        let id = d.room_base.saturating_add(mega.number).to_string();
+        let mut room = WorldRoom::new(id, &mega.name, true);
         room.slots.reserve(members);
         room.index.reserve(members);
         for i in 0..members {
             let role = if i == 0 { Role::Owner } else { Role::Member };
-            let n = 900_000_000 + i as u64;
+            let n = mega.first_user + i as u64;
             room.add(Member {
-                user: UserId::new((USER_BASE + n).to_string()),
+                user: UserId::new(d.user_base.saturating_add(n).to_string()),
                 name: Some(person_name(n).into()),
                 role,
             });
@@ -388,33 +443,12 @@ pub fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
 }
 
 fn person_name(n: u64) -> String {
-    const FIRST: [&str; 16] = [
-        "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret",
-        "Dennis", "Radia", "Linus", "Sophie", "Tim", "Hedy", "John",
-    ];
-    const LAST: [&str; 16] = [
-        "Lovelace",
-        "Hopper",
-        "Turing",
-        "Dijkstra",
-        "Liskov",
-        "Knuth",
-        "Allen",
-        "Thompson",
-        "Hamilton",
-        "Ritchie",
-        "Perlman",
-        "Torvalds",
-        "Wilson",
-        "Berners-Lee",
-        "Lamarr",
-        "McCarthy",
-    ];
-    let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let d = definition();
+    let h = n.wrapping_mul(d.seeds.1);
     format!(
         "{} {}",
-        FIRST[(h >> 60) as usize],
-        LAST[((h >> 56) & 15) as usize]
+        d.first_names[(h >> 60) as usize],
+        d.last_names[((h >> 56) & 15) as usize]
     )
 }
 
@@ -441,6 +475,71 @@ mod tests {
         assert!(w.rooms().len() >= 6);
         let first = jumbo.members().next().unwrap();
         assert_eq!(first.user.as_str().len(), 17);
+    }
+
+    /// Computed from the world as generated before its definition moved.
+    const WORLD_FINGERPRINT: u64 = 0x59f7_7f35_6ebe_ed0d;
+    const FAULT_DRAWS: [bool; 8] = [true, true, false, true, true, true, false, true];
+
+    /// A fingerprint of the whole generated world (every room, member,
+    /// role and name), fixed before the definition moved to
+    /// `assets/sandbox.toml`: the world must stay identical.
+    #[test]
+    fn the_world_defined_by_the_asset_is_the_world_before() {
+        let w = World::generate();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |s: &str| {
+            for b in s.bytes().chain([0xff]) {
+                h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+            }
+        };
+        for r in w.rooms() {
+            eat(r.id.as_str());
+            eat(&r.name);
+            eat(if r.active { "active" } else { "deactivated" });
+            for m in r.members() {
+                eat(m.user.as_str());
+                eat(m.name.as_deref().unwrap_or(""));
+                eat(m.role.as_str());
+            }
+        }
+        let summary: Vec<(String, String, usize)> = w
+            .rooms()
+            .iter()
+            .map(|r| (r.id.to_string(), r.name.clone(), r.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("10000000000000001", "lobby", 2_500),
+                ("10000000000000002", "town-square", 120_000),
+                ("10000000000000003", "founders", 40),
+                ("10000000000000004", "archive-2023", 30),
+                ("10000000000000005", "staff-room", 24),
+                ("10000000000000006", "spam-wave", 300),
+            ]
+            .map(|(a, b, n)| (a.to_string(), b.to_string(), n))
+        );
+        assert_eq!(h, WORLD_FINGERPRINT, "{h:#x}");
+        let mega = World::generate_with_megaroom(3);
+        let room = mega.room(&"10000000000000099".into()).unwrap();
+        let first = room.members().next().unwrap();
+        assert_eq!(
+            (
+                first.user.as_str(),
+                first.name.as_deref(),
+                room.name.as_str()
+            ),
+            (
+                "71000000900000000",
+                Some(person_name(900_000_000).as_str()),
+                "megaroom"
+            )
+        );
+        let mut e = World::empty();
+        e.faults.rate_limit_share = 0.5;
+        let draws: Vec<bool> = (0..8).map(|_| e.take_fault(1).is_some()).collect();
+        assert_eq!(draws, FAULT_DRAWS);
     }
 
     #[test]

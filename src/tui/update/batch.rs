@@ -366,6 +366,7 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
             total: plan.rows.len(),
             ..Default::default()
         },
+        rates: Default::default(),
         dry_run: p.dry_run,
         cancelling: false,
     });

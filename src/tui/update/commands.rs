@@ -43,6 +43,13 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
                 return open_room(s, room);
             }
         }
+        Cmd::Sort => {
+            if s.screen == Screen::Rooms {
+                s.rooms.sort = s.rooms.sort.next();
+                refilter_rooms(s);
+                info(s, s.rooms.sort.describe());
+            }
+        }
         Cmd::Back => return back(s),
         Cmd::Mark => {
             if let Some(m) = cursor_member(s) {

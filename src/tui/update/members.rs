@@ -102,7 +102,25 @@ pub(super) fn refilter_rooms(s: &mut State) {
         })
         .map(|(i, _)| i as u32)
         .collect();
-    keep_cursor_on(&r.view, &mut r.pos, at);
+    // Rooms whose count is unknown go last, whichever the direction.
+    let count = |i: &u32| r.rooms.get(*i as usize).and_then(|room| room.member_count);
+    match r.sort {
+        RoomSort::Listed => {}
+        RoomSort::MostMembers => r
+            .view
+            .sort_by_key(|i| (count(i).is_none(), std::cmp::Reverse(count(i)))),
+        RoomSort::FewestMembers => r.view.sort_by_key(|i| (count(i).is_none(), count(i))),
+    }
+    match (r.sort, at) {
+        (RoomSort::Listed, _) => keep_cursor_on(&r.view, &mut r.pos, at),
+        // A sorted view is not in index order: look the room up.
+        (_, Some(room)) => {
+            if let Some(p) = r.view.iter().position(|i| *i == room) {
+                r.pos.cursor = p;
+            }
+        }
+        (_, None) => {}
+    }
     let h = s.list_height();
     s.rooms.pos.clamp(s.rooms.view.len(), h);
 }

@@ -32,6 +32,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Tick => {
             s.ticks += 1;
             s.dirty = expire(s, |born, now| now >= born + INFO_TICKS);
+            if let Some(b) = s.batch.as_mut() {
+                b.rates.tick();
+                s.dirty |= s.screen == Screen::Progress;
+            }
             vec![]
         }
         Action::Resize(w, h) => {
@@ -131,6 +135,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         }
         Action::Run(RunEvent::Progress(p)) => {
             if let Some(b) = s.batch.as_mut() {
+                b.rates.count(&p);
                 b.progress = p;
             }
             vec![]
@@ -166,6 +171,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             s.members = MembersState::default();
             s.rooms = RoomsState {
                 loading: true,
+                sort: s.rooms.sort,
                 ..RoomsState::default()
             };
             s.results = None;

@@ -1,6 +1,7 @@
 //! Rendering: a pure function of the state. Nothing here changes state
 //! (the rows-built counter is a `Cell` read by tests and benchmarks).
 
+mod charts;
 mod help;
 mod popup;
 mod progress;
@@ -21,6 +22,7 @@ pub fn theme(s: &State) -> Theme {
     Theme {
         no_color: s.no_color,
         accent: s.header.accent,
+        palette: s.header.theme,
     }
 }
 

@@ -1,9 +1,10 @@
-//! The progress screen of a running batch.
+//! The progress screen of a running batch: a gauge of rows done, the
+//! figures, and sparklines of calls and retries per second.
 
 use super::theme::Theme;
 use crate::ops::plan::human_duration;
 use crate::tui::format::num;
-use crate::tui::state::State;
+use crate::tui::state::{Batch, State};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -20,9 +21,15 @@ pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new("no batch is running"), inner);
         return;
     };
-    let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let lines = figures(b, t);
+    let [gauge, text, _, charts] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(lines.len() as u16),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
     let p = &b.progress;
-    let mut lines = Vec::new();
     let ratio = if p.total == 0 {
         0.0
     } else {
@@ -35,28 +42,38 @@ pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             .label(format!("{}/{}", num(p.done), num(p.total))),
         gauge,
     );
+    f.render_widget(Paragraph::new(lines), text);
+    super::charts::rates(&b.rates, t, f, charts);
+}
+
+/// The lines under the gauge: the figures, the user in flight, a wait the
+/// provider asked for, the cancel notice.
+fn figures(b: &Batch, t: &Theme) -> Vec<Line<'static>> {
+    let p = &b.progress;
     let eta = if p.done > 0 && p.done < p.total {
         let per = p.elapsed.as_secs_f64() / p.done as f64;
         human_duration(Duration::from_secs_f64(per * (p.total - p.done) as f64))
     } else {
         "–".into()
     };
-    lines.push(Line::from(format!(
-        "{}{} · {:.1} calls/s · {} retries · {} in flight · ETA {}",
-        b.verb,
-        if b.dry_run { " (dry run)" } else { "" },
-        p.calls_per_sec,
-        p.retries,
-        p.in_flight,
-        eta
-    )));
-    lines.push(Line::from(format!(
-        "current: {}",
-        p.current
-            .as_ref()
-            .map_or("–".to_string(), |u| crate::text::escape(u.as_str())
-                .into_owned())
-    )));
+    let mut lines = vec![
+        Line::from(format!(
+            "{}{} · {:.1} calls/s · {} retries · {} in flight · ETA {}",
+            b.verb,
+            if b.dry_run { " (dry run)" } else { "" },
+            p.calls_per_sec,
+            p.retries,
+            p.in_flight,
+            eta
+        )),
+        Line::from(format!(
+            "current: {}",
+            p.current
+                .as_ref()
+                .map_or("–".to_string(), |u| crate::text::escape(u.as_str())
+                    .into_owned())
+        )),
+    ];
     if let Some(w) = p.waiting {
         lines.push(Line::styled(
             format!(
@@ -72,5 +89,5 @@ pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             t.warn(),
         ));
     }
-    f.render_widget(Paragraph::new(lines), text);
+    lines
 }

@@ -6,7 +6,7 @@ use super::theme::Theme;
 use crate::model::Status;
 use crate::text::escape;
 use crate::tui::format::num;
-use crate::tui::state::{DETAIL_LINES, Pos, State};
+use crate::tui::state::{DETAIL_LINES, OUTCOME_LINES, Pos, State};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -73,6 +73,9 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             format!("/{} ", escape(&r.filter.text)),
             t.key(),
         ));
+    }
+    if let Some(sort) = r.sort.label() {
+        title.push(Span::styled(format!("{sort} "), t.key()));
     }
     if r.loading {
         title.push(Span::styled("loading… ", t.dim()));
@@ -256,9 +259,13 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let outer = block(t, title);
     let inner = outer.inner(area);
     f.render_widget(outer, area);
-    let [table_area, detail_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(DETAIL_LINES as u16)])
-            .areas(inner);
+    let [bar_area, table_area, detail_area] = Layout::vertical([
+        Constraint::Length(OUTCOME_LINES as u16),
+        Constraint::Fill(1),
+        Constraint::Length(DETAIL_LINES as u16),
+    ])
+    .areas(inner);
+    super::charts::render_outcome_bar(&r.tally, t, f, bar_area);
     // The name column goes first when space is short: the reason is what
     // the moderator reads, and the detail lines below show the name.
     let with_name = inner.width >= 80;
