@@ -754,7 +754,7 @@ mod channels {
         let rows = run(&engine, vec![Request::new(ROOM, ADMINS[0], Action::Demote)]).await;
         assert_eq!(rows[0].status, Status::Demoted);
         let mut back = vec![Request::new(ROOM, ADMINS[0], Action::Readd)];
-        engine.fill_readd_roles(&mut back).unwrap();
+        engine.fill_readd_roles(&mut back).await.unwrap();
         assert_eq!(back[0].role, Some(Role::Admin));
         let rows = run(&engine, back).await;
         assert_eq!(rows[0].status, Status::Readded, "{rows:?}");

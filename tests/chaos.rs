@@ -205,7 +205,7 @@ async fn chaos_run(provider: &str, seed: u64) {
         .iter()
         .map(|u| Request::new(room.clone(), u.clone(), Action::Readd))
         .collect();
-    engine.fill_readd_roles(&mut back).unwrap();
+    engine.fill_readd_roles(&mut back).await.unwrap();
     assert!(
         back.iter().all(|r| r.role.is_some()),
         "{ctx}: undo found no recorded role for some user: {back:?}"

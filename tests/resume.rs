@@ -157,7 +157,7 @@ async fn resume_asks_the_provider_records_and_finishes_the_rest_once() {
         ]
     );
 
-    engine.record_found(&check).unwrap();
+    engine.record_found(&check).await.unwrap();
     let plan = engine
         .plan(check.remaining.iter().map(|(_, r)| r.clone()).collect())
         .await
@@ -217,7 +217,7 @@ async fn resume_asks_the_provider_records_and_finishes_the_rest_once() {
         e,
         Action::Readd,
     )];
-    engine.fill_readd_roles(&mut back).unwrap();
+    engine.fill_readd_roles(&mut back).await.unwrap();
     assert_eq!(back[0].role, Some(Role::Admin));
 }
 

@@ -991,10 +991,10 @@ async fn undo_finds_the_recorded_role_whatever_base64_form_was_typed() {
     assert_eq!(report.outcomes[0].status, Status::Removed);
 
     let mut back = vec![Request::new(standard.clone(), OWNER_A, Action::Readd)];
-    engine.fill_readd_roles(&mut back).unwrap();
+    engine.fill_readd_roles(&mut back).await.unwrap();
     assert_eq!(back[0].role, Some(Role::Owner));
     let mut back_safe = vec![Request::new(typed_safe, OWNER_A, Action::Readd)];
-    engine.fill_readd_roles(&mut back_safe).unwrap();
+    engine.fill_readd_roles(&mut back_safe).await.unwrap();
     assert_eq!(back_safe[0].role, Some(Role::Owner));
 }
 

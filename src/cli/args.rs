@@ -66,21 +66,64 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
-    /// Print audit records
-    Audit {
-        /// Only the last N records
-        #[arg(long, value_name = "N")]
-        last: Option<usize>,
-        /// Only intents that never got a result (after a crash)
-        #[arg(long)]
-        unfinished: bool,
-    },
+    /// Print audit records (every operator's, in team mode)
+    Audit(AuditArgs),
+    /// The shared ticket queue of team mode (needs audit_url)
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Print where the config file, audit log, console log and exports are
     Paths,
     /// Print a shell completion script (see the README for where it goes)
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff) to standard output
     Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCommand {
+    /// Enqueue a ticket file's rows (checked as `apply` checks them: a bad row refuses the file)
+    Push {
+        file: PathBuf,
+        /// Why, for rows without a reason of their own
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Ticket reference, for rows without one
+        #[arg(long, value_name = "REF")]
+        ticket: Option<String>,
+    },
+    /// Claim and run queued rows of this profile until the queue is empty
+    Work {
+        /// Keep waiting for new rows instead of exiting when the queue is empty
+        #[arg(long)]
+        follow: bool,
+        /// Rows per claim (default: ten provider batches)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        chunk: Option<u32>,
+        /// This worker's name (default: host, process id, random suffix)
+        #[arg(long, value_name = "NAME")]
+        worker: Option<String>,
+    },
+    /// Row counts by state, by ticket and by worker
+    Status,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct AuditArgs {
+    /// Only the last N records
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Only intents that never got a result (after a crash)
+    #[arg(long)]
+    pub unfinished: bool,
+    /// Only records of this operator (the `operator` name or the OS user)
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+    /// Only records of this ticket
+    #[arg(long, value_name = "REF")]
+    pub ticket: Option<String>,
+    /// Only records of this batch (one run)
+    #[arg(long, value_name = "ID")]
+    pub batch: Option<String>,
 }
 
 #[derive(Args, Debug)]

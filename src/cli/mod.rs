@@ -4,6 +4,7 @@ pub mod args;
 mod check;
 mod output;
 mod paths;
+mod queue;
 mod resume;
 mod shell;
 mod stream;
@@ -12,10 +13,11 @@ use crate::config::Config;
 use crate::model::{Action, Outcome, Role, Status};
 use crate::ops::audit;
 use crate::ops::plan::{Plan, Request, human_duration};
+use crate::ops::store::Query;
 use crate::ops::{Cancel, Engine, RunEvent, RunOptions, tickets};
-use crate::session::{Session, audit_path};
+use crate::session::{Session, open_reader};
 use crate::text;
-use args::{Change, ChangeOpts, Command, Format, Global, RoleArg};
+use args::{AuditArgs, Change, ChangeOpts, Command, Format, Global, RoleArg};
 use output::{MemberRow, ProfileRow, RoomRow, write_rows};
 use std::io::{self, BufRead, IsTerminal, Write};
 
@@ -53,7 +55,8 @@ async fn dispatch(global: &Global, command: Command, out: &mut dyn Write) -> Res
     Ok(match command {
         Command::Profiles { check: false } => profiles(global, out)?,
         Command::Profiles { check: true } => check::check(global, out).await?,
-        Command::Audit { last, unfinished } => audit_cmd(global, last, unfinished, out)?,
+        Command::Audit(a) => audit_cmd(global, a, out).await?,
+        Command::Queue(q) => queue::run(global, q, out).await?,
         Command::Resume {
             batch,
             dry_run,
@@ -61,7 +64,7 @@ async fn dispatch(global: &Global, command: Command, out: &mut dyn Write) -> Res
         } => resume::resume(global, batch, dry_run, yes, out).await?,
         Command::Rooms => {
             let s = Session::load(global)?;
-            let engine = s.engine(global, false)?;
+            let engine = s.engine(global, false).await?;
             let rooms = engine
                 .all_rooms()
                 .await
@@ -144,8 +147,9 @@ fn profiles(global: &Global, out: &mut dyn Write) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// Prints each unreadable line skipped in the audit log, as a warning.
-pub(super) fn warn_skipped(skipped: &[audit::Skipped]) {
+/// Prints each unreadable line skipped in the audit log (or another
+/// note of the audit store), as a warning.
+pub(super) fn warn_skipped(skipped: &[impl std::fmt::Display]) {
     const SHOWN: usize = 10;
     for s in skipped.iter().take(SHOWN) {
         say(&format!("warning: {s}"));
@@ -158,19 +162,28 @@ pub(super) fn warn_skipped(skipped: &[audit::Skipped]) {
     }
 }
 
-fn audit_cmd(
-    global: &Global,
-    last: Option<usize>,
-    unfinished: bool,
-    out: &mut dyn Write,
-) -> Result<u8, Failure> {
-    let path = audit_path(global)?;
-    let unreadable =
-        |e: io::Error| Failure::usage(format!("audit log {} cannot be read: {e}", path.display()));
-    if !unfinished && last.is_none() {
+async fn audit_cmd(global: &Global, a: AuditArgs, out: &mut dyn Write) -> Result<u8, Failure> {
+    let config = Config::load(global.config.as_deref())?;
+    let query = Query {
+        last: a.last,
+        unfinished: a.unfinished,
+        operator: a.operator,
+        ticket: a.ticket,
+        batch: a.batch,
+    };
+    // Reading needs no write access and creates nothing; in team mode it
+    // reads every operator's records from the database.
+    let store = open_reader(&config, global).await?;
+    if let (Some(path), false, None) = (store.file(), query.unfinished, query.last) {
         // Everything: streamed, never loaded.
-        let mut records = audit::records(&path).map_err(unreadable)?;
-        let written = match output::stream_rows(out, global.format, records.by_ref()) {
+        let mut records = audit::records(path).map_err(|e| {
+            Failure::usage(format!("audit log {} cannot be read: {e}", path.display()))
+        })?;
+        let wanted = records.by_ref().filter(|r| match r {
+            Ok(r) => query.matches(r),
+            Err(_) => true,
+        });
+        let written = match output::stream_rows(out, global.format, wanted) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             other => other,
         };
@@ -181,16 +194,10 @@ fn audit_cmd(
         })?;
         return Ok(0);
     }
-    let (mut rows, skipped) = if unfinished {
-        audit::open_intents(&path).map_err(unreadable)?
-    } else {
-        audit::last(&path, last.unwrap_or(0)).map_err(unreadable)?
-    };
-    warn_skipped(&skipped);
-    if let Some(n) = last {
-        rows.drain(..rows.len().saturating_sub(n));
-    }
-    if unfinished && !rows.is_empty() {
+    let found = store.find(&query).await?;
+    warn_skipped(&found.notes);
+    let rows = found.records;
+    if query.unfinished && !rows.is_empty() {
         say(&format!(
             "{} call(s) were announced but never answered; check these users in the provider before re-running, \
              or let `roomwarden resume` do it",
@@ -208,7 +215,7 @@ async fn members(
     out: &mut dyn Write,
 ) -> Result<u8, Failure> {
     let s = Session::load(global)?;
-    let engine = s.engine(global, false)?;
+    let engine = s.engine(global, false).await?;
     let room = crate::model::RoomId::from(room);
     let want = role.map(|r| match r {
         RoleArg::Owner => Role::Owner,
@@ -334,7 +341,7 @@ async fn execute(
 ) -> Result<u8, Failure> {
     let s = Session::load(global)?;
     may_change(&s.profile, global, opts.dry_run, opts.yes)?;
-    let engine = s.engine(global, !opts.dry_run)?;
+    let engine = s.engine(global, !opts.dry_run).await?;
     engine.check_ids(&requests).map_err(Failure::usage)?;
     if let Some(why) = cannot(engine.capabilities(), &requests) {
         return Err(Failure::usage(format!(
@@ -343,9 +350,26 @@ async fn execute(
             engine.provider_name()
         )));
     }
-    let (unrecorded, skipped) = engine
-        .fill_readd_roles_from(&audit_path(global)?, &mut requests)
-        .map_err(|e| Failure::usage(format!("reading the audit log for re-add roles: {e}")))?;
+    let (unrecorded, skipped) = if requests
+        .iter()
+        .any(|r| r.action == Action::Readd && r.role.is_none())
+    {
+        // The engine's store, or (a dry run) the same store read only.
+        let reader = match engine.audit_store() {
+            Some(store) => store.clone(),
+            None => open_reader(&s.config, global).await?,
+        };
+        engine
+            .fill_readd_roles_from(&*reader, &mut requests)
+            .await
+            .map_err(|e| {
+                let mut f = Failure::from(e);
+                f.message = format!("reading the audit store for re-add roles: {}", f.message);
+                f
+            })?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     warn_skipped(&skipped);
     let mut plan = engine
         .plan(requests)
@@ -395,10 +419,9 @@ async fn execute(
     if let Some(e) = &report.local_error
         && report.progress.calls == 0
     {
-        // Stopped by a problem on this machine before anything was sent.
-        return Err(Failure::usage(format!(
-            "{e}; nothing was sent (pass --audit-log FILE somewhere writable)"
-        )));
+        // Stopped by a problem on this machine (or the team database)
+        // before anything was sent.
+        return Err(stopped_unsent(&engine, e));
     }
     if !streaming {
         emit(out, global.format, &report.outcomes)?;
@@ -411,10 +434,27 @@ async fn execute(
     Ok(exit_code(&report.outcomes))
 }
 
+/// A run stopped before anything was sent because the audit store failed:
+/// the file is a usage error (exit 2, write it elsewhere), the team
+/// database one that cannot be reached (exit 3, as when it is down at
+/// the start).
+pub(super) fn stopped_unsent(engine: &Engine, e: &str) -> Failure {
+    if engine.audit_store().is_some_and(|s| s.postgres().is_some()) {
+        Failure {
+            code: 3,
+            message: format!("{e}; nothing was sent"),
+        }
+    } else {
+        Failure::usage(format!(
+            "{e}; nothing was sent (pass --audit-log FILE somewhere writable)"
+        ))
+    }
+}
+
 /// Why none of the requests can be done, when they all ask for an action
 /// the provider cannot do at all (a demote or re-add on a provider without
 /// one); a mixed ticket file goes on, its rows skipped with the reason.
-fn cannot(caps: &crate::provider::Capabilities, requests: &[Request]) -> Option<String> {
+pub(crate) fn cannot(caps: &crate::provider::Capabilities, requests: &[Request]) -> Option<String> {
     let all = |a: Action| !requests.is_empty() && requests.iter().all(|r| r.action == a);
     if all(Action::Demote) && !caps.demotes() {
         return Some("this provider cannot demote users".into());

@@ -177,6 +177,31 @@ impl Row for Record {
     }
 }
 
+impl Row for crate::ops::queue::StatusRow {
+    const HEADERS: &'static [&'static str] =
+        &["by", "key", "queued", "claimed", "done", "failed", "alive"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.by.into(),
+            self.key.clone(),
+            self.queued.to_string(),
+            self.claimed.to_string(),
+            self.done.to_string(),
+            self.failed.to_string(),
+            match self.alive {
+                Some(true) => "alive".into(),
+                Some(false) => "gone".into(),
+                None => String::new(),
+            },
+        ]
+    }
+    fn csv_cells(&self) -> Vec<String> {
+        let mut c = self.cells();
+        c[6] = self.alive.map(|a| a.to_string()).unwrap_or_default();
+        c
+    }
+}
+
 /// The widest a `table` cell gets, in characters; longer ones are cut
 /// with an ellipsis (jsonl and csv keep them whole).
 pub const MAX_CELL: usize = 200;

@@ -1,13 +1,15 @@
 //! `roomwarden resume [BATCH]`: after a crash, asks the provider about each
 //! unfinished row of a batch, records what it shows done, and finishes the
 //! rest under the batch's own id, ticket and reason, with the plan, guards
-//! and confirmation of every change command.
+//! and confirmation of every change command. It reads and records
+//! through the audit store: the file, or the team database (where it
+//! resumes any operator's batch).
 
 use super::{confirm, emit, exit_code, may_change, run_with_progress, warn_skipped};
 use crate::config::Config;
 use crate::model::Outcome;
-use crate::ops::audit;
-use crate::session::{Failure, Global, Session, audit_path};
+use crate::ops::store;
+use crate::session::{Failure, Global, Session, open_reader};
 use std::io::{self, Write};
 
 pub(super) async fn resume(
@@ -17,24 +19,22 @@ pub(super) async fn resume(
     yes: bool,
     out: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    let path = audit_path(global)?;
-    let (found, skipped) = audit::unfinished_batch(&path, batch.as_deref())
-        .map_err(|e| Failure::usage(format!("audit log {} cannot be read: {e}", path.display())))?;
+    let config = Config::load(global.config.as_deref())?;
+    let reader = open_reader(&config, global).await?;
+    let place_of = reader.describe();
+    let (found, skipped) = store::unfinished_batch(&*reader, batch.as_deref()).await?;
     warn_skipped(&skipped);
     let Some((batch, intents)) = found else {
         if let Some(b) = batch {
             return Err(Failure::usage(format!(
-                "batch `{b}` has no unfinished rows in {}; `roomwarden audit --unfinished` lists the rows that have none",
-                path.display()
+                "batch `{b}` has no unfinished rows in the {place_of}; `roomwarden audit --unfinished` lists the rows that have none"
             )));
         }
         super::say(&format!(
-            "nothing to resume: every call in {} got its result",
-            path.display()
+            "nothing to resume: every call in the {place_of} got its result"
         ));
         return Ok(0);
     };
-    let config = Config::load(global.config.as_deref())?;
     let name = intents[0].profile.clone();
     if let Some(chosen) = global.profile.as_deref().filter(|p| *p != name) {
         return Err(Failure::usage(format!(
@@ -57,7 +57,18 @@ pub(super) async fn resume(
     }
     may_change(&profile, global, dry_run, yes)?;
     let session = Session { config, profile };
-    let engine = session.engine(global, !dry_run)?;
+    // The store read above is the one written to (a dry run writes none).
+    let engine = session.engine_with(
+        &session.profile,
+        global,
+        if dry_run {
+            None
+        } else if reader.postgres().is_some() {
+            Some(reader.clone())
+        } else {
+            Some(crate::session::open_store(&session.config, global).await?)
+        },
+    )?;
     super::say(&format!(
         "resuming batch {batch}: {} unfinished row(s); asking {} about each user",
         intents.len(),
@@ -67,11 +78,10 @@ pub(super) async fn resume(
         .iter()
         .map(|r| (r.room.clone(), r.user.clone()))
         .collect();
-    let (history, skipped) = audit::history(&path, &pairs)
-        .map_err(|e| Failure::usage(format!("audit log {} cannot be read: {e}", path.display())))?;
-    warn_skipped(&skipped);
+    let history = reader.history(&pairs).await?;
+    warn_skipped(&history.notes);
     let check = engine
-        .check_unfinished(batch.clone(), intents, &history)
+        .check_unfinished(batch.clone(), intents, &history.records)
         .await
         .map_err(|e| Failure::provider(&e))?;
     let requests = check.remaining.iter().map(|(_, r)| r.clone()).collect();
@@ -106,9 +116,9 @@ pub(super) async fn resume(
         return Err(Failure::usage("cancelled; nothing was recorded or sent"));
     }
     if !dry_run {
-        engine.record_found(&check).map_err(|e| Failure {
-            code: 1,
-            message: format!("audit log {} cannot be written: {e}", path.display()),
+        engine.record_found(&check).await.map_err(|e| Failure {
+            code: if e.unavailable { 3 } else { 1 },
+            message: format!("{e}; nothing was sent"),
         })?;
     }
     let mut rows = check.found.clone();

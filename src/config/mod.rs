@@ -6,6 +6,7 @@
 
 mod profile;
 mod secret;
+mod team;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +15,7 @@ use toml::{Table, Value};
 
 use profile::parse_profile;
 pub use profile::{Common, Profile};
+pub use team::Team;
 
 /// A config problem; the message says what is wrong and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     /// `[keys]`: action name -> key, for the console's keymap.
     pub keys: BTreeMap<String, String>,
+    /// Team mode: the shared PostgreSQL store and the operator's name.
+    pub team: Team,
     /// `theme`: the console's colour theme for profiles that name none.
     pub theme: Option<String>,
     /// `export_dir`: where the console's ctrl-s writes results (else the
@@ -107,6 +111,7 @@ impl Config {
             default_profile: Some("sandbox".into()),
             profiles,
             keys: BTreeMap::new(),
+            team: Team::default(),
             theme: None,
             export_dir: None,
             source: Source::BuiltIn,
@@ -174,6 +179,7 @@ impl Config {
             None => None,
             Some(v) => Some(theme_name(&v, &format!("config file {at}: `theme`"))?),
         };
+        let team = Team::take(&mut root, &at.to_string(), literal_refused.clone())?;
         let export_dir = match root.remove("export_dir") {
             None => None,
             Some(Value::String(d)) if !d.trim().is_empty() => Some(expand_home(d.trim())),
@@ -205,7 +211,8 @@ impl Config {
         }
         if let Some(key) = root.keys().next() {
             return Err(ConfigError::new(format!(
-                "config file {at}: unknown top-level key `{key}`; expected default_profile, export_dir, theme, [profiles.NAME] or [keys]"
+                "config file {at}: unknown top-level key `{key}`; expected default_profile, export_dir, theme, {}, [profiles.NAME] or [keys]",
+                team::KEYS.join(", ")
             )));
         }
         if profiles.is_empty() {
@@ -225,6 +232,7 @@ impl Config {
             default_profile,
             profiles,
             keys,
+            team,
             theme,
             export_dir,
             source: Source::File(path.to_path_buf()),

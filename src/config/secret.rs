@@ -4,6 +4,7 @@
 use super::{ConfigError, Profile};
 use secrecy::SecretString;
 use std::process::Command;
+use toml::Table;
 
 impl Profile {
     /// Whether any form of the secret `base` is configured.
@@ -20,82 +21,108 @@ impl Profile {
     /// Resolves the secret `base` from `base_env`, `base_cmd` or a literal
     /// `base` (only when the file is private). `Ok(None)` when none is set.
     pub fn secret(&self, base: &str) -> Result<Option<SecretString>, ConfigError> {
-        let env_key = format!("{base}_env");
-        let cmd_key = format!("{base}_cmd");
-        let set: Vec<&str> = [base, env_key.as_str(), cmd_key.as_str()]
-            .into_iter()
-            .filter(|k| self.table.contains_key(*k))
-            .collect();
-        if set.len() > 1 {
+        resolve(
+            &format!("profile `{}`", self.name),
+            &self.table,
+            self.literal_refused.as_deref(),
+            base,
+        )
+    }
+}
+
+/// Resolves the secret `base` of a table (a profile, or the file's top
+/// level for team mode): `base_env`, `base_cmd` or a literal `base`, the
+/// literal only when `literal_refused` is `None`. `owner` starts every
+/// message.
+pub(super) fn resolve(
+    owner: &str,
+    table: &Table,
+    literal_refused: Option<&str>,
+    base: &str,
+) -> Result<Option<SecretString>, ConfigError> {
+    let env_key = format!("{base}_env");
+    let cmd_key = format!("{base}_cmd");
+    let set: Vec<&str> = [base, env_key.as_str(), cmd_key.as_str()]
+        .into_iter()
+        .filter(|k| table.contains_key(*k))
+        .collect();
+    if set.len() > 1 {
+        return Err(ConfigError::new(format!(
+            "{owner}: set only one of {}; they name the same secret",
+            set.join(", ")
+        )));
+    }
+    let get = |key: &str| -> Result<Option<String>, ConfigError> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .map(|s| Some(s.to_string()))
+                .ok_or_else(|| key_error(owner, key, "must be a string")),
+        }
+    };
+    if let Some(var) = get(&env_key)? {
+        return match std::env::var(&var) {
+            Ok(v) if !v.trim().is_empty() => plain(owner, &env_key, v.trim()).map(Some),
+            _ => Err(ConfigError::new(format!(
+                "{owner}: `{env_key}` names the environment variable {var}, which is not set; \
+                 export {var}=... before running roomwarden"
+            ))),
+        };
+    }
+    if let Some(cmd) = get(&cmd_key)? {
+        let value = run_secret_command(owner, &cmd_key, &cmd)?;
+        return plain(owner, &cmd_key, &value).map(Some);
+    }
+    if table.contains_key(base) {
+        let value = get(base)?.unwrap_or_default();
+        if let Some(why) = literal_refused {
             return Err(ConfigError::new(format!(
-                "profile `{}`: set only one of {}; they name the same secret",
-                self.name,
-                set.join(", ")
+                "{owner}: literal secret `{base}` refused: {why}; or use `{env_key}` / `{cmd_key}` instead"
             )));
         }
-        if let Some(var) = self.get_str(&env_key)? {
-            return match std::env::var(&var) {
-                Ok(v) if !v.trim().is_empty() => self.plain(&env_key, v.trim()).map(Some),
-                _ => Err(ConfigError::new(format!(
-                    "profile `{}`: `{env_key}` names the environment variable {var}, which is not set; \
-                     export {var}=... before running roomwarden",
-                    self.name
-                ))),
-            };
-        }
-        if let Some(cmd) = self.get_str(&cmd_key)? {
-            let value = run_secret_command(&self.name, &cmd_key, &cmd)?;
-            return self.plain(&cmd_key, &value).map(Some);
-        }
-        if self.table.contains_key(base) {
-            let value = self.get_str(base)?.unwrap_or_default();
-            if let Some(why) = &self.literal_refused {
-                return Err(ConfigError::new(format!(
-                    "profile `{}`: literal secret `{base}` refused: {why}; or use `{env_key}` / `{cmd_key}` instead",
-                    self.name
-                )));
-            }
-            return self.plain(base, &value).map(Some);
-        }
-        Ok(None)
+        return plain(owner, base, &value).map(Some);
     }
+    Ok(None)
+}
 
-    /// The secret read from `key`, when it is one line of text: a second
-    /// line or a control character would fail later as a refused or broken
-    /// connection, far from its cause. The value is never quoted.
-    fn plain(&self, key: &str, value: &str) -> Result<SecretString, ConfigError> {
-        if value.contains(['\n', '\r']) {
-            return Err(self.key_error(
-                key,
-                "gave more than one line; a secret is one line of text (for a command, print only \
-                 the secret, e.g. `pass show NAME | head -n 1`)",
-            ));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(self.key_error(
-                key,
-                "gave a secret holding a control character (such as a tab or ESC); check the value",
-            ));
-        }
-        Ok(SecretString::from(value.to_string()))
+fn key_error(owner: &str, key: &str, problem: &str) -> ConfigError {
+    ConfigError::new(format!("{owner}: key `{key}` {problem}"))
+}
+
+/// The secret read from `key`, when it is one line of text: a second
+/// line or a control character would fail later as a refused or broken
+/// connection, far from its cause. The value is never quoted.
+fn plain(owner: &str, key: &str, value: &str) -> Result<SecretString, ConfigError> {
+    if value.contains(['\n', '\r']) {
+        return Err(key_error(
+            owner,
+            key,
+            "gave more than one line; a secret is one line of text (for a command, print only \
+             the secret, e.g. `pass show NAME | head -n 1`)",
+        ));
     }
+    if value.chars().any(char::is_control) {
+        return Err(key_error(
+            owner,
+            key,
+            "gave a secret holding a control character (such as a tab or ESC); check the value",
+        ));
+    }
+    Ok(SecretString::from(value.to_string()))
 }
 
 /// Runs a `*_cmd` and returns its output, trimmed. Errors never quote the
 /// command nor what it wrote: either may hold the secret.
-fn run_secret_command(profile: &str, key: &str, cmd: &str) -> Result<String, ConfigError> {
+fn run_secret_command(owner: &str, key: &str, cmd: &str) -> Result<String, ConfigError> {
     let out = Command::new("sh")
         .arg("-c")
         .arg(cmd)
         .output()
-        .map_err(|e| {
-            ConfigError::new(format!(
-                "profile `{profile}`: `{key}` could not be started: {e}"
-            ))
-        })?;
+        .map_err(|e| ConfigError::new(format!("{owner}: `{key}` could not be started: {e}")))?;
     if !out.status.success() {
         return Err(ConfigError::new(format!(
-            "profile `{profile}`: `{key}` failed ({}); its output is not shown, as it may hold the secret: \
+            "{owner}: `{key}` failed ({}); its output is not shown, as it may hold the secret: \
              run the command yourself to see why, then fix it or use another source",
             out.status,
         )));
@@ -103,7 +130,7 @@ fn run_secret_command(profile: &str, key: &str, cmd: &str) -> Result<String, Con
     let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if value.is_empty() {
         return Err(ConfigError::new(format!(
-            "profile `{profile}`: `{key}` printed nothing; it must print the secret on stdout"
+            "{owner}: `{key}` printed nothing; it must print the secret on stdout"
         )));
     }
     Ok(value)

@@ -11,6 +11,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -33,6 +34,9 @@ pub struct Limiter {
     clock: TokioClock,
     not_before: Mutex<Option<Instant>>,
     period: Duration,
+    /// Cells each call takes: `n` when `n` processes share one quota
+    /// (queue workers of one profile), so each gets `1/n` of it.
+    share: AtomicU32,
 }
 
 impl Limiter {
@@ -67,6 +71,7 @@ impl Limiter {
             clock,
             not_before: Mutex::new(None),
             period,
+            share: AtomicU32::new(1),
         }
     }
 
@@ -75,8 +80,24 @@ impl Limiter {
         self.period
     }
 
+    /// Takes `1/n` of the quota from now on (`n` processes share it).
+    pub fn set_share(&self, n: u32) {
+        self.share.store(n.max(1), Ordering::Relaxed);
+    }
+
+    /// How many processes this limiter's quota is shared by.
+    pub fn share(&self) -> u32 {
+        self.share.load(Ordering::Relaxed)
+    }
+
     /// Waits until a call may be sent.
     pub async fn acquire(&self) {
+        for _ in 0..self.share() {
+            self.acquire_cell().await;
+        }
+    }
+
+    async fn acquire_cell(&self) {
         loop {
             let hold = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(t) = hold
@@ -147,6 +168,38 @@ mod tests {
         // ...and it runs close to the quota: 350 calls in about 17.5 s.
         let took = start.elapsed();
         assert!(took <= Duration::from_secs(20), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shares_of_one_quota_stay_within_it_together() {
+        // Three workers of 100 calls per second, each taking a third.
+        let limiters: Vec<Limiter> = (0..3).map(|_| Limiter::per_second(100.0)).collect();
+        for l in &limiters {
+            l.set_share(3);
+        }
+        let start = Instant::now();
+        let at = std::sync::Mutex::new(Vec::new());
+        futures::future::join_all(limiters.iter().map(|l| async {
+            for _ in 0..100 {
+                l.acquire().await;
+                at.lock().unwrap().push(start.elapsed());
+            }
+        }))
+        .await;
+        let mut at = at.into_inner().unwrap();
+        at.sort();
+        for (i, t) in at.iter().enumerate() {
+            let in_window = at[i..]
+                .iter()
+                .take_while(|u| **u < *t + Duration::from_secs(1))
+                .count();
+            assert!(in_window <= 100, "{in_window} calls within 1 s from {t:?}");
+        }
+        assert!(
+            start.elapsed() <= Duration::from_secs(4),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,9 +9,11 @@ pub use members::{AHEAD as MEMBER_PAGES_AHEAD, Listing};
 mod limiter;
 mod pace;
 pub mod plan;
+pub mod queue;
 pub mod resume;
 mod retry;
 mod run;
+pub mod store;
 pub mod tickets;
 
 use crate::config::Profile;
@@ -24,10 +26,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use store::AuditStore;
 
 pub use limiter::Limiter;
 use members::WholeLists;
-pub use run::{Cancel, MAY_HAVE_ACTED, Progress, Report, RunEvent, RunOptions, may_have_acted};
+pub use run::{
+    Cancel, MAY_HAVE_ACTED, NOT_SENT_UNAUDITED, Progress, Report, RunEvent, RunOptions,
+    may_have_acted,
+};
 
 /// How long a call is retried, and the longest wait a provider may ask for.
 #[derive(Clone, Copy, Debug)]
@@ -55,7 +61,7 @@ impl RetryPolicy {
     }
 }
 
-/// One profile's provider with its limits, guards and audit log.
+/// One profile's provider with its limits, guards and audit store.
 pub struct Engine {
     provider: Arc<dyn Provider>,
     caps: Capabilities,
@@ -63,7 +69,7 @@ pub struct Engine {
     /// The provider's lower limit for listing rooms, if it has one.
     rooms_limiter: Option<Arc<Limiter>>,
     guards: Guards,
-    audit: Option<Arc<AuditLog>>,
+    audit: Option<Arc<dyn AuditStore>>,
     profile: String,
     operator: String,
     read_only: bool,
@@ -82,6 +88,15 @@ impl Engine {
         provider: Arc<dyn Provider>,
         profile: &Profile,
         audit: Option<Arc<AuditLog>>,
+    ) -> Self {
+        Self::with_store(provider, profile, audit.map(|l| l as Arc<dyn AuditStore>))
+    }
+
+    /// An engine writing to any audit store (the file, or PostgreSQL).
+    pub fn with_store(
+        provider: Arc<dyn Provider>,
+        profile: &Profile,
+        audit: Option<Arc<dyn AuditStore>>,
     ) -> Self {
         let mut caps = provider.capabilities();
         if let Some(b) = profile.common.max_batch {
@@ -108,6 +123,15 @@ impl Engine {
             profile: profile.name.clone(),
             operator: audit::operator(),
             read_only: profile.common.read_only,
+        }
+    }
+
+    /// Takes `1/n` of the profile's rate limit from now on: `n` queue
+    /// workers of this profile are alive and share it.
+    pub fn set_rate_share(&self, n: u32) {
+        self.limiter.set_share(n);
+        if let Some(rooms) = &self.rooms_limiter {
+            rooms.set_share(n);
         }
     }
 
@@ -140,8 +164,20 @@ impl Engine {
         &self.guards
     }
 
-    pub fn audit_log(&self) -> Option<&Arc<AuditLog>> {
+    /// Where this engine's intents and results go.
+    pub fn audit_store(&self) -> Option<&Arc<dyn AuditStore>> {
         self.audit.as_ref()
+    }
+
+    /// Records are signed with this name instead of the OS user (the
+    /// `operator` config key).
+    pub fn set_operator(&mut self, operator: impl Into<String>) {
+        self.operator = operator.into();
+    }
+
+    /// The name records are signed with.
+    pub fn operator(&self) -> &str {
+        &self.operator
     }
 
     /// A read through the rate limit, retried like a change.
@@ -332,7 +368,7 @@ impl Engine {
 
     /// The provider's one spelling of a request's room and user, so that
     /// guards, plans and the audit log see the same ids however typed.
-    fn canonical(&self, req: &mut Request) {
+    pub(crate) fn canonical(&self, req: &mut Request) {
         req.room = self.provider.canonical_room(&req.room);
         req.user = self.provider.canonical_user(&req.user);
         if let std::borrow::Cow::Owned(user) = self.caps.id_fold.apply(req.user.as_str()) {
@@ -377,30 +413,29 @@ impl Engine {
         Ok(())
     }
 
-    /// Fills in, for `readd` requests without a role, the role the audit log
-    /// recorded before this profile last removed (or demoted) the user in
-    /// that room. Reads the log from the end and stops once every user is
-    /// found; returns the unreadable lines it skipped, for a warning.
-    pub fn fill_readd_roles(
+    /// Fills in, for `readd` requests without a role, the role the audit
+    /// store recorded before this profile last removed (or demoted) the
+    /// user in that room. The file is read from the end, stopping once
+    /// every user is found; returns warnings (unreadable lines skipped).
+    pub async fn fill_readd_roles(
         &self,
         requests: &mut [Request],
-    ) -> std::io::Result<Vec<audit::Skipped>> {
+    ) -> Result<Vec<String>, store::StoreError> {
         match &self.audit {
-            Some(log) => Ok(self.fill_readd_roles_from(log.path(), requests)?.1),
+            Some(store) => Ok(self.fill_readd_roles_from(&**store, requests).await?.1),
             None => Ok(Vec::new()),
         }
     }
 
-    /// [`Engine::fill_readd_roles`] from the audit log at `path` (a dry run
-    /// reads the log without opening it for writing). Also returns the
-    /// re-adds it found no record for: users this tool never removed or
-    /// demoted there.
+    /// [`Engine::fill_readd_roles`] from `store` (a dry run reads the log
+    /// without opening it for writing). Also returns the re-adds it found
+    /// no record for: users this tool never removed or demoted there.
     #[allow(clippy::type_complexity)]
-    pub fn fill_readd_roles_from(
+    pub async fn fill_readd_roles_from(
         &self,
-        path: &std::path::Path,
+        store: &dyn AuditStore,
         requests: &mut [Request],
-    ) -> std::io::Result<(Vec<(RoomId, UserId)>, Vec<audit::Skipped>)> {
+    ) -> Result<(Vec<(RoomId, UserId)>, Vec<String>), store::StoreError> {
         let mut wanted = std::collections::HashSet::new();
         for req in requests
             .iter_mut()
@@ -412,8 +447,9 @@ impl Engine {
         if wanted.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let (roles, skipped) =
-            audit::roles_before(path, &self.profile, self.provider.name(), &wanted)?;
+        let (roles, notes) = store
+            .roles_before(&self.profile, self.provider.name(), &wanted)
+            .await?;
         let mut unrecorded = Vec::new();
         for req in requests
             .iter_mut()
@@ -424,7 +460,7 @@ impl Engine {
                 unrecorded.push((req.room.clone(), req.user.clone()));
             }
         }
-        Ok((unrecorded, skipped))
+        Ok((unrecorded, notes))
     }
 }
 

@@ -3,11 +3,15 @@
 //! each user (`member`); what it shows done is recorded as the intent's
 //! result, and the rest is left to plan and run again under the same
 //! batch id, so that their new results finish the old intents too.
+//!
+//! [`judge`] is the one reading of what the provider shows about a change
+//! whose call may have gone out; the shared queue uses it too, for rows
+//! taken over from a stopped worker.
 
 use super::Engine;
 use super::audit::{Kind, Record, now_rfc3339};
 use super::plan::Request;
-use crate::model::{Action, Member, Outcome, Status};
+use crate::model::{Action, Member, Outcome, Role, Status};
 use crate::provider::ProviderError;
 
 /// What the provider showed about a batch's unfinished rows.
@@ -69,41 +73,60 @@ fn gone_by_another(r: &Record, history: &[Record]) -> Option<String> {
     .then(|| before.batch.clone())
 }
 
-/// What `member` says about an intent: `Some` if the change is done (or
-/// moot), `None` if it is still to do. A user gone by another call ends
-/// `already_absent`: this call cannot have removed them.
-fn judge(r: &Record, now: Option<&Member>, history: &[Record]) -> Option<Outcome> {
-    let seen = |what: &str| format!("resume: {what} (asked the provider; nothing sent)");
-    match (r.action, now) {
-        (Action::Remove, None) => Some(match gone_by_another(r, history) {
-            Some(batch) => outcome(
-                r,
-                Status::AlreadyAbsent,
-                seen(&format!(
-                    "not in the room, and the audit log shows batch {batch} took them out, not this call"
-                )),
-            ),
-            None => outcome(r, Status::Removed, seen("not in the room")),
-        }),
+/// What the provider shows done about a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub status: Status,
+    /// What was seen, for the row's reason ("not in the room").
+    pub what: String,
+    /// The user's role now, where they are still in the room.
+    pub role: Option<Role>,
+}
+
+/// What `member` (`now`) says about a change whose call may have gone
+/// out, given the role recorded before it: `Some` if the change is done
+/// (or moot), `None` if it is still to do.
+pub fn judge(action: Action, before: Option<Role>, now: Option<&Member>) -> Option<Seen> {
+    let seen = |status, what: String, role| Some(Seen { status, what, role });
+    match (action, now) {
+        (Action::Remove, None) => seen(Status::Removed, "not in the room".into(), None),
         (Action::Remove, Some(_)) => None,
-        (Action::Demote, None) => Some(outcome(
-            r,
+        (Action::Demote, None) => seen(
             Status::AlreadyAbsent,
-            seen("not in the room, nothing to demote"),
-        )),
-        (Action::Demote, Some(m)) => match r.role {
-            Some(before) if m.role > before => Some(Outcome {
-                role: Some(m.role),
-                ..outcome(r, Status::Demoted, seen(&format!("now {}", m.role)))
-            }),
+            "not in the room, nothing to demote".into(),
+            None,
+        ),
+        (Action::Demote, Some(m)) => match before {
+            Some(b) if m.role > b => seen(Status::Demoted, format!("now {}", m.role), Some(m.role)),
             _ => None,
         },
-        (Action::Readd, Some(m)) if r.role.is_none_or(|want| m.role <= want) => Some(Outcome {
-            role: Some(m.role),
-            ..outcome(r, Status::Readded, seen(&format!("back as {}", m.role)))
-        }),
+        (Action::Readd, Some(m)) if before.is_none_or(|want| m.role <= want) => {
+            seen(Status::Readded, format!("back as {}", m.role), Some(m.role))
+        }
         (Action::Readd, _) => None,
     }
+}
+
+/// [`judge`] for an unfinished intent, as the row `resume` shows. A user
+/// gone by another call ends `already_absent`: this call cannot have
+/// removed them.
+fn judge_intent(r: &Record, now: Option<&Member>, history: &[Record]) -> Option<Outcome> {
+    let seen = |what: &str| format!("resume: {what} (asked the provider; nothing sent)");
+    if let (Action::Remove, None) = (r.action, now)
+        && let Some(batch) = gone_by_another(r, history)
+    {
+        return Some(outcome(
+            r,
+            Status::AlreadyAbsent,
+            seen(&format!(
+                "not in the room, and the audit log shows batch {batch} took them out, not this call"
+            )),
+        ));
+    }
+    judge(r.action, r.role, now).map(|s| Outcome {
+        role: s.role,
+        ..outcome(r, s.status, seen(&s.what))
+    })
 }
 
 impl Engine {
@@ -111,9 +134,9 @@ impl Engine {
     /// only when the provider cannot be used at all (auth refused,
     /// unreachable); another failed lookup leaves that row unchecked.
     ///
-    /// `history` is what the log holds about these users (in log order,
-    /// [`super::audit::history`]): it tells a removal this batch's crashed
-    /// call made from one another call made.
+    /// `history` is what the audit store holds about these users (in log
+    /// order, [`super::store::AuditStore::history`]): it tells a removal
+    /// this batch's crashed call made from one another call made.
     pub async fn check_unfinished(
         &self,
         batch: String,
@@ -135,7 +158,7 @@ impl Engine {
                     )));
                 }
                 Ok(m) => {
-                    let judged = judge(r, m.as_ref(), history);
+                    let judged = judge_intent(r, m.as_ref(), history);
                     if judged.is_none() {
                         remaining.push((
                             i,
@@ -160,9 +183,10 @@ impl Engine {
         })
     }
 
-    /// Records what was found done as the results of their intents.
-    pub fn record_found(&self, r: &Resumption) -> std::io::Result<()> {
-        let Some(log) = self.audit_log() else {
+    /// Records what was found done as the results of their intents, in
+    /// the audit store (the file, or the team database).
+    pub async fn record_found(&self, r: &Resumption) -> Result<(), super::store::StoreError> {
+        let Some(store) = self.audit_store() else {
             return Ok(());
         };
         let records: Vec<Record> = r
@@ -178,6 +202,8 @@ impl Engine {
                     kind: Kind::Result,
                     status: Some(o.status),
                     reason: o.reason.clone(),
+                    // Signed by who resumed (in a team, maybe not who ran it).
+                    operator: self.operator().to_string(),
                     ..intent.clone()
                 })
             })
@@ -185,6 +211,6 @@ impl Engine {
         if records.is_empty() {
             return Ok(());
         }
-        log.append(&records, true)
+        store.append(&records, true).await
     }
 }

@@ -248,12 +248,9 @@ impl Engine {
                 .flatten()
                 .collect();
             if !refused.is_empty()
-                && let Err(e) = audit.append(&refused, false)
+                && let Err(e) = audit.append(&refused, false).await
             {
-                tracing::error!(
-                    "audit log {}: cannot write the refused rows: {e}",
-                    audit.path().display()
-                );
+                tracing::error!("cannot write the refused rows: {e}");
             }
         }
         lock(&tracker).emit_progress();
@@ -278,7 +275,7 @@ impl Engine {
             }
         }
         if let Some(audit) = &self.audit {
-            let _ = audit.sync();
+            let _ = audit.sync().await;
         }
         self.forget_whole();
         let outcomes = outcomes
@@ -372,60 +369,66 @@ impl Engine {
         tracker: &Mutex<Tracker>,
     ) -> Vec<(usize, Outcome)> {
         let rows: Vec<&PlanRow> = call.rows.iter().map(|&i| &plan.rows[i]).collect();
-        let finish = |outcomes: Vec<Outcome>| -> Vec<(usize, Outcome)> {
-            if let Some(audit) = &self.audit {
-                let records: Vec<Record> = rows
-                    .iter()
-                    .zip(&outcomes)
-                    .map(|(row, o)| self.record(row, Kind::Result, batch, Some(o)))
-                    .collect();
-                if let Err(e) = audit.append(&records, false) {
-                    tracing::error!(
-                        "audit log {}: cannot write results: {e}",
-                        audit.path().display()
-                    );
-                }
-            }
-            call.rows.iter().copied().zip(outcomes).collect()
-        };
         let all = |status: Status, reason: String| -> Vec<Outcome> {
             rows.iter()
                 .map(|r| outcome_of(r, status, Some(reason.clone())))
                 .collect()
         };
+        // Not sent: after the audit store failed, each row says why (the
+        // run was stopped for it); else the operator cancelled.
+        let unsent = || -> Vec<(usize, Outcome)> {
+            let outcomes = match lock(tracker).local_error.clone() {
+                Some(why) => all(Status::Failed, why),
+                None => all(Status::Skipped, "cancelled".into()),
+            };
+            call.rows.iter().copied().zip(outcomes).collect()
+        };
         if cancel.is_cancelled() {
-            return call
-                .rows
-                .iter()
-                .map(|&i| {
-                    (
-                        i,
-                        outcome_of(&plan.rows[i], Status::Skipped, Some("cancelled".into())),
-                    )
-                })
-                .collect();
+            return unsent();
+        }
+        // Requests this call takes from the quota (more than one where the
+        // adapter reads before it writes).
+        let staff = rows
+            .iter()
+            .filter(|r| matches!(r.role, Some(Role::Owner | Role::Admin)))
+            .count();
+        let cost = self.caps.call_cost.of(call.action).of(staff);
+        // A paced room's turn is held until the answer, so its next change
+        // waits the interval from this one's completion.
+        let gate = || async {
+            let turn = match &call.pace {
+                Some(pace) => Some(pace.turn().await),
+                None => None,
+            };
+            for _ in 0..cost {
+                self.limiter.acquire().await;
+            }
+            turn
+        };
+        // The first attempt's turn under the rate limit comes before its
+        // intent is written, so that an intent means "about to be sent",
+        // not "waiting in line" (fewer calls to check after a crash).
+        let first_turn = tokio::select! {
+            turn = gate() => turn,
+            _ = cancel.cancelled() => return unsent(),
+        };
+        if cancel.is_cancelled() {
+            return unsent();
         }
         if let Some(audit) = &self.audit {
             let intents: Vec<Record> = rows
                 .iter()
                 .map(|r| self.record(r, Kind::Intent, batch, None))
                 .collect();
-            if let Err(e) = audit.append(&intents, true) {
-                let why = format!(
-                    "not sent: the audit log {} cannot be written: {e}",
-                    audit.path().display()
-                );
+            if let Err(e) = audit.append(&intents, true).await {
+                let why = format!("{NOT_SENT_UNAUDITED} ({e})");
                 // A local problem: nothing more is sent in this run.
                 lock(tracker).local_error.get_or_insert_with(|| why.clone());
                 cancel.cancel();
-                return call
-                    .rows
-                    .iter()
-                    .copied()
-                    .zip(all(Status::Failed, why))
-                    .collect();
+                return unsent();
             }
         }
+        let first_turn = Mutex::new(Some(first_turn));
 
         let users: Vec<UserId> = rows.iter().map(|r| r.user.clone()).collect();
         let sent = Mutex::new(false);
@@ -434,29 +437,14 @@ impl Engine {
         // dropped connection, 5xx): a later answer must be read in its light.
         let unanswered = Mutex::new(false);
         let clock = Mutex::new(RetryClock::new(self.retry));
-        // Requests this call takes from the quota (more than one where the
-        // adapter reads before it writes).
-        let staff = rows
-            .iter()
-            .filter(|r| matches!(r.role, Some(Role::Owner | Role::Admin)))
-            .count();
-        let cost = self.caps.call_cost.of(call.action).of(staff);
         let attempt = || async {
-            // A paced room's turn is held until the answer, so its next
-            // change waits the interval from this one's completion.
-            let gate = async {
-                let turn = match &call.pace {
-                    Some(pace) => Some(pace.turn().await),
-                    None => None,
-                };
-                for _ in 0..cost {
-                    self.limiter.acquire().await;
-                }
-                turn
-            };
-            let turn = tokio::select! {
-                turn = gate => turn,
-                _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
+            let ready = lock(&first_turn).take();
+            let turn = match ready {
+                Some(turn) => turn,
+                None => tokio::select! {
+                    turn = gate() => turn,
+                    _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
+                },
             };
             if cancel.is_cancelled() {
                 return Err(AttemptError::Cancelled);
@@ -573,7 +561,24 @@ impl Engine {
                 all(Status::Failed, why)
             }
         };
-        finish(outcomes)
+        if let Some(audit) = &self.audit {
+            let records: Vec<Record> = rows
+                .iter()
+                .zip(&outcomes)
+                .map(|(row, o)| self.record(row, Kind::Result, batch, Some(o)))
+                .collect();
+            if let Err(e) = audit.append(&records, false).await {
+                // The call went out: its intents stay unfinished (for
+                // `audit --unfinished` and `resume`), and nothing more is
+                // sent in this run.
+                tracing::error!("cannot write results: {e}");
+                lock(tracker)
+                    .local_error
+                    .get_or_insert_with(|| format!("{NOT_SENT_UNAUDITED} ({e})"));
+                cancel.cancel();
+            }
+        }
+        call.rows.iter().copied().zip(outcomes).collect()
     }
 
     /// One provider call; the answer is matched back to the call's rows.
@@ -663,6 +668,11 @@ impl Engine {
         out
     }
 }
+
+/// How the reason of a row starts when its call was never sent because
+/// the audit store failed (an intent could not be recorded, or the results
+/// of an earlier call): the run stops sending.
+pub const NOT_SENT_UNAUDITED: &str = "not sent: the intent could not be recorded";
 
 /// Words every row whose change may have happened unseen carries (a lost
 /// answer, then a failure or a cancel): readers of the audit log leave

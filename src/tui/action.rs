@@ -108,7 +108,8 @@ pub enum Effect {
         requests: Vec<Request>,
     },
     CancelRun,
-    LoadAudit,
+    /// Read the audit store (recent records, filtered).
+    LoadAudit(crate::ops::store::Query),
     Export {
         batch: String,
         outcomes: Vec<crate::model::Outcome>,

@@ -5,16 +5,13 @@ use super::action::{Action, Effect};
 use super::state::Header;
 use super::store;
 use crate::model::{Outcome, RoomId};
-use crate::ops::{Cancel, Engine, RunOptions, audit};
+use crate::ops::{Cancel, Engine, RunOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
-
-/// The audit screen shows the latest records, read from the log's end.
-pub const AUDIT_SHOWN: usize = 10_000;
 
 /// Builds the engine for another profile (`:profile NAME`).
 pub type SwitchFn = Box<dyn Fn(&str) -> Result<(Arc<Engine>, Header), String> + Send>;
@@ -171,12 +168,13 @@ impl Runner {
             }
             Effect::PlanUndo { seq, mut requests } => {
                 tokio::spawn(async move {
-                    let filled = requests
-                        .iter()
-                        .any(|r| r.role.is_none())
-                        .then(|| engine.fill_readd_roles(&mut requests));
+                    let filled = if requests.iter().any(|r| r.role.is_none()) {
+                        Some(engine.fill_readd_roles(&mut requests).await)
+                    } else {
+                        None
+                    };
                     let result = match filled {
-                        Some(Err(e)) => Err(format!("reading the audit log for roles: {e}")),
+                        Some(Err(e)) => Err(format!("reading the audit store for roles: {e}")),
                         Some(Ok(skipped)) => engine
                             .plan(requests)
                             .await
@@ -206,19 +204,20 @@ impl Runner {
                     c.cancel();
                 }
             }
-            Effect::LoadAudit => {
-                let path = engine.audit_log().map(|l| l.path().to_path_buf());
-                tokio::task::spawn_blocking(move || {
-                    let r = match path {
-                        None => Err("no audit log is open".to_string()),
-                        Some(p) => audit::last(&p, AUDIT_SHOWN)
-                            .map(|(recs, skipped)| {
-                                for s in &skipped {
-                                    tracing::warn!("{s}");
+            Effect::LoadAudit(query) => {
+                tokio::spawn(async move {
+                    let r = match engine.audit_store() {
+                        None => Err("no audit store is open".to_string()),
+                        Some(store) => store
+                            .find(&query)
+                            .await
+                            .map(|found| {
+                                for note in &found.notes {
+                                    tracing::warn!("{note}");
                                 }
-                                recs
+                                found.records
                             })
-                            .map_err(|e| format!("{}: {e}", p.display())),
+                            .map_err(|e| e.to_string()),
                     };
                     let _ = tx.send(Action::AuditLoaded(r));
                 });

@@ -529,6 +529,51 @@ pub struct AuditState {
     pub pos: Pos,
     pub loading: bool,
     pub error: Option<String>,
+    /// `:audit operator:NAME ticket:REF batch:ID`: which records are read
+    /// from the store (`filter` then narrows what is shown of them).
+    pub scope: AuditFilter,
+    /// The records loaded name more than one operator (a team's shared
+    /// store): the table shows whose each row is.
+    pub several_operators: bool,
+}
+
+/// Which records the audit screen shows (every operator's by default).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub operator: Option<String>,
+    pub ticket: Option<String>,
+    pub batch: Option<String>,
+}
+
+impl AuditFilter {
+    /// `operator:alice ticket:T-1`, or empty.
+    pub fn describe(&self) -> String {
+        [
+            ("operator", &self.operator),
+            ("ticket", &self.ticket),
+            ("batch", &self.batch),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}:{v}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
+/// The audit screen shows at most this many of the latest records.
+pub const AUDIT_SHOWN: usize = 10_000;
+
+impl AuditState {
+    /// What to read from the store.
+    pub fn query(&self) -> crate::ops::store::Query {
+        crate::ops::store::Query {
+            last: Some(AUDIT_SHOWN),
+            unfinished: false,
+            operator: self.scope.operator.clone(),
+            ticket: self.scope.ticket.clone(),
+            batch: self.scope.batch.clone(),
+        }
+    }
 }
 
 /// The whole console.

@@ -111,7 +111,10 @@ pub fn no_color(flag: bool) -> bool {
 pub async fn console(global: Global) -> Result<u8, Failure> {
     let session = Session::load(&global)?;
     let keymap = Keymap::from_overrides(&session.config.keys).map_err(Failure::usage)?;
-    let engine = Arc::new(session.engine(&global, true)?);
+    // The audit store first: a team database that cannot be reached
+    // stops the console here, saying why (exit 3), before anything is sent.
+    let store = crate::session::open_store(&session.config, &global).await?;
+    let engine = Arc::new(session.engine_with(&session.profile, &global, Some(store.clone()))?);
     let _log = init_logging(global.verbose);
     tracing::info!(profile = engine.profile(), "console started");
     let header = header_for(
@@ -132,7 +135,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
                 profile: profile.clone(),
             };
             let engine = s
-                .engine_for(profile, &global, true)
+                .engine_with(profile, &global, Some(store.clone()))
                 .map_err(|f| f.message)?;
             let header = header_for(
                 &engine,

@@ -1413,6 +1413,40 @@ fn an_error_stays_until_dismissed_while_messages_ride_along() {
 }
 
 #[test]
+fn audit_command_filters_by_operator_ticket_and_batch() {
+    let mut s = members_state(10, true);
+    press(&mut s, ":");
+    typ(&mut s, "audit operator:bob ticket:T-7");
+    let effects = press(&mut s, "enter");
+    assert_eq!(s.screen, Screen::Audit);
+    match effects.as_slice() {
+        [Effect::LoadAudit(q)] => {
+            assert_eq!(q.operator.as_deref(), Some("bob"));
+            assert_eq!(q.ticket.as_deref(), Some("T-7"));
+            assert_eq!(q.batch, None);
+            assert!(!q.unfinished && q.last.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Plain `:audit` shows every operator's records again.
+    press(&mut s, ":");
+    typ(&mut s, "audit");
+    let effects = press(&mut s, "enter");
+    assert!(
+        matches!(effects.as_slice(), [Effect::LoadAudit(q)] if q.operator.is_none() && q.ticket.is_none())
+    );
+    press(&mut s, ":");
+    typ(&mut s, "audit who:bob");
+    assert!(press(&mut s, "enter").is_empty());
+    let status = s.status.as_ref().unwrap();
+    assert!(
+        status.error && status.text.contains("operator:NAME"),
+        "{}",
+        status.text
+    );
+}
+
+#[test]
 fn a_failed_lookup_is_an_error_with_a_retry_never_a_guard() {
     let mut s = members_state(30, true);
     press(&mut s, "space space space");
@@ -1923,6 +1957,34 @@ fn the_audit_screen_shows_full_times_its_columns_and_filters() {
     assert_eq!(s.audit.view.len(), 3);
     assert_eq!(s.screen, Screen::Audit);
     insta::assert_snapshot!("audit_columns_100x30", screen_text(&s, 100, 30));
+}
+
+#[test]
+fn the_audit_screen_shows_whose_rows_they_are_when_a_team_shares_the_store() {
+    let mut s = members_state(10, true);
+    press(&mut s, "A");
+    let alone = vec![audit_record("71000000000000009", Some("T-77"), None, None)];
+    update(&mut s, Action::AuditLoaded(Ok(alone)));
+    // One operator: main's columns, the operator in the detail line only.
+    let text = screen_text(&s, 100, 30);
+    assert!(
+        !text.contains("OPERATOR") && text.contains("TICKET"),
+        "{text}"
+    );
+    let mut bobs = audit_record("71000000000000001", Some("T-78"), None, None);
+    bobs.operator = "bob\x1b[2J".into();
+    let team = vec![
+        audit_record("71000000000000009", Some("T-77"), None, None),
+        bobs,
+    ];
+    update(&mut s, Action::AuditLoaded(Ok(team)));
+    let text = screen_text(&s, 100, 30);
+    assert!(text.contains("OPERATOR") && text.contains("mod"), "{text}");
+    // An operator name from the shared store is shown escaped.
+    assert!(
+        text.contains("bob\\x1b") && !text.contains('\x1b'),
+        "{text}"
+    );
 }
 
 #[test]

@@ -486,7 +486,7 @@ pub async fn readd_restores_role(s: Subject) {
         Request::new(room.clone(), member_id(7), Action::Readd),
         Request::new(room.clone(), member_id(8), Action::Readd),
     ];
-    engine.fill_readd_roles(&mut back).unwrap();
+    engine.fill_readd_roles(&mut back).await.unwrap();
     assert_eq!(back[0].role, Some(expected_role(&s, Role::Admin)));
     let plan = engine.plan(back).await.unwrap();
     let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
@@ -533,7 +533,7 @@ pub async fn undo_restores_a_demoted_role(s: Subject) {
     assert_ne!(world_role(&s, user), Some(role));
 
     let mut back = vec![Request::new(room.clone(), user, Action::Readd)];
-    engine.fill_readd_roles(&mut back).unwrap();
+    engine.fill_readd_roles(&mut back).await.unwrap();
     assert_eq!(
         back[0].role,
         Some(role),

@@ -164,6 +164,8 @@ struct Inner {
     options: Options,
     issued: Mutex<HashMap<String, Instant>>,
     log: Mutex<VecDeque<String>>,
+    /// When each request arrived (every one, for rate checks).
+    arrivals: Mutex<Vec<Instant>>,
     exchanges: AtomicUsize,
     unauthorized: AtomicUsize,
     next_token: AtomicU64,
@@ -204,6 +206,10 @@ impl Fake {
     pub fn requests(&self) -> Vec<String> {
         lock(&self.inner.log).iter().cloned().collect()
     }
+    /// When each request arrived, in order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        lock(&self.inner.arrivals).clone()
+    }
     /// Successful token exchanges so far.
     pub fn exchanges(&self) -> usize {
         self.inner.exchanges.load(Ordering::SeqCst)
@@ -235,6 +241,7 @@ pub async fn start(world: SharedWorld, options: Options) -> Fake {
         options,
         issued: Mutex::new(HashMap::new()),
         log: Mutex::new(VecDeque::new()),
+        arrivals: Mutex::new(Vec::new()),
         exchanges: AtomicUsize::new(0),
         unauthorized: AtomicUsize::new(0),
         next_token: AtomicU64::new(1),
@@ -305,6 +312,7 @@ async fn handle(
             log.pop_front();
         }
         log.push_back(format!("{method} {raw}"));
+        lock(&s.arrivals).push(Instant::now());
     }
     let latency = world::lock(&s.world).faults.latency;
     if !latency.is_zero() {

@@ -184,7 +184,7 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         Cmd::Audit => {
             go(s, Screen::Audit);
             s.audit.loading = true;
-            return vec![Effect::LoadAudit];
+            return vec![Effect::LoadAudit(s.audit.query())];
         }
         Cmd::Failures => {
             if let Some(r) = s.results.as_mut() {
@@ -335,14 +335,41 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
                 .collect();
             add_ids(s, &ids)
         }
-        (Some("audit"), None) => on_cmd(s, Cmd::Audit),
+        (Some("audit"), None) => {
+            s.audit.scope = Default::default();
+            on_cmd(s, Cmd::Audit)
+        }
+        (Some("audit"), Some(first)) => {
+            let mut filter = crate::tui::state::AuditFilter::default();
+            for w in std::iter::once(first).chain(words) {
+                let (key, value) = w.split_once(':').unwrap_or((w, ""));
+                let slot = match key {
+                    "operator" => &mut filter.operator,
+                    "ticket" => &mut filter.ticket,
+                    "batch" => &mut filter.batch,
+                    _ => {
+                        error(
+                            s,
+                            format!(
+                                "`:audit {}`: filter with operator:NAME, ticket:REF or batch:ID",
+                                line.trim_start_matches("audit").trim().escape_debug()
+                            ),
+                        );
+                        return vec![];
+                    }
+                };
+                *slot = (!value.is_empty()).then(|| value.to_string());
+            }
+            s.audit.scope = filter;
+            on_cmd(s, Cmd::Audit)
+        }
         (Some("help"), None) => on_cmd(s, Cmd::Help),
         (None, _) => vec![],
         _ => {
             error(
                 s,
                 format!(
-                    "unknown command `:{}`; try :room ID or NAME, :add ID..., :profile NAME, :audit, :q",
+                    "unknown command `:{}`; try :room ID or NAME, :add ID..., :profile NAME, :audit [operator:NAME ticket:REF batch:ID], :q",
                     line.escape_debug()
                 ),
             );

@@ -241,7 +241,7 @@ pub(super) fn refresh(s: &mut State) -> Vec<Effect> {
         }
         Screen::Audit => {
             s.audit.loading = true;
-            vec![Effect::LoadAudit]
+            vec![Effect::LoadAudit(s.audit.query())]
         }
         _ => {
             s.dirty = false;

@@ -154,6 +154,9 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             match r {
                 Ok(mut recs) => {
                     recs.reverse();
+                    s.audit.several_operators = recs
+                        .first()
+                        .is_some_and(|a| recs.iter().any(|r| r.operator != a.operator));
                     s.audit.records = recs;
                     s.audit.error = None;
                 }

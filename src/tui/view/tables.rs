@@ -374,6 +374,10 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             super::count(a.view.len(), a.records.len())
         )),
     ];
+    let scope = a.scope.describe();
+    if !scope.is_empty() {
+        title.push(Span::styled(format!("{} ", escape(&scope)), t.dim()));
+    }
     if !a.filter.text.is_empty() {
         title.push(Span::styled(
             format!("/{} ", escape(&a.filter.text)),
@@ -401,6 +405,9 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     // Columns that fit whole, in order of need; the detail lines below
     // show the cursor record in full.
     type Col = fn(&crate::ops::audit::Record, time::UtcOffset) -> String;
+    // Whose each row is, where the records name several operators (a
+    // team's shared store): right after what was done.
+    let operator: (&str, u16, Col) = ("OPERATOR", 10, |r, _| r.operator.clone());
     let cols: [(&str, u16, Col); 8] = [
         ("TIME", 19, |r, o| local_time(&r.ts, o)),
         ("STATUS", 14, |r, _| match (r.kind, r.status) {
@@ -415,9 +422,13 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         ("BATCH", 25, |r, _| r.batch.clone()),
         ("PROFILE", 12, |r, _| r.profile.clone()),
     ];
+    let mut cols: Vec<&(&str, u16, Col)> = cols.iter().collect();
+    if a.several_operators {
+        cols.insert(4, &operator);
+    }
     let mut left = table_area.width;
     let shown: Vec<&(&str, u16, Col)> = cols
-        .iter()
+        .into_iter()
         .enumerate()
         .take_while(|(i, (_, w, _))| {
             let fits = *i == 0 || left > *w;
