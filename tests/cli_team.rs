@@ -2,11 +2,9 @@
 //! stops every change before anything is sent; the queue commands.
 
 #[path = "fakes/agora.rs"]
-#[allow(dead_code)]
 mod agora_fake;
 mod common;
 mod pg;
-#[allow(dead_code)]
 mod team;
 
 use common::{Isolated, jsonl};
