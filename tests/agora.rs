@@ -3,6 +3,7 @@
 
 #[path = "fakes/agora.rs"]
 mod agora_fake;
+mod common;
 mod conformance;
 
 use agora_fake::{Fake, LastCursor, NotMembers, Options, OwnerRefusal};
@@ -631,64 +632,36 @@ async fn ten_thousand_removals_from_the_jumbo_room_under_30_percent_429s() {
 
 /// Runs the binary off the runtime while the fake keeps serving.
 async fn roomwarden(args: Vec<String>, token: &str) -> std::process::Output {
-    let token = token.to_string();
-    tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
-            .args(&args)
-            .env("RW_AGORA_TEST_TOKEN", token)
-            .env_remove("ROOMWARDEN_LOG")
-            .timeout(Duration::from_secs(60))
-            .output()
-            .expect("run roomwarden")
-    })
-    .await
-    .unwrap()
+    common::run_with_secret(args, TOKEN_ENV, token, None).await
+}
+
+const TOKEN_ENV: &str = "RW_AGORA_TEST_TOKEN";
+
+/// A config whose default profile is this fake's, the token from TOKEN_ENV.
+fn agora_config(fake: &Fake) -> String {
+    format!(
+        "default_profile = \"agora\"\n[profiles.agora]\nprovider = \"agora\"\nbase_url = \"{}\"\norg = \"fake-org\"\napp = \"fake-app\"\ntoken_env = \"{TOKEN_ENV}\"\n",
+        fake.base_url()
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_lists_removes_and_never_prints_the_token() {
     let (fake, _) = fake_with(Options::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "default_profile = \"agora\"\n[profiles.agora]\nprovider = \"agora\"\nbase_url = \"{}\"\norg = \"fake-org\"\napp = \"fake-app\"\ntoken_env = \"RW_AGORA_TEST_TOKEN\"\n",
-            fake.base_url()
-        ),
-    )
-    .unwrap();
-    let audit = dir.path().join("audit.jsonl");
-    let base = |rest: &[&str]| -> Vec<String> {
-        let mut v = vec![
-            "--config".to_string(),
-            config.display().to_string(),
-            "--audit-log".to_string(),
-            audit.display().to_string(),
-            "--format".to_string(),
-            "jsonl".to_string(),
-        ];
-        v.extend(rest.iter().map(|s| s.to_string()));
-        v
-    };
+    let cli = common::FakeCli::new(agora_config(&fake), TOKEN_ENV);
+    let base = |rest: &[&str]| cli.args(rest);
+    let audit = &cli.audit;
 
     let secret = "sEcReT-wrong-token-77f1";
-    for cmd in [
-        vec!["-vv", "rooms"],
-        vec!["-vv", "remove", ROOM, "72000000000000100", "--yes"],
-    ] {
-        let out = roomwarden(base(&cmd), secret).await;
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
-        assert_eq!(out.status.code(), Some(3), "{cmd:?}: {stderr}");
-        assert!(
-            !stdout.contains(secret) && !stderr.contains(secret),
-            "{stderr}"
-        );
-        assert!(stderr.contains("authentication refused"), "{stderr}");
-    }
+    cli.refused_unseen(
+        &[
+            &["-vv", "rooms"],
+            &["-vv", "remove", ROOM, "72000000000000100", "--yes"],
+        ],
+        secret,
+        secret,
+    )
+    .await;
     assert_eq!(
         role_in(fake.world(), ROOM, "72000000000000100"),
         Some(Role::Member)
@@ -758,7 +731,7 @@ async fn cli_lists_removes_and_never_prints_the_token() {
         format!("user: {STRANGER} doesn't exist in group: {ROOM}")
     );
     assert_eq!(role_in(fake.world(), ROOM, "72000000000000100"), None);
-    let log = std::fs::read_to_string(&audit).unwrap();
+    let log = std::fs::read_to_string(audit).unwrap();
     assert!(!log.contains(fake.token()));
 }
 
@@ -1620,28 +1593,8 @@ async fn cli_members_says_when_the_list_and_the_count_disagree() {
         ..Options::default()
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "default_profile = \"agora\"\n[profiles.agora]\nprovider = \"agora\"\nbase_url = \"{}\"\norg = \"fake-org\"\napp = \"fake-app\"\ntoken_env = \"RW_AGORA_TEST_TOKEN\"\n",
-            fake.base_url()
-        ),
-    )
-    .unwrap();
-    let args: Vec<String> = [
-        "--config",
-        &config.display().to_string(),
-        "--format",
-        "jsonl",
-        "members",
-        ROOM,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let out = roomwarden(args, fake.token()).await;
+    let cli = common::FakeCli::new(agora_config(&fake), TOKEN_ENV);
+    let out = cli.run(&["members", ROOM], fake.token()).await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 24);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -4,6 +4,7 @@
 
 #[path = "fakes/amity.rs"]
 mod amity_fake;
+mod common;
 mod conformance;
 
 use amity_fake::{CoHostType, Fake, IdsFrom, NonMember, Options, RateLimitShape};
@@ -1070,23 +1071,14 @@ mod rooms {
 mod cli {
     use super::*;
 
+    const TOKEN_ENV: &str = "RW_AMITY_TEST_TOKEN";
+
     /// Runs the binary off the runtime while the fake keeps serving,
     /// logging everything to stderr (`ROOMWARDEN_LOG=trace`, the HTTP
     /// stack's own traces included).
     async fn roomwarden(args: Vec<String>, token: &str) -> std::process::Output {
-        let token = token.to_string();
-        let secret = token.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
-                .args(&args)
-                .env("RW_AMITY_TEST_TOKEN", token)
-                .env("ROOMWARDEN_LOG", "trace")
-                .timeout(Duration::from_secs(60))
-                .output()
-                .expect("run roomwarden")
-        })
-        .await
-        .unwrap();
+        let secret = token.to_string();
+        let out = common::run_with_secret(args, TOKEN_ENV, token, Some("trace")).await;
         // Whatever the command and the answer, the token is never shown.
         for text in [&out.stdout, &out.stderr] {
             assert!(
@@ -1107,61 +1099,39 @@ mod cli {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn both_surfaces_work_and_a_bad_token_exits_3_unseen() {
         let fake = fake_with(Options::default()).await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.toml");
-        std::fs::write(
-            &config,
+        let cli = common::FakeCli::new(
             format!(
                 "default_profile = \"chat\"\n\
-                 [profiles.chat]\nprovider = \"amity\"\nbase_url = \"{0}\"\ntoken_env = \"RW_AMITY_TEST_TOKEN\"\n\
-                 [profiles.live]\nprovider = \"amity\"\nbase_url = \"{0}\"\ntoken_env = \"RW_AMITY_TEST_TOKEN\"\nsurface = \"rooms\"\n",
+                 [profiles.chat]\nprovider = \"amity\"\nbase_url = \"{0}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
+                 [profiles.live]\nprovider = \"amity\"\nbase_url = \"{0}\"\ntoken_env = \"{TOKEN_ENV}\"\nsurface = \"rooms\"\n",
                 fake.base_url()
             ),
+            TOKEN_ENV,
         )
-        .unwrap();
-        let audit = dir.path().join("audit.jsonl");
-        let base = |rest: &[&str]| -> Vec<String> {
-            let mut v = vec![
-                "--config".to_string(),
-                config.display().to_string(),
-                "--audit-log".to_string(),
-                audit.display().to_string(),
-                "--format".to_string(),
-                "jsonl".to_string(),
-            ];
-            v.extend(rest.iter().map(|s| s.to_string()));
-            v
-        };
+        .traced();
+        let base = |rest: &[&str]| cli.args(rest);
+        let audit = &cli.audit;
 
         let secret = "sEcReT-amity-admin-token-5e11";
-        for cmd in [
-            vec!["-vv", "rooms"],
-            vec!["-vv", "--profile", "live", "rooms"],
-            vec!["-vv", "remove", ROOM, "72000000000000100", "--yes"],
-            vec![
-                "-vv",
-                "--profile",
-                "live",
-                "remove",
-                ROOM,
-                "72000000000000100",
-                "--yes",
+        cli.refused_unseen(
+            &[
+                &["-vv", "rooms"],
+                &["-vv", "--profile", "live", "rooms"],
+                &["-vv", "remove", ROOM, "72000000000000100", "--yes"],
+                &[
+                    "-vv",
+                    "--profile",
+                    "live",
+                    "remove",
+                    ROOM,
+                    "72000000000000100",
+                    "--yes",
+                ],
             ],
-        ] {
-            let out = roomwarden(base(&cmd), secret).await;
-            let (stdout, stderr) = (
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr),
-            );
-            assert_eq!(out.status.code(), Some(3), "{cmd:?}: {stderr}");
-            assert!(
-                !stdout.contains(secret) && !stderr.contains(secret),
-                "{stderr}"
-            );
-            assert!(stderr.contains("authentication refused"), "{stderr}");
-        }
-        let audit_text = std::fs::read_to_string(&audit).unwrap_or_default();
-        assert!(!audit_text.contains(secret));
+            secret,
+            secret,
+        )
+        .await;
         assert_eq!(
             world_role(&fake, ROOM, "72000000000000100"),
             Some(Role::Member)
@@ -1249,7 +1219,7 @@ mod cli {
                 "{stderr}"
             );
         }
-        let audit_text = std::fs::read_to_string(&audit).unwrap();
+        let audit_text = std::fs::read_to_string(audit).unwrap();
         assert!(!audit_text.contains(fake.token()));
     }
 }

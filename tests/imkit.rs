@@ -4,6 +4,7 @@
 //! limits, the CLI), then the fake itself. The shared conformance suite
 //! runs in tests/imkit_conformance.rs.
 
+mod common;
 mod conformance;
 #[path = "fakes/imkit.rs"]
 mod imkit_fake;
@@ -969,22 +970,6 @@ async fn removals_under_rate_limits_all_end_removed() {
     assert_only_adapter_routes(&f);
 }
 
-/// Runs the binary off the runtime while the fake keeps serving.
-async fn roomwarden(args: Vec<String>, key: &str) -> std::process::Output {
-    let key = key.to_string();
-    tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
-            .args(&args)
-            .env("RW_IMKIT_TEST_KEY", key)
-            .env_remove("ROOMWARDEN_LOG")
-            .timeout(Duration::from_secs(60))
-            .output()
-            .expect("run roomwarden")
-    })
-    .await
-    .unwrap()
-}
-
 fn lines(out: &std::process::Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -999,54 +984,28 @@ async fn cli_lists_removes_and_never_shows_the_key() {
         ..Options::default()
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
+    let cli = common::FakeCli::new(
         format!(
             "default_profile = \"imkit\"\n[profiles.imkit]\nprovider = \"imkit\"\nbase_url = \"{}\"\napi_key_env = \"RW_IMKIT_TEST_KEY\"\n",
             f.base_url()
         ),
-    )
-    .unwrap();
-    let audit = dir.path().join("audit.jsonl");
-    let base = |rest: &[&str]| -> Vec<String> {
-        let mut v = vec![
-            "--config".to_string(),
-            config.display().to_string(),
-            "--audit-log".to_string(),
-            audit.display().to_string(),
-            "--format".to_string(),
-            "jsonl".to_string(),
-        ];
-        v.extend(rest.iter().map(|s| s.to_string()));
-        v
-    };
-
+        "RW_IMKIT_TEST_KEY",
+    );
     let secret = "sEcReT-wrong-imkit-key-31c9";
-    for cmd in [
-        vec!["-vv", "rooms"],
-        vec!["-vv", "members", ROOM],
-        vec!["-vv", "remove", ROOM, &member_id(3), "--yes"],
-    ] {
-        let out = roomwarden(base(&cmd), secret).await;
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
-        assert_eq!(out.status.code(), Some(3), "{cmd:?}: {stderr}");
-        assert!(
-            !stdout.contains(secret) && !stderr.contains(secret),
-            "{stderr}"
-        );
-        assert!(stderr.contains("authentication refused"), "{stderr}");
-    }
-    let audit_text = std::fs::read_to_string(&audit).unwrap_or_default();
-    assert!(!audit_text.contains(secret));
+    cli.refused_unseen(
+        &[
+            &["-vv", "rooms"],
+            &["-vv", "members", ROOM],
+            &["-vv", "remove", ROOM, &member_id(3), "--yes"],
+        ],
+        secret,
+        secret,
+    )
+    .await;
     assert_eq!(role_in(f.world(), &member_id(3)), Some(Role::Member));
 
     let key = f.options().api_key.clone();
-    let out = roomwarden(base(&["rooms"]), &key).await;
+    let out = cli.run(&["rooms"], &key).await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -1061,7 +1020,7 @@ async fn cli_lists_removes_and_never_shows_the_key() {
             .any(|r| r["room"] == ROOM && r["members"] == 24)
     );
 
-    let out = roomwarden(base(&["members", ROOM]), &key).await;
+    let out = cli.run(&["members", ROOM], &key).await;
     assert_eq!(out.status.code(), Some(0));
     let members = lines(&out);
     assert_eq!(members.len(), 24);
@@ -1076,11 +1035,12 @@ async fn cli_lists_removes_and_never_shows_the_key() {
             .any(|m| m["user"] == OWNERS[0] && m["role"] == "owner")
     );
 
-    let out = roomwarden(
-        base(&["remove", ROOM, &member_id(3), STRANGER, OWNERS[0], "--yes"]),
-        &key,
-    )
-    .await;
+    let out = cli
+        .run(
+            &["remove", ROOM, &member_id(3), STRANGER, OWNERS[0], "--yes"],
+            &key,
+        )
+        .await;
     let rows = lines(&out);
     let status = |u: &str| {
         rows.iter()
@@ -1096,7 +1056,7 @@ async fn cli_lists_removes_and_never_shows_the_key() {
     assert_eq!(status(OWNERS[0]).as_deref(), Some("skipped"));
     assert_eq!(out.status.code(), Some(1), "a skipped row");
     assert_eq!(role_in(f.world(), &member_id(3)), None);
-    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    let audit_text = std::fs::read_to_string(&cli.audit).unwrap();
     assert!(!audit_text.contains(&key));
     assert_only_adapter_routes(&f);
 }

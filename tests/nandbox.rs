@@ -2,6 +2,7 @@
 //! error frames without reference, ids above 2^53, drops mid-batch,
 //! events, refused tokens (also through the CLI), undocumented replies.
 
+mod common;
 #[path = "fakes/nandbox.rs"]
 mod fake;
 
@@ -623,19 +624,10 @@ async fn a_slow_answer_times_out_and_never_answers_the_next_call() {
 /// everything (`ROOMWARDEN_LOG=trace`: the WebSocket library's frame traces
 /// included, were they not silenced).
 async fn roomwarden(args: Vec<String>, token: &str) -> std::process::Output {
-    let token = token.to_string();
-    tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(env!("CARGO_BIN_EXE_roomwarden"))
-            .args(&args)
-            .env("RW_NANDBOX_TEST_TOKEN", token)
-            .env("ROOMWARDEN_LOG", "trace")
-            .timeout(Duration::from_secs(60))
-            .output()
-            .expect("run roomwarden")
-    })
-    .await
-    .unwrap()
+    common::run_with_secret(args, TOKEN_ENV, token, Some("trace")).await
 }
+
+const TOKEN_ENV: &str = "RW_NANDBOX_TEST_TOKEN";
 
 fn jsonl(out: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(out)
@@ -647,55 +639,32 @@ fn jsonl(out: &[u8]) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_works_against_the_fake_and_a_refused_token_exits_3_unseen() {
     let f = start(fake::Options::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
+    let cli = common::FakeCli::new(
         format!(
             "default_profile = \"nb\"\n[profiles.nb]\nprovider = \"nandbox\"\nbase_url = \"{}\"\n\
-             token_env = \"RW_NANDBOX_TEST_TOKEN\"\nchats = [\"{SPAM_ROOM}\"]\n",
+             token_env = \"{TOKEN_ENV}\"\nchats = [\"{SPAM_ROOM}\"]\n",
             f.url()
         ),
+        TOKEN_ENV,
     )
-    .unwrap();
-    let audit = dir.path().join("audit.jsonl");
-    let base = |rest: &[&str]| -> Vec<String> {
-        let mut v = vec![
-            "--config".to_string(),
-            config.display().to_string(),
-            "--audit-log".to_string(),
-            audit.display().to_string(),
-            "--format".to_string(),
-            "jsonl".to_string(),
-        ];
-        v.extend(rest.iter().map(|s| s.to_string()));
-        v
-    };
+    .traced();
+    let base = |rest: &[&str]| cli.args(rest);
+    let audit = &cli.audit;
     let target = member(f.world(), SPAM_ROOM, 5);
 
     // A well-formed token the server refuses: exit 3, nothing attempted.
     let secret = "90091783822039252:0:sEcReT-refused-3f9a";
-    for cmd in [
-        vec!["-vv", "rooms"],
-        vec!["-vv", "remove", SPAM_ROOM, target.as_str(), "--yes"],
-    ] {
-        let out = roomwarden(base(&cmd), secret).await;
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
-        assert_eq!(out.status.code(), Some(3), "{cmd:?}: {stderr}");
-        assert!(
-            !stdout.contains("sEcReT") && !stderr.contains("sEcReT"),
-            "{stderr}"
-        );
-        assert!(stderr.contains("authentication refused"), "{stderr}");
-    }
+    cli.refused_unseen(
+        &[
+            &["-vv", "rooms"],
+            &["-vv", "remove", SPAM_ROOM, target.as_str(), "--yes"],
+        ],
+        secret,
+        "sEcReT",
+    )
+    .await;
     assert!(in_room(f.world(), SPAM_ROOM, &target));
     assert!(f.requests("removeChatMember").is_empty());
-    if let Ok(text) = std::fs::read_to_string(&audit) {
-        assert!(!text.contains("sEcReT"));
-    }
 
     // The right token: rooms, members, a removal; the token (which the
     // server echoes in TOKEN_AUTH_OK) appears nowhere.
@@ -742,7 +711,7 @@ async fn cli_works_against_the_fake_and_a_refused_token_exits_3_unseen() {
     assert_eq!(rows[0]["status"], "removed");
     assert_eq!(rows[1]["status"], "already_absent");
     assert!(!in_room(f.world(), SPAM_ROOM, &target));
-    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    let audit_text = std::fs::read_to_string(audit).unwrap();
     assert!(!audit_text.contains(&secret_part));
     assert!(!audit_text.contains("sEcReT"));
 
