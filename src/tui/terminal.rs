@@ -223,6 +223,7 @@ pub(super) struct Ending {
 
 impl Ending {
     /// No signals: for a loop driven by a test or a benchmark.
+    #[cfg(any(test, feature = "bench"))]
     pub(super) fn none() -> Self {
         #[cfg(unix)]
         {
