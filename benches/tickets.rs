@@ -78,8 +78,10 @@ fn main() {
         let t0 = Instant::now();
         let requests = tickets::load(path).expect("the ticket file");
         let loaded = t0.elapsed();
+        let peak_load = peak_resident_kib();
         let plan = rt.block_on(engine.plan(requests)).expect("a plan");
         let planned = t0.elapsed();
+        let peak_plan = peak_resident_kib();
         let opts = RunOptions {
             dry_run: true,
             ..RunOptions::default()
@@ -87,13 +89,16 @@ fn main() {
         let report = rt.block_on(engine.run(&plan, &opts, &Cancel::new(), None));
         let done = t0.elapsed();
         assert_eq!(report.outcomes.len(), ROWS);
+        let mb = |kib: u64| kib as f64 / 1024.0;
         println!(
-            "  {name:5}: load {:.2} s, plan {:.2} s, run {:.2} s, total {:.2} s; peak resident {:.0} MB",
+            "  {name:5}: load {:.2} s, plan {:.2} s, run {:.2} s, total {:.2} s; peak resident {:.0} MB (after load {:.0}, after plan {:.0})",
             loaded.as_secs_f64(),
             (planned - loaded).as_secs_f64(),
             (done - planned).as_secs_f64(),
             done.as_secs_f64(),
-            peak_resident_kib() as f64 / 1024.0
+            mb(peak_resident_kib()),
+            mb(peak_load),
+            mb(peak_plan),
         );
         drop((plan, report));
     }

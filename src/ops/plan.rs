@@ -222,7 +222,6 @@ pub fn build(
     validate: impl Fn(&UserId) -> Result<(), String>,
 ) -> Plan {
     let mut plan = Plan::default();
-    let mut seen = HashSet::new();
     let mut owners_left: HashMap<RoomId, usize> = facts
         .iter()
         .map(|(id, f)| {
@@ -233,19 +232,32 @@ pub fn build(
         })
         .collect();
     let mut guard_counts: BTreeMap<String, usize> = BTreeMap::new();
-    // Roles as the rows planned so far leave them (None: not in the room),
-    // so a later row about the same user is judged on that, not on the
-    // room as it was read.
-    let mut after: HashMap<(RoomId, UserId), Option<Role>> = HashMap::new();
-    for req in requests {
-        if !seen.insert((req.room.clone(), req.user.clone(), req.action)) {
+    // Per (room, user), what the rows planned so far say: the actions
+    // already asked (later ones are duplicates) and the role they leave
+    // the user with (judged on that, not on the room as it was read). Kept
+    // beside the plan rows, not as keys of their own: a million-row file
+    // would otherwise hold every id twice more in two hash maps.
+    let mut pairs = Pairs::with_capacity(requests.len());
+    plan.rows.reserve_exact(requests.len());
+    // Requests are taken from the back of a reversed list, and the list
+    // shrinks as it empties: the requests and the plan rows are not both
+    // held whole.
+    let mut requests = requests;
+    requests.reverse();
+    while let Some(req) = requests.pop() {
+        if requests.capacity() - requests.len() >= SHRINK_EVERY {
+            requests.shrink_to_fit();
+        }
+        let (hash, found) = pairs.find(&plan.rows, &req.room, &req.user);
+        let mut pair = found.unwrap_or_default();
+        if pair.asked & action_bit(req.action) != 0 {
             plan.duplicates += 1;
             continue;
         }
+        pair.asked |= action_bit(req.action);
         let fact = facts.get(&req.room);
-        let key = (req.room.clone(), req.user.clone());
-        let current = match after.get(&key) {
-            Some(role) => *role,
+        let current = match pair.after {
+            Some(role) => role,
             None => fact.and_then(|f| f.staff.get(&req.user).copied()),
         };
         let role = match req.action {
@@ -253,7 +265,7 @@ pub fn build(
             Action::Readd => req.role,
             _ => Some(current.unwrap_or(Role::Member)),
         };
-        let known_absent = !after.contains_key(&key)
+        let known_absent = pair.after.is_none()
             && current.is_none()
             && fact.is_some_and(|f| f.absent.contains(&req.user));
         let verdict = judge(
@@ -286,12 +298,14 @@ pub fn build(
                     role
                 }
             };
-            after.insert(key, next);
+            pair.after = Some(next);
         }
+        pairs.push(hash, plan.rows.len(), pair);
         if verdict == Verdict::Send
             && let Some(Ok(room)) = fact.map(|f| &f.room)
             && let Some(p) = caps.pacing
             && is_big(room, p.above_members)
+            && !plan.paced.contains_key(&req.room)
         {
             plan.paced.insert(req.room.clone(), p.interval);
         }
@@ -334,6 +348,110 @@ pub fn build(
             .push(format!("{} duplicate requests collapsed", plan.duplicates));
     }
     plan
+}
+
+/// Shrink the emptying request list once this many slots are free.
+const SHRINK_EVERY: usize = 1 << 16;
+
+fn action_bit(action: Action) -> u8 {
+    match action {
+        Action::Remove => 1,
+        Action::Demote => 2,
+        Action::Readd => 4,
+    }
+}
+
+/// What the rows planned so far say about one (room, user).
+#[derive(Clone, Copy, Default)]
+struct Pair {
+    /// The actions asked so far ([`action_bit`]).
+    asked: u8,
+    /// The role the sent rows leave (`Some(None)`: not in the room);
+    /// `None`: no row was sent, the room as read applies.
+    after: Option<Option<Role>>,
+}
+
+/// [`Pair`]s found through the plan rows: a map from the hash of (room,
+/// user) to the last row with that hash, and per row the row before it
+/// with the same hash (so two pairs whose hashes collide stay apart) and
+/// the pair as that row leaves it.
+struct Pairs {
+    hasher: std::hash::RandomState,
+    last: HashMap<u32, u32, std::hash::BuildHasherDefault<Prehashed>>,
+    /// Per plan row: the previous row with the same hash, and the pair.
+    rows: Vec<(u32, Pair)>,
+}
+
+const NO_ROW: u32 = u32::MAX;
+
+impl Pairs {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            hasher: std::hash::RandomState::new(),
+            last: HashMap::with_capacity_and_hasher(n, Default::default()),
+            rows: Vec::with_capacity(n),
+        }
+    }
+
+    /// The hash of (room, user) and, if a planned row is about them, the
+    /// pair as the last such row leaves it.
+    fn find(&self, planned: &[PlanRow], room: &RoomId, user: &UserId) -> (u32, Option<Pair>) {
+        use std::hash::BuildHasher;
+        // 32 bits keep the map small; pairs whose hashes collide are told
+        // apart through the chain below.
+        let hash = self.hasher.hash_one((room.as_str(), user.as_str())) as u32;
+        (hash, self.find_hashed(hash, planned, room, user))
+    }
+
+    fn find_hashed(
+        &self,
+        hash: u32,
+        planned: &[PlanRow],
+        room: &RoomId,
+        user: &UserId,
+    ) -> Option<Pair> {
+        let mut at = self.last.get(&hash).copied().unwrap_or(NO_ROW);
+        while at != NO_ROW {
+            let i = at as usize;
+            let row = &planned[i];
+            if row.user == *user && row.room == *room {
+                return Some(self.rows[i].1);
+            }
+            at = self.rows[i].0;
+        }
+        None
+    }
+
+    /// Records the pair as plan row `row` (the next one) leaves it.
+    fn push(&mut self, hash: u32, row: usize, pair: Pair) {
+        debug_assert_eq!(row, self.rows.len());
+        // Past u32::MAX rows the chains end early; never reached (a plan
+        // of four billion rows does not fit in memory).
+        let index = u32::try_from(row).unwrap_or(NO_ROW);
+        let before = self.last.insert(hash, index).unwrap_or(NO_ROW);
+        self.rows.push((before, pair));
+    }
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // Spread over the high bits too (the map's control bytes use them).
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -811,5 +929,65 @@ mod tests {
             plan.rows[0].verdict,
             Verdict::Skip("Agora chat-room owners can never be removed".into())
         );
+    }
+
+    #[test]
+    fn pairs_whose_hashes_collide_stay_apart() {
+        let row = |user: &str, action| PlanRow {
+            room: "r".into(),
+            user: user.into(),
+            action,
+            role: None,
+            note: None,
+            ticket: None,
+            verdict: Verdict::Send,
+        };
+        let mut pairs = Pairs::with_capacity(0);
+        let mut rows = Vec::new();
+        let (r, a, b) = (RoomId::from("r"), UserId::from("a"), UserId::from("b"));
+        assert!(pairs.find_hashed(7, &rows, &r, &a).is_none());
+        let first = Pair {
+            asked: action_bit(Action::Remove),
+            after: Some(None),
+        };
+        pairs.push(7, 0, first);
+        rows.push(row("a", Action::Remove));
+        assert!(pairs.find_hashed(7, &rows, &r, &b).is_none());
+        let second = Pair {
+            asked: action_bit(Action::Demote),
+            after: None,
+        };
+        pairs.push(7, 1, second);
+        rows.push(row("b", Action::Demote));
+        let got = pairs.find_hashed(7, &rows, &r, &a).unwrap();
+        assert_eq!((got.asked, got.after), (first.asked, first.after));
+        let got = pairs.find_hashed(7, &rows, &r, &b).unwrap();
+        assert_eq!((got.asked, got.after), (second.asked, second.after));
+        assert!(
+            pairs
+                .find_hashed(7, &rows, &RoomId::from("s"), &a)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn many_pairs_keep_their_duplicates_and_roles_apart() {
+        // Rows of many users interleaved: each user's second remove is a
+        // duplicate, and a re-add after a remove is judged on "removed".
+        let mut reqs = Vec::new();
+        for i in 0..5000 {
+            reqs.push(Request::new("r", format!("u{i}"), Action::Remove));
+        }
+        for i in 0..5000 {
+            reqs.push(Request::new("r", format!("u{i}"), Action::Remove));
+            reqs.push(Request::new("r", format!("u{i}"), Action::Readd));
+        }
+        let f = facts("r", true, 10, &[]);
+        let plan = build(reqs, &Capabilities::default(), &Guards::default(), &f, ok);
+        assert_eq!(plan.duplicates, 5000);
+        assert_eq!(plan.rows.len(), 10_000);
+        assert!(plan.rows[..5000].iter().all(|r| r.action == Action::Remove));
+        assert!(plan.rows[5000..].iter().all(|r| r.action == Action::Readd));
+        assert!(plan.rows[..5000].iter().all(|r| r.verdict == Verdict::Send));
     }
 }

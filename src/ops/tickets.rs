@@ -6,7 +6,10 @@
 use super::plan::Request;
 use crate::model::{Action, RoomId, UserId};
 use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::fmt;
+use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 /// A ticket file that cannot be used; names the file and line.
@@ -26,30 +29,34 @@ const COLUMNS: [&str; 5] = ["room", "user", "action", "reason", "ticket"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Row {
-    room: String,
-    user: String,
-    action: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    ticket: Option<String>,
+struct Row<'a> {
+    #[serde(borrow)]
+    room: Cow<'a, str>,
+    #[serde(borrow)]
+    user: Cow<'a, str>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(default, borrow)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    ticket: Option<Cow<'a, str>>,
 }
 
 /// A JSON Lines row: ids may also be JSON numbers (Symphony's user ids
 /// are int64), taken digit for digit.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JsonRow {
+struct JsonRow<'a> {
     #[serde(deserialize_with = "id_text")]
     room: String,
     #[serde(deserialize_with = "id_text")]
     user: String,
-    action: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    ticket: Option<String>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(default, borrow)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    ticket: Option<Cow<'a, str>>,
 }
 
 /// An id given as a string, or as a whole JSON number written out exactly.
@@ -75,27 +82,160 @@ fn json_error(at: &str, e: &serde_json::Error) -> TicketError {
     TicketError(format!("{at}, column {}: {text}", e.column()))
 }
 
-/// Reads a ticket file from disk.
+/// Reads a ticket file from disk, streaming: the file is never held whole
+/// (a million-row file is 60 to 110 MB of text). It must be UTF-8 all
+/// through, as when it was read whole: a file that is not is refused as
+/// unreadable, whatever else is wrong in it.
 pub fn load(path: &Path) -> Result<Vec<Request>, TicketError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let cannot = |e: &io::Error| {
         TicketError(format!(
             "ticket file {}: cannot be read: {e}",
             path.display()
         ))
-    })?;
-    parse(&text, &path.display().to_string())
+    };
+    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    let mut input = Utf8Checked::new(file);
+    let parsed = parse_from(
+        io::BufReader::with_capacity(1 << 16, &mut input),
+        &path.display().to_string(),
+    );
+    if let Some(e) = &input.failed {
+        return Err(cannot(e));
+    }
+    if parsed.is_err() {
+        // A row error stops early; the rest must still be readable UTF-8
+        // for that error to be the one to report.
+        if let Err(e) = io::copy(&mut input, &mut io::sink()) {
+            return Err(cannot(&e));
+        }
+    }
+    parsed
+}
+
+/// Passes bytes on, checking they are UTF-8; the first read or encoding
+/// error is kept in `failed`.
+struct Utf8Checked<R> {
+    inner: R,
+    /// The start of a character split between two reads.
+    carry: [u8; 4],
+    carry_len: usize,
+    failed: Option<io::Error>,
+}
+
+impl<R: Read> Utf8Checked<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            carry: [0; 4],
+            carry_len: 0,
+            failed: None,
+        }
+    }
+
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        let copy = io::Error::new(e.kind(), e.to_string());
+        self.failed.get_or_insert(e);
+        copy
+    }
+
+    /// Whether `data` continues the text read so far as UTF-8.
+    fn check(&mut self, mut data: &[u8]) -> bool {
+        if self.carry_len > 0 {
+            let width = match self.carry[0] {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+            let take = (width - self.carry_len).min(data.len());
+            self.carry[self.carry_len..self.carry_len + take].copy_from_slice(&data[..take]);
+            self.carry_len += take;
+            data = &data[take..];
+            if self.carry_len < width {
+                return true;
+            }
+            if std::str::from_utf8(&self.carry[..width]).is_err() {
+                return false;
+            }
+            self.carry_len = 0;
+        }
+        match std::str::from_utf8(data) {
+            Ok(_) => true,
+            Err(e) if e.error_len().is_some() => false,
+            Err(e) => {
+                let rest = &data[e.valid_up_to()..];
+                self.carry[..rest.len()].copy_from_slice(rest);
+                self.carry_len = rest.len();
+                true
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Utf8Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.failed.is_some() {
+            return Err(io::Error::other("ticket file: already failed"));
+        }
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => return Err(self.fail(e)),
+        };
+        let ok = if n == 0 {
+            self.carry_len == 0
+        } else {
+            self.check(&buf[..n])
+        };
+        if ok {
+            Ok(n)
+        } else {
+            Err(self.fail(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )))
+        }
+    }
 }
 
 /// Parses ticket text; JSON Lines when the first non-blank line starts
 /// with `{`, CSV otherwise. A leading byte-order mark (as some editors
 /// and spreadsheets write) is skipped.
 pub fn parse(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    parse_from(text.as_bytes(), name)
+}
+
+/// [`parse`] over a reader, line by line.
+fn parse_from(mut input: impl BufRead, name: &str) -> Result<Vec<Request>, TicketError> {
+    let unreadable = |e: io::Error| TicketError(format!("ticket file {name}: cannot be read: {e}"));
+    let start = input.fill_buf().map_err(unreadable)?;
+    if start.starts_with("\u{feff}".as_bytes()) {
+        input.consume(3);
+    }
+    // The lines up to the first one that is not blank, to tell the format;
+    // then read again, ahead of the rest.
+    let mut head = Vec::new();
+    let mut first = String::new();
+    loop {
+        let from = head.len();
+        if input.read_until(b'\n', &mut head).map_err(unreadable)? == 0 {
+            break;
+        }
+        let line = std::str::from_utf8(&head[from..]).map_err(|_| {
+            unreadable(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        })?;
+        if !line.trim().is_empty() {
+            first = line.to_string();
+            break;
+        }
+    }
+    let input = io::Cursor::new(head).chain(input);
     let rows = if first.trim_start().starts_with('{') {
-        parse_jsonl(text, name)?
+        parse_jsonl(input, name)?
     } else {
-        parse_csv(text, name)?
+        parse_csv(input, name)?
     };
     if rows.is_empty() {
         return Err(TicketError(format!(
@@ -105,17 +245,34 @@ pub fn parse(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
     Ok(rows)
 }
 
-fn parse_jsonl(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
+fn parse_jsonl(mut input: impl BufRead, name: &str) -> Result<Vec<Request>, TicketError> {
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
+    let mut buf = String::new();
+    let mut n = 0;
+    loop {
+        buf.clear();
+        let read = input.read_line(&mut buf).map_err(|e| {
+            TicketError(format!(
+                "ticket file {name}, line {}: cannot be read: {e}",
+                n + 1
+            ))
+        })?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        // As `str::lines`: "\n" or "\r\n" ends a line.
+        let line = buf
+            .strip_suffix('\n')
+            .map_or(buf.as_str(), |l| l.strip_suffix('\r').unwrap_or(l));
         if line.trim().is_empty() {
             continue;
         }
-        let at = || format!("ticket file {name}, line {}", n + 1);
+        let at = || format!("ticket file {name}, line {n}");
         let row: JsonRow = serde_json::from_str(line).map_err(|e| json_error(&at(), &e))?;
         let row = Row {
-            room: row.room,
-            user: row.user,
+            room: Cow::Owned(row.room),
+            user: Cow::Owned(row.user),
             action: row.action,
             reason: row.reason,
             ticket: row.ticket,
@@ -125,11 +282,11 @@ fn parse_jsonl(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
     Ok(out)
 }
 
-fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
+fn parse_csv(input: impl Read, name: &str) -> Result<Vec<Request>, TicketError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(text.as_bytes());
+        .from_reader(LineCounter::new(input));
     let headers = reader
         .headers()
         .map_err(|e| TicketError(format!("ticket file {name}, line 1: {e}")))?
@@ -146,16 +303,18 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
             "ticket file {name}, line 1: unknown column `{extra}`; expected room,user,action[,reason][,ticket]"
         )));
     }
-    let mut lines = LineCounter::new(text.as_bytes());
     let mut out = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            TicketError(format!(
-                "ticket file {name}, line {}: {e}",
-                lines.line_at(e.position())
-            ))
-        })?;
-        let line = lines.line_at(record.position());
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = reader.get_mut().line_at(e.position());
+                return Err(TicketError(format!("ticket file {name}, line {line}: {e}")));
+            }
+        }
+        let line = reader.get_mut().line_at(record.position());
         let at = || format!("ticket file {name}, line {line}");
         let row: Row = record
             .deserialize(Some(&headers))
@@ -168,34 +327,61 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<Request>, TicketError> {
 /// The line a CSV record starts on, counted forward from the previous
 /// record (records come in order), so a file is read in linear time. The
 /// csv reader's own count leaves out blank lines, and its byte offset points
-/// before them: step over them.
-struct LineCounter<'a> {
-    bytes: &'a [u8],
-    at: usize,
+/// before them: step over them. Reads pass through it, noting where the
+/// line breaks are; only those the csv reader has read ahead are kept.
+struct LineCounter<R> {
+    inner: R,
+    /// Bytes read so far.
+    read: u64,
+    /// Offsets of the `\r` and `\n` bytes read but not yet counted, and
+    /// whether each is a `\n`.
+    breaks: VecDeque<(u64, bool)>,
+    /// Offset counted up to, and the line there.
+    at: u64,
     line: usize,
 }
 
-impl<'a> LineCounter<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if matches!(b, b'\r' | b'\n') {
+                self.breaks.push_back((self.read + i as u64, *b == b'\n'));
+            }
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> LineCounter<R> {
+    fn new(inner: R) -> Self {
         Self {
-            bytes,
+            inner,
+            read: 0,
+            breaks: VecDeque::new(),
             at: 0,
             line: 1,
         }
     }
 
     fn line_at(&mut self, pos: Option<&csv::Position>) -> usize {
-        let bytes = self.bytes;
-        let mut to = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
-        while to < bytes.len() && matches!(bytes[to], b'\r' | b'\n') {
-            to += 1;
-        }
+        let mut to = pos.map_or(0, csv::Position::byte).min(self.read);
         if to < self.at {
-            // Never expected (records come in order): count afresh.
-            self.at = 0;
-            self.line = 1;
+            // Never expected (records come in order).
+            return self.line;
         }
-        self.line += bytes[self.at..to].iter().filter(|b| **b == b'\n').count();
+        while let Some(&(offset, newline)) = self.breaks.front() {
+            if offset > to {
+                break;
+            }
+            if offset == to {
+                // A break right at `to`: step over it.
+                to += 1;
+            }
+            self.line += usize::from(newline);
+            self.breaks.pop_front();
+        }
         self.at = to;
         self.line
     }
@@ -223,7 +409,7 @@ fn intern_room(room: &str) -> RoomId {
 }
 
 /// A row as a request; `at` names the file and line, built only for errors.
-fn to_request(row: Row, at: impl Fn() -> String) -> Result<Request, TicketError> {
+fn to_request(row: Row<'_>, at: impl Fn() -> String) -> Result<Request, TicketError> {
     let at = at;
     let room = row.room.trim();
     let user = row.user.trim();
@@ -246,7 +432,7 @@ fn to_request(row: Row, at: impl Fn() -> String) -> Result<Request, TicketError>
         .action
         .parse()
         .map_err(|e| TicketError(format!("{}: {e}", at())))?;
-    let blank = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let blank = |s: Option<Cow<str>>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok(Request {
         room: intern_room(room),
         user: UserId::from(user),
@@ -376,5 +562,44 @@ mod tests {
         let a = parse(jsonl, "t.jsonl").unwrap();
         assert_eq!(a, parse(csv, "t.csv").unwrap());
         assert_eq!((a[0].room.as_str(), a[0].user.as_str()), ("1", "u1"));
+    }
+
+    #[test]
+    fn a_file_is_streamed_with_the_same_rows_and_errors_as_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        // Multi-byte reasons fall across every read boundary.
+        let mut text = String::from("\u{feff}room,user,action,reason\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("1,u{i},remove,späm ✓ wave {}\n\n", i % 3));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let rows = load(&path).unwrap();
+        assert_eq!(rows, parse(&text, &path.display().to_string()).unwrap());
+        assert_eq!(rows[19_999].note.as_deref(), Some("späm ✓ wave 1"));
+        // A bad row is named by its line...
+        text.push_str("1,u,ban,x\n");
+        std::fs::write(&path, &text).unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 40002:") && e.contains("ban"), "{e}");
+        // ...but a file that is not UTF-8 further on cannot be read at all,
+        // as when it was read whole.
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(b"1,u\xff,remove\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with("cannot be read: stream did not contain valid UTF-8"),
+            "{e}"
+        );
+        // Also when the text ends inside a character.
+        let jsonl = dir.path().join("t.jsonl");
+        let mut bytes = b"{\"room\":\"1\",\"user\":\"u\",\"action\":\"remove\"}\n".to_vec();
+        bytes.extend_from_slice("✓".as_bytes().split_last().unwrap().1);
+        std::fs::write(&jsonl, &bytes).unwrap();
+        let e = load(&jsonl).unwrap_err().to_string();
+        assert!(e.contains("cannot be read"), "{e}");
+        let e = load(&dir.path().join("none.csv")).unwrap_err().to_string();
+        assert!(e.contains("none.csv: cannot be read:"), "{e}");
     }
 }
