@@ -552,8 +552,8 @@ proptest! {
             prop_assert_eq!(g.room.as_str(), r.room.as_str());
             prop_assert_eq!(g.user.as_str(), r.user.as_str());
             prop_assert_eq!(g.action, r.action);
-            prop_assert_eq!(&g.note, &r.reason);
-            prop_assert_eq!(&g.ticket, &r.ticket);
+            prop_assert_eq!(g.note.as_deref(), r.reason.as_deref());
+            prop_assert_eq!(g.ticket.as_deref(), r.ticket.as_deref());
         }
     }
 }

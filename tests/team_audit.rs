@@ -27,7 +27,7 @@ fn removals(room: usize, users: std::ops::Range<usize>, ticket: &str) -> Vec<Req
     users
         .map(|j| Request {
             ticket: Some(ticket.into()),
-            note: Some(format!("cleanup {ticket}")),
+            note: Some(format!("cleanup {ticket}").into()),
             ..Request::new(room_id(room), user_id(room, j), Action::Remove)
         })
         .collect()

@@ -86,12 +86,15 @@ async fn dispatch(global: &Global, command: Command, out: &mut dyn Write) -> Res
         Command::Readd(c) => change(global, Action::Readd, c, out).await?,
         Command::Apply { file, opts } => {
             let mut requests = tickets::load(&file).map_err(|e| Failure::usage(e.to_string()))?;
+            // One string for every row that takes it.
+            let reason: Option<std::sync::Arc<str>> = opts.reason.as_deref().map(Into::into);
+            let ticket: Option<std::sync::Arc<str>> = opts.ticket.as_deref().map(Into::into);
             for r in &mut requests {
                 if r.note.is_none() {
-                    r.note = opts.reason.clone();
+                    r.note = reason.clone();
                 }
                 if r.ticket.is_none() {
-                    r.ticket = opts.ticket.clone();
+                    r.ticket = ticket.clone();
                 }
             }
             execute(global, requests, &opts, out).await?
@@ -291,8 +294,8 @@ async fn change(
     let requests = users
         .into_iter()
         .map(|u| Request {
-            note: c.opts.reason.clone(),
-            ticket: c.opts.ticket.clone(),
+            note: c.opts.reason.as_deref().map(Into::into),
+            ticket: c.opts.ticket.as_deref().map(Into::into),
             ..Request::new(c.room.as_str(), u, action)
         })
         .collect();

@@ -46,6 +46,8 @@ pub async fn run(
                 )));
             }
             let mut requests = tickets::load(&file).map_err(|e| Failure::usage(e.to_string()))?;
+            let reason: Option<std::sync::Arc<str>> = reason.as_deref().map(Into::into);
+            let ticket: Option<std::sync::Arc<str>> = ticket.as_deref().map(Into::into);
             for r in &mut requests {
                 if r.note.is_none() {
                     r.note = reason.clone();

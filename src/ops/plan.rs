@@ -7,6 +7,7 @@ use crate::model::{Action, Role, Room, RoomId, UserId};
 use crate::provider::{Capabilities, ErrorKind, IdFold, ProviderError};
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One requested change, from a face or a ticket file.
@@ -15,9 +16,10 @@ pub struct Request {
     pub room: RoomId,
     pub user: UserId,
     pub action: Action,
-    /// The moderator's reason, kept in the audit log.
-    pub note: Option<String>,
-    pub ticket: Option<String>,
+    /// The moderator's reason, kept in the audit log. Shared between the
+    /// requests of a ticket file that give the same text.
+    pub note: Option<Arc<str>>,
+    pub ticket: Option<Arc<str>>,
     /// For `readd`: the role to restore, where known.
     pub role: Option<Role>,
 }
@@ -58,8 +60,10 @@ pub struct PlanRow {
     /// The user's role before the change (remove/demote), or the role to
     /// restore (readd).
     pub role: Option<Role>,
-    pub note: Option<String>,
-    pub ticket: Option<String>,
+    /// Shared between the rows that give the same text (a million-row
+    /// ticket names a handful of reasons and tickets).
+    pub note: Option<Arc<str>>,
+    pub ticket: Option<Arc<str>>,
     pub verdict: Verdict,
 }
 

@@ -163,8 +163,8 @@ impl Engine {
                         remaining.push((
                             i,
                             Request {
-                                note: r.reason.clone(),
-                                ticket: r.ticket.clone(),
+                                note: r.reason.as_deref().map(Into::into),
+                                ticket: r.ticket.as_deref().map(Into::into),
                                 role: (r.action == Action::Readd).then_some(r.role).flatten(),
                                 ..Request::new(r.room.clone(), r.user.clone(), r.action)
                             },

@@ -347,9 +347,9 @@ impl Engine {
             // note is on the intent (readers join the two).
             reason: match outcome {
                 Some(o) => o.reason.clone(),
-                None => row.note.clone(),
+                None => row.note.as_deref().map(str::to_string),
             },
-            ticket: row.ticket.clone(),
+            ticket: row.ticket.as_deref().map(str::to_string),
             batch: batch.to_string(),
             // A user found gone had no role in the room: none is recorded.
             role: match outcome.map(|o| o.status) {

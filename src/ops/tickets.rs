@@ -408,6 +408,28 @@ fn intern_room(room: &str) -> RoomId {
     })
 }
 
+/// Reasons and tickets repeat from row to row too: a run of rows with the
+/// same text shares one string (the last few distinct texts are kept).
+fn share_text(text: &str) -> std::sync::Arc<str> {
+    thread_local! {
+        static RECENT: std::cell::RefCell<Vec<std::sync::Arc<str>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    const KEEP: usize = 8;
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        if let Some(at) = recent.iter().position(|t| **t == *text) {
+            // The most recent first: a run of equal texts is found at once.
+            recent[..=at].rotate_right(1);
+            return recent[0].clone();
+        }
+        let t: std::sync::Arc<str> = text.into();
+        recent.truncate(KEEP - 1);
+        recent.insert(0, t.clone());
+        t
+    })
+}
+
 /// A row as a request; `at` names the file and line, built only for errors.
 fn to_request(row: Row<'_>, at: impl Fn() -> String) -> Result<Request, TicketError> {
     let at = at;
@@ -432,7 +454,12 @@ fn to_request(row: Row<'_>, at: impl Fn() -> String) -> Result<Request, TicketEr
         .action
         .parse()
         .map_err(|e| TicketError(format!("{}: {e}", at())))?;
-    let blank = |s: Option<Cow<str>>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let blank = |s: Option<Cow<str>>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(share_text)
+    };
     Ok(Request {
         room: intern_room(room),
         user: UserId::from(user),
@@ -601,5 +628,22 @@ mod tests {
         assert!(e.contains("cannot be read"), "{e}");
         let e = load(&dir.path().join("none.csv")).unwrap_err().to_string();
         assert!(e.contains("none.csv: cannot be read:"), "{e}");
+    }
+
+    #[test]
+    fn repeated_reasons_and_tickets_share_one_string_and_distinct_ones_stay_apart() {
+        let a = share_text("spam wave");
+        let b = share_text("spam wave");
+        assert!(std::sync::Arc::ptr_eq(&a, &b), "one string for equal texts");
+        let many: Vec<_> = (0..20).map(|i| share_text(&format!("T-{i}"))).collect();
+        for (i, t) in many.iter().enumerate() {
+            assert_eq!(&**t, format!("T-{i}"));
+        }
+        assert_eq!(&*share_text("spam wave"), "spam wave");
+        let text = "room,user,action,reason,ticket\nr,u1,remove,spam,T-1\nr,u2,remove,spam,T-1\nr,u3,remove,other,T-1\n";
+        let rows = parse(text, "t.csv").unwrap();
+        let note = |i: usize| rows[i].note.clone().unwrap();
+        assert!(std::sync::Arc::ptr_eq(&note(0), &note(1)));
+        assert_eq!(&*note(2), "other");
     }
 }

@@ -151,7 +151,7 @@ pub(super) async fn run_chunk(
             action: req.action,
             status: Some(status),
             reason: Some(why),
-            ticket: req.ticket.clone(),
+            ticket: req.ticket.as_deref().map(str::to_string),
             batch: old_batch.clone(),
             role,
         };

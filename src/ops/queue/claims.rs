@@ -70,8 +70,8 @@ pub(super) async fn claim(
             Ok(Claimed {
                 id: r.get(0),
                 request: Request {
-                    note: r.get(4),
-                    ticket: r.get(5),
+                    note: r.get::<_, Option<String>>(4).map(Into::into),
+                    ticket: r.get::<_, Option<String>>(5).map(Into::into),
                     ..Request::new(r.get::<_, String>(1), r.get::<_, String>(2), action(&act)?)
                 },
                 history,

@@ -61,8 +61,8 @@ pub async fn push(
     let rooms = col(&|r| Some(r.room.to_string()));
     let users = col(&|r| Some(r.user.to_string()));
     let actions = col(&|r| Some(r.action.as_str().to_string()));
-    let reasons = col(&|r| r.note.clone());
-    let tickets = col(&|r| r.ticket.clone());
+    let reasons = col(&|r| r.note.as_deref().map(str::to_string));
+    let tickets = col(&|r| r.ticket.as_deref().map(str::to_string));
     tx.execute(
         "INSERT INTO queue_rows (push_id, position, profile, room, user_id, action, reason, ticket)
          SELECT $1, t.n, $2, t.room, t.user_id, t.action, t.reason, t.ticket

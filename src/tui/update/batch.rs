@@ -351,7 +351,8 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
     let Some(p) = s.popup.take() else {
         return vec![];
     };
-    let note = (!p.reason.trim().is_empty()).then(|| p.reason.trim().to_string());
+    let note: Option<std::sync::Arc<str>> =
+        (!p.reason.trim().is_empty()).then(|| p.reason.trim().into());
     let Planning::Ready { mut plan, .. } = p.planning else {
         return vec![];
     };
