@@ -66,35 +66,41 @@ fn man_prints_a_roff_page_with_every_command() {
     }
 }
 
-/// The commit the build names: `git rev-parse --short HEAD` in a git
-/// checkout, else `unknown`.
-fn expected_commit() -> String {
+/// Whether `commit` names a commit of this checkout (`git cat-file`);
+/// `None` when there is no git checkout to ask.
+fn is_a_commit_here(commit: &str) -> Option<bool> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     if !dir.join(".git").exists() {
-        return "unknown".into();
+        return None;
     }
-    Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
+    let out = Command::new("git")
+        .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
         .current_dir(dir)
         .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into())
+        .ok()?;
+    Some(out.status.success())
 }
 
 #[test]
 fn version_names_the_version_and_the_commit() {
     let home = Isolated::default();
     let out = String::from_utf8(home.binary().arg("--version").stdout_ok()).unwrap();
+    // The commit this build embedded (build.rs sets it for every target of
+    // the package): HEAD at build time, which later commits do not change.
+    let commit = env!("ROOMWARDEN_COMMIT");
     assert_eq!(
         out,
         format!(
-            "roomwarden {} (commit {})\n",
-            env!("CARGO_PKG_VERSION"),
-            expected_commit()
+            "roomwarden {} (commit {commit})\n",
+            env!("CARGO_PKG_VERSION")
         )
     );
+    match is_a_commit_here(commit) {
+        // A git checkout: the build names one of its commits.
+        Some(found) => assert!(found, "`{commit}` is not a commit of this checkout"),
+        // No checkout (a source tarball): nothing to name.
+        None => assert_eq!(commit, "unknown"),
+    }
 }
 
 /// The same command in jsonl and in json, each in a fresh HOME (a fresh
