@@ -852,3 +852,32 @@ fn every_command_checks_the_keys_table() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("`remove") && err.contains("`down`"), "{err}");
 }
+
+/// An unknown theme is a config error before anything runs: exit 2, one
+/// message naming the profile, the key, the value and the themes there are.
+#[test]
+fn an_unknown_theme_exits_2_naming_it_and_the_themes() {
+    let env = Env::new();
+    let config = env.config(
+        "[profiles.a]\nprovider = \"sandbox\"\ntheme = \"solarized\"\n",
+        0o600,
+    );
+    for args in [vec!["rooms"], vec![]] {
+        let out = env
+            .cmd()
+            .arg("--config")
+            .arg(&config)
+            .args(&args)
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("profile `a`: key `theme` = \"solarized\"")
+                && stderr.contains("dark, light, high-contrast"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: no rows");
+    }
+}
