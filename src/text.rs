@@ -8,6 +8,19 @@
 
 use std::borrow::Cow;
 
+/// A count with thousands separators: 120000 -> "120,000".
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Whether `c` must not reach a terminal as it is: control characters (C0
 /// such as ESC, BEL and newline, DEL, C1 such as CSI), the bidirectional
 /// overrides and isolates (they reorder what is shown) and the Unicode line

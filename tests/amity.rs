@@ -38,6 +38,18 @@ fn world_role(fake: &Fake, room: &str, user: &str) -> Option<Role> {
         .map(|m| m.role)
 }
 
+/// The first `n` plain members of `room` in the fake's world.
+fn plain_members(fake: &Fake, room: &str, n: usize) -> Vec<UserId> {
+    let w = world::lock(fake.world());
+    w.room(&room.into())
+        .unwrap()
+        .members()
+        .filter(|m| m.role == Role::Member)
+        .take(n)
+        .map(|m| m.user.clone())
+        .collect()
+}
+
 fn profile(fake: &Fake, surface: &str, extra: &str) -> Profile {
     let text = format!(
         "[profiles.t]\nprovider = \"amity\"\nbase_url = \"{}\"\ntoken = \"{}\"\nsurface = \"{surface}\"\n{extra}\n",
@@ -613,16 +625,7 @@ mod channels {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn removes_150_in_calls_of_at_most_100_ids_sent_as_a_json_body() {
         let fake = fake_with(Options::default()).await;
-        let targets: Vec<UserId> = {
-            let w = world::lock(fake.world());
-            w.room(&LOBBY.into())
-                .unwrap()
-                .members()
-                .filter(|m| m.role == Role::Member)
-                .take(150)
-                .map(|m| m.user.clone())
-                .collect()
-        };
+        let targets = plain_members(&fake, LOBBY, 150);
         let (engine, _dir) = engine(&fake, "channels", "");
         fake.clear_log();
         let rows = run(
@@ -659,16 +662,7 @@ mod channels {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ninety_removals_under_30_percent_rate_limits_all_end_removed() {
         let fake = fake_with(Options::default()).await;
-        let targets: Vec<UserId> = {
-            let w = world::lock(fake.world());
-            w.room(&LOBBY.into())
-                .unwrap()
-                .members()
-                .filter(|m| m.role == Role::Member)
-                .take(90)
-                .map(|m| m.user.clone())
-                .collect()
-        };
+        let targets = plain_members(&fake, LOBBY, 90);
         let (engine, _dir) = engine(&fake, "channels", "max_batch = 3");
         let plan = engine
             .plan(

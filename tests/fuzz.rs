@@ -560,46 +560,28 @@ proptest! {
 
 // ---- The config file ----
 
-const CONFIG_KEYS: &[&str] = &[
-    "provider",
-    "base_url",
-    "read_only",
-    "self_user",
-    "protected_users",
-    "protected_pattern",
-    "rate_limit_per_sec",
-    "timeout_secs",
-    "max_batch",
-    "accent",
-    "max_retry_wait_secs",
-    "retry_budget_secs",
-    "token",
-    "token_env",
-    "org",
-    "app",
-    "app_id",
-    "client_id",
-    "client_secret_env",
-    "session_token_env",
-    "username",
-    "private_key_path",
-    "admin",
-    "query",
-    "jumbo_pacing",
-    "api_key_env",
-    "client_key_env",
-    "system_message",
-    "region",
-    "surface",
-    "chats",
-    "latency_ms",
-    "fail_rate",
-    "refuse_auth",
-    "limited",
-    "rooms",
-    "default_profile",
-    "bogus",
-];
+/// Every key a profile may take (the common ones and each provider's, a
+/// secret in its three spellings), plus two that none takes.
+fn config_keys() -> Vec<String> {
+    use roomwarden::provider::{KeyKind, specs};
+    let mut keys: Vec<String> = roomwarden::config::COMMON_KEYS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    for spec in specs() {
+        for k in spec.keys {
+            keys.push(k.name.to_string());
+            if k.kind == KeyKind::Secret {
+                keys.push(format!("{}_env", k.name));
+                keys.push(format!("{}_cmd", k.name));
+            }
+        }
+    }
+    keys.extend(["default_profile".to_string(), "bogus".to_string()]);
+    keys.sort();
+    keys.dedup();
+    keys
+}
 
 const CONFIG_VALUES: &[&str] = &[
     "\"sandbox\"",
@@ -648,7 +630,7 @@ fn config_text() -> impl Strategy<Value = String> {
         1 => ".{0,10}",
     ];
     let line = prop_oneof![
-        4 => (prop::sample::select(CONFIG_KEYS), value).prop_map(|(k, v)| format!("{k} = {v}")),
+        4 => (prop::sample::select(config_keys()), value).prop_map(|(k, v)| format!("{k} = {v}")),
         1 => prop::sample::select(&[
             "[profiles.a]", "[profiles.b]", "[keys]", "[profiles]", "[[profiles.a]]",
             "default_profile = \"a\"", "remove = \"x\"", "down = \"j, down\"", "quit = \"ctrl-\"",
@@ -666,8 +648,9 @@ proptest! {
     fn config_files_never_panic(text in config_text()) {
         if let Ok(c) = Config::parse(&text, Path::new("fuzz.toml"), None) {
             let _ = c.profile(None);
+            let keys = config_keys();
             for p in c.profiles.values() {
-                for key in CONFIG_KEYS {
+                for key in &keys {
                     let _ = p.get_str(key);
                     let _ = p.get_u64(key);
                     let _ = p.get_f64(key);

@@ -62,17 +62,46 @@ fn lines(path: &Path, kind: Kind, user: &str) -> usize {
         .count()
 }
 
+/// A sandbox world, an audit log in a temp dir and an engine over both:
+/// what a crash leaves behind is written into `log` by each test.
+struct Crash {
+    world: SharedWorld,
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    log: Arc<AuditLog>,
+    engine: Engine,
+}
+
+impl Crash {
+    fn new() -> Self {
+        let world = World::generate().shared();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = Arc::new(AuditLog::open(&path).unwrap());
+        let engine = Engine::new(
+            Arc::new(Sandbox::new(world.clone())),
+            &profile(),
+            Some(log.clone()),
+        );
+        Self {
+            world,
+            _dir: dir,
+            path,
+            log,
+            engine,
+        }
+    }
+}
+
 #[tokio::test]
 async fn resume_asks_the_provider_records_and_finishes_the_rest_once() {
-    let world = World::generate().shared();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("audit.jsonl");
-    let log = Arc::new(AuditLog::open(&path).unwrap());
-    let engine = Engine::new(
-        Arc::new(Sandbox::new(world.clone())),
-        &profile(),
-        Some(log.clone()),
-    );
+    let Crash {
+        world,
+        _dir,
+        path,
+        log,
+        engine,
+    } = Crash::new();
     // The crash: six calls announced. A's removal and D's demote took
     // effect at the provider, C's result was recorded; B, E and F (in a
     // room that is gone) never answered.
@@ -226,15 +255,13 @@ async fn resume_asks_the_provider_records_and_finishes_the_rest_once() {
 /// `already_absent`, never a second `removed`.
 #[tokio::test]
 async fn a_user_another_batch_took_out_is_not_recorded_removed_twice() {
-    let world = World::generate().shared();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("audit.jsonl");
-    let log = Arc::new(AuditLog::open(&path).unwrap());
-    let engine = Engine::new(
-        Arc::new(Sandbox::new(world.clone())),
-        &profile(),
-        Some(log.clone()),
-    );
+    let Crash {
+        world,
+        _dir,
+        path,
+        log,
+        engine,
+    } = Crash::new();
     let (a, b, c) = (
         "71000000000122502",
         "71000000000122503",

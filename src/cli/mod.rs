@@ -471,18 +471,7 @@ pub(crate) fn cannot(caps: &crate::provider::Capabilities, requests: &[Request])
     None
 }
 
-/// "120,000".
-pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::text::thousands;
 
 /// "1 user", "1,200 users".
 fn users(n: usize) -> String {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 use profile::parse_profile;
-pub use profile::{Common, Profile};
+pub use profile::{COMMON_KEYS, Common, Profile};
 pub use team::Team;
 
 /// A config problem; the message says what is wrong and how to fix it.

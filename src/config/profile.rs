@@ -6,7 +6,8 @@ use crate::provider::{KeyKind, ProviderSpec, spec, specs};
 use regex::Regex;
 use toml::{Table, Value};
 
-const COMMON_KEYS: &[&str] = &[
+/// The keys every profile takes, whatever its provider.
+pub const COMMON_KEYS: &[&str] = &[
     "provider",
     "base_url",
     "read_only",

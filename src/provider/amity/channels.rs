@@ -239,36 +239,27 @@ impl Amity {
         user: &UserId,
     ) -> Result<Option<Member>, ProviderError> {
         let search = [("search", user.to_string())];
-        let mut page = PageRequest::sized(PAGE_LIMIT);
-        for _ in 0..SEARCH_PAGES {
-            let (answer, next) = self.member_page(room, &page, &search).await?;
-            if let Some(m) = members_of(answer, room)
-                .into_iter()
-                .find(|m| &m.user == user)
-            {
-                return Ok(Some(m));
-            }
-            match next {
-                Some(t) => page = page.next(t),
-                None => return Ok(None),
-            }
-        }
-        // So many partial matches that the exact one was not reached:
-        // page through the whole list.
-        let mut page = PageRequest::sized(PAGE_LIMIT);
-        loop {
-            let (answer, next) = self.member_page(room, &page, &[]).await?;
-            if let Some(m) = members_of(answer, room)
-                .into_iter()
-                .find(|m| &m.user == user)
-            {
-                return Ok(Some(m));
-            }
-            match next {
-                Some(t) => page = page.next(t),
-                None => return Ok(None),
+        // The server's search first; past SEARCH_PAGES pages of partial
+        // matches without the exact one, the whole list.
+        let passes: [(&[(&'static str, String)], usize); 2] =
+            [(&search, SEARCH_PAGES), (&[], usize::MAX)];
+        for (filter, pages) in passes {
+            let mut page = PageRequest::sized(PAGE_LIMIT);
+            for _ in 0..pages {
+                let (answer, next) = self.member_page(room, &page, filter).await?;
+                if let Some(m) = members_of(answer, room)
+                    .into_iter()
+                    .find(|m| &m.user == user)
+                {
+                    return Ok(Some(m));
+                }
+                match next {
+                    Some(t) => page = page.next(t),
+                    None => return Ok(None),
+                }
             }
         }
+        Ok(None)
     }
 
     /// One batch call; the answer's entry for each user.
