@@ -838,3 +838,31 @@ async fn a_call_costing_two_requests_takes_two_of_the_quota() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_profiles_max_batch_does_not_group_calls_of_a_one_user_provider() {
+    // Symphony, nandbox and Amity's live rooms take one user per call: a
+    // profile's `max_batch = 10` must not make the engine hand them groups
+    // (one lost answer would then retry the whole group).
+    let profile = Config::parse(
+        "[profiles.t]\nprovider = \"sandbox\"\nmax_batch = 10\n",
+        std::path::Path::new("t.toml"),
+        None,
+    )
+    .unwrap()
+    .profile(None)
+    .unwrap()
+    .clone();
+    let p = Arc::new(Scripted::new(Vec::new(), 1));
+    let engine = Engine::new(p.clone(), &profile, None);
+    assert_eq!(engine.capabilities().max_batch, 1);
+    let plan = engine.plan(removals(5)).await.unwrap();
+    engine
+        .run(&plan, &RunOptions::default(), &Cancel::new(), None)
+        .await;
+    assert_eq!(*p.batches.lock().unwrap(), vec![1; 5]);
+
+    // A provider with a batch call takes the profile's size.
+    let p = Arc::new(Scripted::new(Vec::new(), 60));
+    assert_eq!(Engine::new(p, &profile, None).capabilities().max_batch, 10);
+}

@@ -83,7 +83,8 @@ pub struct Engine {
 impl Engine {
     /// An engine for `profile`; the profile's `max_batch` and
     /// `rate_limit_per_sec` override the provider's defaults (a profile's
-    /// batch never goes above what the provider accepts for demotes).
+    /// batch never goes above what the provider accepts for demotes, and a
+    /// provider whose calls take one user keeps one).
     pub fn new(
         provider: Arc<dyn Provider>,
         profile: &Profile,
@@ -99,7 +100,7 @@ impl Engine {
         audit: Option<Arc<dyn AuditStore>>,
     ) -> Self {
         let mut caps = provider.capabilities();
-        if let Some(b) = profile.common.max_batch {
+        if let Some(b) = profile.common.max_batch.filter(|_| caps.max_batch > 1) {
             caps.max_batch = b;
         }
         if let Some(r) = profile.common.rate_limit_per_sec {
