@@ -3,7 +3,8 @@
 //! It serves a sandbox [`World`](roomwarden::provider::sandbox::world::World)
 //! in the wire format of `providers/agora.md`: the common success envelope,
 //! the `{error, error_description}` error envelope, bearer-token checks,
-//! the `client_credentials` token exchange, cursor-paged room lists,
+//! the `client_credentials` token exchange, app tokens built from the App
+//! Certificate (checked as Agora's parser does), cursor-paged room lists,
 //! page-numbered member lists with one-key role rows, batch removal with
 //! per-user rows and the 60-user cap, admin promote/demote and batch re-add.
 //! Every request calls `world.take_fault(users_in_call)` once, so injected
@@ -14,9 +15,13 @@
 //! the fake does there is marked `[inf]`. Agora has no deactivated rooms:
 //! the fake ignores the world's `active` flag.
 //!
-//! Self-contained (roomwarden, axum, tokio, serde_json, std) so that
+//! Self-contained (roomwarden, axum, tokio, serde_json, the token crates,
+//! std) so that
 //! benches can include it with `#[path = "../tests/fakes/agora.rs"]`.
 #![allow(dead_code, clippy::result_large_err)]
+
+#[path = "agora_token.rs"]
+mod agora_token;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -76,6 +81,11 @@ pub struct Options {
     /// Credentials for `POST /{org}/{app}/token` (`client_credentials`).
     pub client_id: String,
     pub client_secret: String,
+    /// The App ID and App Certificate of the Agora console: app tokens
+    /// built from them (AccessToken2, Chat app privilege) are accepted
+    /// until they expire.
+    pub agora_app_id: String,
+    pub app_certificate: String,
     /// Lifetime of exchanged tokens (`expires_in`, whole seconds).
     pub token_ttl: Duration,
     /// Users per batch removal: 60 (Easemob docs, error text) or 100 (Agora seed).
@@ -134,6 +144,8 @@ impl Default for Options {
             token: "fake-app-token-0123456789abcdef".into(),
             client_id: "YXA6fake-client-id".into(),
             client_secret: "YXA6fake-client-secret".into(),
+            agora_app_id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+            app_certificate: "a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
             token_ttl: Duration::from_secs(3600),
             max_batch: 60,
             max_add: 100,
@@ -168,6 +180,8 @@ struct Inner {
     arrivals: Mutex<Vec<Instant>>,
     exchanges: AtomicUsize,
     unauthorized: AtomicUsize,
+    /// Requests let in by a token built from the App Certificate.
+    built_tokens: AtomicUsize,
     next_token: AtomicU64,
     /// Every username the app knows (lower-cased): in a room at the start
     /// or added since.
@@ -218,6 +232,10 @@ impl Fake {
     pub fn unauthorized(&self) -> usize {
         self.inner.unauthorized.load(Ordering::SeqCst)
     }
+    /// Requests let in by a token built from the App Certificate.
+    pub fn built_tokens(&self) -> usize {
+        self.inner.built_tokens.load(Ordering::SeqCst)
+    }
     /// Makes every exchanged token invalid (the fixed token stays valid).
     pub fn revoke_issued_tokens(&self) {
         lock(&self.inner.issued).clear();
@@ -244,6 +262,7 @@ pub async fn start(world: SharedWorld, options: Options) -> Fake {
         arrivals: Mutex::new(Vec::new()),
         exchanges: AtomicUsize::new(0),
         unauthorized: AtomicUsize::new(0),
+        built_tokens: AtomicUsize::new(0),
         next_token: AtomicU64::new(1),
     });
     let app = Router::new().fallback(handle).with_state(inner.clone());
@@ -500,15 +519,31 @@ fn check_bearer(s: &Inner, headers: &HeaderMap) -> Result<(), Response> {
         return Ok(());
     }
     let issued = lock(&s.issued).get(given).copied();
+    let built = given.starts_with("007").then(|| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let o = &s.options;
+        agora_token::check(given, &o.agora_app_id, &o.app_certificate, now)
+    });
     // The two documented 401 codes: an expired token is `unauthorized`, an
     // unknown one `auth_bad_access_token` [doc].
-    let (code, refused) = match issued {
-        Some(until) if Instant::now() < until => return Ok(()),
-        Some(_) => (
+    let (code, refused) = match (issued, built) {
+        (_, Some(Ok(()))) => {
+            s.built_tokens.fetch_add(1, Ordering::SeqCst);
+            return Ok(());
+        }
+        (_, Some(Err(agora_token::Refusal::Expired))) => (
             "unauthorized",
             "Unable to authenticate due to expired access token",
         ),
-        None => (
+        (Some(until), _) if Instant::now() < until => return Ok(()),
+        (Some(_), _) => (
+            "unauthorized",
+            "Unable to authenticate due to expired access token",
+        ),
+        (None, _) => (
             "auth_bad_access_token",
             "Unable to authenticate due to corrupt access token",
         ),

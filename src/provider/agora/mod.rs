@@ -25,6 +25,7 @@
 mod auth;
 mod errors;
 mod fuzz;
+mod token;
 mod wire;
 
 #[doc(hidden)]
@@ -41,7 +42,7 @@ use crate::provider::{
     Quota,
 };
 use async_trait::async_trait;
-use auth::ClientExchange;
+use auth::{CertificateTokens, ClientExchange};
 use reqwest::Method;
 use reqwest::header::AUTHORIZATION;
 use serde::Serialize;
@@ -60,7 +61,7 @@ pub const SPEC: ProviderSpec = ProviderSpec {
         KeySpec::str("app", "the app half of the AppKey `org#app`"),
         KeySpec::str(
             "app_id",
-            "instead of org + app: the newer base URL `{base_url}/app-id/{app_id}`",
+            "the App ID: instead of org + app, the newer base URL `{base_url}/app-id/{app_id}`; with app_certificate, the App ID tokens are built for",
         ),
         KeySpec::secret("token", "an app token, sent as `Authorization: Bearer`"),
         KeySpec::str(
@@ -68,6 +69,10 @@ pub const SPEC: ProviderSpec = ProviderSpec {
             "instead of a token: exchanged with client_secret and renewed",
         ),
         KeySpec::secret("client_secret", "the secret that goes with client_id"),
+        KeySpec::secret(
+            "app_certificate",
+            "instead of a token: the App Certificate; with app_id, app tokens are built and renewed here",
+        ),
     ],
     build: |profile| Ok(Arc::new(Agora::from_profile(profile)?)),
 };
@@ -111,34 +116,64 @@ fn config_segment(profile: &Profile, key: &str) -> Result<String, ConfigError> {
 
 impl Agora {
     /// Builds the adapter from a profile: `base_url`, `org` + `app` (or the
-    /// newer `app_id`) and either `token[_env|_cmd]` or `client_id` +
-    /// `client_secret[_env|_cmd]`.
+    /// newer `app_id`) and one credential: `token[_env|_cmd]`, `client_id` +
+    /// `client_secret[_env|_cmd]`, or `app_id` + `app_certificate[_env|_cmd]`
+    /// (tokens built here; `app_id` then also goes with `org` + `app`).
     pub fn from_profile(profile: &Profile) -> Result<Self, ConfigError> {
         let base_url = http::base_url(profile, None)?;
         let app_id = profile.get_str("app_id")?;
+        let certificate = profile.has_secret("app_certificate");
+        let org_app = profile.get_str("org")?.is_some() || profile.get_str("app")?.is_some();
         let base = match app_id {
-            Some(_) if profile.get_str("org")?.is_some() || profile.get_str("app")?.is_some() => {
+            Some(_) if org_app && !certificate => {
                 return Err(ConfigError::new(format!(
-                    "profile `{}`: set either `app_id` (base {{base_url}}/app-id/{{app_id}}) or `org` + `app` (base {{base_url}}/{{org}}/{{app}}), not both",
+                    "profile `{}`: set either `app_id` (base {{base_url}}/app-id/{{app_id}}) or `org` + `app` (base {{base_url}}/{{org}}/{{app}}), not both (both only with `app_certificate`, which needs the App ID)",
                     profile.name
                 )));
             }
-            Some(_) => format!("{base_url}/app-id/{}", config_segment(profile, "app_id")?),
-            None => {
+            Some(_) if !org_app => {
+                format!("{base_url}/app-id/{}", config_segment(profile, "app_id")?)
+            }
+            _ => {
                 let org = config_segment(profile, "org")?;
                 let app = config_segment(profile, "app")?;
                 format!("{base_url}/{org}/{app}")
             }
         };
+        let credentials = Self::credentials(profile, &base, app_id)?;
+        Ok(Self {
+            http: http::client(profile)?,
+            host: http::host_of(&base_url),
+            auth: credentials,
+            base,
+            paging_admins: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// The one credential the profile names.
+    fn credentials(
+        profile: &Profile,
+        base: &str,
+        app_id: Option<String>,
+    ) -> Result<http::Credentials, ConfigError> {
         let client_id = profile.get_str("client_id")?;
-        let credentials = match (profile.has_secret("token"), client_id) {
-            (true, Some(_)) => {
-                return Err(ConfigError::new(format!(
-                    "profile `{}`: set either `token` (or `token_env` / `token_cmd`) or `client_id` + `client_secret_env`, not both",
-                    profile.name
-                )));
-            }
-            (true, None) => http::Credentials::new(
+        let named: Vec<&str> = [
+            ("`token`", profile.has_secret("token")),
+            ("`client_id`", client_id.is_some()),
+            ("`app_certificate`", profile.has_secret("app_certificate")),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect();
+        if named.len() > 1 {
+            return Err(ConfigError::new(format!(
+                "profile `{}`: set one credential, not both {}: `token` (or `token_env` / `token_cmd`), `client_id` + `client_secret_env`, or `app_id` + `app_certificate_env`",
+                profile.name,
+                named.join(" and ")
+            )));
+        }
+        if profile.has_secret("token") {
+            return Ok(http::Credentials::new(
                 NAME,
                 http::ProfileSecret {
                     provider: NAME,
@@ -148,45 +183,52 @@ impl Agora {
                     prefix: "Bearer ",
                 }
                 .checked()?,
-            ),
-            (false, Some(id)) => {
-                if id.trim().is_empty() {
-                    return Err(profile.key_error("client_id", "is empty"));
-                }
-                let secret = profile.secret("client_secret")?.ok_or_else(|| {
-                    ConfigError::new(format!(
-                        "profile `{}` (provider agora) sets `client_id` but no `client_secret`; add client_secret_env = \"VAR\" (or client_secret_cmd)",
-                        profile.name
-                    ))
-                })?;
-                http::Credentials::new(
-                    NAME,
-                    ClientExchange {
-                        id,
-                        secret,
-                        token_url: format!("{base}/token"),
-                    },
-                )
+            ));
+        }
+        if let Some(id) = client_id {
+            if id.trim().is_empty() {
+                return Err(profile.key_error("client_id", "is empty"));
             }
-            (false, None) => {
-                let hint = if profile.has_secret("client_secret") {
-                    "`client_secret` is set but `client_id` is missing; add client_id = \"...\""
-                } else {
-                    "add token_env = \"VAR\" (an app token), or client_id + client_secret_env"
-                };
-                return Err(ConfigError::new(format!(
-                    "profile `{}` (provider agora) has no credentials: {hint}",
+            let secret = profile.secret("client_secret")?.ok_or_else(|| {
+                ConfigError::new(format!(
+                    "profile `{}` (provider agora) sets `client_id` but no `client_secret`; add client_secret_env = \"VAR\" (or client_secret_cmd)",
                     profile.name
-                )));
-            }
+                ))
+            })?;
+            return Ok(http::Credentials::new(
+                NAME,
+                ClientExchange {
+                    id,
+                    secret,
+                    token_url: format!("{base}/token"),
+                },
+            ));
+        }
+        if profile.has_secret("app_certificate") {
+            let app_id = app_id.ok_or_else(|| {
+                ConfigError::new(format!(
+                    "profile `{}` (provider agora) sets `app_certificate` but no `app_id`; add app_id = \"...\" (the App ID from the Agora console)",
+                    profile.name
+                ))
+            })?;
+            return Ok(http::Credentials::new(
+                NAME,
+                CertificateTokens {
+                    app_id,
+                    profile: Box::new(profile.clone()),
+                }
+                .checked()?,
+            ));
+        }
+        let hint = if profile.has_secret("client_secret") {
+            "`client_secret` is set but `client_id` is missing; add client_id = \"...\""
+        } else {
+            "add token_env = \"VAR\" (an app token), client_id + client_secret_env, or app_id + app_certificate_env"
         };
-        Ok(Self {
-            http: http::client(profile)?,
-            host: http::host_of(&base_url),
-            auth: credentials,
-            base,
-            paging_admins: std::sync::Mutex::new(None),
-        })
+        Err(ConfigError::new(format!(
+            "profile `{}` (provider agora) has no credentials: {hint}",
+            profile.name
+        )))
     }
 
     /// The admin list for member paging, reused for a few seconds per room.
