@@ -881,3 +881,62 @@ fn an_unknown_theme_exits_2_naming_it_and_the_themes() {
         assert!(out.stdout.is_empty(), "{args:?}: no rows");
     }
 }
+
+/// A theme of the user's own: `themes/NAME.toml` beside the config file,
+/// in the format of the embedded ones. A broken one stops the console
+/// before it takes the terminal (exit 2, naming the file and the key);
+/// commands, which draw nothing, run.
+#[test]
+fn a_user_theme_is_read_from_beside_the_config() {
+    let env = Env::new();
+    let config = env.config(
+        "[profiles.a]\nprovider = \"sandbox\"\ntheme = \"solarized\"\n",
+        0o600,
+    );
+    let themes = config.parent().unwrap().join("themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    let dark = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/themes/dark.toml"),
+    )
+    .unwrap();
+    let broken = dark.replace("header = \"cyan\"", "header = \"not-a-colour\"");
+    assert_ne!(broken, dark);
+    std::fs::write(themes.join("solarized.toml"), &broken).unwrap();
+    let run = |args: &[&str]| {
+        env.cmd()
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("TERM", "xterm")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["rooms"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("theme `solarized`")
+            && stderr.contains("`header`")
+            && stderr.contains("solarized.toml"),
+        "{stderr}"
+    );
+
+    // A name that is not a file name is refused as a theme, never read as
+    // a path.
+    let config = env.config(
+        "[profiles.a]\nprovider = \"sandbox\"\ntheme = \"../../etc/passwd\"\n",
+        0o600,
+    );
+    let out = env
+        .cmd()
+        .arg("--config")
+        .arg(&config)
+        .arg("rooms")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not a theme"), "{stderr}");
+}

@@ -356,6 +356,12 @@ fn paths_follow_the_flags_the_environment_and_the_platform_dirs() {
                 "default".into(),
                 false
             ),
+            (
+                "themes".into(),
+                p("xdg-config/roomwarden/themes"),
+                "default".into(),
+                false
+            ),
         ]
     );
 
@@ -381,6 +387,17 @@ fn paths_follow_the_flags_the_environment_and_the_platform_dirs() {
     assert_eq!(rows[1].2, "--audit-log");
     assert_eq!(rows[3].1, "/srv/exports");
     assert_eq!(rows[3].2, "export_dir");
+    // The user's themes sit beside the config file that was chosen.
+    assert_eq!(
+        rows[4].1,
+        config
+            .parent()
+            .unwrap()
+            .join("themes")
+            .display()
+            .to_string()
+    );
+    assert_eq!(rows[4].2, "ROOMWARDEN_CONFIG");
 
     // --config wins over the variable; a broken file still shows its paths.
     let broken = home.path("broken.toml");

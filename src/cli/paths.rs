@@ -1,4 +1,5 @@
-//! `roomwarden paths`: where the files roomwarden reads and writes are,
+//! `roomwarden paths`: where the files roomwarden reads and writes are
+//! (and the directory of the user's own themes),
 //! found exactly as the commands find them (`--config`,
 //! `ROOMWARDEN_CONFIG`, `--audit-log`, `export_dir`, the platform dirs,
 //! which follow `XDG_*` on Linux). It works with a broken config file,
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 
 #[derive(Serialize, Debug)]
 pub struct PathRow {
-    /// `config`, `audit_log`, `log` or `export_dir`.
+    /// `config`, `audit_log`, `log`, `export_dir` or `themes`.
     pub name: &'static str,
     /// `None` when there is no home directory to put it in.
     pub path: Option<String>,
@@ -67,11 +68,15 @@ pub(super) fn paths(global: &Global, out: &mut dyn Write) -> Result<u8, Failure>
         Some(p) => (Some(p.clone()), "--audit-log"),
         None => (crate::ops::audit::default_path(), "default"),
     };
+    let config_from = located
+        .as_ref()
+        .map_or(Named::Default, |(_, n)| *n)
+        .as_str();
     let rows = [
         PathRow::new(
             "config",
             located.as_ref().map(|(p, _)| p.clone()),
-            located.map_or(Named::Default, |(_, n)| n).as_str(),
+            config_from,
         ),
         PathRow::new("audit_log", audit, audit_from),
         PathRow::new(
@@ -87,6 +92,12 @@ pub(super) fn paths(global: &Global, out: &mut dyn Write) -> Result<u8, Failure>
             } else {
                 "default"
             },
+        ),
+        // Beside the config file, so chosen by what chose it.
+        PathRow::new(
+            "themes",
+            located.as_ref().map(|(p, _)| config::themes_dir_for(p)),
+            config_from,
         ),
     ];
     emit(out, global.format, &rows)?;

@@ -7,15 +7,19 @@
 mod profile;
 mod secret;
 mod team;
+mod themes;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml::{Table, Value};
 
 use profile::parse_profile;
 pub use profile::{COMMON_KEYS, Common, Profile};
 pub use team::Team;
+pub use themes::dir_for as themes_dir_for;
+pub(crate) use themes::theme_name;
 
 /// A config problem; the message says what is wrong and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +57,8 @@ pub struct Config {
     pub team: Team,
     /// `theme`: the console's colour theme for profiles that name none.
     pub theme: Option<String>,
+    /// The user's own themes the config names: name -> the file's text.
+    pub user_themes: BTreeMap<String, Arc<str>>,
     /// `export_dir`: where the console's ctrl-s writes results (else the
     /// platform data dir's `roomwarden/exports`).
     pub export_dir: Option<PathBuf>,
@@ -113,6 +119,7 @@ impl Config {
             keys: BTreeMap::new(),
             team: Team::default(),
             theme: None,
+            user_themes: BTreeMap::new(),
             export_dir: None,
             source: Source::BuiltIn,
         }
@@ -128,25 +135,13 @@ impl Config {
     }
 
     fn load_file(path: &Path, named_by: &str) -> Result<Self, ConfigError> {
-        use std::io::Read;
         let cannot = |why: String| {
             ConfigError::new(format!(
                 "config file {} (from {named_by}) cannot be read: {why}",
                 path.display()
             ))
         };
-        // Read at most one byte past the cap, so `/dev/zero` or a huge file
-        // is refused instead of filling memory.
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(|e| cannot(e.to_string()))?;
-        if bytes.len() as u64 > MAX_CONFIG_BYTES {
-            return Err(cannot(
-                "it is larger than 1 MiB; is it the right file?".into(),
-            ));
-        }
-        let text = String::from_utf8(bytes).map_err(|_| cannot("it is not UTF-8 text".into()))?;
+        let text = read_capped(path, MAX_CONFIG_BYTES).map_err(cannot)?;
         Self::parse(&text, path, literal_policy(path))
     }
 
@@ -228,12 +223,24 @@ impl Config {
                 profiles.keys().cloned().collect::<Vec<_>>().join(", ")
             )));
         }
+        let mut wanted: Vec<(String, &str)> = profiles
+            .values()
+            .filter_map(|p| {
+                let t = p.common.theme.as_deref()?;
+                Some((format!("profile `{}`: key `theme`", p.name), t))
+            })
+            .collect();
+        if let Some(t) = &theme {
+            wanted.push((format!("config file {at}: `theme`"), t));
+        }
+        let user_themes = themes::load(&wanted, &themes::dir_for(path))?;
         Ok(Self {
             default_profile,
             profiles,
             keys,
             team,
             theme,
+            user_themes,
             export_dir,
             source: Source::File(path.to_path_buf()),
         })
@@ -260,6 +267,15 @@ impl Config {
             .as_deref()
             .or(self.theme.as_deref())
             .unwrap_or(crate::assets::DEFAULT_THEME)
+    }
+
+    /// The text of the theme `name`: the user's own file, else an
+    /// embedded theme.
+    pub fn theme_text(&self, name: &str) -> Option<&str> {
+        self.user_themes
+            .get(name)
+            .map(|t| &**t)
+            .or_else(|| crate::assets::theme(name))
     }
 
     /// The profile to use: the named one, else `default_profile`, else the
@@ -328,21 +344,6 @@ pub fn parse_keys(text: &str, origin: &str) -> Result<BTreeMap<String, String>, 
     }
 }
 
-/// A `theme` value: one of the embedded themes. `key` names where it is.
-pub(crate) fn theme_name(v: &Value, key: &str) -> Result<String, ConfigError> {
-    let names = crate::assets::theme_names();
-    match v.as_str() {
-        Some(name) if crate::assets::theme(name).is_some() => Ok(name.to_string()),
-        Some(name) => Err(ConfigError::new(format!(
-            "{key} = \"{}\" is not a theme; use one of {names}",
-            crate::text::escape(name)
-        ))),
-        None => Err(ConfigError::new(format!(
-            "{key} must be a theme name, one of {names}"
-        ))),
-    }
-}
-
 /// A configured URL as it may be shown: a password in it (`user:pw@`) and
 /// its query (`?key=…`) become `***`; the rest is kept as written. Works on
 /// text that is not a valid URL too.
@@ -380,6 +381,27 @@ pub fn shown_url(url: &str) -> String {
 
 /// The largest config file read (1 MiB).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A text file of at most `cap` bytes. Reads at most one byte past the
+/// cap, so `/dev/zero` or a huge file is refused instead of filling memory.
+fn read_capped(path: &Path, cap: u64) -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > cap {
+        return Err(format!(
+            "it is larger than {}; is it the right file?",
+            if cap >= 1 << 20 {
+                format!("{} MiB", cap >> 20)
+            } else {
+                format!("{} KiB", cap >> 10)
+            }
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".into())
+}
 
 /// Where a syntax error is: ` at line L, column C`. Never the line
 /// itself, nor a key on it: the line may hold a literal secret
@@ -465,6 +487,40 @@ mod tests {
         assert_eq!(c.theme_of(c.profile(None).unwrap()), "dark");
         let c = Config::builtin();
         assert_eq!(c.theme_of(c.profile(None).unwrap()), "dark");
+    }
+
+    #[test]
+    fn a_user_theme_is_read_from_the_themes_dir_beside_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let text = "theme = \"mine\"\n[profiles.a]\nprovider = \"sandbox\"\n";
+        let e = Config::parse(text, &path, None).unwrap_err().to_string();
+        let file = dir.path().join("themes").join("mine.toml");
+        assert!(
+            e.contains("`theme` = \"mine\" is not a theme")
+                && e.contains("dark, light, high-contrast")
+                && e.contains(&file.display().to_string()),
+            "{e}"
+        );
+        std::fs::create_dir(dir.path().join("themes")).unwrap();
+        std::fs::write(&file, "accents = [\"red\"]\n").unwrap();
+        let c = Config::parse(text, &path, None).unwrap();
+        let a = c.profile(None).unwrap();
+        assert_eq!(c.theme_of(a), "mine");
+        assert_eq!(c.theme_text("mine"), Some("accents = [\"red\"]\n"));
+        // An embedded name is never looked for on disk.
+        std::fs::write(dir.path().join("themes").join("dark.toml"), "x").unwrap();
+        let c = Config::parse(
+            "theme = \"dark\"\n[profiles.a]\nprovider = \"sandbox\"\n",
+            &path,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.theme_text("dark"), crate::assets::theme("dark"));
+        // A huge file is refused, not read whole.
+        std::fs::write(&file, vec![b'#'; 70 << 10]).unwrap();
+        let e = Config::parse(text, &path, None).unwrap_err().to_string();
+        assert!(e.contains("larger than 64 KiB"), "{e}");
     }
 
     #[test]

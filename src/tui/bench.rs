@@ -188,7 +188,11 @@ pub async fn open_room_first_frame(
     use super::keymap::Key;
     use super::update::update;
 
-    let header = super::terminal::header_for(&engine, None, crate::assets::DEFAULT_THEME);
+    let header = super::terminal::header_for(
+        &engine,
+        None,
+        super::view::theme::Palette::named(crate::assets::DEFAULT_THEME),
+    );
     let mut state = State::new(header, Keymap::default(), false);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut runner = Runner::new(engine, tx, None, std::env::temp_dir());
@@ -375,7 +379,11 @@ pub async fn input_latency(engine: Arc<crate::ops::Engine>, run: LatencyRun) -> 
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
-    let header = super::terminal::header_for(&engine, None, crate::assets::DEFAULT_THEME);
+    let header = super::terminal::header_for(
+        &engine,
+        None,
+        super::view::theme::Palette::named(crate::assets::DEFAULT_THEME),
+    );
     let mut state = State::new(header, Keymap::default(), false);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut runner = Runner::new(engine, tx, None, std::env::temp_dir());

@@ -84,7 +84,11 @@ pub async fn render() -> Vec<(&'static str, String)> {
     let profile = crate::config::Profile::builtin_sandbox();
     let provider = crate::provider::build(&profile).expect("the sandbox builds");
     let engine = Arc::new(Engine::new(provider, &profile, None));
-    let header = super::terminal::header_for(&engine, None, crate::assets::DEFAULT_THEME);
+    let header = super::terminal::header_for(
+        &engine,
+        None,
+        super::view::theme::Palette::named(crate::assets::DEFAULT_THEME),
+    );
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let runner = Runner::new(engine, tx, None, std::env::temp_dir());
     let mut d = Driver {

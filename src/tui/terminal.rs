@@ -8,6 +8,7 @@ use super::state::{Header, State, accent_for};
 use super::update::update;
 use super::view;
 use super::view::theme::Palette;
+use crate::config::{self, Config, Profile, Source};
 use crate::ops::Engine;
 use crate::session::{Failure, Global, Session};
 use futures::StreamExt;
@@ -20,10 +21,25 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tracing_appender::non_blocking::WorkerGuard;
 
+/// The colours of a profile's theme; a user theme that does not parse is
+/// an error naming its file and what is wrong.
+pub fn palette_for(config: &Config, profile: &Profile) -> Result<&'static Palette, String> {
+    let name = config.theme_of(profile);
+    let text = config.theme_text(name).unwrap_or_default();
+    Palette::resolve(name, text).map_err(|why| match &config.source {
+        Source::File(p) => format!(
+            "{why} (file {})",
+            config::themes_dir_for(p)
+                .join(format!("{name}.toml"))
+                .display()
+        ),
+        Source::BuiltIn => why,
+    })
+}
+
 /// The header for an engine, in the profile's theme.
-pub fn header_for(engine: &Engine, accent: Option<&str>, theme: &str) -> Header {
+pub fn header_for(engine: &Engine, accent: Option<&str>, theme: &'static Palette) -> Header {
     let caps = engine.capabilities();
-    let theme = Palette::named(theme);
     Header {
         profile: engine.profile().to_string(),
         provider: engine.provider_name().to_string(),
@@ -111,6 +127,11 @@ pub fn no_color(flag: bool) -> bool {
 pub async fn console(global: Global) -> Result<u8, Failure> {
     let session = Session::load(&global)?;
     let keymap = Keymap::from_overrides(&session.config.keys).map_err(Failure::usage)?;
+    // Every profile's theme is read now: one that does not parse stops
+    // the console before the terminal is taken (exit 2).
+    for p in session.config.profiles.values() {
+        palette_for(&session.config, p).map_err(Failure::usage)?;
+    }
     // The audit store first: a team database that cannot be reached
     // stops the console here, saying why (exit 3), before anything is sent.
     let store = crate::session::open_store(&session.config, &global).await?;
@@ -120,7 +141,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
     let header = header_for(
         &engine,
         session.profile.common.accent.as_deref(),
-        session.config.theme_of(&session.profile),
+        palette_for(&session.config, &session.profile).map_err(Failure::usage)?,
     );
     let mut state = State::new(header, keymap, no_color(global.no_color));
     state.utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
@@ -140,7 +161,7 @@ pub async fn console(global: Global) -> Result<u8, Failure> {
             let header = header_for(
                 &engine,
                 profile.common.accent.as_deref(),
-                config.theme_of(profile),
+                palette_for(&config, profile)?,
             );
             Ok((Arc::new(engine), header))
         })

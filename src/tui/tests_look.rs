@@ -200,3 +200,38 @@ fn the_outcome_bar_counts_every_status() {
         "{text}"
     );
 }
+
+#[test]
+fn a_user_theme_paints_with_its_own_colours_and_is_parsed_once() {
+    let text = crate::assets::theme("dark")
+        .unwrap()
+        .replace("header = \"cyan\"", "header = \"#123456\"");
+    let p = Palette::resolve("my-theme", &text).unwrap();
+    assert_eq!(p.name, "my-theme");
+    assert_eq!(p.header, Color::Rgb(0x12, 0x34, 0x56));
+    assert!(std::ptr::eq(
+        p,
+        Palette::resolve("my-theme", &text).unwrap()
+    ));
+    // The embedded names stay the embedded themes.
+    assert!(std::ptr::eq(
+        Palette::resolve("dark", "ignored").unwrap(),
+        Palette::named("dark")
+    ));
+    let mut s = members_state(10, true);
+    s.header.theme = p;
+    let t = draw(&s, 100, 30);
+    assert!(
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg == Color::Rgb(0x12, 0x34, 0x56)),
+        "the header colour is painted"
+    );
+    let e = Palette::resolve("broken-theme", "accents = []").unwrap_err();
+    assert!(
+        e.contains("theme `broken-theme`") && e.contains("accents"),
+        "{e}"
+    );
+}

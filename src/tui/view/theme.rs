@@ -110,6 +110,24 @@ impl Palette {
         });
         all.iter().find(|p| p.name == name).unwrap_or(&all[0])
     }
+
+    /// The theme `name` whose file reads `text`: an embedded theme, or the
+    /// user's own, parsed once per name for the life of the process (a
+    /// console switches among a few).
+    pub fn resolve(name: &str, text: &str) -> Result<&'static Palette, String> {
+        if crate::assets::theme(name).is_some() {
+            return Ok(Self::named(name));
+        }
+        static USER: std::sync::Mutex<Vec<&'static Palette>> = std::sync::Mutex::new(Vec::new());
+        let mut user = USER.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = user.iter().find(|p| p.name == name) {
+            return Ok(p);
+        }
+        let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+        let palette: &'static Palette = Box::leak(Box::new(Self::parse(name, text)?));
+        user.push(palette);
+        Ok(palette)
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
