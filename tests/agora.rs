@@ -1397,6 +1397,51 @@ async fn member_pages_follow_the_servers_real_page_size() {
     assert_eq!(users_calls, 1);
 }
 
+/// The SDK javadoc's page range is 1 to 100, the docs' up to 1,000. A
+/// server that refuses a larger `pagesize` (400) instead of capping it is
+/// asked again at 100, and the adapter remembers: later listings start at
+/// 100. Every member is listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_refusing_pages_over_100_is_asked_at_100() {
+    let (fake, provider) = fake_with(Options {
+        member_page_refused_above: Some(100),
+        ..Options::default()
+    })
+    .await;
+    let profile = profile_with(
+        &fake,
+        &format!("token = \"{}\"", fake.token()),
+        "rate_limit_per_sec = 10000",
+    );
+    let engine = Engine::new(provider, &profile, None);
+    let lobby = RoomId::from("10000000000000001");
+    for round in 0..2 {
+        let before = fake.requests().len();
+        let mut got = Vec::new();
+        let listing = engine
+            .stream_members(&lobby, |page| {
+                got.extend(page.items.into_iter().map(|m| m.user));
+                true
+            })
+            .await
+            .unwrap();
+        assert_eq!((listing.listed, listing.total), (2_500, Some(2_500)));
+        assert_eq!(got.len(), 2_500);
+        let asked: Vec<String> = fake.requests()[before..]
+            .iter()
+            .filter(|r| r.starts_with("GET ") && r.contains("/users?"))
+            .cloned()
+            .collect();
+        let sizes: Vec<u32> = asked.iter().map(|r| pagesize(r)).collect();
+        if round == 0 {
+            assert_eq!(sizes[0], 1_000, "the first page asks the most");
+            assert!(sizes[1..].iter().all(|s| *s == 100), "{sizes:?}");
+        } else {
+            assert!(sizes.iter().all(|s| *s == 100), "remembered: {sizes:?}");
+        }
+    }
+}
+
 fn provider_of(fake: &Fake) -> Arc<dyn Provider> {
     with_token(fake, fake.token())
 }

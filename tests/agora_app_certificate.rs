@@ -184,3 +184,47 @@ fn certificate_profiles_are_checked_before_anything_is_sent() {
     let e = refused(format!("app_id = \"{id}\"\ntoken = \"t\""));
     assert!(e.contains("either `app_id`"), "{e}");
 }
+
+/// The REST docs send the Agora app token as the Bearer token; the Java
+/// SDK first exchanges it (`POST /token` `{"grant_type":"agora"}`) for an
+/// Easemob token. Against a server that takes only the exchanged token,
+/// the first refusal switches the adapter to the exchange, and it stays
+/// there: one refused call, one exchange, then the Easemob token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_taking_only_exchanged_tokens_gets_the_agora_exchange() {
+    let world = World::generate().shared();
+    let fake = agora_fake::start(
+        world,
+        Options {
+            agora_tokens_direct: false,
+            ..Options::default()
+        },
+    )
+    .await;
+    let o = fake.options().clone();
+    let p = build(&with_certificate(
+        &fake,
+        &o.agora_app_id,
+        &o.app_certificate,
+    ))
+    .unwrap();
+    for _ in 0..3 {
+        p.rooms(PageRequest::sized(10)).await.unwrap();
+    }
+    assert_eq!(fake.unauthorized(), 1, "the direct token, once");
+    assert_eq!(fake.exchanges(), 1, "exchanged once, then reused");
+    let tokens: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("POST ") && r.contains("/token"))
+        .collect();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+
+    // A wrong certificate fails the exchange too: an authentication error
+    // that says both were tried, without the certificate.
+    let p = build(&with_certificate(&fake, &o.agora_app_id, WRONG_CERT)).unwrap();
+    let e = p.rooms(PageRequest::sized(10)).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth, "{e}");
+    assert!(e.to_string().contains("grant_type agora"), "{e}");
+    assert!(!e.to_string().contains(WRONG_CERT), "{e}");
+}

@@ -86,6 +86,10 @@ pub struct Options {
     /// until they expire.
     pub agora_app_id: String,
     pub app_certificate: String,
+    /// Whether an Agora app token is accepted as the Bearer token itself
+    /// (the REST docs) or only through the exchange `POST /token`
+    /// `{"grant_type":"agora"}` for an Easemob token (the Java SDK's path).
+    pub agora_tokens_direct: bool,
     /// Lifetime of exchanged tokens (`expires_in`, whole seconds).
     pub token_ttl: Duration,
     /// Users per batch removal: 60 (Easemob docs, error text) or 100 (Agora seed).
@@ -118,6 +122,9 @@ pub struct Options {
     /// (the SDK javadoc: 1 to 100; the docs: up to 1,000); the page's
     /// offset counts in pages of that size [inf].
     pub member_page_cap: Option<usize>,
+    /// A `pagesize` above this is refused with 400 `invalid_parameter`
+    /// (the SDK javadoc's range is 1..100) instead of being capped [inf].
+    pub member_page_refused_above: Option<usize>,
     /// The server does not sort members [doc]: here their order is a hash
     /// of the room's current membership, so it changes whenever someone
     /// joins or leaves [inf].
@@ -146,6 +153,7 @@ impl Default for Options {
             client_secret: "YXA6fake-client-secret".into(),
             agora_app_id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
             app_certificate: "a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
+            agora_tokens_direct: true,
             token_ttl: Duration::from_secs(3600),
             max_batch: 60,
             max_add: 100,
@@ -159,6 +167,7 @@ impl Default for Options {
             owner_refusal: OwnerRefusal::WholeCall,
             unknown_user_404: false,
             member_page_cap: None,
+            member_page_refused_above: None,
             unsorted_members: false,
             free_edition_exhausted: false,
             busy_users: Vec::new(),
@@ -364,7 +373,7 @@ async fn handle(
         None => {}
     }
     if let Route::Token = route {
-        return token(&s, &body);
+        return token(&s, &headers, &body);
     }
     if let Err(resp) = check_bearer(&s, &headers) {
         return resp;
@@ -519,14 +528,8 @@ fn check_bearer(s: &Inner, headers: &HeaderMap) -> Result<(), Response> {
         return Ok(());
     }
     let issued = lock(&s.issued).get(given).copied();
-    let built = given.starts_with("007").then(|| {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let o = &s.options;
-        agora_token::check(given, &o.agora_app_id, &o.app_certificate, now)
-    });
+    let built =
+        (given.starts_with("007") && s.options.agora_tokens_direct).then(|| check_built(s, given));
     // The two documented 401 codes: an expired token is `unauthorized`, an
     // unknown one `auth_bad_access_token` [doc].
     let (code, refused) = match (issued, built) {
@@ -552,14 +555,52 @@ fn check_bearer(s: &Inner, headers: &HeaderMap) -> Result<(), Response> {
     Err(error(401, code, refused))
 }
 
-fn token(s: &Inner, body: &[u8]) -> Response {
+/// Checks an Agora app token built from the App Certificate.
+fn check_built(s: &Inner, token: &str) -> Result<(), agora_token::Refusal> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let o = &s.options;
+    agora_token::check(token, &o.agora_app_id, &o.app_certificate, now)
+}
+
+/// An Easemob token good for `ttl`, remembered as issued.
+fn issue(s: &Inner, ttl: Duration) -> String {
+    let n = s.next_token.fetch_add(1, Ordering::SeqCst);
+    let token = format!("YWMtexchanged-{n:08}");
+    lock(&s.issued).insert(token.clone(), Instant::now() + ttl);
+    s.exchanges.fetch_add(1, Ordering::SeqCst);
+    token
+}
+
+fn token(s: &Inner, headers: &HeaderMap, body: &[u8]) -> Response {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    if field("grant_type") == "agora" {
+        // The Agora-token exchange [sdk]: the Agora app token as Bearer,
+        // an Easemob token back with its end in epoch milliseconds.
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if check_built(s, given).is_err() {
+            return error(401, "unauthorized", "invalid agora token");
+        }
+        let ttl = s.options.token_ttl;
+        let ends = SystemTime::now() + ttl;
+        let ms = ends.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        return json_response(
+            200,
+            json!({"access_token": issue(s, ttl), "expire_timestamp": ms}),
+        );
+    }
     if field("grant_type") != "client_credentials" {
         return error(
             400,
             "invalid_grant",
-            "grant_type must be client_credentials",
+            "grant_type must be client_credentials or agora",
         );
     }
     if field("client_id") != s.options.client_id
@@ -568,14 +609,10 @@ fn token(s: &Inner, body: &[u8]) -> Response {
         // [inf] the docs give no status for refused client credentials.
         return error(401, "unauthorized", "invalid client_id or client_secret");
     }
-    let n = s.next_token.fetch_add(1, Ordering::SeqCst);
-    let token = format!("YWMtexchanged-{n:08}");
     let ttl = s.options.token_ttl;
-    lock(&s.issued).insert(token.clone(), Instant::now() + ttl);
-    s.exchanges.fetch_add(1, Ordering::SeqCst);
     json_response(
         200,
-        json!({"access_token": token, "expires_in": ttl.as_secs(), "application": APPLICATION}),
+        json!({"access_token": issue(s, ttl), "expires_in": ttl.as_secs(), "application": APPLICATION}),
     )
 }
 
@@ -772,6 +809,15 @@ fn members(o: &Options, env: &Env, w: &World, id: &str, q: &HashMap<String, Stri
         .unwrap_or(1000)
         .min(1000)
         .min(o.member_page_cap.unwrap_or(usize::MAX));
+    if let Some(limit) = o.member_page_refused_above
+        && pagesize > limit
+    {
+        return error(
+            400,
+            "invalid_parameter",
+            &format!("pagesize must be between 1 and {limit}"),
+        );
+    }
     let from = (pagenum - 1).saturating_mul(pagesize);
     let rows: Vec<Value> = if o.unsorted_members {
         let mut all: Vec<&Member> = r.members().collect();

@@ -11,6 +11,7 @@ use crate::provider::{ErrorKind, ProviderError};
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Lifetime assumed when the token answer gives none.
@@ -27,62 +28,75 @@ pub(super) struct ClientExchange {
 #[async_trait]
 impl Source for ClientExchange {
     async fn fetch(&self, http: &reqwest::Client, _op: &str) -> Result<Fresh, ProviderError> {
-        let (token, lifetime) = self.exchange(http, &self.id, &self.secret).await?;
-        Fresh::header(AUTHORIZATION, "Bearer ", &token, Some(lifetime))
-            .map_err(|why| ProviderError::new(NAME, "POST /token", ErrorKind::Auth, why))
+        tracing::debug!("agora: exchanging client credentials for an app token");
+        let body = TokenRequest::Client {
+            grant_type: "client_credentials",
+            client_id: &self.id,
+            client_secret: self.secret.expose_secret(),
+        };
+        exchange(http, &self.token_url, None, &body).await
     }
 }
 
-impl ClientExchange {
-    async fn exchange(
-        &self,
-        http: &reqwest::Client,
-        id: &str,
-        secret: &SecretString,
-    ) -> Result<(SecretString, Duration), ProviderError> {
-        const OP: &str = "POST /token";
-        tracing::debug!("agora: exchanging client credentials for an app token");
-        let body = TokenRequest {
-            grant_type: "client_credentials",
-            client_id: id,
-            client_secret: secret.expose_secret(),
-        };
-        let req = http
-            .post(&self.token_url)
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .json(&body);
-        let answer = http::send(NAME, OP, req).await?;
-        if !answer.is_success() {
-            let mut e = errors::from_response(OP, answer.status, answer.retry_after, &answer.body);
-            // Refused client credentials (400 invalid_grant, 401, 403) are
-            // an authentication failure, not a malformed request.
-            if matches!(answer.status, 400 | 401 | 403) {
-                e.kind = ErrorKind::Auth;
-            }
-            return Err(e);
-        }
-        let answer: TokenResponse = http::decode(NAME, OP, &answer.body)?;
-        if answer.access_token.is_empty() {
-            return Err(ProviderError::new(
-                NAME,
-                OP,
-                ErrorKind::Auth,
-                "the token answer holds no access_token",
-            ));
-        }
-        let lifetime = match (answer.expires_in, answer.expire_timestamp) {
-            (Some(s), _) if s > 0 => Duration::from_secs(s),
-            (_, Some(ms)) => {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis() as u64;
-                Duration::from_millis(ms.saturating_sub(now))
-            }
-            _ => DEFAULT_LIFETIME,
-        };
-        Ok((SecretString::from(answer.access_token), lifetime))
+/// `POST /{org}/{app}/token`: `body` (with the Agora app token as Bearer
+/// for `grant_type: agora`) for an Easemob app token, sent as Bearer.
+async fn exchange(
+    http: &reqwest::Client,
+    token_url: &str,
+    bearer: Option<&SecretString>,
+    body: &TokenRequest<'_>,
+) -> Result<Fresh, ProviderError> {
+    const OP: &str = "POST /token";
+    let mut req = http
+        .post(token_url)
+        .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .json(body);
+    if let Some(b) = bearer {
+        let mut v =
+            HeaderValue::from_str(&format!("Bearer {}", b.expose_secret())).map_err(|_| {
+                ProviderError::new(
+                    NAME,
+                    OP,
+                    ErrorKind::Auth,
+                    "the token holds characters a header cannot carry",
+                )
+            })?;
+        v.set_sensitive(true);
+        req = req.header(AUTHORIZATION, v);
     }
+    let answer = http::send(NAME, OP, req).await?;
+    if !answer.is_success() {
+        let mut e = errors::from_response(OP, answer.status, answer.retry_after, &answer.body);
+        // Refused credentials (400 invalid_grant, 401, 403) are an
+        // authentication failure, not a malformed request.
+        if matches!(answer.status, 400 | 401 | 403) {
+            e.kind = ErrorKind::Auth;
+        }
+        return Err(e);
+    }
+    let answer: TokenResponse = http::decode(NAME, OP, &answer.body)?;
+    if answer.access_token.is_empty() {
+        return Err(ProviderError::new(
+            NAME,
+            OP,
+            ErrorKind::Auth,
+            "the token answer holds no access_token",
+        ));
+    }
+    let lifetime = match (answer.expires_in, answer.expire_timestamp) {
+        (Some(s), _) if s > 0 => Duration::from_secs(s),
+        (_, Some(ms)) => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64;
+            Duration::from_millis(ms.saturating_sub(now))
+        }
+        _ => DEFAULT_LIFETIME,
+    };
+    let token = SecretString::from(answer.access_token);
+    Fresh::header(AUTHORIZATION, "Bearer ", &token, Some(lifetime))
+        .map_err(|why| ProviderError::new(NAME, OP, ErrorKind::Auth, why))
 }
 
 /// How long a token built from the App Certificate lasts: an hour, as
@@ -91,11 +105,16 @@ impl ClientExchange {
 const BUILT_LIFETIME_SECS: u32 = 3600;
 
 /// App tokens built from the App ID and `app_certificate[_env|_cmd]`
-/// (AccessToken2 with the Chat app privilege): nothing is exchanged, and
-/// the certificate is read again for each token (so `_cmd` may rotate it).
+/// (AccessToken2 with the Chat app privilege), the certificate read again
+/// for each (so `_cmd` may rotate it). Sent as the Bearer token itself, as
+/// the REST docs say; once a server refuses that, exchanged at
+/// `POST /token` (`grant_type: agora`) for an Easemob token, as the Java
+/// SDK does, from then on.
 pub(super) struct CertificateTokens {
     pub app_id: String,
     pub profile: Box<Profile>,
+    pub token_url: String,
+    pub exchange: AtomicBool,
 }
 
 impl CertificateTokens {
@@ -128,7 +147,55 @@ fn certificate_ok(cert: Option<&SecretString>) -> Result<(), &'static str> {
 
 #[async_trait]
 impl Source for CertificateTokens {
-    async fn fetch(&self, _http: &reqwest::Client, op: &str) -> Result<Fresh, ProviderError> {
+    async fn fetch(&self, http: &reqwest::Client, op: &str) -> Result<Fresh, ProviderError> {
+        if self.exchange.load(Ordering::Relaxed) {
+            return self.exchanged(http, op).await;
+        }
+        let built = self.build(op).await?;
+        let lifetime = Duration::from_secs(u64::from(BUILT_LIFETIME_SECS));
+        Fresh::header(AUTHORIZATION, "Bearer ", &built, Some(lifetime))
+            .map_err(|why| ProviderError::new(NAME, op, ErrorKind::Auth, why))
+    }
+
+    /// A refused built token is exchanged (`grant_type: agora`); when that
+    /// works, tokens are exchanged from then on. When it fails too, the
+    /// error says both were tried, and the next call builds a token again.
+    async fn after_refusal(
+        &self,
+        http: &reqwest::Client,
+        op: &str,
+    ) -> Result<Fresh, ProviderError> {
+        let fresh = self.exchanged(http, op).await?;
+        if !self.exchange.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                "agora: the server takes exchanged tokens; exchanging built tokens from now on"
+            );
+        }
+        Ok(fresh)
+    }
+}
+
+impl CertificateTokens {
+    /// A built token exchanged for an Easemob token.
+    async fn exchanged(&self, http: &reqwest::Client, op: &str) -> Result<Fresh, ProviderError> {
+        let built = self.build(op).await?;
+        tracing::debug!("agora: exchanging the built app token (grant_type agora)");
+        let body = TokenRequest::Agora {
+            grant_type: "agora",
+        };
+        exchange(http, &self.token_url, Some(&built), &body)
+            .await
+            .map_err(|mut e| {
+                e.message = format!(
+                    "the app token built from the App Certificate was refused, and exchanging it (grant_type agora) failed too: {}",
+                    e.message
+                );
+                e
+            })
+    }
+
+    /// A fresh app token from the certificate as it reads now.
+    async fn build(&self, op: &str) -> Result<SecretString, ProviderError> {
         let auth = |why: String| ProviderError::new(NAME, op, ErrorKind::Auth, why);
         let profile = self.profile.clone();
         let cert = tokio::task::spawn_blocking(move || profile.secret("app_certificate"))
@@ -143,13 +210,11 @@ impl Source for CertificateTokens {
             .as_secs();
         let issued = u32::try_from(now).map_err(|_| auth("the clock is past 2106".into()))?;
         tracing::debug!("agora: building an app token from the App Certificate");
-        let built = SecretString::from(token::chat_app_token(
+        Ok(SecretString::from(token::chat_app_token(
             &self.app_id,
             cert.expose_secret(),
             issued,
             BUILT_LIFETIME_SECS,
-        ));
-        let lifetime = Duration::from_secs(u64::from(BUILT_LIFETIME_SECS));
-        Fresh::header(AUTHORIZATION, "Bearer ", &built, Some(lifetime)).map_err(auth)
+        )))
     }
 }

@@ -49,6 +49,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use wire::{AdminChange, Envelope, OneOrMany, RemoveRow, RoomDetail, RoomItem};
 
 const NAME: &str = "agora";
@@ -81,8 +82,11 @@ pub const SPEC: ProviderSpec = ProviderSpec {
 pub const MAX_BATCH: usize = 60;
 /// Users per batch add: 60 on the Agora page, 100 in the Easemob docs.
 pub const MAX_ADD: usize = 60;
-/// Member page size the provider accepts at most.
+/// Member page size the provider accepts at most (the docs: 0..1000).
 pub const PAGE_SIZE: u32 = 1000;
+/// The SDK javadoc's largest member page (1..100): what is asked when a
+/// server refuses [`PAGE_SIZE`].
+const SDK_PAGE_SIZE: u32 = 100;
 /// Rooms per page at most (docs: 1..=1000, an older page 1..=100).
 const ROOM_PAGE: u32 = 100;
 /// Why the plan never sends an owner's removal: Agora refuses it
@@ -98,6 +102,9 @@ pub struct Agora {
     auth: http::Credentials,
     /// The admin list last joined into member pages: (room, when, admins).
     paging_admins: std::sync::Mutex<Option<PagingAdmins>>,
+    /// The largest member page to ask for: [`PAGE_SIZE`] until the server
+    /// refuses it, then [`SDK_PAGE_SIZE`].
+    member_page_max: std::sync::atomic::AtomicU32,
 }
 
 /// The admin list of one room and when it was read.
@@ -147,6 +154,7 @@ impl Agora {
             auth: credentials,
             base,
             paging_admins: std::sync::Mutex::new(None),
+            member_page_max: std::sync::atomic::AtomicU32::new(PAGE_SIZE),
         })
     }
 
@@ -216,6 +224,8 @@ impl Agora {
                 CertificateTokens {
                     app_id,
                     profile: Box::new(profile.clone()),
+                    token_url: format!("{base}/token"),
+                    exchange: std::sync::atomic::AtomicBool::new(false),
                 }
                 .checked()?,
             ));
@@ -505,6 +515,31 @@ impl Agora {
         let env: Envelope<OneOrMany<wire::Affiliation>> =
             self.call(Method::GET, &op, &path, &query, None).await?;
         Ok(env.data.map(OneOrMany::into_vec).unwrap_or_default())
+    }
+
+    /// The first member page, and the size it was read at: a server that
+    /// refuses a page over the SDK's 100 (400) is asked again at 100, and
+    /// every later listing starts there.
+    async fn first_member_rows(
+        &self,
+        room: &RoomId,
+        at: PagePos,
+    ) -> Result<(Vec<wire::Affiliation>, PagePos), ProviderError> {
+        match self.member_rows(room, at).await {
+            Err(e) if e.kind == ErrorKind::BadRequest && at.size > SDK_PAGE_SIZE => {
+                tracing::debug!(
+                    "agora: a member page of {} was refused; asking at {SDK_PAGE_SIZE}",
+                    at.size
+                );
+                self.member_page_max.store(SDK_PAGE_SIZE, Ordering::Relaxed);
+                let at = PagePos {
+                    size: SDK_PAGE_SIZE,
+                    ..at
+                };
+                Ok((self.member_rows(room, at).await?, at))
+            }
+            other => Ok((other?, at)),
+        }
     }
 
     /// `POST …/users {"usernames":[…]}` in chunks of at most [`MAX_ADD`]
@@ -819,7 +854,8 @@ impl Provider for Agora {
         page: PageRequest,
     ) -> Result<Page<Member>, ProviderError> {
         let op = format!("GET /chatrooms/{room}/users");
-        let asked = page.size.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
+        let max = self.member_page_max.load(Ordering::Relaxed);
+        let asked = page.size.unwrap_or(max).clamp(1, max);
         let at = match &page.token {
             None => PagePos {
                 num: 1,
@@ -837,17 +873,18 @@ impl Provider for Agora {
         // The first page also reads the room's count (concurrently): it is
         // the total shown, and it tells a short last page from a server
         // that gives fewer rows a page than asked.
-        let (rows, total) = if at.num == 1 {
-            let (rows, detail) = tokio::join!(self.member_rows(room, at), self.detail(room));
+        let (rows, total, at) = if at.num == 1 {
+            let (rows, detail) = tokio::join!(self.first_member_rows(room, at), self.detail(room));
             let total = match detail {
                 Ok(d) => room_of(room, &d).member_count,
                 Err(e) if e.is_retryable() || e.is_unavailable() => return Err(e),
                 // The count only informs: a refusal leaves it unknown.
                 Err(_) => None,
             };
-            (rows?, total)
+            let (rows, at) = rows?;
+            (rows, total, at)
         } else {
-            (self.member_rows(room, at).await?, None)
+            (self.member_rows(room, at).await?, None, at)
         };
         let n = rows.len() as u32;
         let next = match at.num {

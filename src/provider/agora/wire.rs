@@ -180,11 +180,19 @@ pub(super) struct NewAdmin<'a> {
     pub newadmin: &'a str,
 }
 
+/// `POST /token` bodies: client credentials (Easemob), or `grant_type:
+/// agora` with the Agora app token as Bearer [sdk].
 #[derive(Serialize)]
-pub(super) struct TokenRequest<'a> {
-    pub grant_type: &'a str,
-    pub client_id: &'a str,
-    pub client_secret: &'a str,
+#[serde(untagged)]
+pub(super) enum TokenRequest<'a> {
+    Client {
+        grant_type: &'a str,
+        client_id: &'a str,
+        client_secret: &'a str,
+    },
+    Agora {
+        grant_type: &'a str,
+    },
 }
 
 /// The token answer. Easemob-native exchange gives `expires_in` seconds;

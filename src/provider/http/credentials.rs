@@ -59,6 +59,16 @@ impl Fresh {
 #[async_trait]
 pub trait Source: Send + Sync {
     async fn fetch(&self, http: &reqwest::Client, op: &str) -> Result<Fresh, ProviderError>;
+
+    /// A new credential after the provider refused the current one; by
+    /// default, fetched again (a source may change how it fetches).
+    async fn after_refusal(
+        &self,
+        http: &reqwest::Client,
+        op: &str,
+    ) -> Result<Fresh, ProviderError> {
+        self.fetch(http, op).await
+    }
 }
 
 /// A secret from the profile (`name`, `name_env` or `name_cmd`), sent in
@@ -193,7 +203,7 @@ impl Credentials {
             Some(c) if c.generation == generation => c.fresh.clone(),
             _ => return Ok(true),
         };
-        let fresh = self.source.fetch(http, op).await?;
+        let fresh = self.source.after_refusal(http, op).await?;
         if fresh.same_as(&refused) {
             tracing::info!(
                 "{} {op}: the credentials were refused and the source gives the same again",
