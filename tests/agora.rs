@@ -182,6 +182,31 @@ async fn whole_call_not_member_refusal_becomes_already_absent_rows() {
     );
 }
 
+/// A whole-call refusal whose text names no one (not the documented
+/// `users [u9] are not members…`) cannot say who is absent: the users go
+/// one at a time, so members are removed and only the absent ones end
+/// `already_absent` (they all ended `already_absent`, members included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_not_member_refusal_naming_no_one_is_settled_one_user_at_a_time() {
+    let (fake, p) = fake_with(Options {
+        not_members: NotMembers::RejectIfAny,
+        not_member_text_names: false,
+        ..Options::default()
+    })
+    .await;
+    let rows = p
+        .remove(&room(), &users(&[&member_id(0), STRANGER, &member_id(1)]))
+        .await
+        .unwrap();
+    let of = |u: &str| rows.iter().find(|o| o.user.as_str() == u).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(of(&member_id(0)).status, Status::Removed, "{rows:?}");
+    assert_eq!(of(&member_id(1)).status, Status::Removed, "{rows:?}");
+    assert_eq!(of(STRANGER).status, Status::AlreadyAbsent, "{rows:?}");
+    assert_eq!(role_in(fake.world(), ROOM, &member_id(0)), None);
+    assert_eq!(role_in(fake.world(), ROOM, &member_id(1)), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_cap_is_60_with_the_documented_error_and_configurable() {
     let (fake, p) = fake_with(Options::default()).await;

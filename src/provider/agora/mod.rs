@@ -386,8 +386,10 @@ impl Agora {
     }
 
     /// One DELETE (and, after a whole-call refusal that names users, the
-    /// rest again): one row per user. Each refusal round settles at least
-    /// one user, so this ends within `users.len() + 1` rounds.
+    /// rest again): one row per user. A not-member refusal that names no
+    /// one sent leaves the users to go one at a time (a one-user refusal is
+    /// unambiguous). Every round but that switch settles at least one user,
+    /// so this ends within `users.len() + 1` rounds.
     async fn remove_batch(
         &self,
         room: &RoomId,
@@ -395,6 +397,7 @@ impl Agora {
     ) -> Result<Vec<Outcome>, ProviderError> {
         let mut done: Vec<Outcome> = Vec::with_capacity(users.len());
         let mut pending: Vec<UserId> = users.to_vec();
+        let mut singly = false;
         // A whole-call refusal removes nothing, so the rest can be sent again
         // without the users it named.
         for _ in 0..=users.len() {
@@ -404,35 +407,38 @@ impl Agora {
             let row = |u: &UserId, status: Status, reason: &str| {
                 Outcome::new(room, u, Action::Remove, status).with_reason(reason)
             };
-            match self.delete_members(room, &pending).await {
+            let sent = if singly { 1 } else { pending.len() };
+            match self.delete_members(room, &pending[..sent]).await {
                 Ok(rows) => {
                     done.extend(rows);
-                    pending.clear();
+                    pending.drain(..sent);
                 }
                 Err(e) if errors::is_not_member_refusal(&e) => {
                     let named = errors::bracket_names(&e.message).unwrap_or_default();
                     let (absent, rest): (Vec<UserId>, Vec<UserId>) = pending
                         .drain(..)
                         .partition(|u| named.iter().any(|n| same_user(n, u.as_str())));
-                    if absent.is_empty() {
-                        // The text names nobody we sent: take it for all.
-                        done.extend(
-                            rest.iter()
-                                .map(|u| row(u, Status::AlreadyAbsent, &e.message)),
-                        );
-                    } else {
+                    pending = rest;
+                    if !absent.is_empty() {
                         done.extend(
                             absent
                                 .iter()
                                 .map(|u| row(u, Status::AlreadyAbsent, &e.message)),
                         );
-                        pending = rest;
+                    } else if sent == 1 {
+                        // One user sent: the refusal is about them.
+                        let u = pending.remove(0);
+                        done.push(row(&u, Status::AlreadyAbsent, &e.message));
+                    } else {
+                        // The text names nobody we sent: who is absent is
+                        // unknown, so each goes on its own.
+                        singly = true;
                     }
                 }
                 Err(e) if errors::is_owner_refusal(&e) => {
-                    if pending.len() == 1 {
-                        done.push(row(&pending[0], Status::Failed, &e.message));
-                        pending.clear();
+                    if sent == 1 {
+                        let u = pending.remove(0);
+                        done.push(row(&u, Status::Failed, &e.message));
                         continue;
                     }
                     // The text does not name the owner: ask the room.
