@@ -915,6 +915,49 @@ async fn a_retried_readd_sends_only_users_not_yet_back() {
     assert_eq!(f.requests()[before..], [format!("GET /rooms/{ROOM}")]);
 }
 
+/// Removing one's own id is "leave room" in IMKit [§1.7, §1.10]: the
+/// profile's `client_id` is never sent in a removal, in either mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profiles_own_client_id_is_never_removed() {
+    let f = fake(Options {
+        tokens: vec![("tok-admin".into(), ADMINS[0].into())],
+        ..Options::default()
+    })
+    .await;
+    let client = build(
+        &parse_profile(&format!(
+            "base_url = \"{}\"\nclient_key = \"{}\"\ntoken = \"tok-admin\"\nclient_id = \"{}\"",
+            f.base_url(),
+            imkit_fake::CLIENT_KEY,
+            ADMINS[0]
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let platform = adapter(&f, &format!("client_id = \"{}\"", ADMINS[0]));
+    for (p, other) in [(client, member_id(0)), (platform, member_id(1))] {
+        let rows = p
+            .remove(&room(), &users(&[ADMINS[0], &other]))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Failed, "{rows:?}");
+        assert!(
+            rows[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("leave the room"),
+            "{rows:?}"
+        );
+        assert_eq!(rows[1].status, Status::Removed);
+        assert_eq!(role_in(f.world(), ADMINS[0]), Some(Role::Admin));
+        let calls = f.calls();
+        let post = calls.iter().rev().find(|c| c.method == "POST").unwrap();
+        assert_eq!(post.body["members"], json!([other]));
+    }
+    assert!(f.messages().iter().all(|m| m.kind != "leaveRoom"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_call_fails_its_rows_with_rm_in_every_error_shape() {
     for (shape, as_200) in [

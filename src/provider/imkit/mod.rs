@@ -22,6 +22,8 @@
 //!   per-member role, then a re-read: change answers may carry only
 //!   `_id, name, members[], id`, so roles are never judged from them.
 //! - The owner (one per room) is never removed or demoted: skipped rows.
+//! - The profile's own `client_id` is never removed (for IMKit that is
+//!   the moderator leaving the room): a failed row, nothing sent.
 
 mod auth;
 mod errors;
@@ -73,7 +75,7 @@ pub const SPEC: ProviderSpec = ProviderSpec {
         ),
         KeySpec::str(
             "client_id",
-            "the moderator user's client id, sent as IM-CLIENT-ID on GET /rooms (IMKit requires it there; required in client mode, and with api_key the room list may be refused without it)",
+            "the moderator user's client id, sent as IM-CLIENT-ID on GET /rooms (IMKit requires it there; required in client mode, and with api_key the room list may be refused without it); never removed",
         ),
         KeySpec::bool(
             "system_message",
@@ -95,6 +97,7 @@ const ROOM_PAGE_MAX: u32 = 1000;
 const MEMBER_PAGE: u32 = 1000;
 
 const OWNER_KEPT: &str = "the room owner is never removed or demoted here (IMKit has one owner per room); transfer ownership first, as a separate act";
+const SELF_KEPT: &str = "this is the profile's own client_id: removing it would make the moderator leave the room; nothing sent";
 
 /// The IMKit adapter.
 pub struct Imkit {
@@ -104,7 +107,7 @@ pub struct Imkit {
     /// The profile's name, for hints about its keys.
     profile: String,
     auth: Auth,
-    /// The profile's `client_id` (the moderator user).
+    /// The profile's `client_id` (the moderator user), never removed.
     client_id: Option<UserId>,
     system_message: bool,
     max_batch: usize,
@@ -588,6 +591,15 @@ impl Provider for Imkit {
                 continue;
             }
             let row = |status| Outcome::new(room, u, Action::Remove, status);
+            if self.client_id.as_ref() == Some(u) {
+                done.insert(
+                    u,
+                    row(Status::Failed)
+                        .with_reason(SELF_KEPT)
+                        .with_role(before.role(u)),
+                );
+                continue;
+            }
             match before.role(u) {
                 None => {
                     done.insert(
