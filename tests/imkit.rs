@@ -123,6 +123,7 @@ async fn fake_serves_the_whole_room_with_both_admin_mechanisms() {
 async fn fake_pages_rooms_with_total_count_and_unlimited_zero() {
     let f = fake(Options {
         list_embeds_members: false,
+        api_key_lists_all_rooms: true,
         ..Options::default()
     })
     .await;
@@ -133,6 +134,96 @@ async fn fake_pages_rooms_with_total_count_and_unlimited_zero() {
     assert_eq!(r.body["result"]["data"].as_array().unwrap().len(), 7);
     let archive = &r.body["result"]["data"][3];
     assert_eq!(archive["status"], 0);
+}
+
+/// The contract's reading by default: `IM-CLIENT-ID` is required on
+/// `GET /rooms` also with the platform key, and scopes the list to that
+/// client's rooms; both gaps have a switch. Without a `sort` the most
+/// recent message comes first; `sort=-createdTime` is creation order.
+#[tokio::test]
+async fn fake_room_list_needs_client_id_and_honours_sort() {
+    let f = fake(Options::default()).await;
+    let r = call(&f, "GET", "/rooms?skip=0&limit=10", &[KEY], None).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body["RM"].as_str().unwrap().contains("IM-CLIENT-ID"));
+    let mine = [KEY, ("IM-CLIENT-ID", OWNERS[0])];
+    let r = call(&f, "GET", "/rooms?skip=0&limit=10", &mine, None).await;
+    assert_eq!(
+        r.body["result"]["totalCount"], 1,
+        "only that client's rooms"
+    );
+
+    let f = fake(Options {
+        client_id_scopes_platform_list: false,
+        list_embeds_members: false,
+        ..Options::default()
+    })
+    .await;
+    let with_id = [KEY, ("IM-CLIENT-ID", "mod-console")];
+    let order = |r: &Raw| ids(&r.body["result"]["data"]);
+    let r = call(&f, "GET", "/rooms?skip=0&limit=0", &with_id, None).await;
+    let created = order(&r);
+    assert_eq!(created.len(), 7);
+    f.post_message(&created[5]);
+    let r = call(&f, "GET", "/rooms?skip=0&limit=0", &with_id, None).await;
+    assert_eq!(order(&r)[0], created[5], "the last message first");
+    let r = call(
+        &f,
+        "GET",
+        "/rooms?skip=0&limit=0&sort=-createdTime",
+        &with_id,
+        None,
+    )
+    .await;
+    let newest_first: Vec<String> = created.iter().rev().cloned().collect();
+    assert_eq!(order(&r), newest_first);
+}
+
+/// Change answers hold `_id, name, members[], id` only (the official
+/// examples), unless switched to the whole room.
+#[tokio::test]
+async fn fake_change_answers_are_minimal_by_default() {
+    for minimal in [true, false] {
+        let f = fake(Options {
+            minimal_change_answers: minimal,
+            ..Options::default()
+        })
+        .await;
+        let path = format!("/rooms/{ROOM}/member/{}", member_id(3));
+        let body = json!({"property": "role", "value": "admin"});
+        let r = call(&f, "PUT", &path, &[KEY], Some(body)).await;
+        let mut keys: Vec<&String> = r.body["result"].as_object().unwrap().keys().collect();
+        keys.sort();
+        if minimal {
+            assert_eq!(keys, ["_id", "id", "members", "name"]);
+        } else {
+            assert!(keys.iter().any(|k| *k == "memberProperties"), "{keys:?}");
+        }
+        assert_eq!(role_in(f.world(), &member_id(3)), Some(Role::Admin));
+    }
+}
+
+/// One member among the invitees fails the whole add (switchable).
+#[tokio::test]
+async fn fake_refuses_a_whole_add_naming_a_member() {
+    for refuse in [true, false] {
+        let f = fake(Options {
+            add_refuses_members: refuse,
+            ..Options::default()
+        })
+        .await;
+        let path = format!("/rooms/{ROOM}/members");
+        let body = json!({"invitees": [member_id(0), STRANGER], "invitationRequired": false});
+        let r = call(&f, "POST", &path, &[KEY], Some(body)).await;
+        if refuse {
+            assert_eq!(r.status, 400);
+            assert!(r.body["RM"].as_str().unwrap().contains(&member_id(0)));
+            assert_eq!(role_in(f.world(), STRANGER), None);
+        } else {
+            assert_eq!(r.body["RC"], 0);
+            assert_eq!(role_in(f.world(), STRANGER), Some(Role::Member));
+        }
+    }
 }
 
 #[tokio::test]
@@ -187,7 +278,7 @@ async fn fake_fails_a_whole_removal_for_one_non_member() {
     assert_eq!(r.status, 200);
     assert_eq!(ids(&r.body["result"]["members"]).len(), 22);
     assert_eq!(role_in(f.world(), ADMINS[1]), None);
-    assert_eq!(r.body["result"]["managers"], json!([OWNERS[1]]));
+    assert_eq!(f.managers(ROOM), [OWNERS[1]]);
     assert_eq!(f.messages()[0].kind, "deleteMember");
 
     // Re-adding gives a plain member, and only without invitationRequired.
@@ -216,7 +307,8 @@ async fn fake_keeps_admins_until_both_mechanisms_are_gone() {
     assert_eq!(f.admin_via(ROOM, ADMINS[1]), Some(Via::MANAGERS));
     let body = json!({"managers": [OWNERS[1]]});
     let r = call(&f, "PUT", &format!("/rooms/{ROOM}"), &[KEY], Some(body)).await;
-    assert_eq!(r.body["result"]["managers"], json!([OWNERS[1]]));
+    assert_eq!(r.body["RC"], 0);
+    assert_eq!(f.managers(ROOM), [OWNERS[1]]);
     assert_eq!(role_in(f.world(), ADMINS[1]), Some(Role::Member));
     // Promotion by role posts assignAdmin by itself.
     let path = format!("/rooms/{ROOM}/member/{}", member_id(3));
@@ -280,6 +372,10 @@ async fn fake_with(options: Options) -> (Fake, Arc<dyn Provider>) {
     (f, p)
 }
 
+/// The moderator's client id for room lists in API-key mode; the fakes
+/// that use it list every room for it (the id only counts unread).
+const MODERATOR: &str = "client_id = \"mod-console\"";
+
 fn room() -> RoomId {
     RoomId::from(ROOM)
 }
@@ -337,11 +433,13 @@ fn assert_only_adapter_routes(fake: &Fake) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_page_by_skip_and_limit_until_total_count() {
-    let (f, p) = fake_with(Options {
+    let f = fake(Options {
         list_embeds_members: true,
+        client_id_scopes_platform_list: false,
         ..Options::default()
     })
     .await;
+    let p = adapter(&f, MODERATOR);
     let mut req = PageRequest::sized(3);
     let mut got = Vec::new();
     loop {
@@ -357,9 +455,9 @@ async fn rooms_page_by_skip_and_limit_until_total_count() {
     assert_eq!(
         f.requests(),
         [
-            "GET /rooms?skip=0&limit=3",
-            "GET /rooms?skip=3&limit=3",
-            "GET /rooms?skip=6&limit=3"
+            "GET /rooms?skip=0&limit=3&sort=-createdTime",
+            "GET /rooms?skip=3&limit=3&sort=-createdTime",
+            "GET /rooms?skip=6&limit=3&sort=-createdTime"
         ]
     );
     // Members embedded in the list are counted.
@@ -373,8 +471,98 @@ async fn rooms_page_by_skip_and_limit_until_total_count() {
     );
     // Without a size a limit is still sent.
     p.rooms(PageRequest::first()).await.unwrap();
-    assert_eq!(f.requests().last().unwrap(), "GET /rooms?skip=0&limit=100");
+    assert_eq!(
+        f.requests().last().unwrap(),
+        "GET /rooms?skip=0&limit=100&sort=-createdTime"
+    );
     assert_only_adapter_routes(&f);
+}
+
+/// `sort=-createdTime` [V §1.5]: a message posted between two pages does
+/// not move a room (a server's default order may be by last message), so
+/// no room is listed twice or skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_page_in_creation_order_while_messages_arrive() {
+    let f = fake(Options {
+        client_id_scopes_platform_list: false,
+        list_embeds_members: false,
+        ..Options::default()
+    })
+    .await;
+    let p = adapter(&f, MODERATOR);
+    let all: Vec<RoomId> = world::lock(f.world())
+        .rooms()
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    let mut req = PageRequest::sized(3);
+    let mut got: Vec<RoomId> = Vec::new();
+    loop {
+        let page = p.rooms(req.clone()).await.unwrap();
+        got.extend(page.items.into_iter().map(|r| r.id));
+        // Activity between two pages, in rooms not listed yet and listed.
+        for r in &all {
+            if !got.contains(r) {
+                f.post_message(r.as_str());
+                break;
+            }
+        }
+        f.post_message(got[0].as_str());
+        match page.next {
+            Some(t) => req = req.next(t),
+            None => break,
+        }
+    }
+    let mut unique = got.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), got.len(), "a room listed twice: {got:?}");
+    let mut want = all.clone();
+    want.sort();
+    assert_eq!(unique, want, "every room once");
+    assert!(
+        f.requests()
+            .iter()
+            .all(|r| r.ends_with("&sort=-createdTime"))
+    );
+}
+
+/// `IM-CLIENT-ID` is "Required by GET /rooms" [V], also with the API key
+/// as far as the docs say: a configured `client_id` is sent there, and a
+/// refusal without one says which profile key to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_mode_without_client_id_is_told_to_set_it() {
+    let f = fake(Options::default()).await;
+    let p = adapter(&f, "");
+    for e in [
+        p.rooms(PageRequest::first()).await.unwrap_err(),
+        p.check().await.unwrap_err(),
+    ] {
+        assert_eq!(e.kind, ErrorKind::BadRequest, "{e}");
+        let text = e.to_string();
+        assert!(text.contains("set client_id"), "{text}");
+        assert!(text.contains("profile `t`"), "{text}");
+        assert!(text.contains("IM-CLIENT-ID"), "{text}");
+    }
+    // With the moderator's id: sent on the list only, that user's rooms.
+    let p = adapter(&f, &format!("client_id = \"{}\"", OWNERS[0]));
+    let before = f.calls().len();
+    let page = p.rooms(PageRequest::first()).await.unwrap();
+    assert_eq!(page.total, Some(1), "the rooms the moderator is in");
+    p.room(&room()).await.unwrap();
+    let calls = f.calls();
+    for c in &calls[before..] {
+        assert!(c.has_header("im-api-key"));
+        assert_eq!(c.has_header("im-client-id"), c.path == "/rooms", "{c:?}");
+    }
+    // A server whose key alone lists every room (the other reading).
+    let f = fake(Options {
+        api_key_lists_all_rooms: true,
+        ..Options::default()
+    })
+    .await;
+    let page = adapter(&f, "").rooms(PageRequest::first()).await.unwrap();
+    assert_eq!(page.total, Some(7));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -669,10 +857,105 @@ async fn readd_without_invitation_restores_the_admin_role() {
         add.body,
         json!({"invitees": [ADMINS[0], member_id(6)], "invitationRequired": false, "systemMessage": false})
     );
-    let promote = calls.last().unwrap();
+    let promote = calls.iter().find(|c| c.method == "PUT").unwrap();
     assert_eq!(promote.path, format!("/rooms/{ROOM}/member/{}", ADMINS[0]));
     assert_eq!(promote.body, json!({"property": "role", "value": "admin"}));
+    // The rows come from a re-read: the answers may not show roles.
+    assert_eq!(f.requests().last().unwrap(), &format!("GET /rooms/{ROOM}"));
     assert_only_adapter_routes(&f);
+}
+
+/// A retried re-add (the first answer lost) finds some users back already:
+/// only the others are sent (one member among the invitees may fail the
+/// whole call), and those already back go straight to their role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_readd_sends_only_users_not_yet_back() {
+    let (f, p) = fake_with(Options::default()).await;
+    let gone = [ADMINS[0], &member_id(6), &member_id(7)];
+    p.remove(&room(), &users(&gone)).await.unwrap();
+    // The first attempt got ADMINS[0] and member 6 back, then its answer was lost.
+    let add = format!("/rooms/{ROOM}/members");
+    let body = json!({"invitees": [ADMINS[0], member_id(6)], "invitationRequired": false});
+    assert_eq!(call(&f, "POST", &add, &[KEY], Some(body)).await.status, 200);
+    let before = f.calls().len();
+    let restore = |u: &str, role| Restore {
+        user: UserId::from(u),
+        role,
+    };
+    let rows = p
+        .readd(
+            &room(),
+            &[
+                restore(ADMINS[0], Role::Admin),
+                restore(&member_id(6), Role::Member),
+                restore(&member_id(7), Role::Member),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|o| o.status == Status::Readded), "{rows:?}");
+    assert_eq!(rows[0].role, Some(Role::Admin));
+    assert_eq!(role_in(f.world(), ADMINS[0]), Some(Role::Admin));
+    assert_eq!(role_in(f.world(), &member_id(7)), Some(Role::Member));
+    let calls = f.calls();
+    let posts: Vec<&Value> = calls[before..]
+        .iter()
+        .filter(|c| c.method == "POST")
+        .map(|c| &c.body)
+        .collect();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["invitees"], json!([member_id(7)]));
+    // Everyone back already: nothing but the read is sent.
+    let before = f.calls().len();
+    let rows = p
+        .readd(&room(), &[restore(&member_id(7), Role::Member)])
+        .await
+        .unwrap();
+    assert_eq!(rows[0].status, Status::Readded);
+    assert_eq!(f.requests()[before..], [format!("GET /rooms/{ROOM}")]);
+}
+
+/// Removing one's own id is "leave room" in IMKit [§1.7, §1.10]: the
+/// profile's `client_id` is never sent in a removal, in either mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profiles_own_client_id_is_never_removed() {
+    let f = fake(Options {
+        tokens: vec![("tok-admin".into(), ADMINS[0].into())],
+        ..Options::default()
+    })
+    .await;
+    let client = build(
+        &parse_profile(&format!(
+            "base_url = \"{}\"\nclient_key = \"{}\"\ntoken = \"tok-admin\"\nclient_id = \"{}\"",
+            f.base_url(),
+            imkit_fake::CLIENT_KEY,
+            ADMINS[0]
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let platform = adapter(&f, &format!("client_id = \"{}\"", ADMINS[0]));
+    for (p, other) in [(client, member_id(0)), (platform, member_id(1))] {
+        let rows = p
+            .remove(&room(), &users(&[ADMINS[0], &other]))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, Status::Failed, "{rows:?}");
+        assert!(
+            rows[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("leave the room"),
+            "{rows:?}"
+        );
+        assert_eq!(rows[1].status, Status::Removed);
+        assert_eq!(role_in(f.world(), ADMINS[0]), Some(Role::Admin));
+        let calls = f.calls();
+        let post = calls.iter().rev().find(|c| c.method == "POST").unwrap();
+        assert_eq!(post.body["members"], json!([other]));
+    }
+    assert!(f.messages().iter().all(|m| m.kind != "leaveRoom"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -791,6 +1074,8 @@ async fn refused_secret_read_again(as_200: bool) {
     let f = fake(Options {
         tokens: vec![("tok-owner".into(), OWNERS[0].into())],
         errors_as_http_200: as_200,
+        // The API key without a client id lists rooms here.
+        api_key_lists_all_rooms: true,
         ..Options::default()
     })
     .await;
@@ -981,12 +1266,13 @@ fn lines(out: &std::process::Output) -> Vec<Value> {
 async fn cli_lists_removes_and_never_shows_the_key() {
     let (f, _) = fake_with(Options {
         error_shape: ErrorShape::Unwrapped,
+        client_id_scopes_platform_list: false,
         ..Options::default()
     })
     .await;
     let cli = common::FakeCli::new(
         format!(
-            "default_profile = \"imkit\"\n[profiles.imkit]\nprovider = \"imkit\"\nbase_url = \"{}\"\napi_key_env = \"RW_IMKIT_TEST_KEY\"\n",
+            "default_profile = \"imkit\"\n[profiles.imkit]\nprovider = \"imkit\"\nbase_url = \"{}\"\napi_key_env = \"RW_IMKIT_TEST_KEY\"\nclient_id = \"mod-console\"\n",
             f.base_url()
         ),
         "RW_IMKIT_TEST_KEY",

@@ -5,19 +5,24 @@
 //!
 //! - auth: the platform key `IM-API-KEY` (legacy alias `API_KEY`), or client
 //!   mode `IM-CLIENT-KEY` + `IM-Authorization` user token (legacy aliases
-//!   `CLIENT_KEY` / `Authorization`); client mode needs `IM-CLIENT-ID` on
-//!   `GET /rooms` [V];
+//!   `CLIENT_KEY` / `Authorization`); `GET /rooms` needs `IM-CLIENT-ID`
+//!   [V], by default also with the platform key, and lists that client's
+//!   rooms [V `inspect.query`] (switches for the [gap]);
 //! - every answer is the `{RC, RM, result}` envelope, RC 0 = success [V];
 //!   error bodies in either documented shape ([`ErrorShape`]);
-//! - `GET /rooms?skip&limit` with `totalCount` (limit 0 or absent =
-//!   unlimited) [V];
+//! - `GET /rooms?skip&limit&sort` with `totalCount` (limit 0 or absent =
+//!   unlimited) [V]; without a `sort`, the last message first [inf]
+//!   ([`Fake::post_message`]);
 //! - `GET /rooms/:id`: the whole room, members and all [V];
 //! - `POST /rooms/:id/delete/members` `{members, systemMessage}`: the whole
 //!   call fails if any id is not a member [I];
 //! - `PUT /rooms/:id/member/:client` `{property: "role", value}` [V];
 //! - `PUT /rooms/:id` `{managers: [...]}` (whole-array replace) or
 //!   `{owner: id}` [V];
-//! - `POST /rooms/:id/members` `{invitees, invitationRequired, systemMessage}` [V].
+//! - `POST /rooms/:id/members` `{invitees, invitationRequired, systemMessage}` [V];
+//!   by default one invitee who is already a member fails the whole call [I];
+//! - change answers hold `_id, name, members[], id` only, as the official
+//!   examples, unless [`Options::minimal_change_answers`] is off.
 //!
 //! The world holds one role per member; IMKit has two admin mechanisms
 //! (the `managers` array and `memberProperties[].role == "admin"`). The
@@ -52,7 +57,7 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -142,9 +147,25 @@ pub struct Options {
     /// Also send a `Retry-After` header (not documented) [inf].
     pub retry_after_header: bool,
     /// `GET /rooms` with the platform key and no `IM-CLIENT-ID` lists every
-    /// room of the app (true) or is refused like client mode (false).
-    /// Not documented [gap].
+    /// room of the app (true, the old default) or is refused with 400 like
+    /// client mode (false, the default: the header is "Required by GET
+    /// /rooms" [V]; whether the key alone lists all rooms is a [gap]).
     pub api_key_lists_all_rooms: bool,
+    /// `GET /rooms` with the platform key and an `IM-CLIENT-ID`: the rooms
+    /// that client is a member of (true, the default: `inspect.query` shows
+    /// `members: <caller>` [V]), or every room of the app, the id serving
+    /// only for unread counts (false) [gap].
+    pub client_id_scopes_platform_list: bool,
+    /// Change answers (removal, re-add, role and room updates) carry only
+    /// `_id`, `name`, `members[]` and `id`, as the official examples do
+    /// (true, the default); `owner`, `managers` and `memberProperties` in
+    /// them are only [I]. False answers the whole room.
+    pub minimal_change_answers: bool,
+    /// `POST /rooms/:id/members` naming a user who is already a member
+    /// fails the whole call, nothing added (true, the default: the
+    /// analogous removal may fail whole for one bad id [I]); false accepts
+    /// it. Not documented [gap].
+    pub add_refuses_members: bool,
     /// Embed `members` in `GET /rooms` entries (the docs' list example does) [V].
     pub list_embeds_members: bool,
     /// Fault switch: answer `PUT /rooms/:id {managers}` with success but
@@ -165,7 +186,10 @@ impl Default for Options {
             admin_via: AdminVia::Alternate,
             retry_after_body: true,
             retry_after_header: false,
-            api_key_lists_all_rooms: true,
+            api_key_lists_all_rooms: false,
+            client_id_scopes_platform_list: true,
+            minimal_change_answers: true,
+            add_refuses_members: true,
             list_embeds_members: true,
             ignore_managers_update: false,
         }
@@ -219,6 +243,9 @@ struct Inner {
     pending: Mutex<HashMap<RoomId, Vec<String>>>,
     calls: Mutex<Vec<Call>>,
     messages: Mutex<Vec<SystemMessage>>,
+    /// room -> when its last message was posted (a tick of `clock`).
+    last_message: Mutex<HashMap<RoomId, u64>>,
+    clock: AtomicU64,
     unauthorized: AtomicUsize,
 }
 
@@ -263,6 +290,11 @@ impl Fake {
     /// System messages posted so far.
     pub fn messages(&self) -> Vec<SystemMessage> {
         lock(&self.inner.messages).clone()
+    }
+    /// Someone posts a message in a room: it becomes the room's
+    /// `lastMessage` (and moves first in `GET /rooms` without a `sort`).
+    pub fn post_message(&self, room: &str) {
+        touch(&self.inner, room);
     }
     /// Requests refused for their credentials (not injected faults).
     pub fn unauthorized(&self) -> usize {
@@ -323,6 +355,8 @@ pub async fn start(world: SharedWorld, options: Options) -> Fake {
         pending: Mutex::new(HashMap::new()),
         calls: Mutex::new(Vec::new()),
         messages: Mutex::new(Vec::new()),
+        last_message: Mutex::new(HashMap::new()),
+        clock: AtomicU64::new(0),
         unauthorized: AtomicUsize::new(0),
     });
     let app = Router::new().fallback(handle).with_state(inner.clone());
@@ -338,6 +372,18 @@ pub async fn start(world: SharedWorld, options: Options) -> Fake {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A message (system messages included) was posted in a room now.
+fn touch(s: &Inner, room: &str) {
+    let tick = s.clock.fetch_add(1, Ordering::SeqCst) + 1;
+    lock(&s.last_message).insert(RoomId::from(room), tick);
+}
+
+/// Posts a system message (it is the room's last message too).
+fn post(s: &Inner, m: SystemMessage) {
+    touch(s, &m.room);
+    lock(&s.messages).push(m);
 }
 
 // ---- admin mechanisms ---------------------------------------------------
@@ -759,6 +805,25 @@ fn room_json(
     out
 }
 
+/// What a change answers: the room after it, minimal (`_id`, `name`,
+/// `members[]`, `id`, as the official examples) or whole.
+fn change_json(o: &Options, rec: &HashMap<UserId, Via>, r: &WorldRoom, caller: &Caller) -> String {
+    if !o.minimal_change_answers {
+        return room_json(o, rec, r, caller, true);
+    }
+    let id = js(r.id.as_str());
+    let mut out = String::with_capacity(r.len() * 160 + 128);
+    let _ = write!(out, r#"{{"_id":{id},"name":{},"members":["#, js(&r.name));
+    for (i, m) in r.members().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        client_json(&mut out, m, i);
+    }
+    let _ = write!(out, r#"],"id":{id}}}"#);
+    out
+}
+
 fn room_missing(id: &str) -> Err {
     err(404, "ROOM_NOT_FOUND", format!("Room {id} not found"))
 }
@@ -819,7 +884,8 @@ fn list_rooms(
             ));
         }
         (Caller::Client(u), Some(_)) => Some(u.clone()),
-        (Caller::Platform, Some(c)) => Some(c),
+        (Caller::Platform, Some(c)) if s.options.client_id_scopes_platform_list => Some(c),
+        (Caller::Platform, Some(_)) => None,
         (Caller::Platform, None) if s.options.api_key_lists_all_rooms => None,
         (Caller::Platform, None) => {
             return Err(err(
@@ -829,17 +895,38 @@ fn list_rooms(
             ));
         }
     };
+    let keys = sort_keys(q.get("sort").map(String::as_str));
+    let last: HashMap<RoomId, u64> = lock(&s.last_message).clone();
     let w = world::lock(&s.world);
     let mut admins = lock(&s.admins);
-    let rooms: Vec<&WorldRoom> = w
+    // The world's order is the order of creation.
+    let mut rooms: Vec<(usize, &WorldRoom)> = w
         .rooms()
         .iter()
-        .filter(|r| {
+        .enumerate()
+        .filter(|(_, r)| {
             member_of
                 .as_ref()
                 .is_none_or(|u| r.get(&UserId::from(u.as_str())).is_some())
         })
         .collect();
+    rooms.sort_by(|(ia, a), (ib, b)| {
+        for (key, descending) in &keys {
+            let ord = match key {
+                SortKey::CreatedTime => ia.cmp(ib),
+                SortKey::LastMessage => {
+                    let t = |r: &WorldRoom| last.get(&r.id).copied().unwrap_or(0);
+                    t(a).cmp(&t(b))
+                }
+            };
+            let ord = if *descending { ord.reverse() } else { ord };
+            if ord != std::cmp::Ordering::Equal {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    let rooms: Vec<&WorldRoom> = rooms.into_iter().map(|(_, r)| r).collect();
     let total = rooms.len();
     let take = if limit == 0 { usize::MAX } else { limit };
     let mut out = format!(r#"{{"totalCount":{total},"data":["#);
@@ -862,6 +949,35 @@ fn list_rooms(
         r#"],"inspect":{{"query":{{"members":{members_q}}},"skip":{skip},"limit":{limit}}}}}"#
     );
     Ok(out)
+}
+
+#[derive(Clone, Copy)]
+enum SortKey {
+    CreatedTime,
+    LastMessage,
+}
+
+/// `sort`: keys by whitespace (or `+`), each descending with a leading
+/// `-` [V: `-lastMessage -createdTime`]; unknown keys are ignored. Without
+/// a `sort` the most recent message comes first [inf], so a room with new
+/// activity moves ahead between two pages.
+fn sort_keys(sort: Option<&str>) -> Vec<(SortKey, bool)> {
+    let Some(sort) = sort else {
+        return vec![(SortKey::LastMessage, true)];
+    };
+    sort.split(|c: char| c.is_whitespace() || c == '+' || c == ',')
+        .filter_map(|k| {
+            let (descending, name) = match k.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, k),
+            };
+            match name {
+                "createdTime" | "createdTimeMS" => Some((SortKey::CreatedTime, descending)),
+                "lastMessage" | "lastMessageTime" => Some((SortKey::LastMessage, descending)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn get_room(s: &Inner, caller: &Caller, id: &str) -> Result<String, Err> {
@@ -931,7 +1047,7 @@ fn update_room(s: &Inner, caller: &Caller, id: &str, body: &Value) -> Result<Str
         if let Some(status) = body.get("status").and_then(Value::as_i64) {
             r.active = status != 0;
         }
-        Ok(room_json(&s.options, rec, r, caller, true))
+        Ok(change_json(&s.options, rec, r, caller))
     })
 }
 
@@ -995,10 +1111,10 @@ fn remove(
             .into(),
             members: users.to_vec(),
         });
-        Ok((room_json(&s.options, rec, r, caller, true), message))
+        Ok((change_json(&s.options, rec, r, caller), message))
     })?;
     if let Some(m) = message {
-        lock(&s.messages).push(m);
+        post(s, m);
     }
     Ok(result)
 }
@@ -1033,15 +1149,18 @@ fn set_role(
         }
         let was = rec.get(&u).copied().unwrap_or_default();
         apply_via(r, rec, &u, Via { role: admin, ..was });
-        Ok((room_json(&s.options, rec, r, caller, true), admin))
+        Ok((change_json(&s.options, rec, r, caller), admin))
     })?;
     if promoted {
         // Automatic, no flag [V].
-        lock(&s.messages).push(SystemMessage {
-            room: id.to_string(),
-            kind: "assignAdmin".into(),
-            members: vec![client.to_string()],
-        });
+        post(
+            s,
+            SystemMessage {
+                room: id.to_string(),
+                kind: "assignAdmin".into(),
+                members: vec![client.to_string()],
+            },
+        );
     }
     Ok(result)
 }
@@ -1063,13 +1182,31 @@ fn add(
         if !is_superuser(caller, r) {
             return Err(forbidden());
         }
+        if s.options.add_refuses_members {
+            // One member among the invitees fails the whole call [I].
+            let present: Vec<&str> = users
+                .iter()
+                .map(String::as_str)
+                .filter(|u| r.get(&UserId::from(*u)).is_some())
+                .collect();
+            if !present.is_empty() {
+                return Err(err(
+                    400,
+                    "INVALID_REQUEST",
+                    format!(
+                        "invitees contains a user that is already in the room: {}",
+                        present.join(", ")
+                    ),
+                ));
+            }
+        }
         if !invite_only {
             for u in users {
                 // Re-adding does not bring back a role [I].
                 r.add(Member::new(u.as_str(), None, Role::Member));
             }
         }
-        Ok(room_json(&s.options, rec, r, caller, true))
+        Ok(change_json(&s.options, rec, r, caller))
     })?;
     if invite_only {
         let mut pending = lock(&s.pending);
@@ -1081,11 +1218,14 @@ fn add(
         }
     }
     if system_message(body) {
-        lock(&s.messages).push(SystemMessage {
-            room: id.to_string(),
-            kind: "addMember".into(),
-            members: users.to_vec(),
-        });
+        post(
+            s,
+            SystemMessage {
+                room: id.to_string(),
+                kind: "addMember".into(),
+                members: users.to_vec(),
+            },
+        );
     }
     Ok(result)
 }

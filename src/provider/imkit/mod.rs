@@ -4,8 +4,11 @@
 //!   `IM-Authorization` with `IM-CLIENT-ID` on `GET /rooms` ([`auth`]).
 //! - Every answer is `{RC, RM, result}`, RC 0 = success; errors come in two
 //!   body shapes and are read from the HTTP status, RC and RM ([`errors`]).
-//! - Rooms: `GET /rooms?skip&limit` (a limit is always sent: 0 would mean
-//!   unlimited) until `skip >= totalCount`.
+//! - Rooms: `GET /rooms?skip&limit&sort=-createdTime` (a limit is always
+//!   sent: 0 would mean unlimited; creation order does not move when a
+//!   message is posted between two pages) until `skip >= totalCount`.
+//!   `IM-CLIENT-ID` is required there [V], also with the API key: without
+//!   a `client_id` a refusal says to set one.
 //! - Members: no member endpoint; `GET /rooms/:id` answers the whole room
 //!   ([`PageStyle::Whole`]); roles from `owner`, `managers[]` and
 //!   `memberProperties[].role` ([`room`]).
@@ -14,9 +17,13 @@
 //!   room before and after.
 //! - Demote: per-member role to `member` and out of `managers` (whole-array
 //!   replace), then a re-read: `demoted` only when both agree.
-//! - Re-add: `POST /rooms/:id/members` (`invitationRequired: false`), then
-//!   the admin role back by the per-member role.
+//! - Re-add: a fresh read, `POST /rooms/:id/members` (`invitationRequired:
+//!   false`) for users not yet members only, the admin role back by the
+//!   per-member role, then a re-read: change answers may carry only
+//!   `_id, name, members[], id`, so roles are never judged from them.
 //! - The owner (one per room) is never removed or demoted: skipped rows.
+//! - The profile's own `client_id` is never removed (for IMKit that is
+//!   the moderator leaving the room): a failed row, nothing sent.
 
 mod auth;
 mod errors;
@@ -68,7 +75,7 @@ pub const SPEC: ProviderSpec = ProviderSpec {
         ),
         KeySpec::str(
             "client_id",
-            "the moderator user's client id, sent as IM-CLIENT-ID on GET /rooms (required in client mode)",
+            "the moderator user's client id, sent as IM-CLIENT-ID on GET /rooms (IMKit requires it there; required in client mode, and with api_key the room list may be refused without it); never removed",
         ),
         KeySpec::bool(
             "system_message",
@@ -90,13 +97,18 @@ const ROOM_PAGE_MAX: u32 = 1000;
 const MEMBER_PAGE: u32 = 1000;
 
 const OWNER_KEPT: &str = "the room owner is never removed or demoted here (IMKit has one owner per room); transfer ownership first, as a separate act";
+const SELF_KEPT: &str = "this is the profile's own client_id: removing it would make the moderator leave the room; nothing sent";
 
 /// The IMKit adapter.
 pub struct Imkit {
     http: reqwest::Client,
     base: String,
     host: String,
+    /// The profile's name, for hints about its keys.
+    profile: String,
     auth: Auth,
+    /// The profile's `client_id` (the moderator user), never removed.
+    client_id: Option<UserId>,
     system_message: bool,
     max_batch: usize,
     /// One lock per room around the `managers` read-modify-write (a whole-
@@ -116,12 +128,17 @@ impl Imkit {
     pub fn from_profile(profile: &Profile) -> Result<Self, ConfigError> {
         let base = http::base_url(profile, None)?;
         let auth = Auth::from_profile(profile)?;
+        let client_id = profile
+            .get_str("client_id")?
+            .map(|id| UserId::from(id.trim()));
         let max_batch = profile.common.max_batch.unwrap_or(MAX_BATCH).max(1);
         Ok(Self {
             http: http::client(profile)?,
             host: http::host_of(&base),
             base,
+            profile: profile.name.clone(),
             auth,
+            client_id,
             system_message: profile.get_bool("system_message")?.unwrap_or(false),
             max_batch,
             managers_locks: Mutex::new(HashMap::new()),
@@ -202,6 +219,21 @@ impl Imkit {
         // The room keeps the spelling it was asked by.
         s.room.id = room.clone();
         Ok(s)
+    }
+
+    /// A refused room list without a `client_id`: IMKit requires
+    /// `IM-CLIENT-ID` on `GET /rooms` [V], also (as far as the docs say)
+    /// with the API key, so the hint is a profile key, not a server fault.
+    fn needs_client_id(&self, e: ProviderError) -> ProviderError {
+        let message = format!(
+            "profile `{}` has no `client_id`, and IMKit requires IM-CLIENT-ID on GET /rooms: set client_id = \"<the moderator user's IMKit id>\" in the profile (IMKit lists the rooms that user is a member of); the server said: {}",
+            self.profile, e.message
+        );
+        let out = ProviderError::new(NAME, e.operation, e.kind, message);
+        match e.code {
+            Some(code) => out.with_code(code),
+            None => out,
+        }
     }
 
     fn managers_lock(&self, room: &RoomId) -> Arc<tokio::sync::Mutex<()>> {
@@ -299,61 +331,117 @@ impl Imkit {
         }
     }
 
-    /// Re-adds one chunk and restores recorded admin roles.
+    /// Re-adds one chunk and restores recorded admin roles. A fresh read
+    /// first: users already in the room (a retried call) are not sent
+    /// again (one member among the invitees may fail the whole call [I])
+    /// and go straight to their role. Change answers may hold only
+    /// `_id, name, members[], id` [V examples], so rows are judged from a
+    /// re-read, never from the answers' roles.
     async fn readd_chunk(
         &self,
         room: &RoomId,
         users: &[&Restore],
     ) -> Result<Vec<Outcome>, ProviderError> {
+        let before = self.snapshot(room).await?;
         let mut names: Vec<&str> = Vec::with_capacity(users.len());
         let mut seen = HashSet::new();
         for r in users {
-            if seen.insert(r.user.as_str()) {
+            if before.role(&r.user).is_none() && seen.insert(r.user.as_str()) {
                 names.push(r.user.as_str());
             }
         }
-        let row = |u: &UserId, status| Outcome::new(room, u, Action::Readd, status);
-        let mut after = match self.add_members(room, &names).await {
-            Ok(s) => s,
-            Err(e) if ends_call(&e) => return Err(e),
-            Err(e) => {
-                return Ok(users
-                    .iter()
-                    .map(|r| row(&r.user, Status::Failed).with_reason(e.message.clone()))
-                    .collect());
+        let mut sent = false;
+        // Why a user's add or role change was refused (not worth a retry).
+        let mut add_refused: HashMap<&str, String> = HashMap::new();
+        let added = if names.is_empty() {
+            None
+        } else {
+            sent = true;
+            match self.add_members(room, &names).await {
+                Ok(s) => Some(s),
+                Err(e) if ends_call(&e) => return Err(e),
+                Err(e) => {
+                    for n in &names {
+                        add_refused.insert(*n, e.message.clone());
+                    }
+                    None
+                }
             }
         };
+        // Re-adding does not bring a role back: promote again where the
+        // audit recorded an admin and the room shows a plain member.
+        let mut promoted: HashSet<&str> = HashSet::new();
+        let mut role_refused: HashMap<&str, String> = HashMap::new();
+        for r in users {
+            let u = &r.user;
+            if r.role != Role::Admin
+                || promoted.contains(u.as_str())
+                || role_refused.contains_key(u.as_str())
+            {
+                continue;
+            }
+            let now = match before.role(u) {
+                Some(role) => Some(role),
+                None => added.as_ref().and_then(|s| s.role(u)),
+            };
+            if now != Some(Role::Member) {
+                continue;
+            }
+            sent = true;
+            match self.set_role(room, u, "admin").await {
+                Ok(_) => {
+                    promoted.insert(u.as_str());
+                }
+                Err(e) if ends_call(&e) => return Err(e),
+                Err(e) => {
+                    role_refused.insert(u.as_str(), e.message);
+                }
+            }
+        }
+        let after = if sent {
+            self.snapshot(room).await?
+        } else {
+            before
+        };
+        let row = |u: &UserId, status| Outcome::new(room, u, Action::Readd, status);
         let mut out: Vec<Outcome> = Vec::with_capacity(users.len());
         for r in users {
             let u = &r.user;
-            let o = match after.role(u) {
-                None => row(u, Status::Failed).with_reason(
+            let already = !seen.contains(u.as_str());
+            let o = match (after.role(u), add_refused.get(u.as_str())) {
+                (None, Some(why)) => row(u, Status::Failed).with_reason(why.clone()),
+                (None, None) => row(u, Status::Failed).with_reason(
                     "not in the room after the re-add call (an invitation may be waiting for the user)",
                 ),
-                Some(now) if r.role == Role::Admin && now == Role::Member => {
-                    // Re-adding does not bring a role back: promote again.
-                    match self.set_role(room, u, "admin").await {
-                        Ok(s) => {
-                            after = s;
-                            match after.role(u) {
-                                Some(Role::Admin) => row(u, Status::Readded)
-                                    .with_reason("re-added; admin role restored")
-                                    .with_role(Some(Role::Admin)),
-                                now => row(u, Status::Failed)
-                                    .with_reason("re-added as member; the admin role did not take")
-                                    .with_role(now),
-                            }
-                        }
-                        Err(e) if ends_call(&e) => return Err(e),
-                        Err(e) => row(u, Status::Failed)
-                            .with_reason(format!("re-added as member; restoring the admin role failed: {}", e.message))
-                            .with_role(Some(Role::Member)),
+                (Some(Role::Member), _) if r.role == Role::Admin => {
+                    let why = match role_refused.get(u.as_str()) {
+                        Some(e) => format!("re-added as member; restoring the admin role failed: {e}"),
+                        None => "re-added as member; the admin role did not take".to_string(),
+                    };
+                    row(u, Status::Failed)
+                        .with_reason(why)
+                        .with_role(Some(Role::Member))
+                }
+                (Some(now), _) if r.role == Role::Owner && now != Role::Owner => {
+                    row(u, Status::Readded)
+                        .with_reason(format!(
+                            "re-added as {now}: the owner role is not restored ({OWNER_KEPT})"
+                        ))
+                        .with_role(Some(now))
+                }
+                (Some(now), _) => {
+                    let why = match (already, promoted.contains(u.as_str())) {
+                        (true, true) => Some("already a member; admin role restored"),
+                        (true, false) => Some("already a member; nothing sent"),
+                        (false, true) => Some("re-added; admin role restored"),
+                        (false, false) => None,
+                    };
+                    let o = row(u, Status::Readded).with_role(Some(now));
+                    match why {
+                        Some(why) => o.with_reason(why),
+                        None => o,
                     }
                 }
-                Some(now) if r.role == Role::Owner && now != Role::Owner => row(u, Status::Readded)
-                    .with_reason(format!("re-added as {now}: the owner role is not restored ({OWNER_KEPT})"))
-                    .with_role(Some(now)),
-                Some(now) => row(u, Status::Readded).with_role(Some(now)),
             };
             out.push(o);
         }
@@ -384,7 +472,8 @@ impl Provider for Imkit {
             quota: QUOTA,
             // Every change reads the room first; a demote reads it again
             // after, replaces `managers` once and sets each admin's role;
-            // a re-add sets each restored admin's role after the add.
+            // a re-add sends the add, sets each restored admin's role and
+            // reads the room again.
             call_cost: CallCost {
                 remove: Cost {
                     fixed: 2,
@@ -395,7 +484,7 @@ impl Provider for Imkit {
                     per_staff: 1,
                 },
                 readd: Cost {
-                    fixed: 1,
+                    fixed: 3,
                     per_staff: 1,
                 },
             },
@@ -428,8 +517,20 @@ impl Provider for Imkit {
         };
         // Always a limit: 0 (the default) would mean unlimited.
         let limit = page.size.unwrap_or(ROOM_PAGE).clamp(1, ROOM_PAGE_MAX);
-        let query = [("skip", skip.to_string()), ("limit", limit.to_string())];
-        let list: RoomList = self.get(OP, "/rooms", &query).await?;
+        // Creation order: a message posted between two pages does not move
+        // a room (the default order may be by last message) [V §1.5].
+        let query = [
+            ("skip", skip.to_string()),
+            ("limit", limit.to_string()),
+            ("sort", "-createdTime".to_string()),
+        ];
+        let list: RoomList = match self.get(OP, "/rooms", &query).await {
+            Ok(list) => list,
+            Err(e) if self.client_id.is_none() && !ends_call(&e) => {
+                return Err(self.needs_client_id(e));
+            }
+            Err(e) => return Err(e),
+        };
         let got = list.data.len() as u64;
         let items: Vec<Room> = list.data.into_iter().filter_map(room::listed).collect();
         let next_skip = skip.saturating_add(got);
@@ -490,6 +591,15 @@ impl Provider for Imkit {
                 continue;
             }
             let row = |status| Outcome::new(room, u, Action::Remove, status);
+            if self.client_id.as_ref() == Some(u) {
+                done.insert(
+                    u,
+                    row(Status::Failed)
+                        .with_reason(SELF_KEPT)
+                        .with_role(before.role(u)),
+                );
+                continue;
+            }
             match before.role(u) {
                 None => {
                     done.insert(
