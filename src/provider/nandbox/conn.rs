@@ -1,8 +1,11 @@
 //! The one WebSocket session to the Bot API, and calls over it.
 //!
 //! - Opening: connect, send `TOKEN_AUTH` as the first frame, wait for
-//!   `TOKEN_AUTH_OK`; an error frame or a close instead is a refused token
-//!   ([`ErrorKind::Auth`]). The token is only ever written into that frame.
+//!   `TOKEN_AUTH_OK`; an error frame instead is a refused token
+//!   ([`ErrorKind::Auth`], as the log shows `{"error":199992}` then a
+//!   close). A close with no error frame (1000/1001/1006…) is a lost
+//!   connection, retried like any drop (the SDKs reconnect after it). The
+//!   token is only ever written into that frame.
 //! - While open: a writer task sends requests and a `PING` every 30 s; a
 //!   reader task hands replies and error frames to the caller and
 //!   unsolicited frames (join/leave `chatMember`) to the event handler.
@@ -302,11 +305,25 @@ impl Conn {
                         "no answer to TOKEN_AUTH in time",
                     ));
                 }
-                Ok(None) | Ok(Some(Ok(Message::Close(_)))) => {
+                // A refusal is an error frame (then a close) [log]; a close
+                // without one says nothing about the token: the server went
+                // away or restarted, and the SDKs reconnect [sdk].
+                Ok(None) => {
                     return Err(err(
                         OP,
-                        ErrorKind::Auth,
-                        "the server closed the connection instead of answering TOKEN_AUTH_OK: the token was refused",
+                        ErrorKind::Connection,
+                        "the connection ended during TOKEN_AUTH, with no error frame (not a refused token; if this persists, check base_url)",
+                    ));
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    let code =
+                        frame.map_or_else(|| "none".to_string(), |f| u16::from(f.code).to_string());
+                    return Err(err(
+                        OP,
+                        ErrorKind::Connection,
+                        format!(
+                            "the server closed the connection during TOKEN_AUTH (close code {code}) with no error frame (not a refused token; if this persists, check base_url)"
+                        ),
                     ));
                 }
                 Ok(Some(Err(e))) => {

@@ -3,8 +3,9 @@
 //!
 //! - Session: `base_url` is the `wss://…/nandbox/api/` address; the first
 //!   frame is `TOKEN_AUTH` with the bot token, `TOKEN_AUTH_OK` opens the
-//!   session, anything else is a refused token. `PING` every 30 s; after a
-//!   drop the next call reconnects (with backoff) and authenticates again.
+//!   session, an error frame is a refused token, a close without one is a
+//!   lost connection. `PING` every 30 s; after a drop the next call
+//!   reconnects (with backoff) and authenticates again.
 //! - Calls carry `app_id` and a unique `reference`; replies are matched by
 //!   `reference` (they are named differently from the requests: most
 //!   answer `chatMember`). Error frames `{"error": N}` name no request, so
