@@ -120,3 +120,28 @@ async fn references_stay_below_2_pow_53_and_survive_a_server_reading_numbers() {
     assert!(refs.iter().all(|r| *r < 1 << 53), "{refs:?}");
     assert_eq!(refs.iter().collect::<HashSet<_>>().len(), refs.len());
 }
+
+/// A removal acted on but answered unreadably is asked about on the next
+/// attempt, like a lost answer: never sent blind a second time.
+#[tokio::test]
+async fn an_unreadable_removal_reply_is_asked_about_before_sending_again() {
+    let f = start(fake::Options {
+        undecodable_removal_reply: true,
+        ..fake::Options::default()
+    })
+    .await;
+    let p = adapter(&f, "");
+    let room = RoomId::from(SPAM_ROOM);
+    let user = member(&f, SPAM_ROOM, 0);
+    let err = p
+        .remove(&room, std::slice::from_ref(&user))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("unreadable"), "{err}");
+    assert_eq!(role_in(&f, SPAM_ROOM, &user), None, "the server acted");
+    let asked_before = f.requests("getChatMember").len();
+    let rows = p.remove(&room, std::slice::from_ref(&user)).await.unwrap();
+    assert_eq!(rows[0].status, Status::Removed, "{rows:?}");
+    assert_eq!(removals_of(&f, &user), 1, "not sent again");
+    assert_eq!(f.requests("getChatMember").len(), asked_before + 1);
+}

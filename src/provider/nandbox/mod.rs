@@ -19,9 +19,9 @@
 //!   `addChatAdmin` for an admin being restored; both replies are
 //!   undocumented, so a quiet server is asked with `getChatMember`). No
 //!   demote: the Bot API has none.
-//! - A change whose answer was lost (drop, timeout) is marked; the next
-//!   attempt for that user asks `getChatMember` before sending anything,
-//!   so nothing is assumed and nothing is done twice.
+//! - A change whose answer was lost (drop, timeout, unreadable reply) is
+//!   marked; the next attempt for that user asks `getChatMember` before
+//!   sending anything, so nothing is assumed and nothing is done twice.
 
 mod conn;
 mod fuzz;
@@ -389,7 +389,7 @@ impl Nandbox {
             match self.lookup(room, user).await {
                 Ok(None) => {
                     return Ok(row(Status::Removed)
-                        .with_reason("confirmed by getChatMember after the connection dropped"));
+                        .with_reason("confirmed by getChatMember after the answer was lost"));
                 }
                 Ok(Some(_)) => {}
                 Err(e) => {
@@ -405,7 +405,16 @@ impl Nandbox {
             .await
         {
             Ok(text) => {
-                let frame: ChatMemberFrame = parse(OP, &text)?;
+                let frame: ChatMemberFrame = match parse(OP, &text) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        // An answer came but cannot be read: the removal may
+                        // have taken effect. Like a lost answer, the next
+                        // attempt asks before sending anything.
+                        self.shared.set_pending(room, user, Action::Remove);
+                        return Err(e);
+                    }
+                };
                 let status = frame.chat_member.status.unwrap_or_default();
                 if status.eq_ignore_ascii_case("removed") || status.eq_ignore_ascii_case("deleted")
                 {
