@@ -145,3 +145,63 @@ async fn an_unreadable_removal_reply_is_asked_about_before_sending_again() {
     assert_eq!(removals_of(&f, &user), 1, "not sent again");
     assert_eq!(f.requests("getChatMember").len(), asked_before + 1);
 }
+
+/// Undo of an admin and a member, the add replies being each shape a
+/// server may give (the reply is undocumented): every row ends `readded`
+/// with its role, on the one session.
+#[tokio::test]
+async fn undo_ends_readded_on_one_session_whatever_the_add_reply() {
+    for (reply, extra) in [
+        (fake::AddReply::ChatMemberWithoutReference, ""),
+        (fake::AddReply::ChatMember, ""),
+        (fake::AddReply::Silent, "timeout_secs = 1"),
+    ] {
+        let f = start(fake::Options {
+            add_reply: reply,
+            ..fake::Options::default()
+        })
+        .await;
+        let p = adapter(&f, extra);
+        let room = RoomId::from(STAFF_ROOM);
+        let admin = p
+            .staff(&room)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.role == Role::Admin)
+            .unwrap()
+            .user;
+        let plain = member(&f, STAFF_ROOM, 0);
+        let gone = p.remove(&room, &[admin.clone()]).await.unwrap();
+        assert_eq!(gone[0].status, Status::Removed);
+        p.remove(&room, std::slice::from_ref(&plain)).await.unwrap();
+        let back = p
+            .readd(
+                &room,
+                &[
+                    Restore {
+                        user: admin.clone(),
+                        role: Role::Admin,
+                    },
+                    Restore {
+                        user: plain.clone(),
+                        role: Role::Member,
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        let st: Vec<(Status, Option<Role>)> = back.iter().map(|o| (o.status, o.role)).collect();
+        assert_eq!(
+            st,
+            [
+                (Status::Readded, Some(Role::Admin)),
+                (Status::Readded, Some(Role::Member))
+            ],
+            "{reply:?}: {back:?}"
+        );
+        assert_eq!(role_in(&f, STAFF_ROOM, &admin), Some(Role::Admin));
+        assert_eq!(role_in(&f, STAFF_ROOM, &plain), Some(Role::Member));
+        assert_eq!(f.auths(), 1, "{reply:?}: the session was kept");
+    }
+}

@@ -16,9 +16,14 @@
 //!   says so ([`CallError::Lost`]) and the session is thrown away, so a late
 //!   answer can never be taken for the next call's. The next call opens a
 //!   new session, re-authenticating, with backoff when opening fails.
+//! - An undocumented ack ([`Expect::Ack`]: `addChatMember`, `addChatAdmin`,
+//!   whose SDK requests carry no reference) is also answered by a
+//!   `chatMember` frame for the call's chat and user without a reference;
+//!   when nothing comes the call says so (`Ok(None)`) and the healthy
+//!   session is kept (silence is no sign of a broken socket there).
 
 use super::NAME;
-use super::wire::{self, ChatRequest, Head, TokenAuth};
+use super::wire::{self, ChatMemberFrame, ChatRequest, Head, TokenAuth};
 use crate::provider::{ErrorKind, ProviderError};
 use futures::{SinkExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
@@ -44,6 +49,18 @@ const RECONNECT_DELAYS: [Duration; 4] = [
 /// Handles an unsolicited frame (raw JSON text).
 pub(super) type EventSink = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// What answers a call.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    /// A documented reply, echoing the `reference`; none in time means the
+    /// answer is lost and the session is done.
+    Reply,
+    /// An undocumented ack: a reply echoing the `reference`, or a
+    /// `chatMember` frame for the call's chat and user without one; none
+    /// within this wait is no answer (`Ok(None)`), the session kept.
+    Ack(Duration),
+}
+
 /// Why a call did not get its reply.
 #[derive(Debug)]
 pub(super) enum CallError {
@@ -60,6 +77,9 @@ pub(super) enum CallError {
 enum Inbound {
     /// A frame carrying a `reference`.
     Reply { reference: String, text: String },
+    /// A `chatMember` frame without a `reference` (also handed to the
+    /// event handler): it may answer an [`Expect::Ack`] call.
+    Unreferenced { text: String },
     /// An error frame; `reference` only if a server ever echoes one.
     Error {
         reference: Option<String>,
@@ -158,16 +178,40 @@ impl Conn {
         Ok(())
     }
 
-    /// One chat-management request; the raw reply frame on success.
-    /// `wait` shortens the per-call timeout (for replies the docs do not
-    /// promise).
+    /// One chat-management request with a documented reply; the raw reply
+    /// frame on success.
     pub async fn call(
         &self,
         method: &'static str,
         chat: &str,
         user: Option<&str>,
-        wait: Option<Duration>,
     ) -> Result<String, CallError> {
+        let reply = self.exchange(method, chat, user, Expect::Reply).await?;
+        reply.ok_or_else(|| CallError::Lost(err(method, ErrorKind::Timeout, "no answer in time")))
+    }
+
+    /// One request whose ack is undocumented (`addChatMember`,
+    /// `addChatAdmin`): the reply echoing our reference or a `chatMember`
+    /// frame for this chat and user without one; `None` when nothing came
+    /// within `wait` (the session is kept: ask instead).
+    pub async fn ack(
+        &self,
+        method: &'static str,
+        chat: &str,
+        user: &str,
+        wait: Duration,
+    ) -> Result<Option<String>, CallError> {
+        self.exchange(method, chat, Some(user), Expect::Ack(wait))
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        method: &'static str,
+        chat: &str,
+        user: Option<&str>,
+        expect: Expect,
+    ) -> Result<Option<String>, CallError> {
         let mut slot = self.slot.lock().await;
         let alive = slot.session.as_mut().is_some_and(Session::drain);
         if !alive {
@@ -202,13 +246,16 @@ impl Conn {
                 "the connection dropped as the request was sent",
             )));
         }
-        let wait = wait.unwrap_or(self.timeout).min(self.timeout);
+        let wait = match expect {
+            Expect::Reply => self.timeout,
+            Expect::Ack(wait) => wait.min(self.timeout),
+        };
         let deadline = Instant::now() + wait;
         loop {
             let got = tokio::time::timeout_at(deadline, session.inbox.recv()).await;
             match got {
                 Ok(Some(Inbound::Reply { reference: r, text })) if r == reference => {
-                    return Ok(text);
+                    return Ok(Some(text));
                 }
                 Ok(Some(Inbound::Error {
                     reference: None,
@@ -218,8 +265,16 @@ impl Conn {
                     reference: Some(r),
                     code,
                 })) if r == reference => return Err(CallError::Frame(code)),
-                // A reply to someone else (a late answer): not ours.
-                Ok(Some(Inbound::Reply { .. } | Inbound::Error { .. })) => {}
+                Ok(Some(Inbound::Unreferenced { text }))
+                    if matches!(expect, Expect::Ack(_)) && concerns(&text, chat, user) =>
+                {
+                    return Ok(Some(text));
+                }
+                // A reply to someone else (a late answer), or an event: not
+                // ours.
+                Ok(Some(
+                    Inbound::Reply { .. } | Inbound::Error { .. } | Inbound::Unreferenced { .. },
+                )) => {}
                 Ok(Some(Inbound::Closed) | None) => {
                     slot.session = None;
                     tracing::info!("nandbox: the connection dropped while {method} was in flight");
@@ -228,6 +283,13 @@ impl Conn {
                         ErrorKind::Connection,
                         "the connection dropped while the request was in flight",
                     )));
+                }
+                Err(_) if matches!(expect, Expect::Ack(_)) => {
+                    // The ack is undocumented: silence says nothing about
+                    // the socket, which stays (a late reply carries this
+                    // call's reference and is never taken for another's).
+                    tracing::debug!("nandbox: no reply to {method} within {wait:?}");
+                    return Ok(None);
                 }
                 Err(_) => {
                     // A late answer must never be read as the next call's:
@@ -427,12 +489,26 @@ async fn reader(mut stream: Stream, inbox: mpsc::UnboundedSender<Inbound>, on_ev
         }
         match head.method.as_deref() {
             Some("PONG") => {}
-            Some("chatMember") => on_event(&text),
+            Some("chatMember") => {
+                on_event(&text);
+                let _ = inbox.send(Inbound::Unreferenced {
+                    text: text.to_string(),
+                });
+            }
             Some(other) => tracing::trace!("nandbox: {other} frame ignored"),
             None => {}
         }
     }
     let _ = inbox.send(Inbound::Closed);
+}
+
+/// Whether a `chatMember` frame is about this chat and user.
+fn concerns(text: &str, chat: &str, user: Option<&str>) -> bool {
+    let Ok(frame) = serde_json::from_str::<ChatMemberFrame>(text) else {
+        return false;
+    };
+    let m = frame.chat_member;
+    Some(m.user.id.0.as_str()) == user && m.chat.is_some_and(|c| c.id.0 == chat)
 }
 
 /// An error code as text: `199999` for a number, the string as is.
@@ -529,7 +605,7 @@ mod tests {
             Arc::new(|_: &str| {}),
         );
         conn.ping_every = Duration::from_millis(20);
-        conn.call("getChat", "1", None, None).await.unwrap();
+        conn.call("getChat", "1", None).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while pings.load(Ordering::SeqCst) < 3 {
             assert!(Instant::now() < deadline, "no PINGs");
@@ -537,7 +613,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // PONGs in between never answer a call; the session is the same.
-        let reply = conn.call("getChat", "1", None, None).await.unwrap();
+        let reply = conn
+            .call("getChat", "1", None, Expect::Reply)
+            .await
+            .unwrap();
         assert!(reply.contains("chatDetails"));
     }
 

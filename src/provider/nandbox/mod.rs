@@ -233,7 +233,7 @@ impl Nandbox {
     ) -> Result<String, ProviderError> {
         Self::ids(op, room, user)?;
         self.conn
-            .call(op, room.as_str(), user.map(UserId::as_str), None)
+            .call(op, room.as_str(), user.map(UserId::as_str))
             .await
             .map_err(|e| match e {
                 CallError::Frame(code) => frame_error(op, &code),
@@ -277,11 +277,7 @@ impl Nandbox {
         const OP: &str = "getChatMember";
         Self::ids(OP, room, Some(user))?;
         self.owner(room).await?;
-        match self
-            .conn
-            .call(OP, room.as_str(), Some(user.as_str()), None)
-            .await
-        {
+        match self.conn.call(OP, room.as_str(), Some(user.as_str())).await {
             Ok(text) => {
                 let frame: ChatMemberFrame = parse(OP, &text)?;
                 match self.shared.member_of(room, &frame.chat_member) {
@@ -349,7 +345,7 @@ impl Nandbox {
             };
             let looked = self
                 .conn
-                .call("getChatMember", room.as_str(), Some(id.as_str()), None)
+                .call("getChatMember", room.as_str(), Some(id.as_str()))
                 .await;
             let member = match looked {
                 Ok(text) => {
@@ -399,11 +395,7 @@ impl Nandbox {
             }
         }
         self.forget_staff(room);
-        match self
-            .conn
-            .call(OP, room.as_str(), Some(user.as_str()), None)
-            .await
-        {
+        match self.conn.call(OP, room.as_str(), Some(user.as_str())).await {
             Ok(text) => {
                 let frame: ChatMemberFrame = match parse(OP, &text) {
                     Ok(frame) => frame,
@@ -448,8 +440,11 @@ impl Nandbox {
     }
 
     /// `addChatMember` or `addChatAdmin`, whose replies are undocumented:
-    /// `Ok(true)` when the user is (now) in the chat, asking
-    /// `getChatMember` when the server stays quiet.
+    /// the member as the server now shows it (`None`: not in the chat), or
+    /// why the add failed. A `chatMember` for this chat and user answers,
+    /// with or without our reference; when it shows what was asked it is
+    /// taken as is, otherwise (or when nothing comes) `getChatMember` is
+    /// asked on the same session.
     async fn add(
         &self,
         op: &'static str,
@@ -458,39 +453,43 @@ impl Nandbox {
     ) -> Result<Result<Option<Member>, String>, ProviderError> {
         let sent = self
             .conn
-            .call(
-                op,
-                room.as_str(),
-                Some(user.as_str()),
-                Some(UNDOCUMENTED_REPLY_WAIT),
-            )
+            .ack(op, room.as_str(), user.as_str(), UNDOCUMENTED_REPLY_WAIT)
             .await;
-        match sent {
-            Ok(text) => {
-                if let Ok(frame) = serde_json::from_str::<ChatMemberFrame>(&text)
-                    && !is_active(frame.chat_member.status.as_deref())
-                {
-                    let status = frame.chat_member.status.unwrap_or_default();
-                    return Ok(Err(format!("{op} answered status `{status}`")));
-                }
-                Ok(Ok(self.lookup(room, user).await?))
-            }
-            Err(CallError::Frame(code)) => match self.lookup(room, user).await? {
-                // Already there: an error for adding a member is no failure.
-                Some(m) if op == "addChatMember" => Ok(Ok(Some(m))),
-                _ => Ok(Err(format!("nandbox error {code}"))),
-            },
-            Err(CallError::Lost(e)) => {
-                // No answer (the reply is undocumented) or a drop: ask.
-                match self.lookup(room, user).await {
-                    Ok(found) => Ok(Ok(found)),
-                    Err(_) => {
-                        self.shared.set_pending(room, user, Action::Readd);
-                        Err(e)
+        let lost = match sent {
+            Ok(Some(text)) => {
+                if let Ok(frame) = serde_json::from_str::<ChatMemberFrame>(&text) {
+                    if !is_active(frame.chat_member.status.as_deref()) {
+                        let status = frame.chat_member.status.unwrap_or_default();
+                        return Ok(Err(format!("{op} answered status `{status}`")));
+                    }
+                    if let Some(m) = self.shared.member_of(room, &frame.chat_member)
+                        && (op == "addChatMember" || m.role != Role::Member)
+                    {
+                        self.shared.present(room, m.clone());
+                        return Ok(Ok(Some(m)));
                     }
                 }
+                return Ok(Ok(self.lookup(room, user).await?));
             }
-            Err(CallError::Failed(e)) => Err(e),
+            Err(CallError::Frame(code)) => {
+                return match self.lookup(room, user).await? {
+                    // Already there: an error for adding a member is no failure.
+                    Some(m) if op == "addChatMember" => Ok(Ok(Some(m))),
+                    _ => Ok(Err(format!("nandbox error {code}"))),
+                };
+            }
+            Err(CallError::Failed(e)) => return Err(e),
+            // No answer (the reply is undocumented; the session is kept).
+            Ok(None) => None,
+            // A drop or a timeout.
+            Err(CallError::Lost(e)) => Some(e),
+        };
+        match self.lookup(room, user).await {
+            Ok(found) => Ok(Ok(found)),
+            Err(e) => {
+                self.shared.set_pending(room, user, Action::Readd);
+                Err(lost.unwrap_or(e))
+            }
         }
     }
 
