@@ -205,3 +205,65 @@ async fn undo_ends_readded_on_one_session_whatever_the_add_reply() {
         assert_eq!(f.auths(), 1, "{reply:?}: the session was kept");
     }
 }
+
+fn quick() -> RunOptions {
+    RunOptions {
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        ..RunOptions::default()
+    }
+}
+
+/// A removal of someone not in the chat acked with a `chatMember` (status
+/// `Left`, or null) instead of an error frame: the row says the user is
+/// absent, and quotes the answer.
+#[tokio::test]
+async fn a_removal_acked_as_not_a_member_ends_already_absent() {
+    for status in [Some("Left"), None] {
+        let f = start(fake::Options {
+            not_member_removal: fake::NotMemberRemoval::Ack(status),
+            not_member_lookup: fake::NotMemberLookup::Status("Left"),
+            ..fake::Options::default()
+        })
+        .await;
+        let p = adapter(&f, "");
+        let room = RoomId::from(SPAM_ROOM);
+        let stranger = UserId::from("71999999999999999");
+        let rows = p
+            .remove(&room, std::slice::from_ref(&stranger))
+            .await
+            .unwrap();
+        assert_eq!(
+            rows[0].status,
+            Status::AlreadyAbsent,
+            "{status:?}: {rows:?}"
+        );
+        let said = status.unwrap_or("null");
+        assert!(
+            rows[0].reason.as_deref().unwrap_or("").contains(said),
+            "{rows:?}"
+        );
+
+        // Through ops: seen present when planning, gone before the removal.
+        let engine = Engine::new(adapter(&f, ""), &profile(f.url(), ""), None);
+        let users: Vec<UserId> = (0..2).map(|i| member(&f, SPAM_ROOM, i)).collect();
+        let plan = engine
+            .plan(
+                users
+                    .iter()
+                    .map(|u| Request::new(room.clone(), u.clone(), Action::Remove))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+        f.leave(SPAM_ROOM, users[1].as_str());
+        let report = engine.run(&plan, &quick(), &Cancel::new(), None).await;
+        let st: Vec<Status> = report.outcomes.iter().map(|o| o.status).collect();
+        assert_eq!(
+            st,
+            [Status::Removed, Status::AlreadyAbsent],
+            "{:?}",
+            report.outcomes
+        );
+    }
+}

@@ -413,9 +413,22 @@ impl Nandbox {
                     self.shared.gone(room, user);
                     Ok(row(Status::Removed))
                 } else {
-                    Ok(row(Status::Failed).with_reason(format!(
-                        "removeChatMember answered status `{status}`, not Removed"
-                    )))
+                    // Not the removal's status: a server may ack a removal
+                    // of someone not there with `Left` or a null status
+                    // [inf]. Ask, as after an error frame.
+                    let reason = if status.is_empty() {
+                        "removeChatMember answered a null status, not Removed".to_string()
+                    } else {
+                        format!("removeChatMember answered status `{status}`, not Removed")
+                    };
+                    Ok(match self.lookup(room, user).await {
+                        Ok(None) => row(Status::AlreadyAbsent)
+                            .with_reason(format!("{reason}; getChatMember: not a member")),
+                        Ok(Some(m)) => row(Status::Failed)
+                            .with_reason(reason)
+                            .with_role(Some(m.role)),
+                        Err(_) => row(Status::Failed).with_reason(reason),
+                    })
                 }
             }
             Err(CallError::Frame(code)) => {
