@@ -28,6 +28,8 @@
 //!   every `TOKEN_AUTH` while `faults.unauthorized` is set;
 //! - `addChatAdmin` [sdk] promotes a member (its reply is undocumented:
 //!   like `addChatMember`'s, per [`AddReply`]).
+//! - [`Fake::close_next_auth`] answers the next `TOKEN_AUTH` with a bare
+//!   close (no error frame), as a server going away would.
 //!
 //! Every text frame the client sends is logged verbatim ([`Fake::frames`]),
 //! so tests can check that ids went out exactly as strings of digits.
