@@ -28,7 +28,7 @@ use crate::provider::{ErrorKind, ProviderError};
 use futures::{SinkExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
@@ -93,6 +93,19 @@ struct Session {
     out: mpsc::UnboundedSender<String>,
     inbox: mpsc::UnboundedReceiver<Inbound>,
     reader: JoinHandle<()>,
+    /// An [`Expect::Ack`] call is waiting: the reader hands unreferenced
+    /// `chatMember` frames to the inbox too (at other times they only go
+    /// to the event handler, so a long idle spell piles nothing up).
+    acking: Arc<AtomicBool>,
+}
+
+/// Clears a session's `acking` when the call ends, however it ends.
+struct Acking(Arc<AtomicBool>);
+
+impl Drop for Acking {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Session {
@@ -227,6 +240,10 @@ impl Conn {
                 "no session",
             )));
         };
+        let acking = Acking(session.acking.clone());
+        acking
+            .0
+            .store(matches!(expect, Expect::Ack(_)), Ordering::SeqCst);
         let reference = self.next_ref.fetch_add(1, Ordering::Relaxed).to_string();
         let frame = ChatRequest {
             method,
@@ -414,8 +431,19 @@ impl Conn {
         let (out, out_rx) = mpsc::unbounded_channel();
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
         tokio::spawn(writer(sink, out_rx, inbox_tx.clone(), self.ping_every));
-        let reader = tokio::spawn(reader(stream, inbox_tx, self.on_event.clone()));
-        Ok(Session { out, inbox, reader })
+        let acking = Arc::new(AtomicBool::new(false));
+        let reader = tokio::spawn(reader(
+            stream,
+            inbox_tx,
+            self.on_event.clone(),
+            acking.clone(),
+        ));
+        Ok(Session {
+            out,
+            inbox,
+            reader,
+            acking,
+        })
     }
 }
 
@@ -457,7 +485,12 @@ async fn writer(
 
 /// Sorts incoming frames: replies and error frames to the caller,
 /// unsolicited `chatMember` frames to the event handler, PONGs away.
-async fn reader(mut stream: Stream, inbox: mpsc::UnboundedSender<Inbound>, on_event: EventSink) {
+async fn reader(
+    mut stream: Stream,
+    inbox: mpsc::UnboundedSender<Inbound>,
+    on_event: EventSink,
+    acking: Arc<AtomicBool>,
+) {
     while let Some(msg) = stream.next().await {
         let text = match msg {
             Ok(Message::Text(t)) => t,
@@ -491,9 +524,11 @@ async fn reader(mut stream: Stream, inbox: mpsc::UnboundedSender<Inbound>, on_ev
             Some("PONG") => {}
             Some("chatMember") => {
                 on_event(&text);
-                let _ = inbox.send(Inbound::Unreferenced {
-                    text: text.to_string(),
-                });
+                if acking.load(Ordering::SeqCst) {
+                    let _ = inbox.send(Inbound::Unreferenced {
+                        text: text.to_string(),
+                    });
+                }
             }
             Some(other) => tracing::trace!("nandbox: {other} frame ignored"),
             None => {}
