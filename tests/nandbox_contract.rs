@@ -172,7 +172,7 @@ async fn undo_ends_readded_on_one_session_whatever_the_add_reply() {
             .unwrap()
             .user;
         let plain = member(&f, STAFF_ROOM, 0);
-        let gone = p.remove(&room, &[admin.clone()]).await.unwrap();
+        let gone = p.remove(&room, std::slice::from_ref(&admin)).await.unwrap();
         assert_eq!(gone[0].status, Status::Removed);
         p.remove(&room, std::slice::from_ref(&plain)).await.unwrap();
         let back = p
