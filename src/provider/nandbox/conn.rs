@@ -391,7 +391,7 @@ impl Conn {
                     return Err(err(
                         OP,
                         ErrorKind::Connection,
-                        "the connection ended during TOKEN_AUTH, with no error frame (not a refused token; if this persists, check base_url)",
+                        "the connection ended during TOKEN_AUTH, with no error frame (not a refused token; if this persists, check base_url and the token)",
                     ));
                 }
                 Ok(Some(Ok(Message::Close(frame)))) => {
@@ -401,7 +401,7 @@ impl Conn {
                         OP,
                         ErrorKind::Connection,
                         format!(
-                            "the server closed the connection during TOKEN_AUTH (close code {code}) with no error frame (not a refused token; if this persists, check base_url)"
+                            "the server closed the connection during TOKEN_AUTH (close code {code}) with no error frame (not a refused token; if this persists, check base_url and the token)"
                         ),
                     ));
                 }
