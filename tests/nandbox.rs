@@ -482,11 +482,11 @@ async fn check_authenticates_and_sends_nothing_else() {
 }
 
 #[tokio::test]
-async fn refused_tokens_are_auth_errors_whichever_way_they_are_refused() {
+async fn refused_tokens_are_auth_errors_and_a_bare_close_is_no_refusal() {
+    // A refusal is an error frame (then a close, as seen [log], or not).
     for refusal in [
         fake::AuthRefusal::ErrorThenClose,
         fake::AuthRefusal::ErrorOnly,
-        fake::AuthRefusal::Close,
     ] {
         let f = start(fake::Options {
             auth_refusal: refusal,
@@ -499,6 +499,18 @@ async fn refused_tokens_are_auth_errors_whichever_way_they_are_refused() {
         assert!(!err.to_string().contains("wrong"));
         assert_eq!(f.methods(), ["TOKEN_AUTH"], "nothing sent after a refusal");
     }
+    // A close with no error frame says nothing about the token (the SDKs
+    // reconnect after it [sdk]): a connection error, retried by ops.
+    let f = start(fake::Options {
+        auth_refusal: fake::AuthRefusal::Close,
+        ..fake::Options::default()
+    })
+    .await;
+    let p = provider::build(&profile(f.url(), "90091783822039252:0:wrong", "")).unwrap();
+    let err = p.room(&RoomId::from(SPAM_ROOM)).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Connection, "{err}");
+    assert!(!err.to_string().contains("wrong"));
+    assert_eq!(f.methods(), ["TOKEN_AUTH"], "nothing sent after the close");
     // A token issued anew invalidates the old one at once [doc].
     let f = start(fake::Options::default()).await;
     let p = adapter(&f, "");

@@ -344,3 +344,76 @@ async fn big_ids_are_served_exactly() {
     let m = recv(&mut c).await.unwrap();
     assert_eq!(m["chatMember"]["user"]["id"], users[0].as_str());
 }
+
+#[tokio::test]
+async fn a_bare_close_during_auth_happens_once_and_is_no_refusal() {
+    let f = start(fake::Options::default()).await;
+    f.close_next_auth(1001);
+    let mut c = connect(&f).await;
+    send(
+        &mut c,
+        json!({"method": "TOKEN_AUTH", "token": f.token(), "rem": true}),
+    )
+    .await;
+    // No error frame: the socket just closes.
+    assert_eq!(recv(&mut c).await, None);
+    assert_eq!((f.auths(), f.refusals()), (0, 0));
+    session(&f).await;
+    assert_eq!(f.auths(), 1);
+}
+
+#[tokio::test]
+async fn references_can_come_back_through_a_double() {
+    let f = start(fake::Options {
+        reference_as_number: true,
+        ..fake::Options::default()
+    })
+    .await;
+    let mut c = session(&f).await;
+    for (sent, back) in [
+        ("123456789", json!(123_456_789u64)),
+        // Above 2^53 the double rounds, as JavaScript's would.
+        ("1764496000000000001", json!(1_764_496_000_000_000_000u64)),
+    ] {
+        send(
+            &mut c,
+            json!({"method": "getChat", "app_id": "0", "chat_id": SPAM_ROOM, "reference": sent}),
+        )
+        .await;
+        assert_eq!(recv(&mut c).await.unwrap()["reference"], back);
+    }
+}
+
+#[tokio::test]
+async fn add_acks_without_reference_and_removals_acked_or_garbled() {
+    let f = start(fake::Options {
+        add_reply: fake::AddReply::ChatMemberWithoutReference,
+        not_member_removal: fake::NotMemberRemoval::Ack(Some("Left")),
+        undecodable_removal_reply: true,
+        ..fake::Options::default()
+    })
+    .await;
+    let mut c = session(&f).await;
+    let user = first_member(&f, SPAM_ROOM, 0);
+    let remove = json!({"method": "removeChatMember", "app_id": "0", "chat_id": SPAM_ROOM, "user_id": user, "reference": "r1"});
+    send(&mut c, remove.clone()).await;
+    let garbled = recv(&mut c).await.unwrap();
+    assert_eq!(garbled["reference"], "r1");
+    assert!(garbled["chatMember"].get("user").is_none(), "{garbled}");
+    // Removing someone no longer there: a chatMember ack, no error frame.
+    send(&mut c, remove).await;
+    let left = recv(&mut c).await.unwrap();
+    assert_eq!(left["chatMember"]["status"], "Left");
+    assert_eq!(left["chatMember"]["user"]["id"], user.as_str());
+    send(
+        &mut c,
+        json!({"method": "addChatMember", "app_id": "0", "chat_id": SPAM_ROOM, "user_id": user, "reference": "a1"}),
+    )
+    .await;
+    let added = recv(&mut c).await.unwrap();
+    assert_eq!(added["method"], "chatMember");
+    assert!(added.get("reference").is_none(), "{added}");
+    assert_eq!(added["chatMember"]["user"]["id"], user.as_str());
+    assert_eq!(added["chatMember"]["chat"]["id"], SPAM_ROOM);
+    assert_eq!(added["chatMember"]["status"], "Active");
+}

@@ -28,6 +28,8 @@
 //!   every `TOKEN_AUTH` while `faults.unauthorized` is set;
 //! - `addChatAdmin` [sdk] promotes a member (its reply is undocumented:
 //!   like `addChatMember`'s, per [`AddReply`]).
+//! - [`Fake::close_next_auth`] answers the next `TOKEN_AUTH` with a bare
+//!   close (no error frame), as a server going away would.
 //!
 //! Every text frame the client sends is logged verbatim ([`Fake::frames`]),
 //! so tests can check that ids went out exactly as strings of digits.
@@ -129,8 +131,22 @@ pub enum NotMemberLookup {
 pub enum AddReply {
     /// A `chatMember` reply with status `Active`, reference echoed.
     ChatMember,
+    /// A `chatMember` frame with status `Active` but no `reference` (the
+    /// SDKs' add requests carry none [sdk]), like a join event.
+    ChatMemberWithoutReference,
     /// No reply at all.
     Silent,
+}
+
+/// How `removeChatMember` answers a user who is not in the chat: the docs
+/// are silent [inf].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotMemberRemoval {
+    /// `{"error": not_member}`, no reference.
+    ErrorFrame,
+    /// A `chatMember` ack with this `status` (`Some("Left")`, or `None`
+    /// for a null status), reference echoed.
+    Ack(Option<&'static str>),
 }
 
 /// How injected rate limits and server errors reach the client. nandbox
@@ -170,7 +186,15 @@ pub struct Options {
     /// The close code sent with a refusal [inf].
     pub auth_close_code: u16,
     pub not_member_lookup: NotMemberLookup,
+    pub not_member_removal: NotMemberRemoval,
     pub add_reply: AddReply,
+    /// A removal is acted on, then answered with a `chatMember` the
+    /// client cannot decode (`chatMember` without its `user`).
+    pub undecodable_removal_reply: bool,
+    /// `reference` is echoed as a JSON number that went through a double,
+    /// as a server that reads it as a JavaScript number would
+    /// (`JSON.stringify(Number(ref))`): exact below 2^53, rounded above.
+    pub reference_as_number: bool,
     /// The `status` of a removal reply: `Removed` (the removeChatMember
     /// example), `Deleted` (the status table), or lowercase `removed`
     /// (the prose).
@@ -207,7 +231,10 @@ impl Default for Options {
             auth_refusal: AuthRefusal::ErrorThenClose,
             auth_close_code: 1000,
             not_member_lookup: NotMemberLookup::ErrorFrame,
+            not_member_removal: NotMemberRemoval::ErrorFrame,
             add_reply: AddReply::ChatMember,
+            undecodable_removal_reply: false,
+            reference_as_number: false,
             removed_status: "Removed",
             owner_type: "Admin",
             admins_include_owners: true,
@@ -235,6 +262,7 @@ struct Inner {
     frames: Mutex<VecDeque<String>>,
     sent: Mutex<VecDeque<String>>,
     drops: Mutex<VecDeque<DropRule>>,
+    auth_closes: Mutex<VecDeque<u16>>,
     events: broadcast::Sender<String>,
     kick: watch::Sender<u64>,
     connections: AtomicUsize,
@@ -345,6 +373,14 @@ impl Fake {
         });
     }
 
+    /// Answers the next `TOKEN_AUTH` (whatever its token) with a close
+    /// frame carrying `code` and no error frame, as a server going away
+    /// (1001) or restarting would; the SDKs reconnect after such a close
+    /// [sdk]. Rules queue up, one per auth attempt.
+    pub fn close_next_auth(&self, code: u16) {
+        lock(&self.inner.auth_closes).push_back(code);
+    }
+
     /// Drops every open socket now, between calls.
     pub fn kick_all(&self) {
         self.inner.kick.send_modify(|g| *g += 1);
@@ -392,6 +428,7 @@ pub async fn start(world: SharedWorld, options: Options) -> Fake {
         frames: Mutex::new(VecDeque::new()),
         sent: Mutex::new(VecDeque::new()),
         drops: Mutex::new(VecDeque::new()),
+        auth_closes: Mutex::new(VecDeque::new()),
         events,
         kick,
         connections: AtomicUsize::new(0),
@@ -495,6 +532,11 @@ async fn connection(s: Arc<Inner>, tcp: TcpStream) {
                 push_capped(&s.frames, text.clone());
                 let frame: Option<Map<String, Value>> = serde_json::from_str(&text).ok();
                 if session.is_none() {
+                    let closing = lock(&s.auth_closes).pop_front();
+                    if let Some(code) = closing {
+                        close(&mut ws, code).await;
+                        return;
+                    }
                     match authenticate(&s, frame.as_ref()) {
                         Ok(ok) => {
                             if send(&s, &mut ws, &ok).await.is_err() {
@@ -720,9 +762,14 @@ fn act(s: &Inner, method: &str, frame: &Map<String, Value>) -> Step {
     if o.forbidden_chats.contains(&chat) {
         return Step::Error(errors.forbidden);
     }
+    let reference = frame.get("reference").cloned();
     let reply = Reply {
         app_id: app_id.to_string(),
-        reference: frame.get("reference").cloned(),
+        reference: if o.reference_as_number {
+            reference.map(through_a_double)
+        } else {
+            reference
+        },
     };
     let mut w = world::lock(&s.world);
     let Some(room) = w.room_mut(&RoomId::from(chat.as_str())) else {
@@ -767,13 +814,33 @@ fn act(s: &Inner, method: &str, frame: &Map<String, Value>) -> Step {
         },
         ("removeChatMember", Some(user)) => {
             if room.get(&user).is_none() {
-                return Step::Error(errors.not_member);
+                return match o.not_member_removal {
+                    NotMemberRemoval::ErrorFrame => Step::Error(errors.not_member),
+                    NotMemberRemoval::Ack(status) => Step::Reply(reply.wrap(
+                        "chatMember",
+                        "chatMember",
+                        json!({
+                            "view": null,
+                            "chat": {"id": chat},
+                            "type": null,
+                            "user": {"id": user.as_str()},
+                            "status": status,
+                        }),
+                    )),
+                };
             }
             if owner_id(room).as_deref() == Some(user.as_str()) {
                 // The chat's owner cannot be removed [inf].
                 return Step::Error(errors.forbidden);
             }
             room.remove(&user);
+            if o.undecodable_removal_reply {
+                return Step::Reply(reply.wrap(
+                    "chatMember",
+                    "chatMember",
+                    json!({"chat": {"id": chat}, "status": o.removed_status}),
+                ));
+            }
             Step::Reply(reply.wrap(
                 "chatMember",
                 "chatMember",
@@ -783,17 +850,11 @@ fn act(s: &Inner, method: &str, frame: &Map<String, Value>) -> Step {
         ("addChatMember", Some(user)) => {
             // Adding a present member changes nothing and is no error [inf].
             room.add(Member::new(user.clone(), None, Role::Member));
-            match o.add_reply {
-                AddReply::Silent => Step::Nothing,
-                AddReply::ChatMember => {
-                    let m = room
-                        .get(&user)
-                        .cloned()
-                        .unwrap_or_else(|| Member::new(user.clone(), None, Role::Member));
-                    let v = chat_member(o, room, &m);
-                    Step::Reply(reply.wrap("chatMember", "chatMember", v))
-                }
-            }
+            let m = room
+                .get(&user)
+                .cloned()
+                .unwrap_or_else(|| Member::new(user.clone(), None, Role::Member));
+            add_answer(o, &reply, room, &m)
         }
         ("addChatAdmin", Some(user)) => {
             // [sdk] only: promotes a member; the reply is undocumented [inf].
@@ -802,21 +863,47 @@ fn act(s: &Inner, method: &str, frame: &Map<String, Value>) -> Step {
                 Some(Role::Owner) => Step::Error(errors.forbidden),
                 Some(_) => {
                     room.set_role(&user, Role::Admin);
-                    match o.add_reply {
-                        AddReply::Silent => Step::Nothing,
-                        AddReply::ChatMember => {
-                            let m = room
-                                .get(&user)
-                                .cloned()
-                                .unwrap_or_else(|| Member::new(user.clone(), None, Role::Admin));
-                            let v = chat_member(o, room, &m);
-                            Step::Reply(reply.wrap("chatMember", "chatMember", v))
-                        }
-                    }
+                    let m = room
+                        .get(&user)
+                        .cloned()
+                        .unwrap_or_else(|| Member::new(user.clone(), None, Role::Admin));
+                    add_answer(o, &reply, room, &m)
                 }
             }
         }
         _ => Step::Error(errors.bad_request),
+    }
+}
+
+/// The undocumented answer to `addChatMember` / `addChatAdmin`, per
+/// [`AddReply`].
+fn add_answer(o: &Options, reply: &Reply, room: &WorldRoom, m: &Member) -> Step {
+    let v = chat_member(o, room, m);
+    match o.add_reply {
+        AddReply::Silent => Step::Nothing,
+        AddReply::ChatMember => Step::Reply(reply.wrap("chatMember", "chatMember", v)),
+        AddReply::ChatMemberWithoutReference => Step::Reply(json!({
+            "method": "chatMember",
+            "app_id": reply.app_id,
+            "chatMember": v,
+        })),
+    }
+}
+
+/// A `reference` as a server holding it in a double echoes it: digits
+/// become a number, rounded to the nearest double and written the way
+/// JavaScript writes it (shortest digits, no exponent below 1e21).
+fn through_a_double(reference: Value) -> Value {
+    let text = match &reference {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return reference,
+    };
+    match text.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f.abs() < 1e21 => {
+            serde_json::from_str(&format!("{f}")).unwrap_or(reference)
+        }
+        _ => reference,
     }
 }
 
@@ -948,4 +1035,23 @@ pub fn add_big_id_room(w: &mut World) -> (String, Vec<String>) {
     }
     w.add_room(r);
     (room, users)
+}
+
+/// Leaves one owner per room (the one `owner_id` names): any further
+/// owner becomes an admin. nandbox has no second owner [doc].
+pub fn single_owner(world: &SharedWorld) {
+    let mut w = world::lock(world);
+    let ids: Vec<RoomId> = w.rooms().iter().map(|r| r.id.clone()).collect();
+    for id in ids {
+        let Some(r) = w.room_mut(&id) else { continue };
+        let extra: Vec<UserId> = r
+            .members()
+            .filter(|m| m.role == Role::Owner)
+            .skip(1)
+            .map(|m| m.user.clone())
+            .collect();
+        for u in extra {
+            r.set_role(&u, Role::Admin);
+        }
+    }
 }

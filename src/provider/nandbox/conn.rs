@@ -1,8 +1,11 @@
 //! The one WebSocket session to the Bot API, and calls over it.
 //!
 //! - Opening: connect, send `TOKEN_AUTH` as the first frame, wait for
-//!   `TOKEN_AUTH_OK`; an error frame or a close instead is a refused token
-//!   ([`ErrorKind::Auth`]). The token is only ever written into that frame.
+//!   `TOKEN_AUTH_OK`; an error frame instead is a refused token
+//!   ([`ErrorKind::Auth`], as the log shows `{"error":199992}` then a
+//!   close). A close with no error frame (1000/1001/1006…) is a lost
+//!   connection, retried like any drop (the SDKs reconnect after it). The
+//!   token is only ever written into that frame.
 //! - While open: a writer task sends requests and a `PING` every 30 s; a
 //!   reader task hands replies and error frames to the caller and
 //!   unsolicited frames (join/leave `chatMember`) to the event handler.
@@ -13,14 +16,19 @@
 //!   says so ([`CallError::Lost`]) and the session is thrown away, so a late
 //!   answer can never be taken for the next call's. The next call opens a
 //!   new session, re-authenticating, with backoff when opening fails.
+//! - An undocumented ack ([`Expect::Ack`]: `addChatMember`, `addChatAdmin`,
+//!   whose SDK requests carry no reference) is also answered by a
+//!   `chatMember` frame for the call's chat and user without a reference;
+//!   when nothing comes the call says so (`Ok(None)`) and the healthy
+//!   session is kept (silence is no sign of a broken socket there).
 
 use super::NAME;
-use super::wire::{self, ChatRequest, Head, TokenAuth};
+use super::wire::{self, ChatMemberFrame, ChatRequest, Head, TokenAuth};
 use crate::provider::{ErrorKind, ProviderError};
 use futures::{SinkExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
@@ -41,6 +49,18 @@ const RECONNECT_DELAYS: [Duration; 4] = [
 /// Handles an unsolicited frame (raw JSON text).
 pub(super) type EventSink = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// What answers a call.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    /// A documented reply, echoing the `reference`; none in time means the
+    /// answer is lost and the session is done.
+    Reply,
+    /// An undocumented ack: a reply echoing the `reference`, or a
+    /// `chatMember` frame for the call's chat and user without one; none
+    /// within this wait is no answer (`Ok(None)`), the session kept.
+    Ack(Duration),
+}
+
 /// Why a call did not get its reply.
 #[derive(Debug)]
 pub(super) enum CallError {
@@ -57,6 +77,9 @@ pub(super) enum CallError {
 enum Inbound {
     /// A frame carrying a `reference`.
     Reply { reference: String, text: String },
+    /// A `chatMember` frame without a `reference` (also handed to the
+    /// event handler): it may answer an [`Expect::Ack`] call.
+    Unreferenced { text: String },
     /// An error frame; `reference` only if a server ever echoes one.
     Error {
         reference: Option<String>,
@@ -70,6 +93,19 @@ struct Session {
     out: mpsc::UnboundedSender<String>,
     inbox: mpsc::UnboundedReceiver<Inbound>,
     reader: JoinHandle<()>,
+    /// An [`Expect::Ack`] call is waiting: the reader hands unreferenced
+    /// `chatMember` frames to the inbox too (at other times they only go
+    /// to the event handler, so a long idle spell piles nothing up).
+    acking: Arc<AtomicBool>,
+}
+
+/// Clears a session's `acking` when the call ends, however it ends.
+struct Acking(Arc<AtomicBool>);
+
+impl Drop for Acking {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Session {
@@ -155,16 +191,40 @@ impl Conn {
         Ok(())
     }
 
-    /// One chat-management request; the raw reply frame on success.
-    /// `wait` shortens the per-call timeout (for replies the docs do not
-    /// promise).
+    /// One chat-management request with a documented reply; the raw reply
+    /// frame on success.
     pub async fn call(
         &self,
         method: &'static str,
         chat: &str,
         user: Option<&str>,
-        wait: Option<Duration>,
     ) -> Result<String, CallError> {
+        let reply = self.exchange(method, chat, user, Expect::Reply).await?;
+        reply.ok_or_else(|| CallError::Lost(err(method, ErrorKind::Timeout, "no answer in time")))
+    }
+
+    /// One request whose ack is undocumented (`addChatMember`,
+    /// `addChatAdmin`): the reply echoing our reference or a `chatMember`
+    /// frame for this chat and user without one; `None` when nothing came
+    /// within `wait` (the session is kept: ask instead).
+    pub async fn ack(
+        &self,
+        method: &'static str,
+        chat: &str,
+        user: &str,
+        wait: Duration,
+    ) -> Result<Option<String>, CallError> {
+        self.exchange(method, chat, Some(user), Expect::Ack(wait))
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        method: &'static str,
+        chat: &str,
+        user: Option<&str>,
+        expect: Expect,
+    ) -> Result<Option<String>, CallError> {
         let mut slot = self.slot.lock().await;
         let alive = slot.session.as_mut().is_some_and(Session::drain);
         if !alive {
@@ -180,6 +240,10 @@ impl Conn {
                 "no session",
             )));
         };
+        let acking = Acking(session.acking.clone());
+        acking
+            .0
+            .store(matches!(expect, Expect::Ack(_)), Ordering::SeqCst);
         let reference = self.next_ref.fetch_add(1, Ordering::Relaxed).to_string();
         let frame = ChatRequest {
             method,
@@ -199,13 +263,16 @@ impl Conn {
                 "the connection dropped as the request was sent",
             )));
         }
-        let wait = wait.unwrap_or(self.timeout).min(self.timeout);
+        let wait = match expect {
+            Expect::Reply => self.timeout,
+            Expect::Ack(wait) => wait.min(self.timeout),
+        };
         let deadline = Instant::now() + wait;
         loop {
             let got = tokio::time::timeout_at(deadline, session.inbox.recv()).await;
             match got {
                 Ok(Some(Inbound::Reply { reference: r, text })) if r == reference => {
-                    return Ok(text);
+                    return Ok(Some(text));
                 }
                 Ok(Some(Inbound::Error {
                     reference: None,
@@ -215,8 +282,16 @@ impl Conn {
                     reference: Some(r),
                     code,
                 })) if r == reference => return Err(CallError::Frame(code)),
-                // A reply to someone else (a late answer): not ours.
-                Ok(Some(Inbound::Reply { .. } | Inbound::Error { .. })) => {}
+                Ok(Some(Inbound::Unreferenced { text }))
+                    if matches!(expect, Expect::Ack(_)) && concerns(&text, chat, user) =>
+                {
+                    return Ok(Some(text));
+                }
+                // A reply to someone else (a late answer), or an event: not
+                // ours.
+                Ok(Some(
+                    Inbound::Reply { .. } | Inbound::Error { .. } | Inbound::Unreferenced { .. },
+                )) => {}
                 Ok(Some(Inbound::Closed) | None) => {
                     slot.session = None;
                     tracing::info!("nandbox: the connection dropped while {method} was in flight");
@@ -225,6 +300,13 @@ impl Conn {
                         ErrorKind::Connection,
                         "the connection dropped while the request was in flight",
                     )));
+                }
+                Err(_) if matches!(expect, Expect::Ack(_)) => {
+                    // The ack is undocumented: silence says nothing about
+                    // the socket, which stays (a late reply carries this
+                    // call's reference and is never taken for another's).
+                    tracing::debug!("nandbox: no reply to {method} within {wait:?}");
+                    return Ok(None);
                 }
                 Err(_) => {
                     // A late answer must never be read as the next call's:
@@ -302,11 +384,25 @@ impl Conn {
                         "no answer to TOKEN_AUTH in time",
                     ));
                 }
-                Ok(None) | Ok(Some(Ok(Message::Close(_)))) => {
+                // A refusal is an error frame (then a close) [log]; a close
+                // without one says nothing about the token: the server went
+                // away or restarted, and the SDKs reconnect [sdk].
+                Ok(None) => {
                     return Err(err(
                         OP,
-                        ErrorKind::Auth,
-                        "the server closed the connection instead of answering TOKEN_AUTH_OK: the token was refused",
+                        ErrorKind::Connection,
+                        "the connection ended during TOKEN_AUTH, with no error frame (not a refused token; if this persists, check base_url and the token)",
+                    ));
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    let code =
+                        frame.map_or_else(|| "none".to_string(), |f| u16::from(f.code).to_string());
+                    return Err(err(
+                        OP,
+                        ErrorKind::Connection,
+                        format!(
+                            "the server closed the connection during TOKEN_AUTH (close code {code}) with no error frame (not a refused token; if this persists, check base_url and the token)"
+                        ),
                     ));
                 }
                 Ok(Some(Err(e))) => {
@@ -335,8 +431,19 @@ impl Conn {
         let (out, out_rx) = mpsc::unbounded_channel();
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
         tokio::spawn(writer(sink, out_rx, inbox_tx.clone(), self.ping_every));
-        let reader = tokio::spawn(reader(stream, inbox_tx, self.on_event.clone()));
-        Ok(Session { out, inbox, reader })
+        let acking = Arc::new(AtomicBool::new(false));
+        let reader = tokio::spawn(reader(
+            stream,
+            inbox_tx,
+            self.on_event.clone(),
+            acking.clone(),
+        ));
+        Ok(Session {
+            out,
+            inbox,
+            reader,
+            acking,
+        })
     }
 }
 
@@ -378,7 +485,12 @@ async fn writer(
 
 /// Sorts incoming frames: replies and error frames to the caller,
 /// unsolicited `chatMember` frames to the event handler, PONGs away.
-async fn reader(mut stream: Stream, inbox: mpsc::UnboundedSender<Inbound>, on_event: EventSink) {
+async fn reader(
+    mut stream: Stream,
+    inbox: mpsc::UnboundedSender<Inbound>,
+    on_event: EventSink,
+    acking: Arc<AtomicBool>,
+) {
     while let Some(msg) = stream.next().await {
         let text = match msg {
             Ok(Message::Text(t)) => t,
@@ -410,12 +522,28 @@ async fn reader(mut stream: Stream, inbox: mpsc::UnboundedSender<Inbound>, on_ev
         }
         match head.method.as_deref() {
             Some("PONG") => {}
-            Some("chatMember") => on_event(&text),
+            Some("chatMember") => {
+                on_event(&text);
+                if acking.load(Ordering::SeqCst) {
+                    let _ = inbox.send(Inbound::Unreferenced {
+                        text: text.to_string(),
+                    });
+                }
+            }
             Some(other) => tracing::trace!("nandbox: {other} frame ignored"),
             None => {}
         }
     }
     let _ = inbox.send(Inbound::Closed);
+}
+
+/// Whether a `chatMember` frame is about this chat and user.
+fn concerns(text: &str, chat: &str, user: Option<&str>) -> bool {
+    let Ok(frame) = serde_json::from_str::<ChatMemberFrame>(text) else {
+        return false;
+    };
+    let m = frame.chat_member;
+    Some(m.user.id.0.as_str()) == user && m.chat.is_some_and(|c| c.id.0 == chat)
 }
 
 /// An error code as text: `199999` for a number, the string as is.
@@ -512,7 +640,7 @@ mod tests {
             Arc::new(|_: &str| {}),
         );
         conn.ping_every = Duration::from_millis(20);
-        conn.call("getChat", "1", None, None).await.unwrap();
+        conn.call("getChat", "1", None).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while pings.load(Ordering::SeqCst) < 3 {
             assert!(Instant::now() < deadline, "no PINGs");
@@ -520,7 +648,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // PONGs in between never answer a call; the session is the same.
-        let reply = conn.call("getChat", "1", None, None).await.unwrap();
+        let reply = conn.call("getChat", "1", None).await.unwrap();
         assert!(reply.contains("chatDetails"));
     }
 

@@ -3,8 +3,9 @@
 //!
 //! - Session: `base_url` is the `wss://…/nandbox/api/` address; the first
 //!   frame is `TOKEN_AUTH` with the bot token, `TOKEN_AUTH_OK` opens the
-//!   session, anything else is a refused token. `PING` every 30 s; after a
-//!   drop the next call reconnects (with backoff) and authenticates again.
+//!   session, an error frame is a refused token, a close without one is a
+//!   lost connection. `PING` every 30 s; after a drop the next call
+//!   reconnects (with backoff) and authenticates again.
 //! - Calls carry `app_id` and a unique `reference`; replies are matched by
 //!   `reference` (they are named differently from the requests: most
 //!   answer `chatMember`). Error frames `{"error": N}` name no request, so
@@ -18,9 +19,9 @@
 //!   `addChatAdmin` for an admin being restored; both replies are
 //!   undocumented, so a quiet server is asked with `getChatMember`). No
 //!   demote: the Bot API has none.
-//! - A change whose answer was lost (drop, timeout) is marked; the next
-//!   attempt for that user asks `getChatMember` before sending anything,
-//!   so nothing is assumed and nothing is done twice.
+//! - A change whose answer was lost (drop, timeout, unreadable reply) is
+//!   marked; the next attempt for that user asks `getChatMember` before
+//!   sending anything, so nothing is assumed and nothing is done twice.
 
 mod conn;
 mod fuzz;
@@ -232,7 +233,7 @@ impl Nandbox {
     ) -> Result<String, ProviderError> {
         Self::ids(op, room, user)?;
         self.conn
-            .call(op, room.as_str(), user.map(UserId::as_str), None)
+            .call(op, room.as_str(), user.map(UserId::as_str))
             .await
             .map_err(|e| match e {
                 CallError::Frame(code) => frame_error(op, &code),
@@ -276,11 +277,7 @@ impl Nandbox {
         const OP: &str = "getChatMember";
         Self::ids(OP, room, Some(user))?;
         self.owner(room).await?;
-        match self
-            .conn
-            .call(OP, room.as_str(), Some(user.as_str()), None)
-            .await
-        {
+        match self.conn.call(OP, room.as_str(), Some(user.as_str())).await {
             Ok(text) => {
                 let frame: ChatMemberFrame = parse(OP, &text)?;
                 match self.shared.member_of(room, &frame.chat_member) {
@@ -348,7 +345,7 @@ impl Nandbox {
             };
             let looked = self
                 .conn
-                .call("getChatMember", room.as_str(), Some(id.as_str()), None)
+                .call("getChatMember", room.as_str(), Some(id.as_str()))
                 .await;
             let member = match looked {
                 Ok(text) => {
@@ -388,7 +385,7 @@ impl Nandbox {
             match self.lookup(room, user).await {
                 Ok(None) => {
                     return Ok(row(Status::Removed)
-                        .with_reason("confirmed by getChatMember after the connection dropped"));
+                        .with_reason("confirmed by getChatMember after the answer was lost"));
                 }
                 Ok(Some(_)) => {}
                 Err(e) => {
@@ -398,22 +395,40 @@ impl Nandbox {
             }
         }
         self.forget_staff(room);
-        match self
-            .conn
-            .call(OP, room.as_str(), Some(user.as_str()), None)
-            .await
-        {
+        match self.conn.call(OP, room.as_str(), Some(user.as_str())).await {
             Ok(text) => {
-                let frame: ChatMemberFrame = parse(OP, &text)?;
+                let frame: ChatMemberFrame = match parse(OP, &text) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        // An answer came but cannot be read: the removal may
+                        // have taken effect. Like a lost answer, the next
+                        // attempt asks before sending anything.
+                        self.shared.set_pending(room, user, Action::Remove);
+                        return Err(e);
+                    }
+                };
                 let status = frame.chat_member.status.unwrap_or_default();
                 if status.eq_ignore_ascii_case("removed") || status.eq_ignore_ascii_case("deleted")
                 {
                     self.shared.gone(room, user);
                     Ok(row(Status::Removed))
                 } else {
-                    Ok(row(Status::Failed).with_reason(format!(
-                        "removeChatMember answered status `{status}`, not Removed"
-                    )))
+                    // Not the removal's status: a server may ack a removal
+                    // of someone not there with `Left` or a null status
+                    // [inf]. Ask, as after an error frame.
+                    let reason = if status.is_empty() {
+                        "removeChatMember answered a null status, not Removed".to_string()
+                    } else {
+                        format!("removeChatMember answered status `{status}`, not Removed")
+                    };
+                    Ok(match self.lookup(room, user).await {
+                        Ok(None) => row(Status::AlreadyAbsent)
+                            .with_reason(format!("{reason}; getChatMember: not a member")),
+                        Ok(Some(m)) => row(Status::Failed)
+                            .with_reason(reason)
+                            .with_role(Some(m.role)),
+                        Err(_) => row(Status::Failed).with_reason(reason),
+                    })
                 }
             }
             Err(CallError::Frame(code)) => {
@@ -438,8 +453,11 @@ impl Nandbox {
     }
 
     /// `addChatMember` or `addChatAdmin`, whose replies are undocumented:
-    /// `Ok(true)` when the user is (now) in the chat, asking
-    /// `getChatMember` when the server stays quiet.
+    /// the member as the server now shows it (`None`: not in the chat), or
+    /// why the add failed. A `chatMember` for this chat and user answers,
+    /// with or without our reference; when it shows what was asked it is
+    /// taken as is, otherwise (or when nothing comes) `getChatMember` is
+    /// asked on the same session.
     async fn add(
         &self,
         op: &'static str,
@@ -448,39 +466,43 @@ impl Nandbox {
     ) -> Result<Result<Option<Member>, String>, ProviderError> {
         let sent = self
             .conn
-            .call(
-                op,
-                room.as_str(),
-                Some(user.as_str()),
-                Some(UNDOCUMENTED_REPLY_WAIT),
-            )
+            .ack(op, room.as_str(), user.as_str(), UNDOCUMENTED_REPLY_WAIT)
             .await;
-        match sent {
-            Ok(text) => {
-                if let Ok(frame) = serde_json::from_str::<ChatMemberFrame>(&text)
-                    && !is_active(frame.chat_member.status.as_deref())
-                {
-                    let status = frame.chat_member.status.unwrap_or_default();
-                    return Ok(Err(format!("{op} answered status `{status}`")));
-                }
-                Ok(Ok(self.lookup(room, user).await?))
-            }
-            Err(CallError::Frame(code)) => match self.lookup(room, user).await? {
-                // Already there: an error for adding a member is no failure.
-                Some(m) if op == "addChatMember" => Ok(Ok(Some(m))),
-                _ => Ok(Err(format!("nandbox error {code}"))),
-            },
-            Err(CallError::Lost(e)) => {
-                // No answer (the reply is undocumented) or a drop: ask.
-                match self.lookup(room, user).await {
-                    Ok(found) => Ok(Ok(found)),
-                    Err(_) => {
-                        self.shared.set_pending(room, user, Action::Readd);
-                        Err(e)
+        let lost = match sent {
+            Ok(Some(text)) => {
+                if let Ok(frame) = serde_json::from_str::<ChatMemberFrame>(&text) {
+                    if !is_active(frame.chat_member.status.as_deref()) {
+                        let status = frame.chat_member.status.unwrap_or_default();
+                        return Ok(Err(format!("{op} answered status `{status}`")));
+                    }
+                    if let Some(m) = self.shared.member_of(room, &frame.chat_member)
+                        && (op == "addChatMember" || m.role != Role::Member)
+                    {
+                        self.shared.present(room, m.clone());
+                        return Ok(Ok(Some(m)));
                     }
                 }
+                return Ok(Ok(self.lookup(room, user).await?));
             }
-            Err(CallError::Failed(e)) => Err(e),
+            Err(CallError::Frame(code)) => {
+                return match self.lookup(room, user).await? {
+                    // Already there: an error for adding a member is no failure.
+                    Some(m) if op == "addChatMember" => Ok(Ok(Some(m))),
+                    _ => Ok(Err(format!("nandbox error {code}"))),
+                };
+            }
+            Err(CallError::Failed(e)) => return Err(e),
+            // No answer (the reply is undocumented; the session is kept).
+            Ok(None) => None,
+            // A drop or a timeout.
+            Err(CallError::Lost(e)) => Some(e),
+        };
+        match self.lookup(room, user).await {
+            Ok(found) => Ok(Ok(found)),
+            Err(e) => {
+                self.shared.set_pending(room, user, Action::Readd);
+                Err(lost.unwrap_or(e))
+            }
         }
     }
 
