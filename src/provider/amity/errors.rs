@@ -21,6 +21,15 @@ pub(super) const NOT_FOUND: &str = "400400";
 pub(super) const LAST_MODERATOR: &str = "400317";
 /// USER_IS_LAST_MEMBER.
 pub(super) const LAST_MEMBER: &str = "400318";
+/// "Unexpected error", but also "Parameters error." for a 422 validation
+/// failure [V]: told apart by the message.
+pub(super) const SERVER_OR_PARAMETERS: &str = "500000";
+
+/// Whether a 500000 answer is the validation failure ("Parameters error."):
+/// a request the server refused as malformed, final and not acted on.
+fn is_parameters_error(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.to_ascii_lowercase().contains("parameters error"))
+}
 
 /// An error answer: the kind from the status, refined by the code (a rate
 /// limit is one whatever status carries it; 400100 is an auth failure),
@@ -44,6 +53,9 @@ pub(super) fn from_response(
             kind = ErrorKind::RateLimited { retry_after: hint };
         }
         Some(UNAUTHORIZED) => kind = ErrorKind::Auth,
+        Some(SERVER_OR_PARAMETERS) if is_parameters_error(parsed.message.as_deref()) => {
+            kind = ErrorKind::BadRequest;
+        }
         _ => {}
     }
     let mut message = parsed
@@ -127,6 +139,30 @@ mod tests {
         let e = from_response("x", 502, None, b"<html>bad gateway</html>");
         assert_eq!(e.message, "HTTP 502");
         assert_eq!(e.code.as_deref(), Some("502"));
+    }
+
+    #[test]
+    fn parameters_error_is_a_final_bad_request() {
+        // 500000 "Parameters error." is also used for 422 validation [V].
+        for (status, msg) in [
+            (500, "Parameters error."),
+            (422, "Parameters error."),
+            (500, "parameters error"),
+        ] {
+            let body = format!(r#"{{"status":"error","code":500000,"message":"{msg}"}}"#);
+            let e = from_response("x", status, None, body.as_bytes());
+            assert_eq!(e.kind, ErrorKind::BadRequest, "{status} {msg}");
+            assert!(!e.is_retryable() && !e.may_have_acted(), "{status} {msg}");
+            assert_eq!(e.code.as_deref(), Some("500000"));
+        }
+        // The same code with "Unexpected error" stays a server error.
+        let e = from_response(
+            "x",
+            500,
+            None,
+            br#"{"code":500000,"message":"Unexpected error"}"#,
+        );
+        assert!(e.is_retryable() && e.may_have_acted());
     }
 
     #[test]
