@@ -661,7 +661,13 @@ mod channels {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ninety_removals_under_30_percent_rate_limits_all_end_removed() {
-        let fake = fake_with(Options::default()).await;
+        // With `Retry-After: 0`: a bare 429 waits 5 s (tested on a paused
+        // clock below), too long for dozens of them here.
+        let fake = fake_with(Options {
+            retry_after_header: true,
+            ..Options::default()
+        })
+        .await;
         let targets = plain_members(&fake, LOBBY, 90);
         let (engine, _dir) = engine(&fake, "channels", "max_batch = 3");
         let plan = engine
@@ -673,7 +679,11 @@ mod channels {
             )
             .await
             .unwrap();
-        world::lock(fake.world()).faults.rate_limit_share = 0.3;
+        {
+            let mut w = world::lock(fake.world());
+            w.faults.rate_limit_share = 0.3;
+            w.faults.retry_after = Some(Duration::ZERO);
+        }
         let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
         assert!(
             report.outcomes.iter().all(|o| o.status == Status::Removed),
@@ -691,9 +701,11 @@ mod channels {
         for shape in [RateLimitShape::Gateway, RateLimitShape::CodeOnly] {
             let fake = fake_with(Options {
                 rate_limit: shape,
+                retry_after_header: true,
                 ..Options::default()
             })
             .await;
+            world::lock(fake.world()).faults.retry_after = Some(Duration::ZERO);
             let (engine, _dir) = engine(&fake, "channels", "");
             let plan = engine
                 .plan(vec![Request::new(ROOM, member_id(0), Action::Remove)])
@@ -704,6 +716,46 @@ mod channels {
             assert_eq!(report.outcomes[0].status, Status::Removed, "{shape:?}");
             assert_eq!(report.progress.retries, 2, "{shape:?}");
         }
+    }
+
+    /// No `Retry-After` is documented: a bare 429 is retried after 5 s at
+    /// the earliest [I]; a `Retry-After`, when sent, wins (even 0). On a
+    /// paused clock, so the 5 s cost nothing.
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limit_without_retry_after_is_retried_after_five_seconds() {
+        let fake = fake_with(Options {
+            retry_after_header: true,
+            ..Options::default()
+        })
+        .await;
+        let (engine, _dir) = engine(&fake, "channels", "");
+        for (i, header) in [None, Some(Duration::ZERO)].into_iter().enumerate() {
+            let plan = engine
+                .plan(vec![Request::new(ROOM, member_id(i), Action::Remove)])
+                .await
+                .unwrap();
+            {
+                let mut w = world::lock(fake.world());
+                w.faults.rate_limit_next = 1;
+                w.faults.retry_after = header;
+            }
+            let start = tokio::time::Instant::now();
+            let report = engine.run(&plan, &fast(), &Cancel::new(), None).await;
+            let waited = start.elapsed();
+            assert_eq!(report.outcomes[0].status, Status::Removed, "{header:?}");
+            assert_eq!(report.progress.retries, 1, "{header:?}");
+            match header {
+                None => assert!(waited >= Duration::from_secs(5), "{waited:?}"),
+                Some(_) => assert!(waited < Duration::from_secs(5), "{waited:?}"),
+            }
+        }
+        let statuses: Vec<u16> = fake
+            .seen()
+            .iter()
+            .filter(|s| s.route == REMOVE_CHANNEL_USERS)
+            .map(|s| s.status)
+            .collect();
+        assert_eq!(statuses, [429, 200, 429, 200]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

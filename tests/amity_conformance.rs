@@ -9,7 +9,7 @@ mod fake;
 use conformance::Subject;
 use roomwarden::config::Config;
 use roomwarden::model::RoomId;
-use roomwarden::provider::sandbox::world::World;
+use roomwarden::provider::sandbox::world::{self, World};
 use roomwarden::provider::{self, Provider};
 use std::sync::Arc;
 
@@ -25,7 +25,14 @@ fn adapter(base_url: &str, token: &str, surface: &str) -> Arc<dyn Provider> {
 async fn start_on(surface: &str) -> Subject {
     let world = World::generate().shared();
     conformance::seed(&world);
-    let fake = fake::start(world.clone(), fake::Options::default()).await;
+    // Injected rate limits say `Retry-After: 0`: without it each would
+    // wait the adapter's 5 s floor (tests/amity.rs checks that one).
+    world::lock(&world).faults.retry_after = Some(std::time::Duration::ZERO);
+    let options = fake::Options {
+        retry_after_header: true,
+        ..fake::Options::default()
+    };
+    let fake = fake::start(world.clone(), options).await;
     Subject {
         provider: adapter(fake.base_url(), fake.token(), surface),
         bad_auth: adapter(fake.base_url(), "not-the-admin-token", surface),
