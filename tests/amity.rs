@@ -7,7 +7,7 @@ mod amity_fake;
 mod common;
 mod conformance;
 
-use amity_fake::{CoHostType, Fake, IdsFrom, NonMember, Options, RateLimitShape};
+use amity_fake::{CoHostType, DeleteParams, Fake, IdsFrom, NonMember, Options, RateLimitShape};
 use conformance::{ADMINS, OWNERS, ROOM, STRANGER, member_id};
 use roomwarden::config::{Config, Profile};
 use roomwarden::model::{Action, Demotion, PageRequest, Restore, Role, RoomId, Status, UserId};
@@ -361,6 +361,52 @@ mod fake_server {
     }
 
     #[tokio::test]
+    async fn delete_parameters_are_read_where_the_switch_says() {
+        let path = format!("/api/v3/channels/{ROOM}/users");
+        let roles = format!("/api/v3/channels/{ROOM}/users/roles");
+        // The spec: query only, a body is not read.
+        let fake = fake_with(Options {
+            delete_params: DeleteParams::Query,
+            ..Options::default()
+        })
+        .await;
+        let c = Client::new(&fake);
+        let body = Some(json!({"userIds": [member_id(0)]}));
+        let (status, _) = c.call(Method::DELETE, &path, body).await;
+        assert_eq!(status, 400, "a body alone is not read");
+        assert_eq!(world_role(&fake, ROOM, &member_id(0)), Some(Role::Member));
+        let q = format!("{path}?userIds={}", member_id(0));
+        let (status, _) = c.call(Method::DELETE, &q, None).await;
+        assert_eq!(status, 200);
+        let body = Some(json!({"role": "channel-moderator", "userIds": [ADMINS[0]]}));
+        let (status, _) = c.call(Method::DELETE, &roles, body).await;
+        assert_eq!(status, 400);
+        let q = format!("{roles}?role=channel-moderator&userIds={}", ADMINS[0]);
+        let (status, _) = c.call(Method::DELETE, &q, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(world_role(&fake, ROOM, ADMINS[0]), Some(Role::Member));
+
+        // The TS SDK: body only, the query is not read.
+        let fake = fake_with(Options {
+            delete_params: DeleteParams::Body,
+            ..Options::default()
+        })
+        .await;
+        let c = Client::new(&fake);
+        let q = format!("{path}?userIds={}", member_id(0));
+        let (status, _) = c.call(Method::DELETE, &q, None).await;
+        assert_eq!(status, 400, "a query alone is not read");
+        let q = format!("{roles}?role=channel-moderator");
+        let body = Some(json!({"userIds": [ADMINS[0]]}));
+        let (status, _) = c.call(Method::DELETE, &q, body).await;
+        assert_eq!(status, 400, "the role in the query is not read");
+        let body = Some(json!({"userIds": [member_id(0)]}));
+        let (status, _) = c.call(Method::DELETE, &path, body).await;
+        assert_eq!(status, 200);
+        assert_eq!(world_role(&fake, ROOM, &member_id(0)), None);
+    }
+
+    #[tokio::test]
     async fn non_member_switches() {
         let fake = fake_with(Options {
             non_member: NonMember::NoneRow,
@@ -657,6 +703,50 @@ mod channels {
             world::lock(fake.world()).room(&LOBBY.into()).unwrap().len(),
             2_350
         );
+    }
+
+    /// The spec reads the DELETE calls' `userIds` and `role` from the
+    /// query, the TS SDK sends a JSON body [V]: both are sent, so a server
+    /// of either kind acts.
+    #[tokio::test]
+    async fn removal_and_demote_work_on_a_spec_server_and_an_sdk_server() {
+        for mode in [DeleteParams::Query, DeleteParams::Body] {
+            let fake = fake_with(Options {
+                delete_params: mode,
+                ..Options::default()
+            })
+            .await;
+            let p = adapter(&fake, "channels");
+            let room = RoomId::from(ROOM);
+            let users = [member_id(0), member_id(1)].map(|u| UserId::from(u.as_str()));
+            let rows = p.remove(&room, &users).await.unwrap();
+            assert!(
+                rows.iter().all(|o| o.status == Status::Removed),
+                "{mode:?}: {rows:?}"
+            );
+            let rows = p
+                .demote(
+                    &room,
+                    &[Demotion {
+                        user: UserId::from(ADMINS[0]),
+                        role: Role::Admin,
+                    }],
+                )
+                .await
+                .unwrap();
+            assert_eq!(rows[0].status, Status::Demoted, "{mode:?}: {rows:?}");
+            assert_eq!(world_role(&fake, ROOM, &member_id(1)), None, "{mode:?}");
+            assert_eq!(world_role(&fake, ROOM, ADMINS[0]), Some(Role::Member));
+            for s in fake.seen() {
+                if s.route == REMOVE_CHANNEL_USERS || s.route == REMOVE_ROLE {
+                    // The spec's form/explode spelling: `userIds=a&userIds=b`.
+                    assert!(s.query.contains("userIds="), "{mode:?}: {}", s.query);
+                }
+                if s.route == REMOVE_ROLE {
+                    assert!(s.query.contains("role=channel-moderator"), "{}", s.query);
+                }
+            }
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,7 +37,9 @@
 //! SDK sends [V]) or from the query string (what the spec says [V]): repeated
 //! `userIds=`, `userIds[]=` or `userIds[N]=`. More than [`Options::max_ids`]
 //! ids (100 [V]) or none is a 400; an id over 50 chars is a 400 [V]. The demote
-//! role is read as `role` (body or query). Member role filters accept
+//! role is read as `role` (body or query). For the DELETE calls,
+//! [`Options::delete_params`] can make the server read only the query (the
+//! spec) or only the body (the TS SDK). Member role filters accept
 //! `role`, `role[]`, `roles` and `roles[]` (the spec and the SDK disagree).
 //!
 //! Switches in [`Options`] cover the places the sources leave open: the
@@ -131,6 +133,18 @@ pub enum NotParticipant {
     NoOp,
 }
 
+/// Where the DELETE calls (remove users, remove role) read `userIds` and
+/// `role`: the spec puts them in the query, the TS SDK in a JSON body [V].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteParams {
+    /// The body if it has them, else the query. The default.
+    Either,
+    /// The query only, as the spec documents; a body is ignored.
+    Query,
+    /// The JSON body only, as the TS SDK sends; the query is ignored.
+    Body,
+}
+
 /// Switches for the places where the sources disagree or are silent.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -156,6 +170,7 @@ pub struct Options {
     pub host_listed: bool,
     pub cohost_type: CoHostType,
     pub not_participant: NotParticipant,
+    pub delete_params: DeleteParams,
 }
 
 impl Default for Options {
@@ -173,6 +188,7 @@ impl Default for Options {
             host_listed: true,
             cohost_type: CoHostType::CoHost,
             not_participant: NotParticipant::NotFound,
+            delete_params: DeleteParams::Either,
         }
     }
 }
@@ -477,6 +493,7 @@ fn route(
             plain(Route::ChannelUsers(id.to_string()))
         }
         ("DELETE", ["api", "v3", "channels", id, "users"]) => {
+            let (q, body) = delete_params(o, q, body);
             let (ids, from) = user_ids(o, q, body).map_err(|r| (REMOVE_CHANNEL_USERS, r))?;
             Ok(Parsed {
                 route: Route::RemoveUsers(id.to_string(), ids),
@@ -491,10 +508,10 @@ fn route(
             })
         }
         ("POST" | "DELETE", ["api", "v3", "channels", id, "users", "roles"]) => {
-            let name = if method == Method::POST {
-                ADD_ROLE
+            let (name, (q, body)) = if method == Method::POST {
+                (ADD_ROLE, (q, body))
             } else {
-                REMOVE_ROLE
+                (REMOVE_ROLE, delete_params(o, q, body))
             };
             let (ids, from) = user_ids(o, q, body).map_err(|r| (name, r))?;
             let role = body
@@ -538,6 +555,21 @@ fn route(
             }
         }
         _ => Err((UNKNOWN, error(404, 400400, "Resource Not Found."))),
+    }
+}
+
+/// What a DELETE call's parameters are read from ([`DeleteParams`]).
+fn delete_params<'a>(
+    o: &Options,
+    q: &'a Query,
+    body: &'a Option<Value>,
+) -> (&'a Query, &'a Option<Value>) {
+    static EMPTY_QUERY: Query = Query { pairs: Vec::new() };
+    static NO_BODY: Option<Value> = None;
+    match o.delete_params {
+        DeleteParams::Either => (q, body),
+        DeleteParams::Query => (q, &NO_BODY),
+        DeleteParams::Body => (&EMPTY_QUERY, body),
     }
 }
 

@@ -6,10 +6,12 @@
 //!   `channelUsers[].roles`, display names joined from `users[]`. Staff by
 //!   the same call with a role filter, one user by its `search`.
 //! - Remove / re-add: `DELETE|POST /api/v3/channels/{id}/users` with a JSON
-//!   body `{"channelId","userIds"}` (as the TS SDK sends it), one row per
+//!   body `{"channelId","userIds"}` (as the TS SDK sends it; the DELETE
+//!   also with `userIds` in the query, as the spec has it), one row per
 //!   user from `channelUsers[].membership`.
 //! - Demote / re-promote: `DELETE|POST /api/v3/channels/{id}/users/roles`
-//!   with `role = channel-moderator`.
+//!   with `role = channel-moderator` (the DELETE's `role` and `userIds` in
+//!   the query as well).
 
 use super::errors::{self, LAST_MEMBER, LAST_MODERATOR};
 use super::wire::{ChannelUser, Channels, Paging, UsersBody};
@@ -124,6 +126,22 @@ impl Call {
             Call::Add | Call::Promote => Action::Readd,
         }
     }
+}
+
+/// The query of a batch call. The DELETE calls carry `role` and `userIds`
+/// in the query too, as the spec documents them (form/explode:
+/// `userIds=a&userIds=b`) [V], besides the JSON body the TS SDK sends [V]:
+/// a server reading either one acts. At most 100 ids of at most 50
+/// characters, so the query stays under 6 KB.
+fn query_of(call: Call, users: &[UserId]) -> Vec<(&'static str, String)> {
+    if call.method() != Method::DELETE {
+        return Vec::new();
+    }
+    call.role()
+        .map(|r| ("role", r.to_string()))
+        .into_iter()
+        .chain(users.iter().map(|u| ("userIds", u.to_string())))
+        .collect()
 }
 
 impl Amity {
@@ -287,7 +305,7 @@ impl Amity {
             user_ids: users.iter().map(UserId::as_str).collect(),
         };
         let answer: Channels = self
-            .call(call.method(), &op, &path, &[], Some(&body))
+            .call(call.method(), &op, &path, &query_of(call, users), Some(&body))
             .await?;
         Ok(entries(answer, room))
     }
@@ -541,6 +559,26 @@ mod tests {
         assert_eq!(r(&["super-moderator", "x"]), Role::Admin);
         assert_eq!(r(&["channel-owner", "channel-moderator"]), Role::Owner);
         assert_eq!(r(&["vip"]), Role::Member);
+    }
+
+    #[test]
+    fn delete_calls_carry_their_parameters_in_the_query_too() {
+        let users = [UserId::from("a"), UserId::from("b c")];
+        let q = query_of(Call::Remove, &users);
+        assert_eq!(
+            q,
+            [("userIds", "a".to_string()), ("userIds", "b c".to_string())]
+        );
+        let q = query_of(Call::Demote, &users[..1]);
+        assert_eq!(
+            q,
+            [
+                ("role", MODERATOR.to_string()),
+                ("userIds", "a".to_string())
+            ]
+        );
+        assert!(query_of(Call::Add, &users).is_empty());
+        assert!(query_of(Call::Promote, &users).is_empty());
     }
 
     #[test]
