@@ -7,7 +7,9 @@ mod amity_fake;
 mod common;
 mod conformance;
 
-use amity_fake::{CoHostType, DeleteParams, Fake, IdsFrom, NonMember, Options, RateLimitShape};
+use amity_fake::{
+    CoHostType, DeleteParams, Fake, IdsFrom, NonMember, Options, RateLimitShape, RoleFilter,
+};
 use conformance::{ADMINS, OWNERS, ROOM, STRANGER, member_id};
 use roomwarden::config::{Config, Profile};
 use roomwarden::model::{Action, Demotion, PageRequest, Restore, Role, RoomId, Status, UserId};
@@ -703,6 +705,43 @@ mod channels {
             world::lock(fake.world()).room(&LOBBY.into()).unwrap().len(),
             2_350
         );
+    }
+
+    /// The staff filter is `role[]` in the spec and `roles` in the TS SDK
+    /// [V]: a server reading either spelling filters, and the staff of a
+    /// 2,500-member channel come in one page.
+    #[tokio::test]
+    async fn staff_reads_are_filtered_by_a_spec_server_and_an_sdk_server() {
+        for mode in [RoleFilter::Spec, RoleFilter::Sdk] {
+            let fake = fake_with(Options {
+                role_filter: mode,
+                ..Options::default()
+            })
+            .await;
+            let staff = adapter(&fake, "channels")
+                .staff(&RoomId::from(LOBBY))
+                .await
+                .unwrap();
+            let want: Vec<UserId> = {
+                let w = world::lock(fake.world());
+                let r = w.room(&LOBBY.into()).unwrap();
+                r.members()
+                    .filter(|m| m.role.is_staff())
+                    .map(|m| m.user.clone())
+                    .collect()
+            };
+            let mut got: Vec<UserId> = staff.iter().map(|m| m.user.clone()).collect();
+            got.sort();
+            let mut want = want;
+            want.sort();
+            assert_eq!(got, want, "{mode:?}");
+            let reads = fake
+                .seen()
+                .iter()
+                .filter(|s| s.route == LIST_CHANNEL_USERS)
+                .count();
+            assert_eq!(reads, 1, "{mode:?}: the filter was not read");
+        }
     }
 
     /// The spec reads the DELETE calls' `userIds` and `role` from the

@@ -40,7 +40,8 @@
 //! role is read as `role` (body or query). For the DELETE calls,
 //! [`Options::delete_params`] can make the server read only the query (the
 //! spec) or only the body (the TS SDK). Member role filters accept
-//! `role`, `role[]`, `roles` and `roles[]` (the spec and the SDK disagree).
+//! `role`, `role[]`, `roles` and `roles[]` (the spec and the SDK disagree),
+//! or with [`Options::role_filter`] only the spec's or only the SDK's.
 //!
 //! Switches in [`Options`] cover the places the sources leave open: the
 //! rate-limit answer's shape, a non-member in a removal, the last
@@ -145,6 +146,19 @@ pub enum DeleteParams {
     Body,
 }
 
+/// Which spellings of the member list's role filter the server reads: the
+/// spec names it `role[]`, the TS SDK sends `roles` [V]. A spelling not
+/// read is ignored (the list comes unfiltered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleFilter {
+    /// `role`, `role[]`, `roles` and `roles[]`. The default.
+    Any,
+    /// `role` / `role[]` only, as the spec names it.
+    Spec,
+    /// `roles` / `roles[]` only, as the TS SDK sends it.
+    Sdk,
+}
+
 /// Switches for the places where the sources disagree or are silent.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -171,6 +185,7 @@ pub struct Options {
     pub cohost_type: CoHostType,
     pub not_participant: NotParticipant,
     pub delete_params: DeleteParams,
+    pub role_filter: RoleFilter,
 }
 
 impl Default for Options {
@@ -189,6 +204,7 @@ impl Default for Options {
             cohost_type: CoHostType::CoHost,
             not_participant: NotParticipant::NotFound,
             delete_params: DeleteParams::Either,
+            role_filter: RoleFilter::Any,
         }
     }
 }
@@ -1005,7 +1021,11 @@ fn channel_users(o: &Options, w: &World, id: &str, q: &Query) -> Result<Response
     let roles: Vec<&str> = q
         .pairs
         .iter()
-        .filter(|(k, _)| is_array_key(k, "role") || is_array_key(k, "roles"))
+        .filter(|(k, _)| match o.role_filter {
+            RoleFilter::Any => is_array_key(k, "role") || is_array_key(k, "roles"),
+            RoleFilter::Spec => is_array_key(k, "role"),
+            RoleFilter::Sdk => is_array_key(k, "roles"),
+        })
         .map(|(_, v)| v.as_str())
         .collect();
     if roles.len() > 20 {

@@ -4,7 +4,8 @@
 //!   `paging.next`); a deleted channel reads as deactivated.
 //! - Members: `GET /api/v4/channels/{id}/users`; roles from
 //!   `channelUsers[].roles`, display names joined from `users[]`. Staff by
-//!   the same call with a role filter, one user by its `search`.
+//!   the same call with a role filter (`role[]` and `roles[]`), one user by
+//!   its `search`.
 //! - Remove / re-add: `DELETE|POST /api/v3/channels/{id}/users` with a JSON
 //!   body `{"channelId","userIds"}` (as the TS SDK sends it; the DELETE
 //!   also with `userIds` in the query, as the spec has it), one row per
@@ -31,7 +32,8 @@ pub(super) const MODERATOR: &str = "channel-moderator";
 /// The channel owner role, documented only in one use-case page [D].
 pub(super) const OWNER: &str = "channel-owner";
 /// Roles a staff read asks for: the owner, the channel moderator and the
-/// other moderator roles of the SDKs [V], at most 20 per query [V].
+/// other moderator roles of the SDKs [V], at most 20 per query [V] (each
+/// spelling of the filter carries the five).
 const STAFF_ROLES: &[&str] = &[
     OWNER,
     MODERATOR,
@@ -226,12 +228,13 @@ impl Amity {
     }
 
     /// Every member holding a staff role, read with the role filter (sent
-    /// as `roles[]` like the TS SDK) and checked here as well, so a server
-    /// that ignores the filter still gives the right answer.
+    /// as `role[]`, the spec's name, and as `roles[]`, the TS SDK's [V], so
+    /// a server reading either filters) and checked here as well, so a
+    /// server that ignores the filter still gives the right answer.
     pub(super) async fn channel_staff(&self, room: &RoomId) -> Result<Vec<Member>, ProviderError> {
-        let roles: Vec<(&'static str, String)> = STAFF_ROLES
-            .iter()
-            .map(|r| ("roles[]", (*r).to_string()))
+        let roles: Vec<(&'static str, String)> = ["role[]", "roles[]"]
+            .into_iter()
+            .flat_map(|key| STAFF_ROLES.iter().map(move |r| (key, (*r).to_string())))
             .collect();
         let mut page = PageRequest::sized(PAGE_LIMIT);
         let mut staff = Vec::new();
