@@ -25,13 +25,14 @@
 //!   `channel-moderator` [V]; members none. Display names come in `users[]`.
 //! - a deactivated world room is a channel with `isDeleted: true`, and a
 //!   live room with `status: "ended"`.
-//! - live rooms: owners are participants of type `host` (or only the room's
+//! - live rooms: a room's participants are only its host and co-hosts
+//!   [V]. Owners are participants of type `host` (or only the room's
 //!   `createdBy`, [`Options::host_listed`]), admins co-hosts (`coHost` as the
-//!   live docs spell it [V], or `user`, [`CoHostType`]), plain members
-//!   participants of the spec schema's one type `user` [V]. (A real live
-//!   room has only its streamers as participants; the world's members stand
-//!   in for them so that one scenario runs on both surfaces.) Room lists
-//!   side-load only the staff in `users`, a single room everyone.
+//!   live docs spell it [V], or `user` as the spec schema does,
+//!   [`CoHostType`]). The world's plain members are not in a live room
+//!   (viewers and chatters are not participants): they are not listed, and
+//!   removing one answers as for anyone else who is not a participant.
+//!   `users` side-loads the participants.
 //!
 //! `userIds` for the batch calls are read from a JSON body (what the TS
 //! SDK sends [V]) or from the query string (what the spec says [V]): repeated
@@ -1222,8 +1223,8 @@ fn participant_type(o: &Options, role: Role) -> Option<&'static str> {
             CoHostType::CoHost => "coHost",
             CoHostType::User => "user",
         }),
-        // The spec's one participant type [V].
-        Role::Member => Some("user"),
+        // Not a participant: a viewer or chatter at most.
+        Role::Member => None,
     }
 }
 
@@ -1269,13 +1270,12 @@ fn room_json(o: &Options, r: &WorldRoom) -> Value {
     })
 }
 
-/// `users` for a set of rooms: everyone in them, or only their staff
-/// (room lists, so a 120,000-member room does not side-load 120,000 users).
-fn room_users(rooms: &[&WorldRoom], staff_only: bool) -> Vec<Value> {
+/// `users` for a set of rooms: their host and co-hosts.
+fn room_users(rooms: &[&WorldRoom]) -> Vec<Value> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for r in rooms {
-        for m in r.members().filter(|m| !staff_only || m.role.is_staff()) {
+        for m in r.members().filter(|m| m.role.is_staff()) {
             if seen.insert(m.user.clone()) {
                 out.push(user_json(m.user.as_str(), m.name.as_deref()));
             }
@@ -1309,13 +1309,13 @@ fn list_rooms(o: &Options, w: &World, q: &Query) -> Result<Response, Response> {
         Value::Array(page.iter().map(|r| room_json(o, r)).collect()),
     );
     body.insert("roomChildrens".into(), json!([]));
-    body.insert("users".into(), Value::Array(room_users(&page, true)));
+    body.insert("users".into(), Value::Array(room_users(&page)));
     body.insert("files".into(), json!([]));
     Ok(json_response(200, with_paging(o, body, next)))
 }
 
 fn room_payload(o: &Options, r: &WorldRoom) -> Response {
-    let users = room_users(&[r], false);
+    let users = room_users(&[r]);
     json_response(
         200,
         json!({
@@ -1347,11 +1347,12 @@ fn remove_participant(
             400000,
             "The host cannot be removed from the room.",
         )),
-        Some(_) => {
+        Some(Role::Admin) => {
             r.remove(&uid);
             Ok(room_payload(o, r))
         }
-        None => match o.not_participant {
+        // A plain member is not a participant.
+        Some(Role::Member) | None => match o.not_participant {
             NotParticipant::NotFound => Err(error(404, 400400, "User Not Found.")),
             NotParticipant::NoOp => Ok(room_payload(o, r)),
         },

@@ -7,7 +7,8 @@
 //!   `channelUsers[].roles`, names joined from `users[]`), batch removal,
 //!   demote (`channel-moderator`) and re-add of up to 100 users per call.
 //! - `rooms`, live-stream rooms ([`rooms`]): a room's people are its
-//!   participants and its creator (`host` is the owner, `coHost` an admin),
+//!   participants and its creator (the host is the owner, every other
+//!   participant a co-host, an admin: participants are only those two),
 //!   removed one per call; the host is never removed, and there is no
 //!   demote and no re-add (a co-host comes back only by accepting an
 //!   invitation), as the capabilities say.

@@ -3,9 +3,12 @@
 //! - Rooms: `GET /api/v1/rooms` (`options[limit]`, `options[token]`); one
 //!   room: `GET /api/v1/rooms/{id}`. A room is deactivated when deleted,
 //!   ended or recorded.
-//! - People: the room's `createdBy` and `participants`, whole (no paging):
-//!   `host` (or the creator) reads as owner, `coHost` as admin, any other
-//!   type (the spec's `user`) as member; names joined from `users[]`.
+//! - People: the room's `createdBy` and `participants`, whole (no paging).
+//!   Participants are only the host and co-hosts [V]: `host` (or the
+//!   creator) reads as owner, every other participant as admin, whether
+//!   its type says `coHost` (live docs) or `user` (spec); names joined from
+//!   `users[]`. Viewers and chatters are not participants: a live room has
+//!   no plain members (its chat is the channel `liveChannelId`).
 //! - Remove: `DELETE /api/v1/rooms/{id}/participants`
 //!   `{"participantUserId": "..."}`, one user per call. The host is never
 //!   removed (the plan skips owners: `can_remove_owner = false`).
@@ -31,7 +34,10 @@ pub(super) const NO_DEMOTE: &str =
 /// Why a live room has no re-add.
 pub(super) const NO_READD: &str = "live-stream rooms have no re-add: a co-host comes back only by accepting the host's invitation";
 
-/// A participant type as a console role.
+/// A participant type as a console role. A room's participants are only
+/// its host and co-hosts [V], and the co-host type is spelt `coHost` (live
+/// docs) or `user` (spec) [V]: the host (`host` [I]) is the owner, every
+/// other participant, whatever its type, a co-host (admin).
 fn role_of_type(kind: Option<&str>) -> Role {
     let k: String = kind
         .unwrap_or("")
@@ -41,8 +47,7 @@ fn role_of_type(kind: Option<&str>) -> Role {
         .to_ascii_lowercase();
     match k.as_str() {
         "host" | "owner" => Role::Owner,
-        "cohost" => Role::Admin,
-        _ => Role::Member,
+        _ => Role::Admin,
     }
 }
 
@@ -260,7 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn host_co_hosts_and_participants_read_as_roles() {
+    fn the_host_is_the_owner_and_every_other_participant_a_co_host() {
         let (r, users) = room(
             r#"{"rooms":[{"roomId":"r-1","status":"live","title":"Launch","createdBy":"alice",
                 "participants":[{"type":"coHost","userId":"bob"},{"type":"user","userId":"carol"},
@@ -274,10 +279,15 @@ mod tests {
             [
                 ("alice", Role::Owner),
                 ("bob", Role::Admin),
-                ("dave", Role::Admin),
-                ("carol", Role::Member)
+                ("carol", Role::Admin),
+                ("dave", Role::Admin)
             ]
         );
+        // A participant without a type, or one unknown, is a co-host too.
+        let (r, _) = room(
+            r#"{"rooms":[{"roomId":"r","participants":[{"userId":"x"},{"type":"guest","userId":"y"}]}]}"#,
+        );
+        assert!(people(&r, &[]).iter().all(|m| m.role == Role::Admin));
         assert_eq!(p[1].name.as_deref(), Some("Bob"));
         let detail = room_of(&r, p.len());
         assert!(detail.active);
