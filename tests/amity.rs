@@ -297,9 +297,12 @@ mod fake_server {
             .await;
         assert_eq!(status, 200, "{v}");
         let cu = v["channelUsers"].as_array().unwrap();
-        assert_eq!(cu.len(), 1, "the stranger has no membership record");
+        // The contract's assumption: a no-op success, `none` for the stranger.
+        assert_eq!(cu.len(), 2);
         assert_eq!(cu[0]["userId"], member_id(0).as_str());
         assert_eq!(cu[0]["membership"], "none");
+        assert_eq!(cu[1]["userId"], STRANGER);
+        assert_eq!(cu[1]["membership"], "none");
         assert_eq!(world_role(&fake, ROOM, &member_id(0)), None);
 
         for q in [
@@ -411,16 +414,17 @@ mod fake_server {
     #[tokio::test]
     async fn non_member_switches() {
         let fake = fake_with(Options {
-            non_member: NonMember::NoneRow,
+            non_member: NonMember::Omitted,
             ..Options::default()
         })
         .await;
         let c = Client::new(&fake);
         let path = format!("/api/v3/channels/{ROOM}/users");
-        let (_, v) = c
+        let (status, v) = c
             .call(Method::DELETE, &path, Some(json!({"userIds": [STRANGER]})))
             .await;
-        assert_eq!(v["channelUsers"][0]["membership"], "none");
+        assert_eq!(status, 200);
+        assert_eq!(v["channelUsers"], json!([]), "no membership record");
 
         let fake = fake_with(Options {
             non_member: NonMember::Reject,
@@ -975,8 +979,12 @@ mod channels {
 
     #[tokio::test]
     async fn non_members_in_every_answer_shape() {
-        // The default: no membership record for a stranger.
-        let fake = fake_with(Options::default()).await;
+        // No membership record for a stranger.
+        let fake = fake_with(Options {
+            non_member: NonMember::Omitted,
+            ..Options::default()
+        })
+        .await;
         let rows = adapter(&fake, "channels")
             .remove(
                 &RoomId::from(ROOM),
@@ -986,17 +994,35 @@ mod channels {
             .unwrap();
         assert_eq!(rows[1].status, Status::AlreadyAbsent);
 
-        // A `none` record: indistinguishable from a removal (an open point).
-        let fake = fake_with(Options {
-            non_member: NonMember::NoneRow,
-            ..Options::default()
-        })
-        .await;
+        // The default, the contract's assumption: a `none` record. Sent
+        // alone, it cannot be told from a removal (an open point) ...
+        let fake = fake_with(Options::default()).await;
         let rows = adapter(&fake, "channels")
             .remove(&RoomId::from(ROOM), &[UserId::from(STRANGER)])
             .await
             .unwrap();
         assert_eq!(rows[0].status, Status::Removed);
+        // ... but the plan reads a small channel's whole list and ends the
+        // stranger `already_absent` without sending them.
+        let (engine, _dir) = engine(&fake, "channels", "");
+        fake.clear_log();
+        let rows = run(
+            &engine,
+            vec![
+                Request::new(ROOM, member_id(1), Action::Remove),
+                Request::new(ROOM, STRANGER, Action::Remove),
+            ],
+        )
+        .await;
+        let st: Vec<Status> = rows.iter().map(|o| o.status).collect();
+        assert_eq!(st, [Status::Removed, Status::AlreadyAbsent]);
+        let sent: Vec<usize> = fake
+            .seen()
+            .iter()
+            .filter(|s| s.route == REMOVE_CHANNEL_USERS)
+            .map(|s| s.ids)
+            .collect();
+        assert_eq!(sent, [1], "the stranger was not sent");
 
         // The whole call refused: split until the stranger is alone.
         let fake = fake_with(Options {

@@ -54,8 +54,14 @@ async fn start_on(surface: &str) -> Subject {
     // Injected rate limits say `Retry-After: 0`: without it each would
     // wait the adapter's 5 s floor (tests/amity.rs checks that one).
     world::lock(&world).faults.retry_after = Some(std::time::Duration::ZERO);
+    // The suite removes a stranger straight through the adapter and wants
+    // the row to say so; under the fake's default (the contract's
+    // assumption, a `membership: none` entry) nothing in the answer tells
+    // them from a removed member (tests/amity.rs shows how the plan does),
+    // so here the server leaves them out of the answer.
     let options = fake::Options {
         retry_after_header: true,
+        non_member: fake::NonMember::Omitted,
         ..fake::Options::default()
     };
     let fake = fake::start(world.clone(), options).await;

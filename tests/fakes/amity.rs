@@ -91,10 +91,10 @@ pub enum RateLimitShape {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NonMember {
     /// No `channelUsers` entry for them: there is no membership record to
-    /// return [inf]. The default.
+    /// return [inf].
     Omitted,
-    /// An entry with `membership: "none"`, as for a removed member (the
-    /// contract's working assumption).
+    /// A no-op success with an entry `membership: "none"`, as for a removed
+    /// member: the contract's working assumption (§2.6). The default.
     NoneRow,
     /// The whole call is refused with 404 code 400400 "User Not Found." and
     /// nothing is removed [inf].
@@ -196,7 +196,7 @@ impl Default for Options {
             max_ids: 100,
             rate_limit: RateLimitShape::Spec,
             retry_after_header: false,
-            non_member: NonMember::Omitted,
+            non_member: NonMember::NoneRow,
             last_moderator: false,
             last_moderator_status: 400,
             owner_roles: OwnerRoles::ChannelOwner,

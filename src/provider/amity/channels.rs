@@ -22,7 +22,7 @@ use crate::model::{
     Status, UserId,
 };
 use crate::provider::http;
-use crate::provider::{ErrorKind, ProviderError};
+use crate::provider::{ErrorKind, ProviderError, Roster};
 use reqwest::Method;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -250,6 +250,41 @@ impl Amity {
                 None => return Ok(staff),
             }
         }
+    }
+
+    /// The channel, its staff and, for a channel of at most one page
+    /// (`memberCount` ≤ 100), its whole member list: read unfiltered in the
+    /// one call the staff read would cost, it lets planning end a target
+    /// who is not in the channel `already_absent` without sending them (a
+    /// removal answers `membership: none` alike for a removed member and,
+    /// as the contract assumes, for one who never was [I]). A bigger
+    /// channel, or a list longer than its count said, is read for its staff
+    /// only.
+    pub(super) async fn channel_roster(&self, room: &RoomId) -> Result<Roster, ProviderError> {
+        let detail = self.channel(room).await?;
+        if detail
+            .member_count
+            .is_some_and(|n| n <= u64::from(PAGE_LIMIT))
+        {
+            let page = PageRequest::sized(PAGE_LIMIT);
+            let (answer, next) = self.member_page(room, &page, &[]).await?;
+            if next.is_none() {
+                let members = members_of(answer, room);
+                let ids = members.iter().map(|m| m.user.clone()).collect();
+                let staff = members.into_iter().filter(|m| m.role.is_staff()).collect();
+                return Ok(Roster {
+                    room: detail,
+                    staff,
+                    members: Some(ids),
+                });
+            }
+        }
+        let staff = self.channel_staff(room).await?;
+        Ok(Roster {
+            room: detail,
+            staff,
+            members: None,
+        })
     }
 
     /// One user, found with the member list's `search` (a case-insensitive

@@ -32,6 +32,7 @@ use crate::model::{Demotion, Member, Outcome, Page, PageRequest, Restore, Room, 
 use crate::provider::http;
 use crate::provider::{
     Capabilities, ErrorKind, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
+    Roster,
 };
 use async_trait::async_trait;
 use reqwest::Method;
@@ -307,6 +308,13 @@ impl Provider for Amity {
                 Ok((detail, staff))
             }
             Surface::Rooms => self.live_room_and_staff(room).await,
+        }
+    }
+
+    async fn roster(&self, room: &RoomId) -> Result<Roster, ProviderError> {
+        match self.surface {
+            Surface::Channels => self.channel_roster(room).await,
+            Surface::Rooms => self.live_room_roster(room).await,
         }
     }
 

@@ -23,7 +23,7 @@ use crate::model::{
     Status, UserId,
 };
 use crate::provider::http;
-use crate::provider::{ErrorKind, ProviderError};
+use crate::provider::{ErrorKind, ProviderError, Roster};
 use reqwest::Method;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -175,6 +175,17 @@ impl Amity {
             })?;
         let all = people(r, &answer.users);
         Ok((room_of(r, all.len()), all))
+    }
+
+    /// The room, its host and co-hosts, and (the same read) everyone in
+    /// it: a target who is not a participant ends `already_absent` unsent.
+    pub(super) async fn live_room_roster(&self, room: &RoomId) -> Result<Roster, ProviderError> {
+        let (detail, all) = self.live_room(room).await?;
+        Ok(Roster {
+            room: detail,
+            members: Some(all.iter().map(|m| m.user.clone()).collect()),
+            staff: all.into_iter().filter(|m| m.role.is_staff()).collect(),
+        })
     }
 
     pub(super) async fn live_room_and_staff(
