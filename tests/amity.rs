@@ -594,7 +594,11 @@ mod fake_server {
                 ("coHost".to_string(), ADMINS[1].to_string()),
             ]
         );
-        assert_eq!(parts.len(), 4, "participants are the host and co-hosts only");
+        assert_eq!(
+            parts.len(),
+            4,
+            "participants are the host and co-hosts only"
+        );
         assert_eq!(room["createdBy"], OWNERS[0]);
         assert!(
             v["users"]

@@ -343,7 +343,13 @@ impl Amity {
             user_ids: users.iter().map(UserId::as_str).collect(),
         };
         let answer: Channels = self
-            .call(call.method(), &op, &path, &query_of(call, users), Some(&body))
+            .call(
+                call.method(),
+                &op,
+                &path,
+                &query_of(call, users),
+                Some(&body),
+            )
             .await?;
         Ok(entries(answer, room))
     }
@@ -494,20 +500,7 @@ impl Amity {
         users: &[Restore],
     ) -> Result<Vec<Outcome>, ProviderError> {
         let ids: Vec<UserId> = users.iter().map(|r| r.user.clone()).collect();
-        let row = |u: &UserId, cu: Option<&ChannelUser>| {
-            let outcome = |s| Outcome::new(room, u, Action::Readd, s);
-            match cu {
-                Some(cu) if is_member(cu) => {
-                    outcome(Status::Readded).with_role(Some(role_of(&cu.roles)))
-                }
-                Some(cu) => outcome(Status::Failed).with_reason(format!(
-                    "not a member after the call (membership: {})",
-                    cu.membership.as_deref().unwrap_or("none")
-                )),
-                None => outcome(Status::Failed)
-                    .with_reason("the provider's answer has no entry for this user"),
-            }
-        };
+        let row = |u: &UserId, cu: Option<&ChannelUser>| readd_row(room, u, cu);
         let single = |u: &UserId, e: &ProviderError| {
             Outcome::new(room, u, Action::Readd, Status::Failed).with_reason(e.message.clone())
         };
@@ -572,6 +565,25 @@ impl Amity {
     }
 }
 
+/// A re-add's row from the answer's entry for the user.
+fn readd_row(room: &RoomId, u: &UserId, cu: Option<&ChannelUser>) -> Outcome {
+    let outcome = |s| Outcome::new(room, u, Action::Readd, s);
+    match cu {
+        // Only `member` is success, as the TS SDK checks [V]; an entry
+        // without a membership says nothing.
+        Some(cu) if cu.membership.as_deref() == Some("member") => {
+            outcome(Status::Readded).with_role(Some(role_of(&cu.roles)))
+        }
+        Some(cu) => outcome(Status::Failed).with_reason(format!(
+            "not a member after the call (membership: {})",
+            cu.membership.as_deref().unwrap_or("not given")
+        )),
+        None => {
+            outcome(Status::Failed).with_reason("the provider's answer has no entry for this user")
+        }
+    }
+}
+
 pub(super) fn room_of(c: super::wire::Channel) -> Room {
     Room {
         name: c
@@ -617,6 +629,28 @@ mod tests {
         );
         assert!(query_of(Call::Add, &users).is_empty());
         assert!(query_of(Call::Promote, &users).is_empty());
+    }
+
+    #[test]
+    fn a_readd_succeeds_only_on_membership_member() {
+        // The TS SDK checks `membership === 'member'` after an add [V].
+        let answer: Channels = serde_json::from_str(
+            r#"{"channelUsers":[
+                {"userId":"a","channelId":"c","membership":"member","roles":["channel-moderator"]},
+                {"userId":"b","channelId":"c","roles":[]},
+                {"userId":"d","channelId":"c","membership":"banned","roles":[]}]}"#,
+        )
+        .unwrap();
+        let room = RoomId::from("c");
+        let found = entries(answer, &room);
+        let row = |u: &str| readd_row(&room, &UserId::from(u), found.get(u));
+        assert_eq!(row("a").status, Status::Readded);
+        assert_eq!(row("a").role, Some(Role::Admin));
+        let b = row("b");
+        assert_eq!(b.status, Status::Failed, "no membership is no success");
+        assert!(b.reason.as_deref().unwrap().contains("membership"), "{b:?}");
+        assert_eq!(row("d").status, Status::Failed);
+        assert_eq!(row("e").status, Status::Failed);
     }
 
     #[test]
