@@ -25,20 +25,24 @@
 //!   `channel-moderator` [V]; members none. Display names come in `users[]`.
 //! - a deactivated world room is a channel with `isDeleted: true`, and a
 //!   live room with `status: "ended"`.
-//! - live rooms: owners are participants of type `host` (or only the room's
+//! - live rooms: a room's participants are only its host and co-hosts
+//!   [V]. Owners are participants of type `host` (or only the room's
 //!   `createdBy`, [`Options::host_listed`]), admins co-hosts (`coHost` as the
-//!   live docs spell it [V], or `user`, [`CoHostType`]), plain members
-//!   participants of the spec schema's one type `user` [V]. (A real live
-//!   room has only its streamers as participants; the world's members stand
-//!   in for them so that one scenario runs on both surfaces.) Room lists
-//!   side-load only the staff in `users`, a single room everyone.
+//!   live docs spell it [V], or `user` as the spec schema does,
+//!   [`CoHostType`]). The world's plain members are not in a live room
+//!   (viewers and chatters are not participants): they are not listed, and
+//!   removing one answers as for anyone else who is not a participant.
+//!   `users` side-loads the participants.
 //!
 //! `userIds` for the batch calls are read from a JSON body (what the TS
 //! SDK sends [V]) or from the query string (what the spec says [V]): repeated
 //! `userIds=`, `userIds[]=` or `userIds[N]=`. More than [`Options::max_ids`]
 //! ids (100 [V]) or none is a 400; an id over 50 chars is a 400 [V]. The demote
-//! role is read as `role` (body or query). Member role filters accept
-//! `role`, `role[]`, `roles` and `roles[]` (the spec and the SDK disagree).
+//! role is read as `role` (body or query). For the DELETE calls,
+//! [`Options::delete_params`] can make the server read only the query (the
+//! spec) or only the body (the TS SDK). Member role filters accept
+//! `role`, `role[]`, `roles` and `roles[]` (the spec and the SDK disagree),
+//! or with [`Options::role_filter`] only the spec's or only the SDK's.
 //!
 //! Switches in [`Options`] cover the places the sources leave open: the
 //! rate-limit answer's shape, a non-member in a removal, the last
@@ -87,10 +91,10 @@ pub enum RateLimitShape {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NonMember {
     /// No `channelUsers` entry for them: there is no membership record to
-    /// return [inf]. The default.
+    /// return [inf].
     Omitted,
-    /// An entry with `membership: "none"`, as for a removed member (the
-    /// contract's working assumption).
+    /// A no-op success with an entry `membership: "none"`, as for a removed
+    /// member: the contract's working assumption (§2.6). The default.
     NoneRow,
     /// The whole call is refused with 404 code 400400 "User Not Found." and
     /// nothing is removed [inf].
@@ -131,6 +135,31 @@ pub enum NotParticipant {
     NoOp,
 }
 
+/// Where the DELETE calls (remove users, remove role) read `userIds` and
+/// `role`: the spec puts them in the query, the TS SDK in a JSON body [V].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteParams {
+    /// The body if it has them, else the query. The default.
+    Either,
+    /// The query only, as the spec documents; a body is ignored.
+    Query,
+    /// The JSON body only, as the TS SDK sends; the query is ignored.
+    Body,
+}
+
+/// Which spellings of the member list's role filter the server reads: the
+/// spec names it `role[]`, the TS SDK sends `roles` [V]. A spelling not
+/// read is ignored (the list comes unfiltered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleFilter {
+    /// `role`, `role[]`, `roles` and `roles[]`. The default.
+    Any,
+    /// `role` / `role[]` only, as the spec names it.
+    Spec,
+    /// `roles` / `roles[]` only, as the TS SDK sends it.
+    Sdk,
+}
+
 /// Switches for the places where the sources disagree or are silent.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -156,6 +185,8 @@ pub struct Options {
     pub host_listed: bool,
     pub cohost_type: CoHostType,
     pub not_participant: NotParticipant,
+    pub delete_params: DeleteParams,
+    pub role_filter: RoleFilter,
 }
 
 impl Default for Options {
@@ -165,7 +196,7 @@ impl Default for Options {
             max_ids: 100,
             rate_limit: RateLimitShape::Spec,
             retry_after_header: false,
-            non_member: NonMember::Omitted,
+            non_member: NonMember::NoneRow,
             last_moderator: false,
             last_moderator_status: 400,
             owner_roles: OwnerRoles::ChannelOwner,
@@ -173,6 +204,8 @@ impl Default for Options {
             host_listed: true,
             cohost_type: CoHostType::CoHost,
             not_participant: NotParticipant::NotFound,
+            delete_params: DeleteParams::Either,
+            role_filter: RoleFilter::Any,
         }
     }
 }
@@ -477,6 +510,7 @@ fn route(
             plain(Route::ChannelUsers(id.to_string()))
         }
         ("DELETE", ["api", "v3", "channels", id, "users"]) => {
+            let (q, body) = delete_params(o, q, body);
             let (ids, from) = user_ids(o, q, body).map_err(|r| (REMOVE_CHANNEL_USERS, r))?;
             Ok(Parsed {
                 route: Route::RemoveUsers(id.to_string(), ids),
@@ -491,10 +525,10 @@ fn route(
             })
         }
         ("POST" | "DELETE", ["api", "v3", "channels", id, "users", "roles"]) => {
-            let name = if method == Method::POST {
-                ADD_ROLE
+            let (name, (q, body)) = if method == Method::POST {
+                (ADD_ROLE, (q, body))
             } else {
-                REMOVE_ROLE
+                (REMOVE_ROLE, delete_params(o, q, body))
             };
             let (ids, from) = user_ids(o, q, body).map_err(|r| (name, r))?;
             let role = body
@@ -538,6 +572,21 @@ fn route(
             }
         }
         _ => Err((UNKNOWN, error(404, 400400, "Resource Not Found."))),
+    }
+}
+
+/// What a DELETE call's parameters are read from ([`DeleteParams`]).
+fn delete_params<'a>(
+    o: &Options,
+    q: &'a Query,
+    body: &'a Option<Value>,
+) -> (&'a Query, &'a Option<Value>) {
+    static EMPTY_QUERY: Query = Query { pairs: Vec::new() };
+    static NO_BODY: Option<Value> = None;
+    match o.delete_params {
+        DeleteParams::Either => (q, body),
+        DeleteParams::Query => (q, &NO_BODY),
+        DeleteParams::Body => (&EMPTY_QUERY, body),
     }
 }
 
@@ -973,7 +1022,11 @@ fn channel_users(o: &Options, w: &World, id: &str, q: &Query) -> Result<Response
     let roles: Vec<&str> = q
         .pairs
         .iter()
-        .filter(|(k, _)| is_array_key(k, "role") || is_array_key(k, "roles"))
+        .filter(|(k, _)| match o.role_filter {
+            RoleFilter::Any => is_array_key(k, "role") || is_array_key(k, "roles"),
+            RoleFilter::Spec => is_array_key(k, "role"),
+            RoleFilter::Sdk => is_array_key(k, "roles"),
+        })
         .map(|(_, v)| v.as_str())
         .collect();
     if roles.len() > 20 {
@@ -1170,8 +1223,8 @@ fn participant_type(o: &Options, role: Role) -> Option<&'static str> {
             CoHostType::CoHost => "coHost",
             CoHostType::User => "user",
         }),
-        // The spec's one participant type [V].
-        Role::Member => Some("user"),
+        // Not a participant: a viewer or chatter at most.
+        Role::Member => None,
     }
 }
 
@@ -1217,13 +1270,12 @@ fn room_json(o: &Options, r: &WorldRoom) -> Value {
     })
 }
 
-/// `users` for a set of rooms: everyone in them, or only their staff
-/// (room lists, so a 120,000-member room does not side-load 120,000 users).
-fn room_users(rooms: &[&WorldRoom], staff_only: bool) -> Vec<Value> {
+/// `users` for a set of rooms: their host and co-hosts.
+fn room_users(rooms: &[&WorldRoom]) -> Vec<Value> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for r in rooms {
-        for m in r.members().filter(|m| !staff_only || m.role.is_staff()) {
+        for m in r.members().filter(|m| m.role.is_staff()) {
             if seen.insert(m.user.clone()) {
                 out.push(user_json(m.user.as_str(), m.name.as_deref()));
             }
@@ -1257,13 +1309,13 @@ fn list_rooms(o: &Options, w: &World, q: &Query) -> Result<Response, Response> {
         Value::Array(page.iter().map(|r| room_json(o, r)).collect()),
     );
     body.insert("roomChildrens".into(), json!([]));
-    body.insert("users".into(), Value::Array(room_users(&page, true)));
+    body.insert("users".into(), Value::Array(room_users(&page)));
     body.insert("files".into(), json!([]));
     Ok(json_response(200, with_paging(o, body, next)))
 }
 
 fn room_payload(o: &Options, r: &WorldRoom) -> Response {
-    let users = room_users(&[r], false);
+    let users = room_users(&[r]);
     json_response(
         200,
         json!({
@@ -1295,11 +1347,12 @@ fn remove_participant(
             400000,
             "The host cannot be removed from the room.",
         )),
-        Some(_) => {
+        Some(Role::Admin) => {
             r.remove(&uid);
             Ok(room_payload(o, r))
         }
-        None => match o.not_participant {
+        // A plain member is not a participant.
+        Some(Role::Member) | None => match o.not_participant {
             NotParticipant::NotFound => Err(error(404, 400400, "User Not Found.")),
             NotParticipant::NoOp => Ok(room_payload(o, r)),
         },

@@ -4,12 +4,15 @@
 //!   `paging.next`); a deleted channel reads as deactivated.
 //! - Members: `GET /api/v4/channels/{id}/users`; roles from
 //!   `channelUsers[].roles`, display names joined from `users[]`. Staff by
-//!   the same call with a role filter, one user by its `search`.
+//!   the same call with a role filter (`role[]` and `roles[]`), one user by
+//!   its `search`.
 //! - Remove / re-add: `DELETE|POST /api/v3/channels/{id}/users` with a JSON
-//!   body `{"channelId","userIds"}` (as the TS SDK sends it), one row per
+//!   body `{"channelId","userIds"}` (as the TS SDK sends it; the DELETE
+//!   also with `userIds` in the query, as the spec has it), one row per
 //!   user from `channelUsers[].membership`.
 //! - Demote / re-promote: `DELETE|POST /api/v3/channels/{id}/users/roles`
-//!   with `role = channel-moderator`.
+//!   with `role = channel-moderator` (the DELETE's `role` and `userIds` in
+//!   the query as well).
 
 use super::errors::{self, LAST_MEMBER, LAST_MODERATOR};
 use super::wire::{ChannelUser, Channels, Paging, UsersBody};
@@ -19,7 +22,7 @@ use crate::model::{
     Status, UserId,
 };
 use crate::provider::http;
-use crate::provider::{ErrorKind, ProviderError};
+use crate::provider::{ErrorKind, ProviderError, Roster};
 use reqwest::Method;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,7 +32,8 @@ pub(super) const MODERATOR: &str = "channel-moderator";
 /// The channel owner role, documented only in one use-case page [D].
 pub(super) const OWNER: &str = "channel-owner";
 /// Roles a staff read asks for: the owner, the channel moderator and the
-/// other moderator roles of the SDKs [V], at most 20 per query [V].
+/// other moderator roles of the SDKs [V], at most 20 per query [V] (each
+/// spelling of the filter carries the five).
 const STAFF_ROLES: &[&str] = &[
     OWNER,
     MODERATOR,
@@ -126,6 +130,22 @@ impl Call {
     }
 }
 
+/// The query of a batch call. The DELETE calls carry `role` and `userIds`
+/// in the query too, as the spec documents them (form/explode:
+/// `userIds=a&userIds=b`) [V], besides the JSON body the TS SDK sends [V]:
+/// a server reading either one acts. At most 100 ids of at most 50
+/// characters, so the query stays under 6 KB.
+fn query_of(call: Call, users: &[UserId]) -> Vec<(&'static str, String)> {
+    if call.method() != Method::DELETE {
+        return Vec::new();
+    }
+    call.role()
+        .map(|r| ("role", r.to_string()))
+        .into_iter()
+        .chain(users.iter().map(|u| ("userIds", u.to_string())))
+        .collect()
+}
+
 impl Amity {
     pub(super) async fn channel_list(
         &self,
@@ -208,12 +228,13 @@ impl Amity {
     }
 
     /// Every member holding a staff role, read with the role filter (sent
-    /// as `roles[]` like the TS SDK) and checked here as well, so a server
-    /// that ignores the filter still gives the right answer.
+    /// as `role[]`, the spec's name, and as `roles[]`, the TS SDK's [V], so
+    /// a server reading either filters) and checked here as well, so a
+    /// server that ignores the filter still gives the right answer.
     pub(super) async fn channel_staff(&self, room: &RoomId) -> Result<Vec<Member>, ProviderError> {
-        let roles: Vec<(&'static str, String)> = STAFF_ROLES
-            .iter()
-            .map(|r| ("roles[]", (*r).to_string()))
+        let roles: Vec<(&'static str, String)> = ["role[]", "roles[]"]
+            .into_iter()
+            .flat_map(|key| STAFF_ROLES.iter().map(move |r| (key, (*r).to_string())))
             .collect();
         let mut page = PageRequest::sized(PAGE_LIMIT);
         let mut staff = Vec::new();
@@ -229,6 +250,41 @@ impl Amity {
                 None => return Ok(staff),
             }
         }
+    }
+
+    /// The channel, its staff and, for a channel of at most one page
+    /// (`memberCount` ≤ 100), its whole member list: read unfiltered in the
+    /// one call the staff read would cost, it lets planning end a target
+    /// who is not in the channel `already_absent` without sending them (a
+    /// removal answers `membership: none` alike for a removed member and,
+    /// as the contract assumes, for one who never was [I]). A bigger
+    /// channel, or a list longer than its count said, is read for its staff
+    /// only.
+    pub(super) async fn channel_roster(&self, room: &RoomId) -> Result<Roster, ProviderError> {
+        let detail = self.channel(room).await?;
+        if detail
+            .member_count
+            .is_some_and(|n| n <= u64::from(PAGE_LIMIT))
+        {
+            let page = PageRequest::sized(PAGE_LIMIT);
+            let (answer, next) = self.member_page(room, &page, &[]).await?;
+            if next.is_none() {
+                let members = members_of(answer, room);
+                let ids = members.iter().map(|m| m.user.clone()).collect();
+                let staff = members.into_iter().filter(|m| m.role.is_staff()).collect();
+                return Ok(Roster {
+                    room: detail,
+                    staff,
+                    members: Some(ids),
+                });
+            }
+        }
+        let staff = self.channel_staff(room).await?;
+        Ok(Roster {
+            room: detail,
+            staff,
+            members: None,
+        })
     }
 
     /// One user, found with the member list's `search` (a case-insensitive
@@ -287,7 +343,13 @@ impl Amity {
             user_ids: users.iter().map(UserId::as_str).collect(),
         };
         let answer: Channels = self
-            .call(call.method(), &op, &path, &[], Some(&body))
+            .call(
+                call.method(),
+                &op,
+                &path,
+                &query_of(call, users),
+                Some(&body),
+            )
             .await?;
         Ok(entries(answer, room))
     }
@@ -438,20 +500,7 @@ impl Amity {
         users: &[Restore],
     ) -> Result<Vec<Outcome>, ProviderError> {
         let ids: Vec<UserId> = users.iter().map(|r| r.user.clone()).collect();
-        let row = |u: &UserId, cu: Option<&ChannelUser>| {
-            let outcome = |s| Outcome::new(room, u, Action::Readd, s);
-            match cu {
-                Some(cu) if is_member(cu) => {
-                    outcome(Status::Readded).with_role(Some(role_of(&cu.roles)))
-                }
-                Some(cu) => outcome(Status::Failed).with_reason(format!(
-                    "not a member after the call (membership: {})",
-                    cu.membership.as_deref().unwrap_or("none")
-                )),
-                None => outcome(Status::Failed)
-                    .with_reason("the provider's answer has no entry for this user"),
-            }
-        };
+        let row = |u: &UserId, cu: Option<&ChannelUser>| readd_row(room, u, cu);
         let single = |u: &UserId, e: &ProviderError| {
             Outcome::new(room, u, Action::Readd, Status::Failed).with_reason(e.message.clone())
         };
@@ -516,6 +565,25 @@ impl Amity {
     }
 }
 
+/// A re-add's row from the answer's entry for the user.
+fn readd_row(room: &RoomId, u: &UserId, cu: Option<&ChannelUser>) -> Outcome {
+    let outcome = |s| Outcome::new(room, u, Action::Readd, s);
+    match cu {
+        // Only `member` is success, as the TS SDK checks [V]; an entry
+        // without a membership says nothing.
+        Some(cu) if cu.membership.as_deref() == Some("member") => {
+            outcome(Status::Readded).with_role(Some(role_of(&cu.roles)))
+        }
+        Some(cu) => outcome(Status::Failed).with_reason(format!(
+            "not a member after the call (membership: {})",
+            cu.membership.as_deref().unwrap_or("not given")
+        )),
+        None => {
+            outcome(Status::Failed).with_reason("the provider's answer has no entry for this user")
+        }
+    }
+}
+
 pub(super) fn room_of(c: super::wire::Channel) -> Room {
     Room {
         name: c
@@ -541,6 +609,48 @@ mod tests {
         assert_eq!(r(&["super-moderator", "x"]), Role::Admin);
         assert_eq!(r(&["channel-owner", "channel-moderator"]), Role::Owner);
         assert_eq!(r(&["vip"]), Role::Member);
+    }
+
+    #[test]
+    fn delete_calls_carry_their_parameters_in_the_query_too() {
+        let users = [UserId::from("a"), UserId::from("b c")];
+        let q = query_of(Call::Remove, &users);
+        assert_eq!(
+            q,
+            [("userIds", "a".to_string()), ("userIds", "b c".to_string())]
+        );
+        let q = query_of(Call::Demote, &users[..1]);
+        assert_eq!(
+            q,
+            [
+                ("role", MODERATOR.to_string()),
+                ("userIds", "a".to_string())
+            ]
+        );
+        assert!(query_of(Call::Add, &users).is_empty());
+        assert!(query_of(Call::Promote, &users).is_empty());
+    }
+
+    #[test]
+    fn a_readd_succeeds_only_on_membership_member() {
+        // The TS SDK checks `membership === 'member'` after an add [V].
+        let answer: Channels = serde_json::from_str(
+            r#"{"channelUsers":[
+                {"userId":"a","channelId":"c","membership":"member","roles":["channel-moderator"]},
+                {"userId":"b","channelId":"c","roles":[]},
+                {"userId":"d","channelId":"c","membership":"banned","roles":[]}]}"#,
+        )
+        .unwrap();
+        let room = RoomId::from("c");
+        let found = entries(answer, &room);
+        let row = |u: &str| readd_row(&room, &UserId::from(u), found.get(u));
+        assert_eq!(row("a").status, Status::Readded);
+        assert_eq!(row("a").role, Some(Role::Admin));
+        let b = row("b");
+        assert_eq!(b.status, Status::Failed, "no membership is no success");
+        assert!(b.reason.as_deref().unwrap().contains("membership"), "{b:?}");
+        assert_eq!(row("d").status, Status::Failed);
+        assert_eq!(row("e").status, Status::Failed);
     }
 
     #[test]

@@ -21,10 +21,23 @@ pub(super) const NOT_FOUND: &str = "400400";
 pub(super) const LAST_MODERATOR: &str = "400317";
 /// USER_IS_LAST_MEMBER.
 pub(super) const LAST_MEMBER: &str = "400318";
+/// The wait after a rate limit that carries no `Retry-After` (none is
+/// documented): "back off ≥5 s" [I], the length of the quota's window.
+pub(super) const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(5);
+/// "Unexpected error", but also "Parameters error." for a 422 validation
+/// failure [V]: told apart by the message.
+pub(super) const SERVER_OR_PARAMETERS: &str = "500000";
+
+/// Whether a 500000 answer is the validation failure ("Parameters error."):
+/// a request the server refused as malformed, final and not acted on.
+fn is_parameters_error(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.to_ascii_lowercase().contains("parameters error"))
+}
 
 /// An error answer: the kind from the status, refined by the code (a rate
-/// limit is one whatever status carries it; 400100 is an auth failure),
-/// the provider's code and message.
+/// limit is one whatever status carries it, and waits the `Retry-After`
+/// sent or [`RATE_LIMIT_BACKOFF`]; 400100 is an auth failure; 500000
+/// "Parameters error." a bad request), the provider's code and message.
 pub(super) fn from_response(
     op: &str,
     status: u16,
@@ -38,12 +51,17 @@ pub(super) fn from_response(
         serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         _ => None,
     });
+    // A rate limit waits what the header says (even 0), else 5 s.
+    let hint = Some(hint.unwrap_or(RATE_LIMIT_BACKOFF));
     let mut kind = status_kind(status, hint);
     match code.as_deref() {
         Some(RATE_LIMITED | GATEWAY_RATE_LIMITED) => {
             kind = ErrorKind::RateLimited { retry_after: hint };
         }
         Some(UNAUTHORIZED) => kind = ErrorKind::Auth,
+        Some(SERVER_OR_PARAMETERS) if is_parameters_error(parsed.message.as_deref()) => {
+            kind = ErrorKind::BadRequest;
+        }
         _ => {}
     }
     let mut message = parsed
@@ -127,6 +145,50 @@ mod tests {
         let e = from_response("x", 502, None, b"<html>bad gateway</html>");
         assert_eq!(e.message, "HTTP 502");
         assert_eq!(e.code.as_deref(), Some("502"));
+    }
+
+    #[test]
+    fn a_rate_limit_without_retry_after_waits_five_seconds() {
+        // No Retry-After is documented; back off at least 5 s [I].
+        for (status, code) in [(429, "400311"), (429, "429000"), (400, "400311")] {
+            let body = format!(r#"{{"code":{code},"message":"RateLimit Exceed."}}"#);
+            let e = from_response("x", status, None, body.as_bytes());
+            assert_eq!(e.retry_after(), Some(Duration::from_secs(5)), "{status}");
+        }
+        let e = from_response("x", 429, None, b"{}");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(5)));
+        // A header, when sent, wins: shorter, longer or zero.
+        for secs in [0, 2, 30] {
+            let e = from_response("x", 429, Some(Duration::from_secs(secs)), b"");
+            assert_eq!(e.retry_after(), Some(Duration::from_secs(secs)));
+        }
+        // Only rate limits carry a hint.
+        let e = from_response("x", 503, None, b"");
+        assert_eq!(e.retry_after(), None);
+    }
+
+    #[test]
+    fn parameters_error_is_a_final_bad_request() {
+        // 500000 "Parameters error." is also used for 422 validation [V].
+        for (status, msg) in [
+            (500, "Parameters error."),
+            (422, "Parameters error."),
+            (500, "parameters error"),
+        ] {
+            let body = format!(r#"{{"status":"error","code":500000,"message":"{msg}"}}"#);
+            let e = from_response("x", status, None, body.as_bytes());
+            assert_eq!(e.kind, ErrorKind::BadRequest, "{status} {msg}");
+            assert!(!e.is_retryable() && !e.may_have_acted(), "{status} {msg}");
+            assert_eq!(e.code.as_deref(), Some("500000"));
+        }
+        // The same code with "Unexpected error" stays a server error.
+        let e = from_response(
+            "x",
+            500,
+            None,
+            br#"{"code":500000,"message":"Unexpected error"}"#,
+        );
+        assert!(e.is_retryable() && e.may_have_acted());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!   `channelUsers[].roles`, names joined from `users[]`), batch removal,
 //!   demote (`channel-moderator`) and re-add of up to 100 users per call.
 //! - `rooms`, live-stream rooms ([`rooms`]): a room's people are its
-//!   participants and its creator (`host` is the owner, `coHost` an admin),
+//!   participants and its creator (the host is the owner, every other
+//!   participant a co-host, an admin: participants are only those two),
 //!   removed one per call; the host is never removed, and there is no
 //!   demote and no re-add (a co-host comes back only by accepting an
 //!   invitation), as the capabilities say.
@@ -31,6 +32,7 @@ use crate::model::{Demotion, Member, Outcome, Page, PageRequest, Restore, Room, 
 use crate::provider::http;
 use crate::provider::{
     Capabilities, ErrorKind, KeySpec, PageStyle, Provider, ProviderError, ProviderSpec, Quota,
+    Roster,
 };
 use async_trait::async_trait;
 use reqwest::Method;
@@ -306,6 +308,13 @@ impl Provider for Amity {
                 Ok((detail, staff))
             }
             Surface::Rooms => self.live_room_and_staff(room).await,
+        }
+    }
+
+    async fn roster(&self, room: &RoomId) -> Result<Roster, ProviderError> {
+        match self.surface {
+            Surface::Channels => self.channel_roster(room).await,
+            Surface::Rooms => self.live_room_roster(room).await,
         }
     }
 

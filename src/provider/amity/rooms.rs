@@ -3,9 +3,12 @@
 //! - Rooms: `GET /api/v1/rooms` (`options[limit]`, `options[token]`); one
 //!   room: `GET /api/v1/rooms/{id}`. A room is deactivated when deleted,
 //!   ended or recorded.
-//! - People: the room's `createdBy` and `participants`, whole (no paging):
-//!   `host` (or the creator) reads as owner, `coHost` as admin, any other
-//!   type (the spec's `user`) as member; names joined from `users[]`.
+//! - People: the room's `createdBy` and `participants`, whole (no paging).
+//!   Participants are only the host and co-hosts [V]: `host` (or the
+//!   creator) reads as owner, every other participant as admin, whether
+//!   its type says `coHost` (live docs) or `user` (spec); names joined from
+//!   `users[]`. Viewers and chatters are not participants: a live room has
+//!   no plain members (its chat is the channel `liveChannelId`).
 //! - Remove: `DELETE /api/v1/rooms/{id}/participants`
 //!   `{"participantUserId": "..."}`, one user per call. The host is never
 //!   removed (the plan skips owners: `can_remove_owner = false`).
@@ -20,7 +23,7 @@ use crate::model::{
     Status, UserId,
 };
 use crate::provider::http;
-use crate::provider::{ErrorKind, ProviderError};
+use crate::provider::{ErrorKind, ProviderError, Roster};
 use reqwest::Method;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +34,10 @@ pub(super) const NO_DEMOTE: &str =
 /// Why a live room has no re-add.
 pub(super) const NO_READD: &str = "live-stream rooms have no re-add: a co-host comes back only by accepting the host's invitation";
 
-/// A participant type as a console role.
+/// A participant type as a console role. A room's participants are only
+/// its host and co-hosts [V], and the co-host type is spelt `coHost` (live
+/// docs) or `user` (spec) [V]: the host (`host` [I]) is the owner, every
+/// other participant, whatever its type, a co-host (admin).
 fn role_of_type(kind: Option<&str>) -> Role {
     let k: String = kind
         .unwrap_or("")
@@ -41,8 +47,7 @@ fn role_of_type(kind: Option<&str>) -> Role {
         .to_ascii_lowercase();
     match k.as_str() {
         "host" | "owner" => Role::Owner,
-        "cohost" => Role::Admin,
-        _ => Role::Member,
+        _ => Role::Admin,
     }
 }
 
@@ -172,6 +177,17 @@ impl Amity {
         Ok((room_of(r, all.len()), all))
     }
 
+    /// The room, its host and co-hosts, and (the same read) everyone in
+    /// it: a target who is not a participant ends `already_absent` unsent.
+    pub(super) async fn live_room_roster(&self, room: &RoomId) -> Result<Roster, ProviderError> {
+        let (detail, all) = self.live_room(room).await?;
+        Ok(Roster {
+            room: detail,
+            members: Some(all.iter().map(|m| m.user.clone()).collect()),
+            staff: all.into_iter().filter(|m| m.role.is_staff()).collect(),
+        })
+    }
+
     pub(super) async fn live_room_and_staff(
         &self,
         room: &RoomId,
@@ -260,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn host_co_hosts_and_participants_read_as_roles() {
+    fn the_host_is_the_owner_and_every_other_participant_a_co_host() {
         let (r, users) = room(
             r#"{"rooms":[{"roomId":"r-1","status":"live","title":"Launch","createdBy":"alice",
                 "participants":[{"type":"coHost","userId":"bob"},{"type":"user","userId":"carol"},
@@ -274,8 +290,8 @@ mod tests {
             [
                 ("alice", Role::Owner),
                 ("bob", Role::Admin),
-                ("dave", Role::Admin),
-                ("carol", Role::Member)
+                ("carol", Role::Admin),
+                ("dave", Role::Admin)
             ]
         );
         assert_eq!(p[1].name.as_deref(), Some("Bob"));
@@ -283,6 +299,11 @@ mod tests {
         assert!(detail.active);
         assert_eq!(detail.name, "Launch");
         assert_eq!(detail.member_count, Some(4));
+        // A participant without a type, or one unknown, is a co-host too.
+        let (other, _) = room(
+            r#"{"rooms":[{"roomId":"r","participants":[{"userId":"x"},{"type":"guest","userId":"y"}]}]}"#,
+        );
+        assert!(people(&other, &[]).iter().all(|m| m.role == Role::Admin));
     }
 
     #[test]
