@@ -28,6 +28,10 @@ pub struct Mix {
     /// Answers held a while after the upstream acted (a window in which
     /// the change is made and the client does not know yet).
     pub slow_after: f64,
+    /// Every 429 carries `Retry-After: 0` (else half carry none). For a
+    /// provider whose contract says to wait 5 s on a bare 429 (Amity), so
+    /// the suite does not spend minutes waiting.
+    pub hint_always: bool,
 }
 
 impl Mix {
@@ -42,6 +46,7 @@ impl Mix {
         malformed: 0.01,
         slow: 0.03,
         slow_after: 0.0,
+        hint_always: false,
     };
 
     /// No faults: every answer held 20 ms after the upstream acted.
@@ -54,6 +59,7 @@ impl Mix {
         malformed: 0.0,
         slow: 0.0,
         slow_after: 1.0,
+        hint_always: false,
     };
 }
 
@@ -134,7 +140,7 @@ async fn relay(
         fault(&inner);
         // Half with a hint of zero seconds, half with none.
         let mut r = (StatusCode::TOO_MANY_REQUESTS, "{}").into_response();
-        if draw(&inner) < 0.5 {
+        if m.hint_always || draw(&inner) < 0.5 {
             r.headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("0"));
         }
