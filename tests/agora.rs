@@ -1467,6 +1467,35 @@ async fn a_server_refusing_pages_over_100_is_asked_at_100() {
     }
 }
 
+/// Without the room's count (its detail refused), a first page shorter
+/// than asked does not prove the list ends: the rest is asked at the size
+/// the server gave, and an empty page ends it (it stopped at 100 of 2,500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_first_page_without_a_count_is_not_taken_for_the_end() {
+    let (fake, provider) = fake_with(Options {
+        member_page_cap: Some(100),
+        detail_refused: true,
+        ..Options::default()
+    })
+    .await;
+    let profile = profile_with(
+        &fake,
+        &format!("token = \"{}\"", fake.token()),
+        "rate_limit_per_sec = 10000",
+    );
+    let engine = Engine::new(provider, &profile, None);
+    let lobby = RoomId::from("10000000000000001");
+    let mut got = 0;
+    let listing = engine
+        .stream_members(&lobby, |page| {
+            got += page.items.len();
+            true
+        })
+        .await
+        .unwrap();
+    assert_eq!((got, listing.listed, listing.total), (2_500, 2_500, None));
+}
+
 fn provider_of(fake: &Fake) -> Arc<dyn Provider> {
     with_token(fake, fake.token())
 }

@@ -125,6 +125,9 @@ pub struct Options {
     /// (the SDK javadoc: 1 to 100; the docs: up to 1,000); the page's
     /// offset counts in pages of that size [inf].
     pub member_page_cap: Option<usize>,
+    /// The room detail is refused (403 `forbidden_op`), as for an app
+    /// token without the right to read it [inf].
+    pub detail_refused: bool,
     /// A `pagesize` above this is refused with 400 `invalid_parameter`
     /// (the SDK javadoc's range is 1..100) instead of being capped [inf].
     pub member_page_refused_above: Option<usize>,
@@ -172,6 +175,7 @@ impl Default for Options {
             unknown_user_404: false,
             member_page_cap: None,
             member_page_refused_above: None,
+            detail_refused: false,
             unsorted_members: false,
             free_edition_exhausted: false,
             busy_users: Vec::new(),
@@ -771,6 +775,9 @@ fn list_rooms(o: &Options, env: &Env, w: &World, q: &HashMap<String, String>) ->
 }
 
 fn detail(o: &Options, env: &Env, w: &World, id: &str) -> Response {
+    if o.detail_refused {
+        return error(403, "forbidden_op", "no permission to read this chatroom");
+    }
     let r = match find(w, id) {
         Ok(r) => r,
         Err(e) => return e,

@@ -896,9 +896,10 @@ impl Provider for Agora {
         let next = match at.num {
             _ if n == 0 => None,
             _ if n >= at.size => Some(at.size),
-            // Short first page, but the room has more: the server's real
-            // page size is `n`; ask the rest at that size.
-            1 if total.is_some_and(|t| t > u64::from(n)) => Some(n),
+            // Short first page, but the room has more (or its count is
+            // unknown): the server's real page size is `n`; ask the rest at
+            // that size (an empty page ends the list).
+            1 if total.is_none_or(|t| t > u64::from(n)) => Some(n),
             _ => None,
         }
         .map(|size| {
