@@ -342,6 +342,11 @@ pub enum MemberEvent {
         user: UserId,
         role: Role,
     },
+    /// The provider's live feed dropped and came back: changes to this
+    /// room in between may be missing from what was shown.
+    Missed {
+        room: RoomId,
+    },
 }
 
 impl MemberEvent {
@@ -349,7 +354,8 @@ impl MemberEvent {
         match self {
             MemberEvent::Joined { room, .. }
             | MemberEvent::Left { room, .. }
-            | MemberEvent::RoleChanged { room, .. } => room,
+            | MemberEvent::RoleChanged { room, .. }
+            | MemberEvent::Missed { room } => room,
         }
     }
 }

@@ -151,3 +151,25 @@ fn a_room_id_that_would_escape_its_url_is_refused_at_the_command_line() {
     assert!(fx.is_empty(), "{fx:?}");
     assert!(s.status.as_ref().unwrap().text.contains("`..`"));
 }
+
+#[test]
+fn a_feed_that_dropped_says_the_open_room_may_have_missed_changes() {
+    let mut s = partial_state();
+    let room = room_id(&s);
+    update(
+        &mut s,
+        Action::Membership(MemberEvent::Missed {
+            room: RoomId::from("elsewhere"),
+        }),
+    );
+    assert!(s.status.is_none(), "another room's gap says nothing here");
+    update(&mut s, Action::Membership(MemberEvent::Missed { room }));
+    let status = s.status.as_ref().unwrap();
+    assert!(
+        !status.error
+            && status.text.contains("may be missing")
+            && status.text.contains("ctrl-r reloads"),
+        "{status:?}"
+    );
+    assert_eq!(s.members.store.len(), 5, "nothing shown changes by itself");
+}

@@ -49,6 +49,10 @@ const RECONNECT_DELAYS: [Duration; 4] = [
 /// Handles an unsolicited frame (raw JSON text).
 pub(super) type EventSink = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// How long an idle connection that dropped waits before reconnecting
+/// (the SDKs wait 10–30 s [sdk]): from this to three times this.
+const IDLE_RECONNECT: Duration = Duration::from_secs(10);
+
 /// What answers a call.
 #[derive(Clone, Copy, Debug)]
 enum Expect {
@@ -144,6 +148,13 @@ pub(super) struct Conn {
     slot: Mutex<Slot>,
     next_ref: AtomicU64,
     on_event: EventSink,
+    /// Signalled when an open session's socket ends on its own (not when
+    /// a session is dropped on purpose).
+    closed: Arc<tokio::sync::Notify>,
+    /// The shortest wait before an idle reconnect.
+    idle_reconnect: Duration,
+    /// The keeper is running.
+    keeping: AtomicBool,
 }
 
 fn err(op: &str, kind: ErrorKind, message: impl Into<String>) -> ProviderError {
@@ -173,7 +184,58 @@ impl Conn {
             // unique per adapter (and, by the clock, across restarts).
             next_ref: AtomicU64::new(start.saturating_mul(1000)),
             on_event,
+            closed: Arc::new(tokio::sync::Notify::new()),
+            idle_reconnect: IDLE_RECONNECT,
+            keeping: AtomicBool::new(false),
         }
+    }
+
+    /// Keeps the session open while someone listens to events: when the
+    /// socket drops with no call in flight, reconnects after 10–30 s (as
+    /// the SDKs do), backing off while that fails, and calls `on_back` once
+    /// the session is open again (the events in between are lost). Stops
+    /// for good on a refused token, or when the connection is dropped.
+    pub fn keep_open(self: &Arc<Self>, on_back: Arc<dyn Fn() + Send + Sync>) {
+        if self.keeping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.keeping.store(false, Ordering::SeqCst);
+            return;
+        };
+        let weak = Arc::downgrade(self);
+        let closed = self.closed.clone();
+        let least = self.idle_reconnect;
+        runtime.spawn(async move {
+            loop {
+                closed.notified().await;
+                let mut wait = least.mul_f64(1.0 + 2.0 * fastrand::f64());
+                loop {
+                    tokio::time::sleep(wait).await;
+                    let Some(conn) = weak.upgrade() else {
+                        return;
+                    };
+                    match conn.ensure_open().await {
+                        Ok(()) => {
+                            tracing::info!(
+                                "nandbox: reconnected after the connection dropped; joins and leaves in between were missed"
+                            );
+                            on_back();
+                            break;
+                        }
+                        Err(e) if e.kind == ErrorKind::Auth => {
+                            tracing::warn!("nandbox: not reconnecting: {e}");
+                            conn.keeping.store(false, Ordering::SeqCst);
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::info!("nandbox: idle reconnect failed: {e}");
+                            wait = (wait * 2).min(least * 6);
+                        }
+                    }
+                }
+            }
+        });
     }
 
     /// Opens the session if none is open (`TOKEN_AUTH` answered
@@ -430,14 +492,13 @@ impl Conn {
         tracing::debug!("nandbox: session open");
         let (out, out_rx) = mpsc::unbounded_channel();
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
-        tokio::spawn(writer(sink, out_rx, inbox_tx.clone(), self.ping_every));
+        let ended = Ended {
+            inbox: inbox_tx,
+            closed: self.closed.clone(),
+        };
+        tokio::spawn(writer(sink, out_rx, ended.clone(), self.ping_every));
         let acking = Arc::new(AtomicBool::new(false));
-        let reader = tokio::spawn(reader(
-            stream,
-            inbox_tx,
-            self.on_event.clone(),
-            acking.clone(),
-        ));
+        let reader = tokio::spawn(reader(stream, ended, self.on_event.clone(), acking.clone()));
         Ok(Session {
             out,
             inbox,
@@ -455,12 +516,31 @@ type Stream = futures::stream::SplitStream<
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
 >;
 
+/// Where a session's tasks report frames, and that its socket ended.
+#[derive(Clone)]
+struct Ended {
+    inbox: mpsc::UnboundedSender<Inbound>,
+    closed: Arc<tokio::sync::Notify>,
+}
+
+impl Ended {
+    fn send(&self, frame: Inbound) {
+        let _ = self.inbox.send(frame);
+    }
+
+    /// The socket is gone: the call in flight (if any) and the keeper learn it.
+    fn socket_gone(&self) {
+        let _ = self.inbox.send(Inbound::Closed);
+        self.closed.notify_one();
+    }
+}
+
 /// Sends requests and a PING every `ping_every`; closes when the session
 /// is dropped.
 async fn writer(
     mut sink: Sink,
     mut requests: mpsc::UnboundedReceiver<String>,
-    inbox: mpsc::UnboundedSender<Inbound>,
+    inbox: Ended,
     ping_every: Duration,
 ) {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
@@ -477,7 +557,7 @@ async fn writer(
             _ = ping.tick() => sink.send(Message::text(wire::PING)).await,
         };
         if sent.is_err() {
-            let _ = inbox.send(Inbound::Closed);
+            inbox.socket_gone();
             return;
         }
     }
@@ -485,12 +565,7 @@ async fn writer(
 
 /// Sorts incoming frames: replies and error frames to the caller,
 /// unsolicited `chatMember` frames to the event handler, PONGs away.
-async fn reader(
-    mut stream: Stream,
-    inbox: mpsc::UnboundedSender<Inbound>,
-    on_event: EventSink,
-    acking: Arc<AtomicBool>,
-) {
+async fn reader(mut stream: Stream, inbox: Ended, on_event: EventSink, acking: Arc<AtomicBool>) {
     while let Some(msg) = stream.next().await {
         let text = match msg {
             Ok(Message::Text(t)) => t,
@@ -510,11 +585,11 @@ async fn reader(
         {
             let code = code_text(code);
             tracing::debug!("nandbox: error frame {code}");
-            let _ = inbox.send(Inbound::Error { reference, code });
+            inbox.send(Inbound::Error { reference, code });
             continue;
         }
         if let Some(reference) = reference {
-            let _ = inbox.send(Inbound::Reply {
+            inbox.send(Inbound::Reply {
                 reference,
                 text: text.to_string(),
             });
@@ -525,7 +600,7 @@ async fn reader(
             Some("chatMember") => {
                 on_event(&text);
                 if acking.load(Ordering::SeqCst) {
-                    let _ = inbox.send(Inbound::Unreferenced {
+                    inbox.send(Inbound::Unreferenced {
                         text: text.to_string(),
                     });
                 }
@@ -534,7 +609,7 @@ async fn reader(
             None => {}
         }
     }
-    let _ = inbox.send(Inbound::Closed);
+    inbox.socket_gone();
 }
 
 /// Whether a `chatMember` frame is about this chat and user.
@@ -650,6 +725,67 @@ mod tests {
         // PONGs in between never answer a call; the session is the same.
         let reply = conn.call("getChat", "1", None).await.unwrap();
         assert!(reply.contains("chatDetails"));
+    }
+
+    /// A Bot API that closes the first session right after accepting the
+    /// token (a server restart while the console is idle), counts
+    /// sessions, and keeps later ones open.
+    async fn restarting_server(auths: Arc<AtomicUsize>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let auths = auths.clone();
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    while let Some(Ok(Message::Text(t))) = ws.next().await {
+                        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                        if v["method"] == "TOKEN_AUTH" {
+                            let n = auths.fetch_add(1, Ordering::SeqCst);
+                            let ok = serde_json::json!({"method": "TOKEN_AUTH_OK"});
+                            if ws.send(Message::text(ok.to_string())).await.is_err() {
+                                return;
+                            }
+                            if n == 0 {
+                                let _ = ws.close(None).await;
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        format!("ws://{addr}/nandbox/api/")
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_that_drops_is_opened_again_while_someone_listens() {
+        let auths = Arc::new(AtomicUsize::new(0));
+        let url = restarting_server(auths.clone()).await;
+        let mut conn = Conn::new(
+            url,
+            SecretString::from("1:0:s"),
+            "0".into(),
+            Duration::from_secs(10),
+            Arc::new(|_: &str| {}),
+        );
+        conn.idle_reconnect = Duration::from_millis(10);
+        let conn = Arc::new(conn);
+        conn.ensure_open().await.unwrap();
+        let back = Arc::new(AtomicUsize::new(0));
+        let told = back.clone();
+        conn.keep_open(Arc::new(move || {
+            told.fetch_add(1, Ordering::SeqCst);
+        }));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while back.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "never reconnected");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(auths.load(Ordering::SeqCst), 2, "one new session");
+        assert_eq!(back.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -143,6 +143,15 @@ impl Shared {
         Some(Member::new(user, m.user.name.as_deref(), role))
     }
 
+    /// The socket came back after a drop: every known chat may have missed
+    /// joins and leaves in between; subscribers are told.
+    pub fn missed(&self) {
+        let rooms = self.lock().rooms.clone();
+        for room in rooms {
+            let _ = self.events.send(MemberEvent::Missed { room });
+        }
+    }
+
     /// An unsolicited `chatMember` frame: a join or a leave [sdk javadoc].
     /// The chat counts as seen; the member is remembered or forgotten; the
     /// event goes to every subscriber.

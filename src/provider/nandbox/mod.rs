@@ -93,7 +93,7 @@ const ROOM_PAGE: usize = 100;
 
 /// The nandbox adapter.
 pub struct Nandbox {
-    conn: Conn,
+    conn: Arc<Conn>,
     shared: Arc<Shared>,
     host: String,
     staff: Mutex<Option<StaffList>>,
@@ -196,13 +196,13 @@ impl Nandbox {
         let shared = Arc::new(Shared::new(chats));
         let events = shared.clone();
         Ok(Self {
-            conn: Conn::new(
+            conn: Arc::new(Conn::new(
                 url.clone(),
                 token,
                 app_id,
                 timeout,
                 Arc::new(move |frame: &str| events.on_frame(frame)),
-            ),
+            )),
             host: http::host_of(&url),
             shared,
             staff: Mutex::new(None),
@@ -611,7 +611,11 @@ impl Provider for Nandbox {
         RoomId::from(room.as_str().trim())
     }
 
+    /// Join/leave events; while anyone listens, a connection that drops
+    /// while idle is opened again, and each chat is told it missed events.
     fn events(&self) -> Option<tokio::sync::broadcast::Receiver<MemberEvent>> {
+        let shared = self.shared.clone();
+        self.conn.keep_open(Arc::new(move || shared.missed()));
         Some(self.shared.events.subscribe())
     }
 

@@ -114,6 +114,8 @@ impl Sandbox {
                     MemberEvent::RoleChanged { user, role, .. } => {
                         r.set_role(user, *role);
                     }
+                    // A feed that dropped changes nothing by itself.
+                    MemberEvent::Missed { .. } => {}
                 }
             }
         }

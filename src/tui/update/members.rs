@@ -357,6 +357,15 @@ pub(super) fn membership(s: &mut State, event: crate::model::MemberEvent) -> Vec
         MemberEvent::RoleChanged { user, role, .. } => {
             s.members.roles.insert(user, role);
         }
+        MemberEvent::Missed { .. } => {
+            let key = s.keymap.label(Cmd::Refresh);
+            info(
+                s,
+                format!(
+                    "the provider's live updates dropped and came back: joins and leaves in between may be missing ({key} reloads)"
+                ),
+            );
+        }
     }
     vec![]
 }
