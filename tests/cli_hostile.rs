@@ -20,7 +20,8 @@ fn dot_segments_and_control_characters_in_arguments_are_exit_2() {
         (SPAM, "..", "`..`"),
         (SPAM, ".", "`.`"),
         ("..", "71000000000122597", "`..`"),
-        (SPAM, "evil\u{1b}[2J", "\\u{1b}"),
+        // Escaped as everywhere else on stderr (CLI.md): `\x1b`.
+        (SPAM, "evil\u{1b}[2J", "`evil\\x1b[2J`"),
     ] {
         let out = home
             .binary()
@@ -69,6 +70,19 @@ fn hostile_ids_in_ticket_files_name_the_line() {
         .code(2);
     let err = stderr_of(&out);
     assert!(err.contains("line 3") && err.contains("`..`"), "{err}");
+
+    std::fs::write(
+        &ticket,
+        format!("room,user,action\n{SPAM},a\u{1b}b,remove\n"),
+    )
+    .unwrap();
+    let out = home
+        .binary()
+        .args(["apply", ticket.to_str().unwrap(), "--yes"])
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(err.contains("line 2") && err.contains("`a\\x1bb`"), "{err}");
 }
 
 /// A change run with a hostile `--reason` and `--ticket`: the audit log

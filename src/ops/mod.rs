@@ -348,7 +348,7 @@ impl Engine {
             let bad = |what: &str, id: &str, why: String| {
                 format!(
                     "{what} id `{}` cannot be used: {why}; nothing was sent",
-                    id.escape_debug()
+                    crate::text::escape(id)
                 )
             };
             if let Some(why) = crate::model::id_problem(room) {

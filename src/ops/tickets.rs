@@ -446,7 +446,7 @@ fn to_request(row: Row<'_>, at: impl Fn() -> String) -> Result<Request, TicketEr
             return Err(TicketError(format!(
                 "{}: {what} id `{}` cannot be used: {why}",
                 at(),
-                id.escape_debug()
+                crate::text::escape(id)
             )));
         }
     }

@@ -285,7 +285,7 @@ pub fn page_offset(
                 provider,
                 op,
                 ErrorKind::BadRequest,
-                format!("bad page token `{}`", t.escape_debug()),
+                format!("bad page token `{}`", crate::text::escape(t)),
             )
         }),
     }

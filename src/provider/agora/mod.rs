@@ -872,7 +872,7 @@ impl Provider for Agora {
                     NAME,
                     &op,
                     ErrorKind::BadRequest,
-                    format!("bad page token `{}`", t.escape_debug()),
+                    format!("bad page token `{}`", crate::text::escape(t)),
                 )
             })?,
         };

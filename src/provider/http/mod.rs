@@ -66,7 +66,7 @@ pub fn segment(provider: &'static str, op: &str, id: &str) -> Result<String, Pro
             provider,
             op,
             ErrorKind::BadRequest,
-            format!("id `{}` refused: {why}", id.escape_debug()),
+            format!("id `{}` refused: {why}", crate::text::escape(id)),
         ));
     }
     let mut out = String::with_capacity(id.len());
