@@ -82,6 +82,16 @@ impl Failure {
             message: e.to_string(),
         }
     }
+
+    /// A read that prints no rows when it fails (`rooms`, `members`):
+    /// exit 3 whatever the error, as CLI.md says of a lookup that failed
+    /// before any row (exit 1 would say some row ended failed).
+    pub fn lookup(e: &ProviderError) -> Self {
+        Self {
+            code: 3,
+            message: e.to_string(),
+        }
+    }
 }
 
 impl From<StoreError> for Failure {

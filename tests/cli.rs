@@ -107,6 +107,24 @@ fn members_of_the_jumbo_room_come_across_all_pages() {
     assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 120_001);
 }
 
+/// Listing a room that cannot be read prints no rows: exit 3 (a lookup
+/// failed before any row), as `remove` on that room is, never exit 1
+/// (which says some row ended failed).
+#[test]
+fn members_of_a_room_that_cannot_be_read_is_exit_3() {
+    let env = Env::new();
+    for args in [
+        vec!["members", "999"],
+        vec!["remove", "999", "71000000000122597", "--yes"],
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(stderr.contains("999"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
 #[test]
 fn remove_reports_one_row_per_user_and_exit_1_when_a_guard_fires() {
     let env = Env::new();

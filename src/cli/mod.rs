@@ -68,7 +68,7 @@ async fn dispatch(global: &Global, command: Command, out: &mut dyn Write) -> Res
             let rooms = engine
                 .all_rooms()
                 .await
-                .map_err(|e| Failure::provider(&e))?;
+                .map_err(|e| Failure::lookup(&e))?;
             let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
             emit(out, global.format, &rows)?;
             if engine.capabilities().rooms == crate::provider::RoomListing::Configured {
@@ -238,7 +238,7 @@ async fn members(
             true
         })
         .await
-        .map_err(|e| Failure::provider(&e))?;
+        .map_err(|e| Failure::lookup(&e))?;
     let rows: Vec<MemberRow> = members.iter().map(|m| MemberRow::new(&room, m)).collect();
     emit(out, global.format, &rows)?;
     if engine.member_listing().is_full()
