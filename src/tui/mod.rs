@@ -28,6 +28,8 @@ mod tests_hostile;
 #[cfg(test)]
 mod tests_look;
 #[cfg(test)]
+mod tests_modal;
+#[cfg(test)]
 mod tests_partial;
 
 pub use terminal::console;

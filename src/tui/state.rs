@@ -607,6 +607,8 @@ pub struct State {
     pub size: (u16, u16),
     pub pending_key: Option<Key>,
     pub plan_gen: u64,
+    /// The latest measured round trip of one call to the provider.
+    pub round_trip: Option<std::time::Duration>,
     /// Something changed since the last frame.
     pub dirty: bool,
     /// Rows the last frame built (members, results, audit tables).
@@ -638,6 +640,7 @@ impl State {
             size: (100, 30),
             pending_key: None,
             plan_gen: 0,
+            round_trip: None,
             dirty: true,
             rows_built: Cell::new(0),
         }

@@ -81,6 +81,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             vec![]
         }
+        Action::RoundTrip(d) => {
+            s.round_trip = Some(d);
+            s.dirty = false;
+            vec![]
+        }
         Action::Filtered {
             seq,
             view,
@@ -175,6 +180,8 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 ..RoomsState::default()
             };
             s.results = None;
+            s.round_trip = None;
+            close_popup(s, format!("profile {name} opened"));
             s.screen = Screen::Rooms;
             s.back.clear();
             info(s, format!("profile {name}"));
@@ -192,6 +199,17 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             vec![]
         }
+    }
+}
+
+/// Closes the confirm popup because what it was about changed under it
+/// (`why`); says so, and that nothing was sent.
+fn close_popup(s: &mut State, why: String) {
+    if s.popup.take().is_some() {
+        info(
+            s,
+            format!("the confirm popup closed: {why}; nothing was sent"),
+        );
     }
 }
 
@@ -285,6 +303,8 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         return vec![];
     }
+    // The question is about a running batch (the batch's end closes it).
+    s.ask_quit &= s.batch.is_some();
     if s.ask_quit {
         s.ask_quit = false;
         if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) && !k.ctrl {
