@@ -368,6 +368,11 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
                 p.typed.pop();
                 return vec![];
             }
+            // As in the filter: ctrl-u empties the box.
+            KeyCode::Char('u') if k.ctrl => {
+                p.typed.clear();
+                return vec![];
+            }
             _ => {}
         }
         return match s.keymap.resolve(None, k, &[Ctx::Popup]) {
