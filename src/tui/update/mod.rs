@@ -341,9 +341,16 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         return vec![];
     }
-    if let Some(p) = s.popup.as_mut() {
+    // Help opened over the popup takes the keys until it closes; then the
+    // popup (and its reason editor) is back as it was.
+    let over_help = s.screen == Screen::Help;
+    // The help key that types no text (F1) opens help from the editor too.
+    let help_key = s.keymap.resolve(None, k, &[Ctx::Global]) == Resolved::Cmd(Cmd::Help);
+    if let Some(p) = s.popup.as_mut().filter(|_| !over_help) {
         if p.editing_reason {
             match k.code {
+                KeyCode::Char(c) if !k.ctrl => p.reason.push(c),
+                _ if help_key => return on_cmd(s, Cmd::Help),
                 KeyCode::Enter => p.editing_reason = false,
                 KeyCode::Esc => {
                     // Esc drops this edit; Enter keeps it.
@@ -354,7 +361,6 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
                     p.reason.pop();
                 }
                 KeyCode::Char('u') if k.ctrl => p.reason.clear(),
-                KeyCode::Char(c) if !k.ctrl => p.reason.push(c),
                 _ => {}
             }
             return vec![];
@@ -377,6 +383,7 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         return match s.keymap.resolve(None, k, &[Ctx::Popup]) {
             Resolved::Cmd(cmd) => on_cmd(s, cmd),
+            _ if help_key => on_cmd(s, Cmd::Help),
             _ if s.keymap.resolve(None, k, &[Ctx::Global]) == Resolved::Cmd(Cmd::Refresh) => {
                 replan(s)
             }
@@ -424,6 +431,11 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         r = s.keymap.resolve(None, k, ctxs);
     }
     match r {
+        // Over the popup, help only scrolls, closes, or quits.
+        Resolved::Cmd(cmd) if s.popup.is_some() && !help_over_popup_takes(cmd) => {
+            s.dirty = expired;
+            vec![]
+        }
         Resolved::Cmd(cmd) => on_cmd(s, cmd),
         Resolved::Pending => {
             s.pending_key = Some(k);
@@ -435,6 +447,24 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+/// The commands help answers while it is open over the confirm popup.
+fn help_over_popup_takes(cmd: Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Down
+            | Cmd::Up
+            | Cmd::PageDown
+            | Cmd::PageUp
+            | Cmd::HalfDown
+            | Cmd::HalfUp
+            | Cmd::Top
+            | Cmd::Bottom
+            | Cmd::Back
+            | Cmd::Help
+            | Cmd::Quit
+    )
 }
 
 fn editing_filter(s: &mut State) -> Option<&mut FilterInput> {
@@ -499,7 +529,8 @@ fn go(s: &mut State, screen: Screen) {
 
 /// `Esc`: popup, error, filter, visual range, marks, then the screen.
 fn back(s: &mut State) -> Vec<Effect> {
-    if s.popup.take().is_some() {
+    // Help over the popup closes first, back to the popup.
+    if s.screen != Screen::Help && s.popup.take().is_some() {
         return vec![];
     }
     if s.status.as_ref().is_some_and(|st| st.error) {
