@@ -10,6 +10,7 @@ mod action;
 #[cfg(any(test, feature = "bench"))]
 pub mod bench;
 mod effects;
+mod eta;
 mod format;
 mod keymap;
 mod rates;

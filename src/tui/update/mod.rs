@@ -129,7 +129,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                             plan.unread.join("; ")
                         ))
                     }
-                    Ok(plan) => p.set_plan(plan, &s.header.caps),
+                    Ok(plan) => p.set_plan(plan, &s.header.caps, s.round_trip),
                     Err(e) => {
                         p.planning =
                             Planning::Failed(format!("could not plan: {e}; nothing was sent"))
