@@ -258,3 +258,46 @@ fn help_says_retry_takes_cancelled_rows_and_undo_restores_roles() {
         "{text}"
     );
 }
+
+#[test]
+fn no_second_batch_starts_while_one_runs() {
+    let mut s = members_state(10, true);
+    press(&mut s, "space space");
+    let requests = planned_popup(&mut s, "d");
+    press(&mut s, "y");
+    assert!(s.batch.is_some());
+    // A row failed already; the results screen offers its retry.
+    update(
+        &mut s,
+        Action::Run(crate::ops::RunEvent::Row {
+            index: 0,
+            outcome: Outcome {
+                room: requests[0].room.clone(),
+                user: requests[0].user.clone(),
+                action: requests[0].action,
+                status: Status::Failed,
+                reason: Some("provider said no".into()),
+                role: None,
+            },
+        }),
+    );
+    press(&mut s, "R");
+    assert_eq!(s.screen, Screen::Results);
+    let retry = planned_popup(&mut s, "t");
+    assert_eq!(retry.len(), 1);
+    let effects = press(&mut s, "y");
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Run { .. })),
+        "{effects:?}"
+    );
+    assert!(s.popup.is_some(), "the popup waits");
+    let st = s.status.clone().unwrap();
+    assert!(st.text.contains("batch is running"), "{st:?}");
+    // Once the batch ends, the retry can go.
+    finish(&mut s, &requests);
+    let effects = press(&mut s, "y");
+    assert!(
+        matches!(effects.as_slice(), [Effect::Run { .. }]),
+        "{effects:?}"
+    );
+}

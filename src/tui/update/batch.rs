@@ -315,6 +315,14 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
     let Some(p) = s.popup.as_ref() else {
         return vec![];
     };
+    if s.batch.is_some() {
+        // One run at a time: the popup waits for the running one to end.
+        info(
+            s,
+            "a batch is running: confirm once it ends (Esc on its progress screen cancels it)",
+        );
+        return vec![];
+    }
     let n = match &p.planning {
         Planning::Ready { summary, .. } => summary.to_send,
         Planning::Failed(_) => {
