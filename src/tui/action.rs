@@ -32,6 +32,9 @@ pub enum Action {
         seq: u64,
         error: String,
     },
+    /// How long one call to the provider took (the first page of a
+    /// members load): the confirm popup's ETA counts it.
+    RoundTrip(std::time::Duration),
     /// A background filter's result over members `0..upto`, and how many
     /// of those are users a batch removed.
     Filtered {

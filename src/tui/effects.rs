@@ -288,8 +288,14 @@ async fn run_plan(
 /// fetch ahead there, within the rate limit).
 async fn load_members(engine: Arc<Engine>, room: RoomId, seq: u64, tx: UnboundedSender<Action>) {
     let mut total = None;
+    // The first page's wait is one round trip to the provider: the
+    // confirm popup's ETA counts it.
+    let mut started = Some(std::time::Instant::now());
     let result = engine
         .stream_members(&room, |page| {
+            if let Some(at) = started.take() {
+                let _ = tx.send(Action::RoundTrip(at.elapsed()));
+            }
             total = page.total.or(total);
             tx.send(Action::MembersPage {
                 seq,

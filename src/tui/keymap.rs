@@ -256,8 +256,8 @@ keymap_table! {
     Results "results" Global "results of the last batch" false true;
     Audit "audit" Global "recent audit records" false false;
     Failures "failures" Results "failures only / all rows" false true;
-    Retry "retry" Results "retry failed rows" true true;
-    Undo "undo" Results "undo: re-add removed users" true true;
+    Retry "retry" Results "retry failed and cancelled rows" true true;
+    Undo "undo" Results "undo: re-add removed users, give demoted users their roles back" true true;
     Export "export" Results "export results (CSV and JSONL)" false true;
     Refresh "refresh" Global "refresh" false false;
     Copy "copy" List "copy the id (OSC 52)" false true;

@@ -10,6 +10,7 @@ mod action;
 #[cfg(any(test, feature = "bench"))]
 pub mod bench;
 mod effects;
+mod eta;
 mod format;
 mod keymap;
 mod rates;
@@ -27,6 +28,8 @@ mod tests;
 mod tests_hostile;
 #[cfg(test)]
 mod tests_look;
+#[cfg(test)]
+mod tests_modal;
 #[cfg(test)]
 mod tests_partial;
 

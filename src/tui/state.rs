@@ -335,8 +335,14 @@ impl Confirm {
             && digits.trim_start_matches('0') == n.to_string().trim_start_matches('0')
     }
 
-    /// Takes the plan and sums it up once, so frames never walk it.
-    pub fn set_plan(&mut self, plan: Plan, caps: &Capabilities) {
+    /// Takes the plan and sums it up once, so frames never walk it;
+    /// `round_trip` is the latest measured call to the provider.
+    pub fn set_plan(
+        &mut self,
+        plan: Plan,
+        caps: &Capabilities,
+        round_trip: Option<std::time::Duration>,
+    ) {
         let to_send = plan.to_send();
         let summary = PlanSummary {
             to_send,
@@ -346,7 +352,7 @@ impl Confirm {
                 .iter()
                 .filter(|r| r.verdict == crate::ops::plan::Verdict::Absent)
                 .count(),
-            eta: plan.eta(caps),
+            eta: super::eta::estimate(&plan, caps, round_trip),
         };
         self.planning = Planning::Ready { plan, summary };
     }
@@ -607,6 +613,8 @@ pub struct State {
     pub size: (u16, u16),
     pub pending_key: Option<Key>,
     pub plan_gen: u64,
+    /// The latest measured round trip of one call to the provider.
+    pub round_trip: Option<std::time::Duration>,
     /// Something changed since the last frame.
     pub dirty: bool,
     /// Rows the last frame built (members, results, audit tables).
@@ -638,6 +646,7 @@ impl State {
             size: (100, 30),
             pending_key: None,
             plan_gen: 0,
+            round_trip: None,
             dirty: true,
             rows_built: Cell::new(0),
         }

@@ -315,6 +315,14 @@ pub(super) fn confirm(s: &mut State) -> Vec<Effect> {
     let Some(p) = s.popup.as_ref() else {
         return vec![];
     };
+    if s.batch.is_some() {
+        // One run at a time: the popup waits for the running one to end.
+        info(
+            s,
+            "a batch is running: confirm once it ends (Esc on its progress screen cancels it)",
+        );
+        return vec![];
+    }
     let n = match &p.planning {
         Planning::Ready { summary, .. } => summary.to_send,
         Planning::Failed(_) => {
@@ -578,12 +586,20 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
     } else if s.screen != Screen::Results {
         go(s, Screen::Results);
     }
+    // The quit question was about the running batch: it ended, so the
+    // question goes with it (a later `y` is the results screen's again).
+    let asked = std::mem::take(&mut s.ask_quit);
     info(
         s,
         format!(
-            "{}batch done: {}",
+            "{}batch done: {}{}",
             if dry_run { "dry-run " } else { "" },
-            summary.join(", ")
+            summary.join(", "),
+            if asked {
+                " (it finished while the quit question was open; nothing was cancelled)"
+            } else {
+                ""
+            }
         ),
     );
     if let Some(e) = local_error {

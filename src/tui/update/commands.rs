@@ -244,6 +244,12 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
             if s.screen != Screen::Help {
                 s.help_pos = Pos::default();
                 go(s, Screen::Help);
+                if s.popup.is_some() {
+                    // Opened over the popup: its keys first.
+                    s.help_pos.cursor = crate::tui::view::help_section_start(s, Ctx::Popup);
+                    let len = list_len(s);
+                    s.help_pos.clamp(len, 1);
+                }
             } else if let Some(prev) = s.back.pop() {
                 // `?` again closes help.
                 s.screen = prev;

@@ -158,6 +158,10 @@ pub(super) fn open_room(s: &mut State, room: Room) -> Vec<Effect> {
     if same && (s.members.loading || s.members.complete) {
         return vec![];
     }
+    if s.popup.as_ref().is_some_and(|p| p.room.id != room.id) {
+        // Its targets (or the set it is reading) are of another room.
+        close_popup(s, format!("room {} opened", room.name));
+    }
     let seq = s.members.load_gen + 1;
     s.members = MembersState {
         room: Some(room.clone()),

@@ -81,6 +81,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             vec![]
         }
+        Action::RoundTrip(d) => {
+            s.round_trip = Some(d);
+            s.dirty = false;
+            vec![]
+        }
         Action::Filtered {
             seq,
             view,
@@ -124,7 +129,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                             plan.unread.join("; ")
                         ))
                     }
-                    Ok(plan) => p.set_plan(plan, &s.header.caps),
+                    Ok(plan) => p.set_plan(plan, &s.header.caps, s.round_trip),
                     Err(e) => {
                         p.planning =
                             Planning::Failed(format!("could not plan: {e}; nothing was sent"))
@@ -175,6 +180,8 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 ..RoomsState::default()
             };
             s.results = None;
+            s.round_trip = None;
+            close_popup(s, format!("profile {name} opened"));
             s.screen = Screen::Rooms;
             s.back.clear();
             info(s, format!("profile {name}"));
@@ -192,6 +199,17 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             vec![]
         }
+    }
+}
+
+/// Closes the confirm popup because what it was about changed under it
+/// (`why`); says so, and that nothing was sent.
+fn close_popup(s: &mut State, why: String) {
+    if s.popup.take().is_some() {
+        info(
+            s,
+            format!("the confirm popup closed: {why}; nothing was sent"),
+        );
     }
 }
 
@@ -285,6 +303,8 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         return vec![];
     }
+    // The question is about a running batch (the batch's end closes it).
+    s.ask_quit &= s.batch.is_some();
     if s.ask_quit {
         s.ask_quit = false;
         if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) && !k.ctrl {
@@ -321,9 +341,16 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         }
         return vec![];
     }
-    if let Some(p) = s.popup.as_mut() {
+    // Help opened over the popup takes the keys until it closes; then the
+    // popup (and its reason editor) is back as it was.
+    let over_help = s.screen == Screen::Help;
+    // The help key that types no text (F1) opens help from the editor too.
+    let help_key = s.keymap.resolve(None, k, &[Ctx::Global]) == Resolved::Cmd(Cmd::Help);
+    if let Some(p) = s.popup.as_mut().filter(|_| !over_help) {
         if p.editing_reason {
             match k.code {
+                KeyCode::Char(c) if !k.ctrl => p.reason.push(c),
+                _ if help_key => return on_cmd(s, Cmd::Help),
                 KeyCode::Enter => p.editing_reason = false,
                 KeyCode::Esc => {
                     // Esc drops this edit; Enter keeps it.
@@ -334,7 +361,6 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
                     p.reason.pop();
                 }
                 KeyCode::Char('u') if k.ctrl => p.reason.clear(),
-                KeyCode::Char(c) if !k.ctrl => p.reason.push(c),
                 _ => {}
             }
             return vec![];
@@ -348,10 +374,16 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
                 p.typed.pop();
                 return vec![];
             }
+            // As in the filter: ctrl-u empties the box.
+            KeyCode::Char('u') if k.ctrl => {
+                p.typed.clear();
+                return vec![];
+            }
             _ => {}
         }
         return match s.keymap.resolve(None, k, &[Ctx::Popup]) {
             Resolved::Cmd(cmd) => on_cmd(s, cmd),
+            _ if help_key => on_cmd(s, Cmd::Help),
             _ if s.keymap.resolve(None, k, &[Ctx::Global]) == Resolved::Cmd(Cmd::Refresh) => {
                 replan(s)
             }
@@ -399,6 +431,11 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
         r = s.keymap.resolve(None, k, ctxs);
     }
     match r {
+        // Over the popup, help only scrolls, closes, or quits.
+        Resolved::Cmd(cmd) if s.popup.is_some() && !help_over_popup_takes(cmd) => {
+            s.dirty = expired;
+            vec![]
+        }
         Resolved::Cmd(cmd) => on_cmd(s, cmd),
         Resolved::Pending => {
             s.pending_key = Some(k);
@@ -410,6 +447,24 @@ fn on_key(s: &mut State, k: Key) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+/// The commands help answers while it is open over the confirm popup.
+fn help_over_popup_takes(cmd: Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Down
+            | Cmd::Up
+            | Cmd::PageDown
+            | Cmd::PageUp
+            | Cmd::HalfDown
+            | Cmd::HalfUp
+            | Cmd::Top
+            | Cmd::Bottom
+            | Cmd::Back
+            | Cmd::Help
+            | Cmd::Quit
+    )
 }
 
 fn editing_filter(s: &mut State) -> Option<&mut FilterInput> {
@@ -474,7 +529,8 @@ fn go(s: &mut State, screen: Screen) {
 
 /// `Esc`: popup, error, filter, visual range, marks, then the screen.
 fn back(s: &mut State) -> Vec<Effect> {
-    if s.popup.take().is_some() {
+    // Help over the popup closes first, back to the popup.
+    if s.screen != Screen::Help && s.popup.take().is_some() {
         return vec![];
     }
     if s.status.as_ref().is_some_and(|st| st.error) {

@@ -20,19 +20,21 @@ fn ctx_name(c: Ctx) -> &'static str {
     }
 }
 
+/// The order of help's sections.
+const ORDER: [Ctx; 7] = [
+    Ctx::Global,
+    Ctx::List,
+    Ctx::Rooms,
+    Ctx::Members,
+    Ctx::Results,
+    Ctx::Popup,
+    Ctx::Progress,
+];
+
 /// Every help line, in table order grouped by context.
 pub fn lines(s: &State, t: &Theme) -> Vec<Line<'static>> {
-    let order = [
-        Ctx::Global,
-        Ctx::List,
-        Ctx::Rooms,
-        Ctx::Members,
-        Ctx::Results,
-        Ctx::Popup,
-        Ctx::Progress,
-    ];
     let mut out = Vec::new();
-    for ctx in order {
+    for ctx in ORDER {
         out.push(Line::styled(ctx_name(ctx).to_string(), t.title()));
         for e in TABLE.iter().filter(|e| e.ctx == ctx) {
             if e.changes && s.header.read_only {
@@ -49,6 +51,20 @@ pub fn lines(s: &State, t: &Theme) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+/// The line `ctx`'s section starts at.
+pub fn section_start(s: &State, ctx: Ctx) -> usize {
+    ORDER
+        .iter()
+        .take_while(|c| **c != ctx)
+        .map(|c| {
+            1 + TABLE
+                .iter()
+                .filter(|e| e.ctx == *c && !(e.changes && s.header.read_only))
+                .count()
+        })
+        .sum()
 }
 
 pub fn render(s: &State, t: &Theme, f: &mut Frame, area: Rect) {

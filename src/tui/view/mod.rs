@@ -13,6 +13,7 @@ use super::keymap::{Cmd, Ctx, TABLE};
 use super::state::{MIN_H, MIN_W, Screen, State};
 use crate::text::escape;
 use ratatui::Frame;
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -60,7 +61,8 @@ pub fn render(s: &State, f: &mut Frame) {
     }
     footer_hints(s, &t, f, hints);
     status_line(s, &t, f, status);
-    if let Some(p) = &s.popup {
+    // Help opened over the popup hides it until help closes.
+    if let Some(p) = s.popup.as_ref().filter(|_| s.screen != Screen::Help) {
         popup::confirm(s, p, &t, f, body);
     }
     if s.ask_quit {
@@ -116,7 +118,7 @@ fn header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
 
 /// The contexts whose hints the footer shows.
 fn hint_contexts(s: &State) -> &'static [Ctx] {
-    if s.popup.is_some() {
+    if s.popup.is_some() && s.screen != Screen::Help {
         return &[Ctx::Popup];
     }
     s.screen.contexts().hints
@@ -151,15 +153,33 @@ fn hint_applies(s: &State, cmd: Cmd) -> bool {
 /// "Keybindings: ?"), so the rest is one key away.
 fn footer_hints(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let mut items: Vec<(String, String)> = Vec::new();
-    // Every footer ends with the help key, whatever the screen's contexts.
-    // (The popup answers only its own keys.)
+    // Every footer ends with the help key, whatever the screen's contexts
+    // (it opens help over the popup too).
     let mut help = s
         .keymap
         .keys_of(Cmd::Help)
         .first()
-        .filter(|_| s.popup.is_none())
         .map(|k| (k.to_string(), "help".to_string()));
-    for ctx in hint_contexts(s) {
+    let editing = s
+        .popup
+        .as_ref()
+        .is_some_and(|p| p.editing_reason && s.screen != Screen::Help);
+    if editing {
+        // Typing the reason: its own keys, and a help key that types no
+        // text (`?` types a `?` here).
+        items = [("Enter", "done"), ("Esc", "cancel"), ("ctrl-u", "empty")]
+            .map(|(k, n)| (k.to_string(), n.to_string()))
+            .into();
+        help = s
+            .keymap
+            .keys_of(Cmd::Help)
+            .iter()
+            .find(
+                |b| !matches!(b.0.as_slice(), [k] if !k.ctrl && matches!(k.code, KeyCode::Char(_))),
+            )
+            .map(|k| (k.to_string(), "help".to_string()));
+    }
+    for ctx in hint_contexts(s).iter().filter(|_| !editing) {
         for e in TABLE.iter().filter(|e| e.ctx == *ctx && e.hint) {
             if (e.changes && s.header.read_only) || !hint_applies(s, e.cmd) {
                 continue;
@@ -203,9 +223,12 @@ fn footer_hints(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
 
 fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let line = if let Some(c) = &s.command {
+        // Like the filter: a long line (`:add` with many ids) shows the
+        // end being typed.
+        let room = (area.width as usize).saturating_sub(2);
         Line::from(vec![
             Span::styled(":", t.key()),
-            Span::raw(escape(c).into_owned()),
+            Span::raw(tail_fit(&escape(c), room)),
             Span::raw("▏"),
         ])
     } else if let Some(fi) = editing_filter(s) {
@@ -244,6 +267,17 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(hard_wrap(line, area.width as usize)), area);
 }
 
+/// `text` if it fits in `room` columns, else `…` and its end: what is
+/// being typed stays in view.
+pub(super) fn tail_fit(text: &str, room: usize) -> String {
+    let n = text.chars().count();
+    if n <= room {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n + 1 - room.max(1)).collect();
+    format!("…{tail}")
+}
+
 /// Cuts a line into lines of `width` characters, keeping each span's
 /// style (the state counts status lines the same way).
 fn hard_wrap(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
@@ -280,6 +314,11 @@ fn editing_filter(s: &State) -> Option<&str> {
 /// How many lines the help screen has (it scrolls by line).
 pub fn help_line_count(s: &State) -> usize {
     help::lines(s, &theme(s)).len()
+}
+
+/// The help line the section of `ctx`'s keys starts at.
+pub fn help_section_start(s: &State, ctx: Ctx) -> usize {
+    help::section_start(s, ctx)
 }
 
 /// "shown/total" for a title.

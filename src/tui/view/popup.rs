@@ -286,11 +286,16 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
     lines.extend(target_lines);
     let reason_key = s.keymap.label(Cmd::Reason);
     let dry_key = s.keymap.label(Cmd::DryRun);
+    // While it is typed, a long reason shows its end (and the cursor);
+    // else its start.
+    let room = inner_w.saturating_sub("reason: ".len() + 1);
     let reason = Line::from(vec![
         Span::raw("reason: "),
         Span::styled(
             if p.reason.is_empty() && !p.editing_reason {
                 format!("(none, {reason_key} edits)")
+            } else if p.editing_reason {
+                super::tail_fit(&escape(&p.reason), room)
             } else {
                 escape(&p.reason).into_owned()
             },
@@ -314,7 +319,10 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
         ),
         Span::styled(format!(" ({dry_key} toggles)"), t.dim()),
     ];
-    let mut bottom = if compact {
+    let mut bottom = if compact && p.editing_reason {
+        // The line is the reason being typed.
+        vec![reason]
+    } else if compact {
         // Reason and dry run share a line; the footer shows the keys.
         let mut spans = reason.spans;
         spans.push(Span::raw(" · "));
@@ -330,7 +338,17 @@ pub fn confirm(s: &State, p: &Confirm, t: &Theme, f: &mut Frame, body: Rect) {
             Span::raw("▏"),
         ]));
     }
-    if !compact {
+    if !compact && p.editing_reason {
+        // y and n type text now: the editor's keys.
+        bottom.push(Line::from(vec![
+            Span::styled("Enter", t.key()),
+            Span::raw(" done · "),
+            Span::styled("Esc", t.key()),
+            Span::raw(" cancel the edit · "),
+            Span::styled("ctrl-u", t.key()),
+            Span::raw(" empty"),
+        ]));
+    } else if !compact {
         bottom.push(Line::from(vec![
             Span::styled(s.keymap.label(Cmd::Confirm), t.key()),
             Span::raw(" confirm · "),
