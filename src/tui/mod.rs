@@ -29,6 +29,8 @@ mod tests_hostile;
 mod tests_look;
 #[cfg(test)]
 mod tests_partial;
+#[cfg(test)]
+mod tests_text;
 
 pub use terminal::console;
 pub use terminal::{LOG_FILE, log_dir};

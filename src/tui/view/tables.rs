@@ -40,14 +40,17 @@ fn draw_table<'a>(
     header: &[&'a str],
     widths: &[Constraint],
     rows: Vec<Row<'a>>,
-    empty: &'a str,
+    empty: &str,
 ) {
     s.rows_built.set(s.rows_built.get() + rows.len());
     let t = super::theme(s);
     if rows.is_empty() {
         let inner = block.inner(area);
         f.render_widget(block, area);
-        f.render_widget(Paragraph::new(Span::styled(empty, t.dim())), inner);
+        f.render_widget(
+            Paragraph::new(Span::styled(empty.to_string(), t.dim())),
+            inner,
+        );
         return;
     }
     let table = Table::new(rows, widths.to_vec())
@@ -120,8 +123,10 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         rows,
         if r.loading {
             "loading rooms…"
-        } else {
+        } else if r.rooms.is_empty() {
             "no rooms"
+        } else {
+            "no rooms match"
         },
     );
 }
