@@ -523,6 +523,12 @@ impl ResultsState {
 pub struct AuditState {
     /// Newest first.
     pub records: Vec<Record>,
+    /// Each record's time as the screen shows it (local, in full), worked
+    /// out once when the records arrive.
+    pub times: Vec<String>,
+    /// Each record's fields as shown, lower case, one a line: what `/`
+    /// searches, so a key costs one scan of 10,000 strings.
+    pub search: Vec<String>,
     /// Indices into `records` after the filter.
     pub view: Vec<u32>,
     pub filter: FilterInput,
@@ -564,6 +570,41 @@ impl AuditFilter {
 pub const AUDIT_SHOWN: usize = 10_000;
 
 impl AuditState {
+    /// Takes newly read records (newest first) and works out what the
+    /// screen shows and searches of each, once.
+    pub fn set_records(&mut self, records: Vec<Record>, offset: time::UtcOffset) {
+        self.times = records
+            .iter()
+            .map(|r| super::format::local_time(&r.ts, offset))
+            .collect();
+        self.search = records
+            .iter()
+            .zip(&self.times)
+            .map(|(r, time)| {
+                [
+                    time.as_str(),
+                    r.user.as_str(),
+                    r.room.as_str(),
+                    r.action.as_str(),
+                    r.status.map_or("intent", |st| st.as_str()),
+                    r.reason.as_deref().unwrap_or(""),
+                    r.ticket.as_deref().unwrap_or(""),
+                    r.batch.as_str(),
+                    r.profile.as_str(),
+                    r.operator.as_str(),
+                ]
+                .join("\n")
+                .to_lowercase()
+            })
+            .collect();
+        self.records = records;
+    }
+
+    /// The shown time of record `i`.
+    pub fn time_of(&self, i: usize) -> &str {
+        self.times.get(i).map_or("", String::as_str)
+    }
+
     /// What to read from the store.
     pub fn query(&self) -> crate::ops::store::Query {
         crate::ops::store::Query {

@@ -50,6 +50,56 @@ fn filter_audit(s: &mut State, text: &str) -> usize {
 }
 
 #[test]
+fn the_audit_filter_matches_the_time_as_shown() {
+    let recs: Vec<Record> = (0..4)
+        .map(|i| record(&format!("7100000000000000{i}"), "2026-11-30T11:02:01Z"))
+        .collect();
+    let mut s = audit_state(0, recs.clone());
+    assert!(screen_text(&s, 160, 30).contains("2026-11-30 11:02:01"));
+    assert_eq!(filter_audit(&mut s, "2026"), 4);
+    assert_eq!(filter_audit(&mut s, "11:02"), 4);
+    assert_eq!(filter_audit(&mut s, "2026-11-30 11:02:01"), 4);
+    // In the shown offset, not the stored one.
+    let mut s = audit_state(2, recs);
+    assert!(screen_text(&s, 160, 30).contains("2026-11-30 13:02:01"));
+    assert_eq!(filter_audit(&mut s, "13:02"), 4);
+    assert_eq!(filter_audit(&mut s, "11:02"), 0);
+    let text = screen_text(&s, 160, 30);
+    assert!(text.contains("no records match"), "{text}");
+}
+
+/// The lines of a screen, trimmed, joined by spaces.
+fn joined(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn an_audit_scope_matching_nothing_says_so_not_that_the_log_is_empty() {
+    let mut s = members_state(10, true);
+    press(&mut s, ":");
+    typ(&mut s, "audit operator:nobody");
+    press(&mut s, "enter");
+    assert_eq!(s.screen, Screen::Audit);
+    update(&mut s, Action::AuditLoaded(Ok(vec![])));
+    let text = screen_text(&s, 100, 30);
+    assert!(
+        text.contains("no records match operator:nobody") && !text.contains("yet"),
+        "{text}"
+    );
+    // With no scope, an empty log is still an empty log.
+    press(&mut s, ":");
+    typ(&mut s, "audit");
+    press(&mut s, "enter");
+    update(&mut s, Action::AuditLoaded(Ok(vec![])));
+    let text = screen_text(&s, 100, 30);
+    assert!(text.contains("no audit records yet"), "{text}");
+}
+
+#[test]
 fn a_rooms_filter_matching_nothing_says_no_rooms_match() {
     let mut s = members_state(10, true);
     press(&mut s, "esc");

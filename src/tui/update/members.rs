@@ -44,33 +44,20 @@ pub(super) fn refilter(s: &mut State) -> Vec<Effect> {
     }
 }
 
-/// The audit records the filter shows: any field containing the text
-/// (case-insensitive): user, room, action, status, reason, ticket, batch,
-/// profile, operator.
+/// The audit records the filter shows: any field as shown containing
+/// the text (case-insensitive): time, user, room, action, status, reason,
+/// ticket, batch, profile, operator.
 pub(super) fn refilter_audit(s: &mut State) {
     let q = s.audit.filter.text.trim().to_lowercase();
     let a = &mut s.audit;
     let at = a.view.get(a.pos.cursor).copied();
+    // A field never holds a line break (the filter line drops them), so
+    // the text matches within one field.
     a.view = a
-        .records
+        .search
         .iter()
         .enumerate()
-        .filter(|(_, r)| {
-            q.is_empty()
-                || [
-                    r.user.as_str(),
-                    r.room.as_str(),
-                    r.action.as_str(),
-                    r.status.map_or("intent", |st| st.as_str()),
-                    r.reason.as_deref().unwrap_or(""),
-                    r.ticket.as_deref().unwrap_or(""),
-                    r.batch.as_str(),
-                    r.profile.as_str(),
-                    r.operator.as_str(),
-                ]
-                .iter()
-                .any(|f| f.to_lowercase().contains(&q))
-        })
+        .filter(|(_, text)| q.is_empty() || text.contains(&q))
         .map(|(i, _)| i as u32)
         .collect();
     keep_cursor_on(&a.view, &mut a.pos, at);

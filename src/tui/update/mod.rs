@@ -157,7 +157,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                     s.audit.several_operators = recs
                         .first()
                         .is_some_and(|a| recs.iter().any(|r| r.operator != a.operator));
-                    s.audit.records = recs;
+                    s.audit.set_records(recs, s.utc_offset);
                     s.audit.error = None;
                 }
                 Err(e) => s.audit.error = Some(e),
