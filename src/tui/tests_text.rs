@@ -78,6 +78,26 @@ fn joined(text: &str) -> String {
 }
 
 #[test]
+fn too_small_wraps_the_whole_message_and_keeps_the_numbers_at_the_tiniest() {
+    let s = members_state(10, true);
+    for (w, h) in [(59, 30), (40, 10), (20, 5), (30, 3)] {
+        let text = joined(&screen_text(&s, w, h));
+        assert!(
+            text.contains(&format!("terminal too small — need 60×15, have {w}×{h}")),
+            "{w}×{h}: {text}"
+        );
+    }
+    assert!(joined(&screen_text(&s, 40, 10)).contains("q quits"));
+    // Too tiny for the whole sentence: the numbers still show.
+    for (w, h) in [(12, 2), (10, 1)] {
+        let text = joined(&screen_text(&s, w, h));
+        assert!(text.contains(&format!("{w}×{h}")), "{w}×{h}: {text}");
+    }
+    let text = joined(&screen_text(&s, 12, 2));
+    assert!(text.contains("60×15"), "{text}");
+}
+
+#[test]
 fn an_audit_scope_matching_nothing_says_so_not_that_the_log_is_empty() {
     let mut s = members_state(10, true);
     press(&mut s, ":");

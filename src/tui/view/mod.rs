@@ -68,20 +68,66 @@ pub fn render(s: &State, f: &mut Frame) {
     }
 }
 
+/// "terminal too small — need 60×15, have W×H", wrapped at spaces. The
+/// whole sentence shows whenever it fits; on tinier screens, the most of
+/// it that does, down to the numbers alone.
 fn too_small(f: &mut Frame, area: Rect) {
-    let msg = format!(
-        "terminal too small — need {MIN_W}×{MIN_H}, have {}×{}",
-        area.width, area.height
-    );
-    let y = area.height / 2;
-    let lines = vec![Line::from(msg), Line::from("q quits")];
-    let r = Rect::new(
-        area.x,
-        area.y + y.saturating_sub(1),
-        area.width,
-        2.min(area.height),
-    );
+    let lines = too_small_lines(area.width as usize, area.height as usize);
+    let n = (lines.len() as u16).min(area.height);
+    let r = Rect::new(area.x, area.y + (area.height - n) / 2, area.width, n);
+    let lines: Vec<Line> = lines.into_iter().map(Line::from).collect();
     f.render_widget(Paragraph::new(lines).alignment(Alignment::Center), r);
+}
+
+/// The lines of the too-small notice on a `width` × `height` screen.
+fn too_small_lines(width: usize, height: usize) -> Vec<String> {
+    let have = format!("{width}×{height}");
+    let need = format!("{MIN_W}×{MIN_H}");
+    let full = format!("terminal too small — need {need}, have {have}");
+    let candidates: [&[&str]; 5] = [
+        &[&full, "q quits"],
+        &[&full],
+        &[&format!("too small: need {need}, have {have}")],
+        &[&format!("need {need}, have {have}")],
+        &[&format!("have {have}")],
+    ];
+    for paragraphs in candidates {
+        let lines: Option<Vec<String>> = paragraphs
+            .iter()
+            .map(|p| wrap_words(p, width))
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.concat());
+        if let Some(lines) = lines.filter(|l| l.len() <= height) {
+            return lines;
+        }
+    }
+    // Not even that fits whole: the size, cut.
+    vec![have]
+}
+
+/// `text` wrapped at spaces into lines of at most `width` characters;
+/// `None` when a word is longer than that.
+fn wrap_words(text: &str, width: usize) -> Option<Vec<String>> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if n > width {
+            return None;
+        }
+        let used = line.chars().count();
+        if used == 0 {
+            line.push_str(word);
+        } else if used + 1 + n <= width {
+            line.push(' ');
+            line.push_str(word);
+        } else {
+            lines.push(std::mem::take(&mut line));
+            line.push_str(word);
+        }
+    }
+    lines.push(line);
+    Some(lines)
 }
 
 fn header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
