@@ -111,6 +111,19 @@ pub struct StatusLine {
     pub born: u64,
     /// What an error reports, so it goes when that works again.
     pub about: Option<ErrorAbout>,
+    /// A plain message that stays, like an error, until `Esc` (the
+    /// result of an `:add` that could not add every id).
+    pub sticky: bool,
+    /// What the copy key copies while this message is up, instead of the
+    /// cursor's id (the ids an `:add` could not add, one a line).
+    pub copy: Option<String>,
+}
+
+impl StatusLine {
+    /// Stays until `Esc`: an error, or a sticky message.
+    pub fn stays(&self) -> bool {
+        self.error || self.sticky
+    }
 }
 
 /// What an error on the status line is about.
@@ -709,7 +722,10 @@ impl State {
             Some(st) if self.command.is_none() => {
                 let mut n = st.text.chars().count();
                 if st.error {
-                    n += "error: ".len() + "  (Esc dismisses)".len();
+                    n += "error: ".len();
+                }
+                if st.stays() {
+                    n += "  (Esc dismisses)".len();
                 }
                 if let Some(note) = &st.note {
                     n += 2 + note.chars().count();

@@ -152,3 +152,120 @@ fn ids(n: usize) -> Vec<UserId> {
         .collect()
 }
 
+#[test]
+fn a_long_add_result_is_short_stays_and_copies_every_id_not_found() {
+    let mut s = partial_state();
+    let absent = ids(300);
+    let pasted: Vec<&str> = absent.iter().map(UserId::as_str).collect();
+    update(&mut s, Action::Paste(pasted.join("\n")));
+    let seq = match press(&mut s, "enter").as_slice() {
+        [Effect::LookUp { seq, users, .. }] => {
+            assert_eq!(users.len(), 300);
+            *seq
+        }
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut s,
+        Action::LookedUp {
+            seq,
+            found: vec![],
+            absent: absent.clone(),
+            failed: vec![],
+        },
+    );
+    let st = s.status.clone().unwrap();
+    assert!(st.text.contains("300 not in the room"), "{st:?}");
+    assert!(st.text.contains(absent[0].as_str()), "{st:?}");
+    assert!(st.text.contains("… and 298 more"), "{st:?}");
+    assert!(st.text.chars().count() <= 140, "short: {st:?}");
+    // At most two lines at 100 columns, and every id on them whole.
+    assert!(s.status_height() <= 2);
+    let text = screen_text(&s, 100, 30);
+    assert!(text.contains("… and 298 more"), "{text}");
+    // It stays past the plain message's time and past other keys.
+    for _ in 0..INFO_TICKS * 5 {
+        update(&mut s, Action::Tick);
+    }
+    press(&mut s, "j");
+    assert_eq!(s.status.as_ref().map(|st| &st.text), Some(&st.text));
+    // The copy key copies every id not found, one a line.
+    let fx = press(&mut s, "y");
+    let want = pasted.join("\n");
+    assert!(
+        matches!(fx.as_slice(), [Effect::Copy(t)] if *t == want),
+        "{fx:?}"
+    );
+    assert_eq!(s.status.as_ref().map(|st| &st.text), Some(&st.text));
+    // Esc dismisses it (and stays on the screen); then y copies the
+    // cursor's id again.
+    press(&mut s, "esc");
+    assert!(s.status.is_none());
+    assert_eq!(s.screen, Screen::Members);
+    let fx = press(&mut s, "y");
+    assert!(
+        matches!(fx.as_slice(), [Effect::Copy(t)] if !t.contains('\n') && !t.starts_with("72")),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn failed_lookups_are_counted_and_copied_too() {
+    let mut s = partial_state();
+    let seq = s.members.load_gen;
+    let failed: Vec<(UserId, String)> = ids(20)
+        .into_iter()
+        .map(|u| {
+            let e = format!("{u}: agora: 503 service unavailable");
+            (u, e)
+        })
+        .collect();
+    update(
+        &mut s,
+        Action::LookedUp {
+            seq,
+            found: vec![Member::new("u-1", None, Role::Member)],
+            absent: vec![UserId::from("u-2")],
+            failed: failed.clone(),
+        },
+    );
+    let st = s.status.clone().unwrap();
+    assert!(st.error, "{st:?}");
+    assert!(st.text.contains("added and marked 1"), "{st:?}");
+    assert!(st.text.contains("not in the room: u-2"), "{st:?}");
+    assert!(st.text.contains("20 lookups failed"), "{st:?}");
+    assert!(st.text.contains("… and 19 more"), "{st:?}");
+    assert!(st.text.chars().count() <= 200, "{st:?}");
+    let fx = press(&mut s, "y");
+    let mut want = vec!["u-2".to_string()];
+    want.extend(failed.iter().map(|(u, _)| u.to_string()));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Copy(t)] if *t == want.join("\n")),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_short_add_result_still_goes_like_any_message() {
+    let mut s = partial_state();
+    let seq = s.members.load_gen;
+    update(
+        &mut s,
+        Action::LookedUp {
+            seq,
+            found: vec![Member::new("u-1", None, Role::Member)],
+            absent: vec![],
+            failed: vec![],
+        },
+    );
+    assert!(
+        s.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("added and marked 1")
+    );
+    press(&mut s, "j");
+    assert!(s.status.is_none());
+}
+

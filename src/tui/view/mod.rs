@@ -272,9 +272,13 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         }
         Line::from(spans)
     } else if let Some(st) = &s.status {
-        if st.error {
+        if st.stays() {
             let mut spans = vec![
-                Span::styled(format!("error: {}", escape(&st.text)), t.error()),
+                if st.error {
+                    Span::styled(format!("error: {}", escape(&st.text)), t.error())
+                } else {
+                    Span::raw(escape(&st.text).into_owned())
+                },
                 Span::styled("  (Esc dismisses)", t.dim()),
             ];
             if let Some(note) = &st.note {
