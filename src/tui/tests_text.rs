@@ -269,3 +269,26 @@ fn a_short_add_result_still_goes_like_any_message() {
     assert!(s.status.is_none());
 }
 
+#[test]
+fn filter_field_names_and_roles_ignore_case_and_two_roles_show_either() {
+    let mut s = members_state(20, true);
+    let count = |s: &mut State, q: &str| {
+        press(s, "/ ctrl-u");
+        typ(s, q);
+        press(s, "enter");
+        s.members.view.len()
+    };
+    // generate_members: 2 owners, 6 admins, the rest members.
+    assert_eq!(count(&mut s, "role:Admin"), 6);
+    assert_eq!(count(&mut s, "ROLE:ADMIN"), 6);
+    assert_eq!(count(&mut s, "Role:adm"), 6);
+    assert_eq!(count(&mut s, "role:admin role:owner"), 8);
+    assert_eq!(count(&mut s, "role:owner ROLE:Admin"), 8);
+    // `:audit` field names too.
+    press(&mut s, "esc :");
+    typ(&mut s, "audit OPERATOR:bob Ticket:T-7");
+    press(&mut s, "enter");
+    assert_eq!(s.screen, Screen::Audit);
+    assert_eq!(s.audit.scope.operator.as_deref(), Some("bob"));
+    assert_eq!(s.audit.scope.ticket.as_deref(), Some("T-7"));
+}

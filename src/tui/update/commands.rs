@@ -353,7 +353,7 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
             let mut filter = crate::tui::state::AuditFilter::default();
             for w in std::iter::once(first).chain(words) {
                 let (key, value) = w.split_once(':').unwrap_or((w, ""));
-                let slot = match key {
+                let slot = match key.to_lowercase().as_str() {
                     "operator" => &mut filter.operator,
                     "ticket" => &mut filter.ticket,
                     "batch" => &mut filter.batch,
