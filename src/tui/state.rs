@@ -124,7 +124,28 @@ impl StatusLine {
     pub fn stays(&self) -> bool {
         self.error || self.sticky
     }
+
+    /// The whole text the status line shows (the view styles its parts).
+    pub fn shown(&self) -> String {
+        let text = crate::text::escape(&self.text);
+        if !self.stays() {
+            return text.into_owned();
+        }
+        let mut out = if self.error {
+            format!("error: {text}")
+        } else {
+            text.into_owned()
+        };
+        out.push_str(DISMISS);
+        if let Some(note) = &self.note {
+            out.push_str(&format!("  {}", crate::text::escape(note)));
+        }
+        out
+    }
 }
+
+/// What a message that stays says after its text.
+pub const DISMISS: &str = "  (Esc dismisses)";
 
 /// What an error on the status line is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -717,25 +738,14 @@ impl State {
 
     /// [`State::status_height`] on a screen of `width` × `height`.
     pub fn status_height_at(&self, width: u16, height: u16) -> usize {
-        let w = (width as usize).max(1);
-        let len = match &self.status {
+        let lines = match &self.status {
             Some(st) if self.command.is_none() => {
-                let mut n = st.text.chars().count();
-                if st.error {
-                    n += "error: ".len();
-                }
-                if st.stays() {
-                    n += "  (Esc dismisses)".len();
-                }
-                if let Some(note) = &st.note {
-                    n += 2 + note.chars().count();
-                }
-                n
+                super::format::wrap_ranges(&st.shown(), width as usize).len()
             }
-            _ => 0,
+            _ => 1,
         };
         let most = STATUS_MAX_LINES.min(height as usize / 3).max(1);
-        len.div_ceil(w).clamp(1, most)
+        lines.clamp(1, most)
     }
 
     /// Data rows of a screen's list: the results screen keeps

@@ -88,6 +88,8 @@ fn too_small_wraps_the_whole_message_and_keeps_the_numbers_at_the_tiniest() {
         );
     }
     assert!(joined(&screen_text(&s, 40, 10)).contains("q quits"));
+    insta::assert_snapshot!("too_small_40x10", screen_text(&s, 40, 10));
+    insta::assert_snapshot!("too_small_12x2", screen_text(&s, 12, 2));
     // Too tiny for the whole sentence: the numbers still show.
     for (w, h) in [(12, 2), (10, 1)] {
         let text = joined(&screen_text(&s, w, h));
@@ -183,6 +185,7 @@ fn a_long_add_result_is_short_stays_and_copies_every_id_not_found() {
     assert!(s.status_height() <= 2);
     let text = screen_text(&s, 100, 30);
     assert!(text.contains("… and 298 more"), "{text}");
+    insta::assert_snapshot!("add_result_long_100x30", text);
     // It stays past the plain message's time and past other keys.
     for _ in 0..INFO_TICKS * 5 {
         update(&mut s, Action::Tick);

@@ -8,7 +8,7 @@ mod progress;
 mod tables;
 pub mod theme;
 
-use super::format::num;
+use super::format::{num, wrap_ranges};
 use super::keymap::{Cmd, Ctx, TABLE};
 use super::state::{MIN_H, MIN_W, Screen, State};
 use crate::text::escape;
@@ -279,7 +279,7 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 } else {
                     Span::raw(escape(&st.text).into_owned())
                 },
-                Span::styled("  (Esc dismisses)", t.dim()),
+                Span::styled(super::state::DISMISS, t.dim()),
             ];
             if let Some(note) = &st.note {
                 spans.push(Span::raw(format!("  {}", escape(note))));
@@ -294,28 +294,38 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(hard_wrap(line, area.width as usize)), area);
 }
 
-/// Cuts a line into lines of `width` characters, keeping each span's
-/// style (the state counts status lines the same way).
+/// Wraps a line into lines of `width` characters at spaces where it can
+/// ([`wrap_ranges`], as the state counts status lines), keeping each
+/// span's style.
 fn hard_wrap(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
-    let width = width.max(1);
-    let mut out: Vec<Line<'static>> = vec![Line::default()];
-    let mut used = 0;
-    for span in line.spans {
-        let mut rest: Vec<char> = span.content.chars().collect();
-        while !rest.is_empty() {
-            if used == width {
-                out.push(Line::default());
-                used = 0;
+    let styled: Vec<(char, ratatui::style::Style)> = line
+        .spans
+        .iter()
+        .flat_map(|span| span.content.chars().map(move |c| (c, span.style)))
+        .collect();
+    let text: String = styled.iter().map(|(c, _)| *c).collect();
+    wrap_ranges(&text, width)
+        .into_iter()
+        .map(|r| {
+            let mut spans: Vec<Span<'static>> = Vec::new();
+            let mut part = String::new();
+            let mut style = None;
+            for (c, st) in &styled[r] {
+                if style.is_some_and(|s| s != *st) {
+                    spans.push(Span::styled(
+                        std::mem::take(&mut part),
+                        style.unwrap_or_default(),
+                    ));
+                }
+                style = Some(*st);
+                part.push(*c);
             }
-            let take = (width - used).min(rest.len());
-            let part: String = rest.drain(..take).collect();
-            used += take;
-            if let Some(l) = out.last_mut() {
-                l.spans.push(Span::styled(part, span.style));
+            if !part.is_empty() {
+                spans.push(Span::styled(part, style.unwrap_or_default()));
             }
-        }
-    }
-    out
+            Line::from(spans)
+        })
+        .collect()
 }
 
 fn editing_filter(s: &State) -> Option<&str> {
