@@ -60,7 +60,8 @@ pub enum Action {
         seq: u64,
         found: Vec<Member>,
         absent: Vec<UserId>,
-        failed: Vec<String>,
+        /// Ids whose lookup failed, with the error.
+        failed: Vec<(UserId, String)>,
     },
     /// A membership change the provider reported as it happened.
     Membership(MemberEvent),

@@ -112,7 +112,10 @@ impl Runner {
                         match engine.member(&room, &user).await {
                             Ok(Some(m)) => found.push(m),
                             Ok(None) => absent.push(user),
-                            Err(e) => failed.push(format!("{user}: {e}")),
+                            Err(e) => {
+                                let why = format!("{user}: {e}");
+                                failed.push((user, why));
+                            }
                         }
                     }
                     let _ = tx.send(Action::LookedUp {

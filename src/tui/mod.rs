@@ -32,6 +32,8 @@ mod tests_look;
 mod tests_modal;
 #[cfg(test)]
 mod tests_partial;
+#[cfg(test)]
+mod tests_text;
 
 pub use terminal::console;
 pub use terminal::{LOG_FILE, log_dir};

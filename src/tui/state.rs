@@ -111,7 +111,41 @@ pub struct StatusLine {
     pub born: u64,
     /// What an error reports, so it goes when that works again.
     pub about: Option<ErrorAbout>,
+    /// A plain message that stays, like an error, until `Esc` (the
+    /// result of an `:add` that could not add every id).
+    pub sticky: bool,
+    /// What the copy key copies while this message is up, instead of the
+    /// cursor's id (the ids an `:add` could not add, one a line).
+    pub copy: Option<String>,
 }
+
+impl StatusLine {
+    /// Stays until `Esc`: an error, or a sticky message.
+    pub fn stays(&self) -> bool {
+        self.error || self.sticky
+    }
+
+    /// The whole text the status line shows (the view styles its parts).
+    pub fn shown(&self) -> String {
+        let text = crate::text::escape(&self.text);
+        if !self.stays() {
+            return text.into_owned();
+        }
+        let mut out = if self.error {
+            format!("error: {text}")
+        } else {
+            text.into_owned()
+        };
+        out.push_str(DISMISS);
+        if let Some(note) = &self.note {
+            out.push_str(&format!("  {}", crate::text::escape(note)));
+        }
+        out
+    }
+}
+
+/// What a message that stays says after its text.
+pub const DISMISS: &str = "  (Esc dismisses)";
 
 /// What an error on the status line is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -529,6 +563,12 @@ impl ResultsState {
 pub struct AuditState {
     /// Newest first.
     pub records: Vec<Record>,
+    /// Each record's time as the screen shows it (local, in full), worked
+    /// out once when the records arrive.
+    pub times: Vec<String>,
+    /// Each record's fields as shown, lower case, one a line: what `/`
+    /// searches, so a key costs one scan of 10,000 strings.
+    pub search: Vec<String>,
     /// Indices into `records` after the filter.
     pub view: Vec<u32>,
     pub filter: FilterInput,
@@ -570,6 +610,41 @@ impl AuditFilter {
 pub const AUDIT_SHOWN: usize = 10_000;
 
 impl AuditState {
+    /// Takes newly read records (newest first) and works out what the
+    /// screen shows and searches of each, once.
+    pub fn set_records(&mut self, records: Vec<Record>, offset: time::UtcOffset) {
+        self.times = records
+            .iter()
+            .map(|r| super::format::local_time(&r.ts, offset))
+            .collect();
+        self.search = records
+            .iter()
+            .zip(&self.times)
+            .map(|(r, time)| {
+                [
+                    time.as_str(),
+                    r.user.as_str(),
+                    r.room.as_str(),
+                    r.action.as_str(),
+                    r.status.map_or("intent", |st| st.as_str()),
+                    r.reason.as_deref().unwrap_or(""),
+                    r.ticket.as_deref().unwrap_or(""),
+                    r.batch.as_str(),
+                    r.profile.as_str(),
+                    r.operator.as_str(),
+                ]
+                .join("\n")
+                .to_lowercase()
+            })
+            .collect();
+        self.records = records;
+    }
+
+    /// The shown time of record `i`.
+    pub fn time_of(&self, i: usize) -> &str {
+        self.times.get(i).map_or("", String::as_str)
+    }
+
     /// What to read from the store.
     pub fn query(&self) -> crate::ops::store::Query {
         crate::ops::store::Query {
@@ -672,22 +747,14 @@ impl State {
 
     /// [`State::status_height`] on a screen of `width` × `height`.
     pub fn status_height_at(&self, width: u16, height: u16) -> usize {
-        let w = (width as usize).max(1);
-        let len = match &self.status {
+        let lines = match &self.status {
             Some(st) if self.command.is_none() => {
-                let mut n = st.text.chars().count();
-                if st.error {
-                    n += "error: ".len() + "  (Esc dismisses)".len();
-                }
-                if let Some(note) = &st.note {
-                    n += 2 + note.chars().count();
-                }
-                n
+                super::format::wrap_ranges(&st.shown(), width as usize).len()
             }
-            _ => 0,
+            _ => 1,
         };
         let most = STATUS_MAX_LINES.min(height as usize / 3).max(1);
-        len.div_ceil(w).clamp(1, most)
+        lines.clamp(1, most)
     }
 
     /// Data rows of a screen's list: the results screen keeps

@@ -62,20 +62,24 @@ impl MemberStore {
 }
 
 /// A parsed filter: `role:admin` narrows by role, the rest matches id or
-/// display name, case-insensitively.
+/// display name, case-insensitively. Field names and role names may be in
+/// any case (`ROLE:Admin`); two roles (`role:admin role:owner`) show
+/// members with either.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Query {
-    pub role: Option<Role>,
+    /// The roles shown; empty: every role.
+    pub roles: Vec<Role>,
     pub text: String,
 }
 
 impl Query {
     pub fn parse(s: &str) -> Self {
-        let mut role = None;
+        let mut roles = Vec::new();
         let mut words = Vec::new();
         for w in s.split_whitespace() {
-            let Some(p) = w.strip_prefix("role:").map(str::to_lowercase) else {
-                words.push(w.to_lowercase());
+            let w = w.to_lowercase();
+            let Some(p) = w.strip_prefix("role:") else {
+                words.push(w);
                 continue;
             };
             // `role:` alone narrows nothing yet; `role:adm` is admin (role
@@ -85,20 +89,21 @@ impl Query {
             }
             match [Role::Owner, Role::Admin, Role::Member]
                 .into_iter()
-                .find(|r| r.as_str().starts_with(&p))
+                .find(|r| r.as_str().starts_with(p))
             {
-                Some(r) => role = Some(r),
-                None => words.push(w.to_lowercase()),
+                Some(r) if !roles.contains(&r) => roles.push(r),
+                Some(_) => {}
+                None => words.push(w),
             }
         }
         Self {
-            role,
+            roles,
             text: words.join(" "),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.role.is_none() && self.text.is_empty()
+        self.roles.is_empty() && self.text.is_empty()
     }
 
     pub fn matches(&self, m: &Member) -> bool {
@@ -106,7 +111,7 @@ impl Query {
     }
 
     pub fn matches_parts(&self, id: &str, name: Option<&str>, role: Role) -> bool {
-        if self.role.is_some_and(|r| r != role) {
+        if !self.roles.is_empty() && !self.roles.contains(&role) {
             return false;
         }
         self.text.is_empty()
@@ -315,7 +320,7 @@ mod tests {
     #[test]
     fn query_matches_id_name_and_role() {
         let q = Query::parse("role:admin ALI");
-        assert_eq!(q.role, Some(Role::Admin));
+        assert_eq!(q.roles, vec![Role::Admin]);
         assert!(q.matches(&m("7", "Alice", Role::Admin)));
         assert!(!q.matches(&m("7", "Alice", Role::Member)));
         assert!(Query::parse("77").matches(&m("1770", "x", Role::Member)));

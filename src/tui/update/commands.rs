@@ -219,6 +219,16 @@ pub(super) fn on_cmd(s: &mut State, cmd: Cmd) -> Vec<Effect> {
         }
         Cmd::Refresh => return refresh(s),
         Cmd::Copy => {
+            // A message offering a list (the ids an `:add` could not add)
+            // copies it while it is up.
+            if let Some(st) = s.status.as_mut()
+                && let Some(text) = st.copy.clone()
+            {
+                let n = text.lines().count();
+                st.note = Some(format!("copied {}", plural(n, "id")));
+                st.born = s.ticks;
+                return vec![Effect::Copy(text)];
+            }
             let id = match s.screen {
                 Screen::Rooms => s
                     .rooms
@@ -349,7 +359,7 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
             let mut filter = crate::tui::state::AuditFilter::default();
             for w in std::iter::once(first).chain(words) {
                 let (key, value) = w.split_once(':').unwrap_or((w, ""));
-                let slot = match key {
+                let slot = match key.to_lowercase().as_str() {
                     "operator" => &mut filter.operator,
                     "ticket" => &mut filter.ticket,
                     "batch" => &mut filter.batch,

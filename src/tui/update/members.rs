@@ -44,33 +44,20 @@ pub(super) fn refilter(s: &mut State) -> Vec<Effect> {
     }
 }
 
-/// The audit records the filter shows: any field containing the text
-/// (case-insensitive): user, room, action, status, reason, ticket, batch,
-/// profile, operator.
+/// The audit records the filter shows: any field as shown containing
+/// the text (case-insensitive): time, user, room, action, status, reason,
+/// ticket, batch, profile, operator.
 pub(super) fn refilter_audit(s: &mut State) {
     let q = s.audit.filter.text.trim().to_lowercase();
     let a = &mut s.audit;
     let at = a.view.get(a.pos.cursor).copied();
+    // A field never holds a line break (the filter line drops them), so
+    // the text matches within one field.
     a.view = a
-        .records
+        .search
         .iter()
         .enumerate()
-        .filter(|(_, r)| {
-            q.is_empty()
-                || [
-                    r.user.as_str(),
-                    r.room.as_str(),
-                    r.action.as_str(),
-                    r.status.map_or("intent", |st| st.as_str()),
-                    r.reason.as_deref().unwrap_or(""),
-                    r.ticket.as_deref().unwrap_or(""),
-                    r.batch.as_str(),
-                    r.profile.as_str(),
-                    r.operator.as_str(),
-                ]
-                .iter()
-                .any(|f| f.to_lowercase().contains(&q))
-        })
+        .filter(|(_, text)| q.is_empty() || text.contains(&q))
         .map(|(i, _)| i as u32)
         .collect();
     keep_cursor_on(&a.view, &mut a.pos, at);
@@ -295,7 +282,7 @@ pub(super) fn looked_up(
     seq: u64,
     found: Vec<crate::model::Member>,
     absent: Vec<UserId>,
-    failed: Vec<String>,
+    failed: Vec<(UserId, String)>,
 ) -> Vec<Effect> {
     if seq != s.members.load_gen {
         return vec![];
@@ -309,14 +296,65 @@ pub(super) fn looked_up(
     let mut text = format!("added and marked {n}");
     if !absent.is_empty() {
         let ids: Vec<&str> = absent.iter().map(UserId::as_str).collect();
-        text.push_str(&format!("; not in the room: {}", ids.join(", ")));
+        let count = if ids.len() == 1 {
+            String::new()
+        } else {
+            format!("{} ", num(ids.len()))
+        };
+        text.push_str(&format!("; {count}not in the room: {}", preview(&ids, 40)));
     }
-    if failed.is_empty() {
-        info(s, text);
-    } else {
-        error(s, format!("{text}; lookups failed: {}", failed.join("; ")));
+    if !failed.is_empty() {
+        let why: Vec<&str> = failed.iter().map(|(_, e)| e.as_str()).collect();
+        let what = if why.len() == 1 {
+            "lookup failed".to_string()
+        } else {
+            format!("{} lookups failed", num(why.len()))
+        };
+        text.push_str(&format!("; {what}: {}", preview(&why, 0)));
     }
+    // Ids not added: the message stays until Esc, and the copy key
+    // copies them all, one a line (the status line shows a few).
+    let not_added: Vec<&str> = absent
+        .iter()
+        .chain(failed.iter().map(|(u, _)| u))
+        .map(UserId::as_str)
+        .collect();
+    if !not_added.is_empty() {
+        let key = s.keymap.label(Cmd::Copy);
+        text.push_str(&match not_added.len() {
+            1 => format!("; {key} copies the id"),
+            k => format!("; {key} copies all {}", num(k)),
+        });
+    }
+    s.status = Some(StatusLine {
+        text,
+        error: !failed.is_empty(),
+        sticky: !not_added.is_empty(),
+        copy: (!not_added.is_empty()).then(|| not_added.join("\n")),
+        born: s.ticks,
+        ..StatusLine::default()
+    });
     vec![]
+}
+
+/// The first items (at least one, more while they fit in `room`
+/// characters, at most three) and "… and N more".
+fn preview(items: &[&str], room: usize) -> String {
+    let mut shown = 0;
+    let mut used = 0;
+    for item in items.iter().take(3) {
+        let w = item.chars().count() + if shown == 0 { 0 } else { 2 };
+        if shown > 0 && used + w > room {
+            break;
+        }
+        used += w;
+        shown += 1;
+    }
+    let mut out = items[..shown].join(", ");
+    if items.len() > shown {
+        out.push_str(&format!(" … and {} more", num(items.len() - shown)));
+    }
+    out
 }
 
 /// Appends members the list does not hold yet, through the same path as

@@ -162,7 +162,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                     s.audit.several_operators = recs
                         .first()
                         .is_some_and(|a| recs.iter().any(|r| r.operator != a.operator));
-                    s.audit.records = recs;
+                    s.audit.set_records(recs, s.utc_offset);
                     s.audit.error = None;
                 }
                 Err(e) => s.audit.error = Some(e),
@@ -214,13 +214,14 @@ fn close_popup(s: &mut State, why: String) {
 }
 
 /// A plain message: it goes after `INFO_TICKS` seconds or at the next
-/// key. An error on the status line stays until `Esc` dismisses it (or
-/// what it reports works again); the message then rides along after it.
+/// key. An error (or a sticky message) on the status line stays until
+/// `Esc` dismisses it (or what it reports works again); the message then
+/// rides along after it.
 fn info(s: &mut State, text: impl Into<String>) {
     let text = text.into();
     let born = s.ticks;
     match s.status.as_mut() {
-        Some(st) if st.error => {
+        Some(st) if st.stays() => {
             st.note = Some(text);
             st.born = born;
         }
@@ -266,7 +267,7 @@ fn resolved(s: &mut State, about: ErrorAbout) {
 fn expire(s: &mut State, gone: impl Fn(u64, u64) -> bool) -> bool {
     let now = s.ticks;
     match s.status.as_mut() {
-        Some(st) if st.error => st.note.take_if(|_| gone(st.born, now)).is_some(),
+        Some(st) if st.stays() => st.note.take_if(|_| gone(st.born, now)).is_some(),
         Some(st) if gone(st.born, now) => {
             s.status = None;
             true
@@ -533,7 +534,7 @@ fn back(s: &mut State) -> Vec<Effect> {
     if s.screen != Screen::Help && s.popup.take().is_some() {
         return vec![];
     }
-    if s.status.as_ref().is_some_and(|st| st.error) {
+    if s.status.as_ref().is_some_and(StatusLine::stays) {
         s.status = s
             .status
             .take()

@@ -8,7 +8,7 @@ mod progress;
 mod tables;
 pub mod theme;
 
-use super::format::num;
+use super::format::{num, wrap_ranges};
 use super::keymap::{Cmd, Ctx, TABLE};
 use super::state::{MIN_H, MIN_W, Screen, State};
 use crate::text::escape;
@@ -70,20 +70,66 @@ pub fn render(s: &State, f: &mut Frame) {
     }
 }
 
+/// "terminal too small — need 60×15, have W×H", wrapped at spaces. The
+/// whole sentence shows whenever it fits; on tinier screens, the most of
+/// it that does, down to the numbers alone.
 fn too_small(f: &mut Frame, area: Rect) {
-    let msg = format!(
-        "terminal too small — need {MIN_W}×{MIN_H}, have {}×{}",
-        area.width, area.height
-    );
-    let y = area.height / 2;
-    let lines = vec![Line::from(msg), Line::from("q quits")];
-    let r = Rect::new(
-        area.x,
-        area.y + y.saturating_sub(1),
-        area.width,
-        2.min(area.height),
-    );
+    let lines = too_small_lines(area.width as usize, area.height as usize);
+    let n = (lines.len() as u16).min(area.height);
+    let r = Rect::new(area.x, area.y + (area.height - n) / 2, area.width, n);
+    let lines: Vec<Line> = lines.into_iter().map(Line::from).collect();
     f.render_widget(Paragraph::new(lines).alignment(Alignment::Center), r);
+}
+
+/// The lines of the too-small notice on a `width` × `height` screen.
+fn too_small_lines(width: usize, height: usize) -> Vec<String> {
+    let have = format!("{width}×{height}");
+    let need = format!("{MIN_W}×{MIN_H}");
+    let full = format!("terminal too small — need {need}, have {have}");
+    let candidates: [&[&str]; 5] = [
+        &[&full, "q quits"],
+        &[&full],
+        &[&format!("too small: need {need}, have {have}")],
+        &[&format!("need {need}, have {have}")],
+        &[&format!("have {have}")],
+    ];
+    for paragraphs in candidates {
+        let lines: Option<Vec<String>> = paragraphs
+            .iter()
+            .map(|p| wrap_words(p, width))
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.concat());
+        if let Some(lines) = lines.filter(|l| l.len() <= height) {
+            return lines;
+        }
+    }
+    // Not even that fits whole: the size, cut.
+    vec![have]
+}
+
+/// `text` wrapped at spaces into lines of at most `width` characters;
+/// `None` when a word is longer than that.
+fn wrap_words(text: &str, width: usize) -> Option<Vec<String>> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if n > width {
+            return None;
+        }
+        let used = line.chars().count();
+        if used == 0 {
+            line.push_str(word);
+        } else if used + 1 + n <= width {
+            line.push(' ');
+            line.push_str(word);
+        } else {
+            lines.push(std::mem::take(&mut line));
+            line.push_str(word);
+        }
+    }
+    lines.push(line);
+    Some(lines)
 }
 
 fn header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
@@ -249,10 +295,14 @@ fn status_line(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         }
         Line::from(spans)
     } else if let Some(st) = &s.status {
-        if st.error {
+        if st.stays() {
             let mut spans = vec![
-                Span::styled(format!("error: {}", escape(&st.text)), t.error()),
-                Span::styled("  (Esc dismisses)", t.dim()),
+                if st.error {
+                    Span::styled(format!("error: {}", escape(&st.text)), t.error())
+                } else {
+                    Span::raw(escape(&st.text).into_owned())
+                },
+                Span::styled(super::state::DISMISS, t.dim()),
             ];
             if let Some(note) = &st.note {
                 spans.push(Span::raw(format!("  {}", escape(note))));
@@ -278,28 +328,38 @@ pub(super) fn tail_fit(text: &str, room: usize) -> String {
     format!("…{tail}")
 }
 
-/// Cuts a line into lines of `width` characters, keeping each span's
-/// style (the state counts status lines the same way).
+/// Wraps a line into lines of `width` characters at spaces where it can
+/// ([`wrap_ranges`], as the state counts status lines), keeping each
+/// span's style.
 fn hard_wrap(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
-    let width = width.max(1);
-    let mut out: Vec<Line<'static>> = vec![Line::default()];
-    let mut used = 0;
-    for span in line.spans {
-        let mut rest: Vec<char> = span.content.chars().collect();
-        while !rest.is_empty() {
-            if used == width {
-                out.push(Line::default());
-                used = 0;
+    let styled: Vec<(char, ratatui::style::Style)> = line
+        .spans
+        .iter()
+        .flat_map(|span| span.content.chars().map(move |c| (c, span.style)))
+        .collect();
+    let text: String = styled.iter().map(|(c, _)| *c).collect();
+    wrap_ranges(&text, width)
+        .into_iter()
+        .map(|r| {
+            let mut spans: Vec<Span<'static>> = Vec::new();
+            let mut part = String::new();
+            let mut style = None;
+            for (c, st) in &styled[r] {
+                if style.is_some_and(|s| s != *st) {
+                    spans.push(Span::styled(
+                        std::mem::take(&mut part),
+                        style.unwrap_or_default(),
+                    ));
+                }
+                style = Some(*st);
+                part.push(*c);
             }
-            let take = (width - used).min(rest.len());
-            let part: String = rest.drain(..take).collect();
-            used += take;
-            if let Some(l) = out.last_mut() {
-                l.spans.push(Span::styled(part, span.style));
+            if !part.is_empty() {
+                spans.push(Span::styled(part, style.unwrap_or_default()));
             }
-        }
-    }
-    out
+            Line::from(spans)
+        })
+        .collect()
 }
 
 fn editing_filter(s: &State) -> Option<&str> {

@@ -40,14 +40,17 @@ fn draw_table<'a>(
     header: &[&'a str],
     widths: &[Constraint],
     rows: Vec<Row<'a>>,
-    empty: &'a str,
+    empty: &str,
 ) {
     s.rows_built.set(s.rows_built.get() + rows.len());
     let t = super::theme(s);
     if rows.is_empty() {
         let inner = block.inner(area);
         f.render_widget(block, area);
-        f.render_widget(Paragraph::new(Span::styled(empty, t.dim())), inner);
+        f.render_widget(
+            Paragraph::new(Span::styled(empty.to_string(), t.dim())),
+            inner,
+        );
         return;
     }
     let table = Table::new(rows, widths.to_vec())
@@ -120,8 +123,10 @@ pub fn rooms(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         rows,
         if r.loading {
             "loading rooms…"
-        } else {
+        } else if r.rooms.is_empty() {
             "no rooms"
+        } else {
+            "no rooms match"
         },
     );
 }
@@ -345,26 +350,6 @@ pub fn results(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     );
 }
 
-/// An RFC 3339 time in the local zone, in full: "2025-01-02 05:04:05".
-fn local_time(ts: &str, offset: time::UtcOffset) -> String {
-    use time::format_description::well_known::Rfc3339;
-    match time::OffsetDateTime::parse(ts, &Rfc3339) {
-        Ok(t) => {
-            let t = t.to_offset(offset);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        }
-        Err(_) => ts.to_string(),
-    }
-}
-
 pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let a = &s.audit;
     let mut title = vec![
@@ -404,12 +389,13 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     };
     // Columns that fit whole, in order of need; the detail lines below
     // show the cursor record in full.
-    type Col = fn(&crate::ops::audit::Record, time::UtcOffset) -> String;
+    // Each column gets the record and its time as shown.
+    type Col = fn(&crate::ops::audit::Record, &str) -> String;
     // Whose each row is, where the records name several operators (a
     // team's shared store): right after what was done.
     let operator: (&str, u16, Col) = ("OPERATOR", 10, |r, _| r.operator.clone());
     let cols: [(&str, u16, Col); 8] = [
-        ("TIME", 19, |r, o| local_time(&r.ts, o)),
+        ("TIME", 19, |_, t| t.to_string()),
         ("STATUS", 14, |r, _| match (r.kind, r.status) {
             (_, Some(st)) => st.to_string(),
             (crate::ops::audit::Kind::Intent, None) => "intent".into(),
@@ -442,7 +428,8 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let with_reason = left >= 8;
     let rows = window(&a.pos, a.view.len(), rows_h)
         .filter_map(|p| {
-            let r = a.records.get(*a.view.get(p)? as usize)?;
+            let i = *a.view.get(p)? as usize;
+            let r = a.records.get(i)?;
             let mut style = match r.status {
                 Some(st) if !st.is_ok() => t.failure(),
                 _ => Style::new(),
@@ -452,7 +439,7 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             }
             let mut cells: Vec<Cell> = shown
                 .iter()
-                .map(|(_, _, cell)| Cell::from(escape(&cell(r, s.utc_offset)).into_owned()))
+                .map(|(_, _, cell)| Cell::from(escape(&cell(r, a.time_of(i))).into_owned()))
                 .collect();
             if with_reason {
                 cells.push(Cell::from(
@@ -479,21 +466,25 @@ pub fn audit(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         &header,
         &widths,
         rows,
-        if a.records.is_empty() {
-            "no audit records yet"
+        // An empty answer to `:audit operator:NAME` says what matched
+        // nothing, not that the log is empty.
+        &if !a.records.is_empty() {
+            "no records match".to_string()
+        } else if !scope.is_empty() {
+            format!("no records match {}", escape(&scope))
         } else {
-            "no records match"
+            "no audit records yet".to_string()
         },
     );
     // The cursor record in full, whatever the columns cut.
     let detail = a
         .view
         .get(a.pos.cursor)
-        .and_then(|i| a.records.get(*i as usize))
-        .map(|r| {
+        .and_then(|i| Some((*i as usize, a.records.get(*i as usize)?)))
+        .map(|(i, r)| {
             let mut text = format!(
                 "{} · {} {} {} in {} · profile {} ({}) · operator {} · batch {}",
-                local_time(&r.ts, s.utc_offset),
+                a.time_of(i),
                 r.action,
                 r.user,
                 status_of(r),
