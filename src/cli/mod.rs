@@ -65,10 +65,7 @@ async fn dispatch(global: &Global, command: Command, out: &mut dyn Write) -> Res
         Command::Rooms => {
             let s = Session::load(global)?;
             let engine = s.engine(global, false).await?;
-            let rooms = engine
-                .all_rooms()
-                .await
-                .map_err(|e| Failure::lookup(&e))?;
+            let rooms = engine.all_rooms().await.map_err(|e| Failure::lookup(&e))?;
             let rows: Vec<RoomRow> = rooms.iter().map(RoomRow::new).collect();
             emit(out, global.format, &rows)?;
             if engine.capabilities().rooms == crate::provider::RoomListing::Configured {

@@ -144,3 +144,16 @@ fn the_popup_results_and_audit_show_escapes() {
     assert_escaped(&audit, "audit");
     assert!(audit.contains(&format!("spam{SHOWN}")), "{audit}");
 }
+
+#[test]
+fn command_line_messages_show_control_characters_as_the_cli_does() {
+    let mut s = super::tests::members_state(10, true);
+    s.command = Some("room x\u{1b}y".into());
+    super::tests::press(&mut s, "enter");
+    let text = &s.status.as_ref().unwrap().text;
+    assert!(text.contains("x\\x1by"), "{text}");
+    assert!(
+        !text.contains("\\u{1b}") && !text.contains('\u{1b}'),
+        "{text}"
+    );
+}

@@ -368,7 +368,7 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
                             s,
                             format!(
                                 "`:audit {}`: filter with operator:NAME, ticket:REF or batch:ID",
-                                line.trim_start_matches("audit").trim().escape_debug()
+                                crate::text::escape(line.trim_start_matches("audit").trim())
                             ),
                         );
                         return vec![];
@@ -386,7 +386,7 @@ pub(super) fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
                 s,
                 format!(
                     "unknown command `:{}`; try :room ID or NAME, :add ID..., :profile NAME, :audit [operator:NAME ticket:REF batch:ID], :q",
-                    line.escape_debug()
+                    crate::text::escape(line)
                 ),
             );
             vec![]
@@ -413,7 +413,10 @@ fn add_ids(s: &mut State, ids: &[&str]) -> Vec<Effect> {
         .iter()
         .find_map(|id| crate::model::id_problem(id).map(|why| (id, why)))
     {
-        error(s, format!("not added: id `{}`: {why}", id.escape_debug()));
+        error(
+            s,
+            format!("not added: id `{}`: {why}", crate::text::escape(id)),
+        );
         return vec![];
     }
     let room = room.id.clone();
@@ -487,13 +490,19 @@ fn room_command(s: &mut State, query: &str) -> Vec<Effect> {
         }
         [] => {
             if query.contains(char::is_whitespace) {
-                error(s, format!("no room is called `{}`", query.escape_debug()));
+                error(
+                    s,
+                    format!("no room is called `{}`", crate::text::escape(query)),
+                );
                 return vec![];
             }
             if let Some(why) = crate::model::id_problem(query) {
                 error(
                     s,
-                    format!("room id `{}` cannot be used: {why}", query.escape_debug()),
+                    format!(
+                        "room id `{}` cannot be used: {why}",
+                        crate::text::escape(query)
+                    ),
                 );
                 return vec![];
             }
