@@ -204,7 +204,8 @@ fn json_without_rows_or_after_an_error_is_an_empty_array() {
     empty(&["members", FOUNDERS, "--role", "admin"], 0);
     // Errors: a room that does not exist, no --yes off a terminal, a
     // config file that is not there.
-    empty(&["members", "no-such-room"], 1);
+    // A room that cannot be read: exit 3 (a lookup failed, no rows).
+    empty(&["members", "no-such-room"], 3);
     empty(&["remove", FOUNDERS, "71000000000122502"], 2);
     empty(&["--config", "/nonexistent/roomwarden.toml", "rooms"], 2);
 }
