@@ -2171,3 +2171,33 @@ fn undo_also_puts_back_users_whose_answer_was_lost() {
         "the lost answer's user may be gone: undo re-adds them; the refused one is still there"
     );
 }
+
+#[test]
+fn a_cancelled_batch_says_cancelled_not_done() {
+    let mut s = members_state(10, true);
+    press(&mut s, "ctrl-a");
+    let (seq, requests) = plan_effect(press(&mut s, "d"));
+    update(
+        &mut s,
+        Action::Planned {
+            seq,
+            result: Ok(send_plan(&requests)),
+        },
+    );
+    assert!(matches!(
+        press(&mut s, "y").as_slice(),
+        [Effect::Run { .. }]
+    ));
+    press(&mut s, "esc");
+    let mut rows = vec![(Status::Removed, None); 4];
+    rows.extend(vec![
+        (Status::Skipped, Some("cancelled"));
+        requests.len() - 4
+    ]);
+    done(&mut s, &requests, &rows);
+    let st = s.status.clone().unwrap();
+    assert!(
+        st.text.starts_with("batch cancelled: 4 removed") && st.text.contains("not sent"),
+        "{st:?}"
+    );
+}

@@ -549,10 +549,31 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
     if let Some(room) = s.members.room.as_mut() {
         apply(room);
     }
-    let summary: Vec<String> = counts
+    // Rows a cancel kept from being sent are counted as such, not as
+    // skipped by a guard.
+    let not_sent = report
+        .outcomes
         .iter()
+        .filter(|o| {
+            o.status == Status::Skipped
+                && o.reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("cancelled"))
+        })
+        .count();
+    if let Some(n) = counts.get_mut(Status::Skipped.as_str()) {
+        *n -= not_sent.min(*n);
+    }
+    let mut summary: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
         .map(|(k, n)| format!("{} {k}", num(*n)))
         .collect();
+    if not_sent > 0 {
+        let key = s.keymap.label(Cmd::Retry);
+        summary.push(format!("{} not sent ({key} retries them)", num(not_sent)));
+    }
+    let cancelled = batch.as_ref().is_some_and(|b| b.cancelling) || not_sent > 0;
     let mut effects = vec![];
     if s.members.store.len() > SYNC_FILTER_MAX {
         // A big room: the view without the removed users, and their count,
@@ -592,8 +613,9 @@ pub(super) fn run_done(s: &mut State, report: crate::ops::Report) -> Vec<Effect>
     info(
         s,
         format!(
-            "{}batch done: {}{}",
+            "{}batch {}: {}{}",
             if dry_run { "dry-run " } else { "" },
+            if cancelled { "cancelled" } else { "done" },
             summary.join(", "),
             if asked {
                 " (it finished while the quit question was open; nothing was cancelled)"
