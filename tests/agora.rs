@@ -8,34 +8,24 @@ mod conformance;
 
 use agora_fake::{Fake, LastCursor, NotMembers, Options, OwnerRefusal};
 use conformance::{ADMINS, OWNERS, ROOM, STRANGER, Subject, member_id};
-use roomwarden::config::{Config, Profile};
+use roomwarden::config::Profile;
 use roomwarden::model::{Action, Demotion, PageRequest, Restore, Role, RoomId, Status, UserId};
 use roomwarden::ops::plan::{Request, Verdict};
 use roomwarden::ops::{Cancel, Engine, RunOptions};
-use roomwarden::provider::sandbox::world::{self, FOUNDERS_ROOM, JUMBO_ROOM, SharedWorld, World};
+use roomwarden::provider::sandbox::world::{self, FOUNDERS_ROOM, JUMBO_ROOM, SharedWorld};
 use roomwarden::provider::{ErrorKind, Provider, build};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The generated world as Agora sees it: Agora has no deactivated rooms.
 fn agora_world() -> SharedWorld {
-    let world = World::generate().shared();
-    {
-        let mut w = world::lock(&world);
-        let ids: Vec<RoomId> = w.rooms().iter().map(|r| r.id.clone()).collect();
-        for id in ids {
-            w.room_mut(&id).unwrap().active = true;
-        }
-    }
+    let world = common::active_world();
     conformance::seed(&world);
     world
 }
 
 fn parse_profile(body: &str) -> Result<Profile, String> {
-    let text = format!("[profiles.t]\nprovider = \"agora\"\n{body}\n");
-    let config = Config::parse(&text, std::path::Path::new("agora-test.toml"), None)
-        .map_err(|e| e.to_string())?;
-    Ok(config.profile(None).map_err(|e| e.to_string())?.clone())
+    common::parse_profile("agora", body)
 }
 
 fn profile_with(fake: &Fake, credentials: &str, extra: &str) -> Profile {
@@ -846,12 +836,7 @@ async fn cli_profiles_check_names_the_refused_profile_and_only_reads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_stream_in_order_one_page_after_another() {
     let (fake, provider) = fake_with(Options::default()).await;
-    let profile = profile_with(
-        &fake,
-        &format!("token = \"{}\"", fake.token()),
-        "rate_limit_per_sec = 10000",
-    );
-    let engine = Engine::new(provider, &profile, None);
+    let engine = fast_engine(&fake, provider);
     let mut got = Vec::new();
     let mut pages = 0;
     let listing = engine
@@ -1373,12 +1358,7 @@ async fn member_pages_follow_the_servers_real_page_size() {
         ..Options::default()
     })
     .await;
-    let profile = profile_with(
-        &fake,
-        &format!("token = \"{}\"", fake.token()),
-        "rate_limit_per_sec = 10000",
-    );
-    let engine = Engine::new(provider, &profile, None);
+    let engine = fast_engine(&fake, provider);
     let lobby = RoomId::from("10000000000000001");
     let mut got = Vec::new();
     let listing = engine
@@ -1433,12 +1413,7 @@ async fn a_server_refusing_pages_over_100_is_asked_at_100() {
         ..Options::default()
     })
     .await;
-    let profile = profile_with(
-        &fake,
-        &format!("token = \"{}\"", fake.token()),
-        "rate_limit_per_sec = 10000",
-    );
-    let engine = Engine::new(provider, &profile, None);
+    let engine = fast_engine(&fake, provider);
     let lobby = RoomId::from("10000000000000001");
     for round in 0..2 {
         let before = fake.requests().len();
@@ -1478,12 +1453,7 @@ async fn a_short_first_page_without_a_count_is_not_taken_for_the_end() {
         ..Options::default()
     })
     .await;
-    let profile = profile_with(
-        &fake,
-        &format!("token = \"{}\"", fake.token()),
-        "rate_limit_per_sec = 10000",
-    );
-    let engine = Engine::new(provider, &profile, None);
+    let engine = fast_engine(&fake, provider);
     let lobby = RoomId::from("10000000000000001");
     let mut got = 0;
     let listing = engine
@@ -1494,6 +1464,16 @@ async fn a_short_first_page_without_a_count_is_not_taken_for_the_end() {
         .await
         .unwrap();
     assert_eq!((got, listing.listed, listing.total), (2_500, 2_500, None));
+}
+
+/// An engine over `provider` with the fake's token, unthrottled.
+fn fast_engine(fake: &Fake, provider: Arc<dyn Provider>) -> Engine {
+    let profile = profile_with(
+        fake,
+        &format!("token = \"{}\"", fake.token()),
+        "rate_limit_per_sec = 10000",
+    );
+    Engine::new(provider, &profile, None)
 }
 
 fn provider_of(fake: &Fake) -> Arc<dyn Provider> {
@@ -1512,12 +1492,7 @@ async fn a_list_read_while_members_change_shows_no_one_twice_and_says_so() {
         ..Options::default()
     })
     .await;
-    let profile = profile_with(
-        &fake,
-        &format!("token = \"{}\"", fake.token()),
-        "rate_limit_per_sec = 10000",
-    );
-    let engine = Engine::new(provider, &profile, None);
+    let engine = fast_engine(&fake, provider);
     let lobby = RoomId::from("10000000000000001");
     let mut got: Vec<UserId> = Vec::new();
     let mut pages = 0;

@@ -9,17 +9,14 @@ mod conformance;
 
 use agora_fake::{Fake, Options};
 use conformance::Subject;
-use roomwarden::config::{Config, Profile};
+use roomwarden::config::Profile;
 use roomwarden::model::{PageRequest, RoomId};
-use roomwarden::provider::sandbox::world::{self, World};
+use roomwarden::provider::sandbox::world::World;
 use roomwarden::provider::{ErrorKind, Provider, build};
 use std::sync::Arc;
 
 fn parse_profile(body: &str) -> Result<Profile, String> {
-    let text = format!("[profiles.t]\nprovider = \"agora\"\n{body}\n");
-    let config = Config::parse(&text, std::path::Path::new("agora-test.toml"), None)
-        .map_err(|e| e.to_string())?;
-    Ok(config.profile(None).map_err(|e| e.to_string())?.clone())
+    common::parse_profile("agora", body)
 }
 
 /// A profile with org + app for the base URL and the App ID + certificate
@@ -36,14 +33,7 @@ fn with_certificate(fake: &Fake, app_id: &str, certificate: &str) -> Profile {
 }
 
 async fn fake() -> Fake {
-    let world = World::generate().shared();
-    {
-        let mut w = world::lock(&world);
-        let ids: Vec<RoomId> = w.rooms().iter().map(|r| r.id.clone()).collect();
-        for id in ids {
-            w.room_mut(&id).unwrap().active = true;
-        }
-    }
+    let world = common::active_world();
     conformance::seed(&world);
     agora_fake::start(world, Options::default()).await
 }

@@ -58,31 +58,24 @@ fn hostile_ids_on_standard_input_are_exit_2() {
 fn hostile_ids_in_ticket_files_name_the_line() {
     let home = Isolated::default();
     let ticket = home.path("t.csv");
-    std::fs::write(
-        &ticket,
-        format!("room,user,action\n{SPAM},71000000000122597,remove\n{SPAM},..,remove\n"),
-    )
-    .unwrap();
-    let out = home
-        .binary()
-        .args(["apply", ticket.to_str().unwrap(), "--yes"])
-        .assert()
-        .code(2);
-    let err = stderr_of(&out);
-    assert!(err.contains("line 3") && err.contains("`..`"), "{err}");
-
-    std::fs::write(
-        &ticket,
-        format!("room,user,action\n{SPAM},a\u{1b}b,remove\n"),
-    )
-    .unwrap();
-    let out = home
-        .binary()
-        .args(["apply", ticket.to_str().unwrap(), "--yes"])
-        .assert()
-        .code(2);
-    let err = stderr_of(&out);
-    assert!(err.contains("line 2") && err.contains("`a\\x1bb`"), "{err}");
+    for (rows, line, named) in [
+        (
+            format!("{SPAM},71000000000122597,remove\n{SPAM},..,remove\n"),
+            "line 3",
+            "`..`",
+        ),
+        // Escaped as everywhere else on stderr (CLI.md): `\x1b`.
+        (format!("{SPAM},a\u{1b}b,remove\n"), "line 2", "`a\\x1bb`"),
+    ] {
+        std::fs::write(&ticket, format!("room,user,action\n{rows}")).unwrap();
+        let out = home
+            .binary()
+            .args(["apply", ticket.to_str().unwrap(), "--yes"])
+            .assert()
+            .code(2);
+        let err = stderr_of(&out);
+        assert!(err.contains(line) && err.contains(named), "{err}");
+    }
 }
 
 /// A change run with a hostile `--reason` and `--ticket`: the audit log

@@ -11,7 +11,7 @@ mod imkit_fake;
 
 use conformance::{ADMINS, OWNERS, ROOM, STRANGER, member_id};
 use imkit_fake::{ErrorShape, Fake, Options, OwnerShape, Via};
-use roomwarden::config::{Config, Profile};
+use roomwarden::config::Profile;
 use roomwarden::model::{Action, Demotion, PageRequest, Restore, Role, RoomId, Status, UserId};
 use roomwarden::ops::plan::Request;
 use roomwarden::ops::{Cancel, Engine, RunOptions};
@@ -347,10 +347,7 @@ async fn fake_answers_429_with_retry_after_and_logs_requests() {
 const LOBBY: &str = "10000000000000001";
 
 fn parse_profile(body: &str) -> Result<Profile, String> {
-    let text = format!("[profiles.t]\nprovider = \"imkit\"\n{body}\n");
-    let config = Config::parse(&text, std::path::Path::new("imkit-test.toml"), None)
-        .map_err(|e| e.to_string())?;
-    Ok(config.profile(None).map_err(|e| e.to_string())?.clone())
+    common::parse_profile("imkit", body)
 }
 
 fn profile_with(fake: &Fake, extra: &str) -> Profile {

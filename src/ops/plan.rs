@@ -131,27 +131,57 @@ impl Plan {
         })
     }
 
-    /// How long the plan takes at best: paced rooms at their interval, the
-    /// rest at the quota's rate with the provider's batch sizes.
-    pub fn eta(&self, caps: &Capabilities) -> Duration {
-        let calls_per_sec = caps.quota.calls_per_sec();
-        let mut paced = Duration::ZERO;
+    /// The calls the plan makes as the run groups them: rows to send in
+    /// paced rooms (one call each, at their interval), and the other rows
+    /// in calls per room and action at the provider's batch sizes.
+    pub fn calls(&self, caps: &Capabilities) -> Calls {
+        let mut out = Calls::default();
         let mut groups: HashMap<(&RoomId, Action), usize> = HashMap::new();
         for r in self.rows.iter().filter(|r| r.verdict == Verdict::Send) {
             if let Some(interval) = self.paced.get(&r.room) {
-                paced += *interval;
+                out.paced = out.paced.saturating_add(1);
+                out.paced_wait += *interval;
             } else {
                 *groups.entry((&r.room, r.action)).or_default() += 1;
             }
         }
-        let calls: usize = groups
+        out.batched = groups
             .iter()
             .map(|((_, action), n)| match action {
                 Action::Demote => n.div_ceil(caps.max_demote_batch.max(1)),
                 _ => n.div_ceil(caps.max_batch.max(1)),
             })
             .sum();
-        paced + Duration::from_secs_f64(calls as f64 / calls_per_sec.max(0.001))
+        out
+    }
+
+    /// How long the plan takes at best: paced rooms at their interval, the
+    /// rest at the quota's rate with the provider's batch sizes.
+    pub fn eta(&self, caps: &Capabilities) -> Duration {
+        self.calls(caps).eta(caps)
+    }
+}
+
+/// The calls a plan makes ([`Plan::calls`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Calls {
+    /// Calls outside paced rooms.
+    pub batched: usize,
+    /// Changes in paced rooms, one call each.
+    pub paced: u32,
+    /// The paced changes' intervals, summed.
+    pub paced_wait: Duration,
+}
+
+impl Calls {
+    /// The batched calls at the quota's rate.
+    pub fn by_rate(&self, caps: &Capabilities) -> Duration {
+        Duration::from_secs_f64(self.batched as f64 / caps.quota.calls_per_sec().max(0.001))
+    }
+
+    /// How long they take at best, by rate and pacing alone.
+    pub fn eta(&self, caps: &Capabilities) -> Duration {
+        self.paced_wait + self.by_rate(caps)
     }
 }
 

@@ -153,3 +153,28 @@ pub async fn run_with_secret(
     .await
     .unwrap()
 }
+
+/// A profile `t` of `provider` with `body`, as a config file would give it
+/// (literal secrets allowed: there is no file to check).
+pub fn parse_profile(provider: &str, body: &str) -> Result<roomwarden::config::Profile, String> {
+    let text = format!("[profiles.t]\nprovider = \"{provider}\"\n{body}\n");
+    let path = format!("{provider}-test.toml");
+    let config = roomwarden::config::Config::parse(&text, std::path::Path::new(&path), None)
+        .map_err(|e| e.to_string())?;
+    Ok(config.profile(None).map_err(|e| e.to_string())?.clone())
+}
+
+/// The generated world with every room active, as a provider without
+/// deactivated rooms (Agora) sees it.
+pub fn active_world() -> roomwarden::provider::sandbox::world::SharedWorld {
+    use roomwarden::provider::sandbox::world;
+    let shared = world::World::generate().shared();
+    {
+        let mut w = world::lock(&shared);
+        let ids: Vec<roomwarden::model::RoomId> = w.rooms().iter().map(|r| r.id.clone()).collect();
+        for id in ids {
+            w.room_mut(&id).unwrap().active = true;
+        }
+    }
+    shared
+}

@@ -669,24 +669,37 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use tokio::net::TcpListener;
 
+    #[derive(Default)]
+    struct Counts {
+        auths: AtomicUsize,
+        pings: AtomicUsize,
+    }
+
     /// A minimal Bot API: accepts the token, answers PING with PONG and
-    /// getChat with a reply carrying the reference, counts PINGs.
-    async fn server(pings: Arc<AtomicUsize>) -> String {
+    /// any other request with a reply carrying its reference, counts
+    /// sessions and PINGs. With `restart`, it closes the first session
+    /// right after accepting the token (a server restart while the console
+    /// is idle) and keeps later ones open.
+    async fn server(counts: Arc<Counts>, restart: bool) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let pings = pings.clone();
+                let counts = counts.clone();
                 tokio::spawn(async move {
                     let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
                         return;
                     };
                     while let Some(Ok(Message::Text(t))) = ws.next().await {
                         let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                        let mut first = false;
                         let answer = match v["method"].as_str() {
-                            Some("TOKEN_AUTH") => serde_json::json!({"method": "TOKEN_AUTH_OK"}),
+                            Some("TOKEN_AUTH") => {
+                                first = counts.auths.fetch_add(1, Ordering::SeqCst) == 0;
+                                serde_json::json!({"method": "TOKEN_AUTH_OK"})
+                            }
                             Some("PING") => {
-                                pings.fetch_add(1, Ordering::SeqCst);
+                                counts.pings.fetch_add(1, Ordering::SeqCst);
                                 serde_json::json!({"method": "PONG"})
                             }
                             _ => {
@@ -696,6 +709,10 @@ mod tests {
                         if ws.send(Message::text(answer.to_string())).await.is_err() {
                             return;
                         }
+                        if restart && first {
+                            let _ = ws.close(None).await;
+                            return;
+                        }
                     }
                 });
             }
@@ -703,21 +720,24 @@ mod tests {
         format!("ws://{addr}/nandbox/api/")
     }
 
-    #[tokio::test]
-    async fn pings_keep_the_session_and_pongs_are_not_replies() {
-        let pings = Arc::new(AtomicUsize::new(0));
-        let url = server(pings.clone()).await;
-        let mut conn = Conn::new(
+    fn conn_to(url: String) -> Conn {
+        Conn::new(
             url,
             SecretString::from("1:0:s"),
             "0".into(),
             Duration::from_secs(10),
             Arc::new(|_: &str| {}),
-        );
+        )
+    }
+
+    #[tokio::test]
+    async fn pings_keep_the_session_and_pongs_are_not_replies() {
+        let counts = Arc::new(Counts::default());
+        let mut conn = conn_to(server(counts.clone(), false).await);
         conn.ping_every = Duration::from_millis(20);
         conn.call("getChat", "1", None).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while pings.load(Ordering::SeqCst) < 3 {
+        while counts.pings.load(Ordering::SeqCst) < 3 {
             assert!(Instant::now() < deadline, "no PINGs");
             tokio::task::yield_now().await;
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -727,50 +747,10 @@ mod tests {
         assert!(reply.contains("chatDetails"));
     }
 
-    /// A Bot API that closes the first session right after accepting the
-    /// token (a server restart while the console is idle), counts
-    /// sessions, and keeps later ones open.
-    async fn restarting_server(auths: Arc<AtomicUsize>) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let auths = auths.clone();
-                tokio::spawn(async move {
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                        return;
-                    };
-                    while let Some(Ok(Message::Text(t))) = ws.next().await {
-                        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
-                        if v["method"] == "TOKEN_AUTH" {
-                            let n = auths.fetch_add(1, Ordering::SeqCst);
-                            let ok = serde_json::json!({"method": "TOKEN_AUTH_OK"});
-                            if ws.send(Message::text(ok.to_string())).await.is_err() {
-                                return;
-                            }
-                            if n == 0 {
-                                let _ = ws.close(None).await;
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        format!("ws://{addr}/nandbox/api/")
-    }
-
     #[tokio::test]
     async fn an_idle_connection_that_drops_is_opened_again_while_someone_listens() {
-        let auths = Arc::new(AtomicUsize::new(0));
-        let url = restarting_server(auths.clone()).await;
-        let mut conn = Conn::new(
-            url,
-            SecretString::from("1:0:s"),
-            "0".into(),
-            Duration::from_secs(10),
-            Arc::new(|_: &str| {}),
-        );
+        let counts = Arc::new(Counts::default());
+        let mut conn = conn_to(server(counts.clone(), true).await);
         conn.idle_reconnect = Duration::from_millis(10);
         let conn = Arc::new(conn);
         conn.ensure_open().await.unwrap();
@@ -784,7 +764,7 @@ mod tests {
             assert!(Instant::now() < deadline, "never reconnected");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        assert_eq!(auths.load(Ordering::SeqCst), 2, "one new session");
+        assert_eq!(counts.auths.load(Ordering::SeqCst), 2, "one new session");
         assert_eq!(back.load(Ordering::SeqCst), 1);
     }
 

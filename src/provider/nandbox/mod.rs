@@ -376,6 +376,21 @@ impl Nandbox {
         }
     }
 
+    /// A removal whose answer does not say the user went (an error frame,
+    /// a status other than Removed): asks, and ends `already_absent` when
+    /// the user is not a member, else `failed` with `reason`.
+    async fn settle_removal(&self, room: &RoomId, user: &UserId, reason: String) -> Outcome {
+        let row = |status| Outcome::new(room, user, Action::Remove, status);
+        match self.lookup(room, user).await {
+            Ok(None) => row(Status::AlreadyAbsent)
+                .with_reason(format!("{reason}; getChatMember: not a member")),
+            Ok(Some(m)) => row(Status::Failed)
+                .with_reason(reason)
+                .with_role(Some(m.role)),
+            Err(_) => row(Status::Failed).with_reason(reason),
+        }
+    }
+
     async fn remove_one(&self, room: &RoomId, user: &UserId) -> Result<Outcome, ProviderError> {
         const OP: &str = "removeChatMember";
         let row = |status| Outcome::new(room, user, Action::Remove, status);
@@ -421,28 +436,14 @@ impl Nandbox {
                     } else {
                         format!("removeChatMember answered status `{status}`, not Removed")
                     };
-                    Ok(match self.lookup(room, user).await {
-                        Ok(None) => row(Status::AlreadyAbsent)
-                            .with_reason(format!("{reason}; getChatMember: not a member")),
-                        Ok(Some(m)) => row(Status::Failed)
-                            .with_reason(reason)
-                            .with_role(Some(m.role)),
-                        Err(_) => row(Status::Failed).with_reason(reason),
-                    })
+                    Ok(self.settle_removal(room, user, reason).await)
                 }
             }
             Err(CallError::Frame(code)) => {
                 // The error belongs to this call (one in flight). Whether
                 // it means "not a member" is undocumented: ask.
                 let reason = format!("nandbox error {code}");
-                Ok(match self.lookup(room, user).await {
-                    Ok(None) => row(Status::AlreadyAbsent)
-                        .with_reason(format!("{reason}; getChatMember: not a member")),
-                    Ok(Some(m)) => row(Status::Failed)
-                        .with_reason(reason)
-                        .with_role(Some(m.role)),
-                    Err(_) => row(Status::Failed).with_reason(reason),
-                })
+                Ok(self.settle_removal(room, user, reason).await)
             }
             Err(CallError::Lost(e)) => {
                 self.shared.set_pending(room, user, Action::Remove);
